@@ -1,0 +1,116 @@
+# Makefile - builds runner, mockgw and sim under build/, runs the tests,
+# the lint that guards determinism, sanitizer and coverage runs.
+#
+# The io backend is chosen here, at link time: io_posix for the runner and
+# mockgw binaries, io_sim for sim and the unit tests.
+
+CC      ?= gcc
+BUILD   ?= build
+PREFIX  ?= /usr/local
+DESTDIR ?=
+PKGS    := libpcap libcjson cunit
+
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+CJSON_LIBS := $(shell pkg-config --libs libcjson 2>/dev/null)
+CUNIT_LIBS := $(shell pkg-config --libs cunit 2>/dev/null)
+PCAP_LIBS  := $(shell pkg-config --libs libpcap 2>/dev/null)
+
+CFLAGS  ?= -O2 -g
+CFLAGS  += -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Werror -MMD -MP $(PKG_CFLAGS) $(EXTRA_CFLAGS)
+LDFLAGS += $(EXTRA_LDFLAGS)
+LDLIBS  += -lm
+
+# ---- module sets --------------------------------------------------------
+PROTO_SRC  := $(sort $(wildcard proto/*.c))
+IOBASE_SRC := io/io_base.c
+POSIX_SRC  := io/io_posix.c
+IOSIM_SRC  := sim/io_sim.c
+GW_SRC     := $(filter-out mockgw/main.c,$(sort $(wildcard mockgw/*.c)))
+RN_SRC     := $(filter-out runner/main.c,$(sort $(wildcard runner/*.c)))
+ENGINE_SRC := $(filter-out sim/main.c sim/io_sim.c,$(sort $(wildcard sim/*.c)))
+TESTLIB    := tests/testlib.c
+
+obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
+
+RUNNER_OBJ := $(call obj,runner/main.c $(RN_SRC) $(PROTO_SRC) $(IOBASE_SRC) $(POSIX_SRC))
+MOCKGW_OBJ := $(call obj,mockgw/main.c $(GW_SRC) $(PROTO_SRC) $(IOBASE_SRC) $(POSIX_SRC))
+SIM_OBJ    := $(call obj,sim/main.c $(ENGINE_SRC) $(RN_SRC) $(GW_SRC) $(PROTO_SRC) $(IOBASE_SRC) $(IOSIM_SRC))
+
+# ---- tests: one CUnit binary per module ---------------------------------
+TESTS := proto io_posix io_sim mockgw runner scenario loopback
+TEST_DEPS_proto    := $(PROTO_SRC)
+TEST_DEPS_io_posix := $(IOBASE_SRC) $(POSIX_SRC)
+TEST_DEPS_io_sim   := $(IOBASE_SRC) $(IOSIM_SRC)
+TEST_DEPS_mockgw   := $(GW_SRC) $(PROTO_SRC) $(IOBASE_SRC) $(IOSIM_SRC)
+TEST_DEPS_runner   := $(RN_SRC) $(GW_SRC) $(PROTO_SRC) $(IOBASE_SRC) $(IOSIM_SRC)
+TEST_DEPS_scenario := $(ENGINE_SRC) $(RN_SRC) $(GW_SRC) $(PROTO_SRC) $(IOBASE_SRC) $(IOSIM_SRC)
+TEST_DEPS_loopback :=
+TEST_BINS := $(addprefix $(BUILD)/tests/test_,$(TESTS))
+
+BENCHES := codec
+BENCH_DEPS_codec := $(PROTO_SRC)
+BENCH_BINS := $(addprefix $(BUILD)/bench/bench_,$(BENCHES))
+
+BINS := $(BUILD)/runner $(BUILD)/mockgw $(BUILD)/sim
+
+.PHONY: all deps test unit-tests interop run lint sanitize coverage bench install clean
+all: deps $(BINS)
+
+# Installs missing Debian packages (needs root or sudo); quiet when present.
+deps:
+	@pkg-config --exists $(PKGS) || ci/deps.sh
+
+$(BUILD)/runner: $(RUNNER_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+$(BUILD)/mockgw: $(MOCKGW_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PCAP_LIBS) $(CJSON_LIBS) $(LDLIBS)
+$(BUILD)/sim: $(SIM_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(CJSON_LIBS) $(PCAP_LIBS) $(LDLIBS)
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+.SECONDEXPANSION:
+$(BUILD)/tests/test_%: $$(call obj,tests/test_$$*.c $(TESTLIB) $$(TEST_DEPS_$$*))
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(CUNIT_LIBS) $(CJSON_LIBS) $(PCAP_LIBS) $(LDLIBS)
+$(BUILD)/bench/bench_%: $$(call obj,bench/bench_$$*.c $$(BENCH_DEPS_$$*))
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# The whole suite: every unit binary, the lint self-test, the third-party
+# client interop test. The loopback test needs the binaries built first.
+test: all $(TEST_BINS)
+	@ci/run-tests.sh $(BUILD) $(TESTS)
+
+# The main job: every scenario against the in-process mock gateway.
+run: all
+	$(BUILD)/sim scenarios/
+
+lint:
+	@ci/lint.sh
+
+sanitize:
+	$(MAKE) BUILD=build/sanitize CFLAGS="-O1 -g -fno-omit-frame-pointer" \
+	  EXTRA_CFLAGS="-fsanitize=address,undefined -fno-sanitize-recover=undefined" \
+	  EXTRA_LDFLAGS="-fsanitize=address,undefined" test
+
+coverage:
+	@rm -rf build/coverage coverage/html coverage/*.info
+	$(MAKE) BUILD=build/coverage CFLAGS="-O0 -g" EXTRA_CFLAGS="--coverage" \
+	  EXTRA_LDFLAGS="--coverage" test
+	$(BUILD)/coverage/sim scenarios/ >/dev/null || true
+	@ci/coverage.sh build/coverage
+
+bench: $(BENCH_BINS)
+	@for b in $(BENCH_BINS); do echo "== $$b"; $$b || exit 1; done
+
+install: $(BINS)
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 0755 $(BINS) $(DESTDIR)$(PREFIX)/bin/
+
+clean:
+	rm -rf build coverage/html coverage/*.info
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

@@ -1,0 +1,39 @@
+/* io_base.h - what both io backends share: the seeded random source, log and
+ * trace dispatch, and the one JSON-lines trace format.
+ *
+ * Each backend's struct io_loop starts with an io_base_t member named `base`,
+ * so io_base.c can reach it from an io_loop_t pointer. Not for the cores:
+ * only io/ and sim/io_sim.c include this header. */
+#ifndef IO_BASE_H
+#define IO_BASE_H
+
+#include "io.h"
+
+typedef struct io_base {
+    uint64_t rng[4];
+    enum io_log_level log_level;
+    io_log_sink log_sink;
+    void *log_data;
+    io_trace_sink trace_sink;
+    void *trace_data;
+} io_base_t;
+
+/* Seeds the random source (splitmix64 → xoshiro256**) and installs the
+ * default log sink (io_base_stderr_sink at IO_LOG_INFO), no trace sink. */
+void io_base_init(io_base_t *base, uint64_t seed);
+
+/* Writes "2025-12-10T14:25:00.000000Z" (27 chars + NUL) into buf. */
+void io_format_wall(io_us_t wall_us, char buf[32]);
+
+/* The log sink that writes "<time> <LEVEL> <src>: <text>\n" to stderr. */
+void io_base_stderr_sink(void *data, io_us_t wall_us, enum io_log_level level,
+                         const char *src, const char *text);
+
+/* Formats one trace event as a JSON object on one line, with the fields in
+ * this order: t, src, ev, then the event's fields as given. Strings are
+ * JSON-escaped. Returns the length written (excluding NUL), truncating
+ * safely to cap; a return >= cap means the line was cut. */
+size_t io_trace_format_json(char *buf, size_t cap, io_us_t wall_us, const char *src,
+                            const char *ev, size_t nfields, const io_trace_field_t *fields);
+
+#endif

@@ -1,0 +1,61 @@
+/* gateway.h - the mock IB Gateway core: one listener, one session per
+ * client connection, the client-id registry they share, and the faults code
+ * can inject (kill, stale). It does all of its I/O through io.h, so the same
+ * code serves real TCP (`mockgw serve`) and the simulated network (`sim`).
+ *
+ * Trace events (src "gateway"):
+ *   accept          {conn}
+ *   session_ready   {conn, client_id, version}
+ *   session_closed  {conn, client_id, by: "client"|"gateway", how: "fin"|"rst", reason}
+ *   reject          {conn, client_id, code}        e.g. 326, or a version refusal
+ *   fault:kill      {how, client_id, sessions}
+ *   fault:stale     {on, client_id}
+ */
+#ifndef MOCKGW_GATEWAY_H
+#define MOCKGW_GATEWAY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../io/io.h"
+
+#define GW_ACCOUNTS_MAX 8
+#define GW_SESSIONS_MAX 32
+
+typedef struct gw_config {
+    const char *host;         /* listen address, default "127.0.0.1" */
+    uint16_t port;            /* default 4002; 0 picks a free port */
+    int server_version_min;   /* default PROTO_SERVER_VERSION_MIN */
+    int server_version_max;   /* default PROTO_SERVER_VERSION_MAX */
+    const char *accounts[GW_ACCOUNTS_MAX]; /* default {"DU1234567"} */
+    size_t naccounts;
+    int next_order_id;        /* first nextValidId, default 1 */
+    int max_sessions;         /* default and cap GW_SESSIONS_MAX */
+    int verbose;              /* log every message in and out */
+} gw_config_t;
+
+void gw_config_defaults(gw_config_t *cfg);
+
+typedef struct gw gw_t;
+
+/* Creates the gateway and starts listening. 0 or a negative IO_ERR_* with
+ * the address and reason in err. The config's strings must outlive gw. */
+int gw_new(io_loop_t *loop, const gw_config_t *cfg, gw_t **out, char *err, size_t errlen);
+/* Closes the listener and every session (FIN), frees gw. NULL is a no-op. */
+void gw_free(gw_t *gw);
+
+uint16_t gw_port(const gw_t *gw);
+/* Sessions currently open (any state). */
+size_t gw_session_count(const gw_t *gw);
+
+/* Drops every session (client_id < 0) or those with that client id, with
+ * FIN or RST. Returns how many were dropped. Traces fault:kill. */
+int gw_kill(gw_t *gw, enum io_close_how how, int client_id);
+
+/* Stale: sessions keep their socket open and read, but answer nothing.
+ * client_id < 0 means every session, and sessions that connect while it
+ * is on; otherwise the sessions with that client id. on = 0 clears it.
+ * Traces fault:stale. */
+void gw_set_stale(gw_t *gw, int on, int client_id);
+
+#endif

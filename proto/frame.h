@@ -1,0 +1,82 @@
+/* frame.h - TWS framing: a 4-byte big-endian length, then that many bytes of
+ * payload (NUL-terminated text fields). An incremental decoder that takes
+ * byte chunks of any size and yields whole frames, and a writer that builds
+ * frames into one growing buffer. */
+#ifndef PROTO_FRAME_H
+#define PROTO_FRAME_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define PROTO_LEN_MAX 0xFFFFFFu
+
+/* One whole frame's payload (without the length prefix). `offset` is the
+ * stream byte offset where its length prefix started. */
+typedef struct proto_frame {
+    const uint8_t *payload;
+    size_t len;
+    uint64_t offset;
+} proto_frame_t;
+
+typedef struct proto_decoder {
+    uint8_t *buf;
+    size_t cap;
+    size_t start;       /* first unread byte in buf */
+    size_t end;         /* one past the last byte fed */
+    uint64_t consumed;  /* stream offset of buf[start] */
+    int failed;         /* after an error every call returns it again */
+} proto_decoder_t;
+
+void proto_decoder_init(proto_decoder_t *d);
+void proto_decoder_free(proto_decoder_t *d);
+
+/* Appends bytes. 0 or PROTO_ERR_NOMEM. Frames returned earlier by
+ * proto_decoder_next stay valid until the next feed. */
+int proto_decoder_feed(proto_decoder_t *d, const uint8_t *data, size_t len);
+
+/* 1: *out holds the next whole frame (pointing into the decoder's buffer,
+ * valid until the next feed); 0: more bytes are needed; <0: PROTO_ERR_LENGTH
+ * (length 0 or > PROTO_LEN_MAX) or PROTO_ERR_FRAME (payload not ending in
+ * NUL), with "byte offset N: ..." in err. After an error the decoder stays
+ * failed: the stream cannot be resynchronised. */
+int proto_decoder_next(proto_decoder_t *d, proto_frame_t *out, char *err, size_t errlen);
+
+/* Bytes fed but not yet returned in a frame. */
+size_t proto_decoder_buffered(const proto_decoder_t *d);
+
+/* ---- writer ------------------------------------------------------------ */
+
+typedef struct proto_writer {
+    uint8_t *buf;
+    size_t len;
+    size_t cap;
+    size_t frame_start; /* where the open frame's length prefix sits */
+    int in_frame;
+    int error;          /* first error (PROTO_ERR_NOMEM / _LENGTH), sticky */
+} proto_writer_t;
+
+void proto_writer_init(proto_writer_t *w);
+void proto_writer_free(proto_writer_t *w);
+/* Empties the buffer (keeps the memory) and clears the error. */
+void proto_writer_reset(proto_writer_t *w);
+
+/* Raw bytes outside any frame (the client's "API\0" prefix). */
+void proto_put_raw(proto_writer_t *w, const void *data, size_t len);
+
+/* Opens a frame: reserves the 4-byte length. */
+void proto_frame_begin(proto_writer_t *w);
+/* Closes it: writes the length. 0, or the writer's sticky error, or
+ * PROTO_ERR_LENGTH for an empty frame or one above PROTO_LEN_MAX. */
+int proto_frame_end(proto_writer_t *w);
+
+/* Fields, each followed by its NUL. A string must hold no NUL. */
+void proto_put_str(proto_writer_t *w, const char *s);
+void proto_put_int(proto_writer_t *w, int64_t v);
+/* Shortest text that reads back to the same double ("150", "0.1",
+ * "1.7976931348623157E308" for DBL_MAX, "Infinity"). */
+void proto_put_double(proto_writer_t *w, double v);
+void proto_put_bool(proto_writer_t *w, int v);
+/* The unset forms: an empty field. */
+void proto_put_empty(proto_writer_t *w);
+
+#endif
