@@ -15,8 +15,11 @@ CJSON_LIBS := $(shell pkg-config --libs libcjson 2>/dev/null)
 CUNIT_LIBS := $(shell pkg-config --libs cunit 2>/dev/null)
 PCAP_LIBS  := $(shell pkg-config --libs libpcap 2>/dev/null)
 
-CFLAGS  ?= -O2 -g
-CFLAGS  += -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Werror -MMD -MP $(PKG_CFLAGS) $(EXTRA_CFLAGS)
+# OPTFLAGS is what sanitize/coverage swap; CFLAGS from the command line adds
+# to the fixed flags instead of replacing them.
+OPTFLAGS  ?= -O2 -g
+ALL_CFLAGS = $(OPTFLAGS) -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Werror -MMD -MP \
+             $(PKG_CFLAGS) $(CFLAGS) $(EXTRA_CFLAGS)
 LDFLAGS += $(EXTRA_LDFLAGS)
 LDLIBS  += -lm
 
@@ -69,7 +72,7 @@ $(BUILD)/sim: $(SIM_OBJ)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -c -o $@ $<
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 .SECONDEXPANSION:
 $(BUILD)/tests/test_%: $$(call obj,tests/test_$$*.c $(TESTLIB) $$(TEST_DEPS_$$*))
@@ -92,13 +95,13 @@ lint:
 	@ci/lint.sh
 
 sanitize:
-	$(MAKE) BUILD=build/sanitize CFLAGS="-O1 -g -fno-omit-frame-pointer" \
+	$(MAKE) BUILD=build/sanitize OPTFLAGS="-O1 -g -fno-omit-frame-pointer" \
 	  EXTRA_CFLAGS="-fsanitize=address,undefined -fno-sanitize-recover=undefined" \
 	  EXTRA_LDFLAGS="-fsanitize=address,undefined" test
 
 coverage:
 	@rm -rf build/coverage coverage/html coverage/*.info
-	$(MAKE) BUILD=build/coverage CFLAGS="-O0 -g" EXTRA_CFLAGS="--coverage" \
+	$(MAKE) BUILD=build/coverage OPTFLAGS="-O0 -g" EXTRA_CFLAGS="--coverage" \
 	  EXTRA_LDFLAGS="--coverage" test
 	$(BUILD)/coverage/sim scenarios/ >/dev/null || true
 	@ci/coverage.sh build/coverage

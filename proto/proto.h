@@ -4,6 +4,8 @@
 #ifndef PROTO_H
 #define PROTO_H
 
+#include <stddef.h>
+
 enum proto_err {
     PROTO_OK = 0,
     PROTO_ERR_LENGTH = -1,  /* a frame length of 0 or above PROTO_LEN_MAX */
@@ -16,6 +18,14 @@ enum proto_err {
 };
 
 const char *proto_strerror(int code);
+
+/* Internal helpers shared by the proto/ sources. proto_errf formats into
+ * err when err is not NULL. proto_quote writes n bytes of wire text into dst
+ * as printable ASCII (\0, \xNN escapes), cut with "..." when long; dst
+ * always ends in NUL. */
+void proto_errf(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+const char *proto_quote(char *dst, size_t dstlen, const void *src, size_t n);
 
 /* The highest server version we speak (no errorTime, no protobuf). */
 #define PROTO_SERVER_VERSION_MAX 178

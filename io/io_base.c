@@ -1,0 +1,268 @@
+/* io_base.c - the parts of io.h both backends share: the seeded random
+ * source (splitmix64 seeding xoshiro256**), log and trace dispatch, the wall
+ * time format and the JSON-lines trace format. Backend-neutral: it reaches
+ * the loop's io_base_t through the first member of struct io_loop and asks
+ * the backend only for io_wall_us(). */
+#include "io_base.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+/* A log line longer than this is cut and ends in "...". */
+#define IO_LOG_LINE_MAX 1024
+
+static io_base_t *io_base_of(io_loop_t *loop)
+{
+    return (io_base_t *)loop;
+}
+
+/* ---- random -------------------------------------------------------------- */
+
+static uint64_t io_splitmix64(uint64_t *state)
+{
+    uint64_t z = (*state += UINT64_C(0x9e3779b97f4a7c15));
+    z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
+    z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
+    return z ^ (z >> 31);
+}
+
+static uint64_t io_rotl(uint64_t x, int k)
+{
+    return (x << k) | (x >> (64 - k));
+}
+
+void io_base_init(io_base_t *base, uint64_t seed)
+{
+    memset(base, 0, sizeof *base);
+    /* splitmix64 never yields four zero words, the one state xoshiro cannot
+     * leave, whatever the seed. */
+    uint64_t state = seed;
+    for (size_t i = 0; i < 4; i++)
+        base->rng[i] = io_splitmix64(&state);
+    base->log_level = IO_LOG_INFO;
+    base->log_sink = io_base_stderr_sink;
+}
+
+uint64_t io_random_u64(io_loop_t *loop)
+{
+    uint64_t *s = io_base_of(loop)->rng;
+    uint64_t result = io_rotl(s[1] * 5, 7) * 9;
+    uint64_t t = s[1] << 17;
+    s[2] ^= s[0];
+    s[3] ^= s[1];
+    s[1] ^= s[2];
+    s[0] ^= s[3];
+    s[2] ^= t;
+    s[3] = io_rotl(s[3], 45);
+    return result;
+}
+
+double io_random_unit(io_loop_t *loop)
+{
+    /* The top 53 bits fill a double's mantissa exactly. */
+    return (double)(io_random_u64(loop) >> 11) * 0x1.0p-53;
+}
+
+int64_t io_random_range(io_loop_t *loop, int64_t lo, int64_t hi)
+{
+    if (hi <= lo)
+        return lo;
+    uint64_t span = (uint64_t)hi - (uint64_t)lo;
+    if (span == UINT64_MAX)
+        return (int64_t)io_random_u64(loop);
+    uint64_t n = span + 1;
+    /* Draws below 2^64 mod n would make the low residues more likely than
+     * the others; rejecting them leaves a whole number of copies of [0, n). */
+    uint64_t reject_below = (0 - n) % n;
+    uint64_t x;
+    do {
+        x = io_random_u64(loop);
+    } while (x < reject_below);
+    return (int64_t)((uint64_t)lo + x % n);
+}
+
+/* ---- errors -------------------------------------------------------------- */
+
+const char *io_strerror(int code)
+{
+    switch (code) {
+    case IO_OK: return "ok";
+    case IO_ERR_REFUSED: return "connection refused";
+    case IO_ERR_RESET: return "connection reset by peer";
+    case IO_ERR_CLOSED: return "stream closed";
+    case IO_ERR_NOMEM: return "out of memory";
+    case IO_ERR_ADDR: return "bad or unresolvable address";
+    case IO_ERR_INUSE: return "address already in use";
+    case IO_ERR_TIMEDOUT: return "timed out";
+    case IO_ERR_NOBUFS: return "output buffer limit reached";
+    case IO_ERR_INVAL: return "invalid argument";
+    case IO_ERR_SYS: return "system error";
+    default: return "unknown io error";
+    }
+}
+
+/* ---- logging ------------------------------------------------------------- */
+
+void io_log(io_loop_t *loop, enum io_log_level level, const char *src, const char *fmt, ...)
+{
+    io_base_t *base = io_base_of(loop);
+    if (!base->log_sink || level < base->log_level)
+        return;
+    char text[IO_LOG_LINE_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(text, sizeof text, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return;
+    if ((size_t)n >= sizeof text)
+        memcpy(text + sizeof text - 4, "...", 4);
+    base->log_sink(base->log_data, io_wall_us(loop), level, src ? src : "", text);
+}
+
+void io_set_log_sink(io_loop_t *loop, enum io_log_level min_level, io_log_sink sink, void *data)
+{
+    io_base_t *base = io_base_of(loop);
+    base->log_level = min_level;
+    base->log_sink = sink;
+    base->log_data = data;
+}
+
+static const char *io_level_name(enum io_log_level level)
+{
+    switch (level) {
+    case IO_LOG_DEBUG: return "DEBUG";
+    case IO_LOG_INFO: return "INFO";
+    case IO_LOG_WARN: return "WARN";
+    case IO_LOG_ERROR: return "ERROR";
+    }
+    return "?";
+}
+
+void io_base_stderr_sink(void *data, io_us_t wall_us, enum io_log_level level, const char *src,
+                         const char *text)
+{
+    (void)data;
+    char when[32];
+    io_format_wall(wall_us, when);
+    fprintf(stderr, "%s %s %s: %s\n", when, io_level_name(level), src, text);
+}
+
+void io_format_wall(io_us_t wall_us, char buf[32])
+{
+    /* Floor division, so instants before 1970 keep a positive fraction. */
+    io_us_t frac_us = wall_us % IO_US_PER_S;
+    io_us_t secs = wall_us / IO_US_PER_S;
+    if (frac_us < 0) {
+        frac_us += IO_US_PER_S;
+        secs -= 1;
+    }
+    time_t t = (time_t)secs;
+    struct tm tm;
+    if (!gmtime_r(&t, &tm)) {
+        snprintf(buf, 32, "@%" PRId64 "us", wall_us);
+        return;
+    }
+    /* int64 microseconds reach year 294247 at most: always under 32 bytes,
+     * but the compiler cannot tell, hence the wide scratch buffer. */
+    char text[96];
+    snprintf(text, sizeof text, "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ", tm.tm_year + 1900,
+             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)frac_us);
+    size_t n = strnlen(text, 31);
+    memcpy(buf, text, n);
+    buf[n] = '\0';
+}
+
+/* ---- trace --------------------------------------------------------------- */
+
+void io_trace(io_loop_t *loop, const char *src, const char *ev, size_t nfields,
+              const io_trace_field_t *fields)
+{
+    io_base_t *base = io_base_of(loop);
+    if (base->trace_sink)
+        base->trace_sink(base->trace_data, io_wall_us(loop), src, ev, nfields, fields);
+}
+
+void io_set_trace_sink(io_loop_t *loop, io_trace_sink sink, void *data)
+{
+    io_base_t *base = io_base_of(loop);
+    base->trace_sink = sink;
+    base->trace_data = data;
+}
+
+/* A bounded writer: counts every byte it is given, stores those that fit
+ * with room left for the NUL, like snprintf. */
+typedef struct io_json_out {
+    char *buf;
+    size_t cap;
+    size_t len;
+} io_json_out_t;
+
+static void io_json_putc(io_json_out_t *out, char c)
+{
+    if (out->len + 1 < out->cap)
+        out->buf[out->len] = c;
+    out->len++;
+}
+
+static void io_json_raw(io_json_out_t *out, const char *s)
+{
+    for (; *s; s++)
+        io_json_putc(out, *s);
+}
+
+static void io_json_string(io_json_out_t *out, const char *s)
+{
+    static const char hex[] = "0123456789abcdef";
+    io_json_putc(out, '"');
+    for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++) {
+        if (*p == '"' || *p == '\\') {
+            io_json_putc(out, '\\');
+            io_json_putc(out, (char)*p);
+        } else if (*p < 0x20) {
+            io_json_raw(out, "\\u00");
+            io_json_putc(out, hex[*p >> 4]);
+            io_json_putc(out, hex[*p & 0xf]);
+        } else {
+            io_json_putc(out, (char)*p);
+        }
+    }
+    io_json_putc(out, '"');
+}
+
+static void io_json_member(io_json_out_t *out, const char *key)
+{
+    io_json_putc(out, ',');
+    io_json_string(out, key);
+    io_json_putc(out, ':');
+}
+
+size_t io_trace_format_json(char *buf, size_t cap, io_us_t wall_us, const char *src,
+                            const char *ev, size_t nfields, const io_trace_field_t *fields)
+{
+    io_json_out_t out = {buf, cap, 0};
+    char when[32];
+    io_format_wall(wall_us, when);
+    io_json_raw(&out, "{\"t\":");
+    io_json_string(&out, when);
+    io_json_member(&out, "src");
+    io_json_string(&out, src);
+    io_json_member(&out, "ev");
+    io_json_string(&out, ev);
+    for (size_t i = 0; i < nfields; i++) {
+        io_json_member(&out, fields[i].key);
+        if (fields[i].str) {
+            io_json_string(&out, fields[i].str);
+        } else {
+            char num[24];
+            snprintf(num, sizeof num, "%" PRId64, fields[i].num);
+            io_json_raw(&out, num);
+        }
+    }
+    io_json_putc(&out, '}');
+    if (cap > 0)
+        buf[out.len < cap ? out.len : cap - 1] = '\0';
+    return out.len;
+}

@@ -1,0 +1,466 @@
+/* session.c - one client connection's state machine. Bytes go into a
+ * proto_decoder; the greeting is taken off the front of it, then each whole
+ * frame is handled according to the state:
+ *
+ *   AWAIT_HELLO --hello, version agreed--> AWAIT_START_API --startApi--> READY
+ *
+ * and from any of them to CLOSED: version refused, client id in use, bad
+ * bytes, a request before startApi, EOF or RST from the client, a kill.
+ *
+ * A session is freed by session_finish once it is CLOSED, never in the
+ * middle of handling a frame, so the handlers can close it freely. */
+#include "session.h"
+
+#include <assert.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../proto/proto.h"
+
+#define SESSION_SRC "gateway"
+#define SESSION_ERR_MAX 256
+#define SESSION_LOG_FIELDS_MAX 1024
+
+enum gw_session_state {
+    GW_SESSION_AWAIT_HELLO,
+    GW_SESSION_AWAIT_START_API,
+    GW_SESSION_READY,
+    GW_SESSION_CLOSED
+};
+
+static const char *const session_state_names[] = {"await_hello", "await_start_api", "ready",
+                                                  "closed"};
+
+struct gw_session {
+    const gw_session_host_t *host;
+    io_stream_t *stream;
+    unsigned long long conn; /* io_stream_id, typed for printf */
+    enum gw_session_state state;
+    proto_decoder_t in;
+    proto_writer_t out;
+    int version;
+    int client_id;           /* -1 until startApi registered one */
+    int next_order_id;
+    int stale;
+    enum io_close_how close_how; /* how session_finish closes the stream */
+};
+
+/* The farm notices a Gateway sends after startApi, one per farm kind. */
+static const struct {
+    int code;
+    const char *farm;
+} session_farms[] = {
+    {PROTO_CODE_MKT_FARM_OK, "usfarm"},
+    {PROTO_CODE_HMDS_FARM_OK, "ushmds"},
+    {PROTO_CODE_SECDEF_FARM_OK, "secdefnj"},
+};
+
+/* ---- state ------------------------------------------------------------- */
+
+/* The one place the state changes. Sessions only move forward, one step at
+ * a time, and any live state may close. */
+static void session_transition(gw_session_t *s, enum gw_session_state next)
+{
+    assert(s->state != GW_SESSION_CLOSED);
+    assert(next == GW_SESSION_CLOSED || next == s->state + 1);
+    io_log(s->host->loop, IO_LOG_DEBUG, SESSION_SRC, "conn=%llu %s -> %s", s->conn,
+           session_state_names[s->state], session_state_names[next]);
+    s->state = next;
+}
+
+/* Moves to CLOSED and frees the client id at once, so that a reconnect
+ * with the same id succeeds. The stream is closed later, by
+ * session_finish, once no handler is running. */
+static void session_end(gw_session_t *s, const char *by, enum io_close_how how, const char *reason)
+{
+    const char *how_name = how == IO_CLOSE_FIN ? "fin" : "rst";
+    session_transition(s, GW_SESSION_CLOSED);
+    s->close_how = how;
+    io_log(s->host->loop, IO_LOG_INFO, SESSION_SRC, "conn=%llu client_id=%d closed by %s (%s): %s",
+           s->conn, s->client_id, by, how_name, reason);
+    IO_TRACE(s->host->loop, SESSION_SRC, "session_closed", IO_TI("conn", s->conn),
+             IO_TI("client_id", s->client_id), IO_TS("by", by), IO_TS("how", how_name),
+             IO_TS("reason", reason));
+    if (s->client_id >= 0)
+        gw_registry_release(s->host->registry, s->client_id, s->conn);
+}
+
+static void session_finish(gw_session_t *s)
+{
+    io_stream_close(s->stream, s->close_how);
+    s->host->closed(s->host->data, s);
+    proto_decoder_free(&s->in);
+    proto_writer_free(&s->out);
+    free(s);
+}
+
+/* A peer that breaks the framing or a field cannot be resynchronised, and
+ * a Gateway drops it hard. */
+static void session_protocol_error(gw_session_t *s, const char *detail)
+{
+    io_log(s->host->loop, IO_LOG_ERROR, SESSION_SRC, "conn=%llu protocol error: %s", s->conn,
+           detail);
+    session_end(s, "gateway", IO_CLOSE_RST, "protocol error");
+}
+
+/* ---- verbose message log ----------------------------------------------- */
+
+static size_t session_append(char *buf, size_t cap, size_t n, const char *text, size_t len)
+{
+    size_t room = cap - 1 - n;
+    if (len > room)
+        len = room;
+    memcpy(buf + n, text, len);
+    n += len;
+    buf[n] = '\0';
+    return n;
+}
+
+/* Numbers print bare, anything else (and "") in quotes, so that empty and
+ * comma-holding fields ("ACC1,ACC2") stay readable. */
+static int session_field_is_number(const char *f)
+{
+    size_t len = strlen(f);
+    return len > 0 && strspn(f, "-.0123456789") == len && strpbrk(f, "0123456789") != NULL;
+}
+
+/* "[49,1,1765376700]", cut short if it does not fit in buf. */
+static void session_format_fields(const proto_frame_t *f, char *buf, size_t cap)
+{
+    proto_reader_t r;
+    proto_reader_init(&r, f);
+    size_t n = session_append(buf, cap, 0, "[", 1);
+    for (int i = 0; proto_reader_remaining(&r) > 0; i++) {
+        const char *field = "";
+        if (proto_read_str(&r, &field, NULL, 0) < 0)
+            break;
+        int quote = !session_field_is_number(field);
+        if (i > 0)
+            n = session_append(buf, cap, n, ",", 1);
+        if (quote)
+            n = session_append(buf, cap, n, "\"", 1);
+        n = session_append(buf, cap, n, field, strlen(field));
+        if (quote)
+            n = session_append(buf, cap, n, "\"", 1);
+    }
+    session_append(buf, cap, n, "]", 1);
+}
+
+static void session_log_frame(gw_session_t *s, const char *dir, const char *name,
+                              const proto_frame_t *f)
+{
+    if (!s->host->cfg->verbose)
+        return;
+    char fields[SESSION_LOG_FIELDS_MAX];
+    session_format_fields(f, fields, sizeof fields);
+    io_log(s->host->loop, IO_LOG_INFO, SESSION_SRC, "%s conn=%llu %s %s", dir, s->conn,
+           name ? name : "unknown", fields);
+}
+
+/* ---- output ------------------------------------------------------------ */
+
+/* Sends the one frame s->out holds, built with result build_rc, unless the
+ * session is stale: then it is dropped, as a hung Gateway never sends it. */
+static void session_emit(gw_session_t *s, const char *name, int build_rc)
+{
+    proto_writer_t *w = &s->out;
+    io_loop_t *loop = s->host->loop;
+    if (build_rc < 0) {
+        io_log(loop, IO_LOG_ERROR, SESSION_SRC, "conn=%llu cannot build %s: %s", s->conn, name,
+               proto_strerror(build_rc));
+    } else if (s->stale) {
+        io_log(loop, IO_LOG_DEBUG, SESSION_SRC, "conn=%llu stale: %s not sent", s->conn, name);
+    } else {
+        /* The writer was empty, so the frame starts at 0 after its length. */
+        proto_frame_t f = {w->buf + 4, w->len - 4, 0};
+        session_log_frame(s, "out", name, &f);
+        int rc = io_stream_write(s->stream, w->buf, w->len);
+        if (rc < 0)
+            io_log(loop, IO_LOG_WARN, SESSION_SRC, "conn=%llu cannot send %s: %s", s->conn, name,
+                   io_strerror(rc));
+    }
+    proto_writer_reset(w);
+}
+
+/* errMsg at version 178: 4, 2, id, code, text, advancedOrderRejectJson. */
+static void session_send_error(gw_session_t *s, int id, int code, const char *text)
+{
+    proto_writer_t *w = &s->out;
+    proto_frame_begin(w);
+    proto_put_int(w, PROTO_IN_ERR_MSG);
+    proto_put_int(w, 2);
+    proto_put_int(w, id);
+    proto_put_int(w, code);
+    proto_put_str(w, text);
+    proto_put_empty(w);
+    session_emit(s, proto_in_name(PROTO_IN_ERR_MSG), proto_frame_end(w));
+}
+
+/* The messages of the form `id, 1, value` (nextValidId, currentTime). */
+static void session_send_int(gw_session_t *s, int msg_id, int64_t value)
+{
+    proto_writer_t *w = &s->out;
+    proto_frame_begin(w);
+    proto_put_int(w, msg_id);
+    proto_put_int(w, 1);
+    proto_put_int(w, value);
+    session_emit(s, proto_in_name(msg_id), proto_frame_end(w));
+}
+
+static void session_send_accounts(gw_session_t *s)
+{
+    proto_writer_t *w = &s->out;
+    proto_frame_begin(w);
+    proto_put_int(w, PROTO_IN_MANAGED_ACCTS);
+    proto_put_int(w, 1);
+    proto_put_str(w, s->host->accounts_csv);
+    session_emit(s, proto_in_name(PROTO_IN_MANAGED_ACCTS), proto_frame_end(w));
+}
+
+static void session_send_farm_notices(gw_session_t *s)
+{
+    for (size_t i = 0; i < sizeof session_farms / sizeof session_farms[0]; i++) {
+        /* The catalogue's texts end in "OK:", ready for the farm's name. */
+        char text[128];
+        snprintf(text, sizeof text, "%s%s", proto_error_text(session_farms[i].code),
+                 session_farms[i].farm);
+        session_send_error(s, -1, session_farms[i].code, text);
+    }
+}
+
+/* ---- input: the greeting ----------------------------------------------- */
+
+static void session_on_hello(gw_session_t *s, const proto_client_hello_t *hello)
+{
+    io_loop_t *loop = s->host->loop;
+    const gw_config_t *cfg = s->host->cfg;
+    char err[SESSION_ERR_MAX];
+    if (cfg->verbose)
+        io_log(loop, IO_LOG_INFO, SESSION_SRC, "in  conn=%llu hello v%d..%d%s%s", s->conn,
+               hello->min_version, hello->max_version, hello->options[0] ? " " : "",
+               hello->options);
+    if (proto_negotiate(hello, cfg->server_version_min, cfg->server_version_max, &s->version, err,
+                        sizeof err) < 0) {
+        /* A Gateway says nothing to a client it cannot serve; it hangs up. */
+        io_log(loop, IO_LOG_WARN, SESSION_SRC, "conn=%llu version refused: %s", s->conn, err);
+        IO_TRACE(loop, SESSION_SRC, "reject", IO_TI("conn", s->conn), IO_TI("client_id", -1),
+                 IO_TI("code", 0));
+        session_end(s, "gateway", IO_CLOSE_FIN, "version refused");
+        return;
+    }
+    char when[32];
+    proto_connection_time(io_wall_us(loop), when);
+    session_emit(s, "serverHello", proto_server_hello_write(&s->out, s->version, when));
+    session_transition(s, GW_SESSION_AWAIT_START_API);
+}
+
+/* Takes the greeting off the front of the decoder once it is all there. */
+static void session_read_hello(gw_session_t *s)
+{
+    proto_client_hello_t hello;
+    char err[SESSION_ERR_MAX];
+    int rc = proto_client_hello_read(&s->in, &hello, err, sizeof err);
+    if (rc < 0)
+        session_protocol_error(s, err);
+    else if (rc == 1)
+        session_on_hello(s, &hello);
+}
+
+/* ---- input: frames ----------------------------------------------------- */
+
+static void session_reject_client_id(gw_session_t *s, int client_id, int rc)
+{
+    uint64_t holder = 0;
+    gw_registry_lookup(s->host->registry, client_id, &holder);
+    io_log(s->host->loop, IO_LOG_WARN, SESSION_SRC,
+           "conn=%llu client id %d refused (%s, conn=%llu)", s->conn, client_id, io_strerror(rc),
+           (unsigned long long)holder);
+    session_send_error(s, -1, PROTO_CODE_CLIENT_ID_IN_USE,
+                       proto_error_text(PROTO_CODE_CLIENT_ID_IN_USE));
+    IO_TRACE(s->host->loop, SESSION_SRC, "reject", IO_TI("conn", s->conn),
+             IO_TI("client_id", client_id), IO_TI("code", PROTO_CODE_CLIENT_ID_IN_USE));
+    session_end(s, "gateway", IO_CLOSE_FIN, "client id in use");
+}
+
+/* startApi: 71, 2, clientId, optionalCapabilities (ignored). */
+static int session_on_start_api(gw_session_t *s, proto_reader_t *r, char *err, size_t errlen)
+{
+    int32_t version, client_id;
+    int rc = proto_read_int(r, &version, err, errlen);
+    if (rc == 0)
+        rc = proto_read_int(r, &client_id, err, errlen);
+    if (rc < 0)
+        return rc;
+    /* -1 means "no id" throughout the gateway's traces and faults. */
+    if (client_id < 0 || client_id == PROTO_INT_UNSET) {
+        snprintf(err, errlen, "field %d: client id %d is not a usable id", r->index - 1,
+                 (int)client_id);
+        return PROTO_ERR_FIELD;
+    }
+    /* The registry cannot be full while sessions are capped at its size;
+     * if it were, refusing the id is still the safe answer. */
+    rc = gw_registry_claim(s->host->registry, client_id, s->conn);
+    if (rc < 0) {
+        session_reject_client_id(s, client_id, rc);
+        return 0;
+    }
+    s->client_id = client_id;
+    session_send_accounts(s);
+    session_send_int(s, PROTO_IN_NEXT_VALID_ID, s->next_order_id);
+    session_send_farm_notices(s);
+    session_transition(s, GW_SESSION_READY);
+    io_log(s->host->loop, IO_LOG_INFO, SESSION_SRC, "conn=%llu ready: client_id=%d version=%d",
+           s->conn, s->client_id, s->version);
+    IO_TRACE(s->host->loop, SESSION_SRC, "session_ready", IO_TI("conn", s->conn),
+             IO_TI("client_id", s->client_id), IO_TI("version", s->version));
+    return 0;
+}
+
+/* reqIds: 8, 1, numIds. Any count gets the next id: nothing is used up
+ * until an order is placed with it. */
+static int session_on_req_ids(gw_session_t *s, proto_reader_t *r, char *err, size_t errlen)
+{
+    int32_t version, count;
+    int rc = proto_read_int(r, &version, err, errlen);
+    if (rc == 0)
+        rc = proto_read_int(r, &count, err, errlen);
+    if (rc == 0)
+        session_send_int(s, PROTO_IN_NEXT_VALID_ID, s->next_order_id);
+    return rc;
+}
+
+/* reqCurrentTime: 49, 1 → currentTime in whole Unix seconds. */
+static int session_on_req_current_time(gw_session_t *s, proto_reader_t *r, char *err,
+                                       size_t errlen)
+{
+    int32_t version;
+    int rc = proto_read_int(r, &version, err, errlen);
+    if (rc == 0)
+        session_send_int(s, PROTO_IN_CURRENT_TIME, io_wall_us(s->host->loop) / IO_US_PER_S);
+    return rc;
+}
+
+/* Requests this gateway does not serve yet are logged (verbose) and
+ * ignored, as a client must cope with unanswered requests anyway. */
+static int session_on_request(gw_session_t *s, int32_t id, proto_reader_t *r, char *err,
+                              size_t errlen)
+{
+    switch (id) {
+    case PROTO_OUT_REQ_CURRENT_TIME:
+        return session_on_req_current_time(s, r, err, errlen);
+    case PROTO_OUT_REQ_IDS:
+        return session_on_req_ids(s, r, err, errlen);
+    default:
+        return 0;
+    }
+}
+
+static void session_on_frame(gw_session_t *s, const proto_frame_t *f)
+{
+    proto_reader_t r;
+    char err[SESSION_ERR_MAX];
+    int32_t id = -1;
+    proto_reader_init(&r, f);
+    int rc = proto_read_int(&r, &id, err, sizeof err);
+    session_log_frame(s, "in ", rc == 0 ? proto_out_name(id) : NULL, f);
+    if (rc == 0 && s->state == GW_SESSION_AWAIT_START_API) {
+        if (id == PROTO_OUT_START_API) {
+            rc = session_on_start_api(s, &r, err, sizeof err);
+        } else {
+            io_log(s->host->loop, IO_LOG_WARN, SESSION_SRC,
+                   "conn=%llu message %d before startApi", s->conn, (int)id);
+            session_end(s, "gateway", IO_CLOSE_FIN, "request before startApi");
+        }
+    } else if (rc == 0) {
+        rc = session_on_request(s, id, &r, err, sizeof err);
+    }
+    if (rc < 0) {
+        char detail[SESSION_ERR_MAX + 64];
+        snprintf(detail, sizeof detail, "frame at byte offset %llu: %s",
+                 (unsigned long long)f->offset, err);
+        session_protocol_error(s, detail);
+    }
+}
+
+static void session_on_data(gw_session_t *s, const uint8_t *data, size_t len)
+{
+    char err[SESSION_ERR_MAX];
+    int rc = proto_decoder_feed(&s->in, data, len);
+    if (rc < 0) {
+        io_log(s->host->loop, IO_LOG_ERROR, SESSION_SRC, "conn=%llu %s", s->conn,
+               proto_strerror(rc));
+        session_end(s, "gateway", IO_CLOSE_RST, "out of memory");
+        return;
+    }
+    if (s->state == GW_SESSION_AWAIT_HELLO)
+        session_read_hello(s);
+    while (s->state == GW_SESSION_AWAIT_START_API || s->state == GW_SESSION_READY) {
+        proto_frame_t f;
+        rc = proto_decoder_next(&s->in, &f, err, sizeof err);
+        if (rc == 0)
+            break;
+        if (rc < 0)
+            session_protocol_error(s, err);
+        else
+            session_on_frame(s, &f);
+    }
+}
+
+static void session_on_stream(io_stream_t *stream, const io_stream_event_t *ev, void *data)
+{
+    gw_session_t *s = data;
+    (void)stream;
+    switch (ev->kind) {
+    case IO_EV_DATA:
+        session_on_data(s, ev->data, ev->len);
+        break;
+    case IO_EV_EOF:
+        session_end(s, "client", IO_CLOSE_FIN, "closed by client");
+        break;
+    case IO_EV_RESET:
+        session_end(s, "client", IO_CLOSE_RST, "reset by client");
+        break;
+    case IO_EV_CONNECTED:
+    case IO_EV_CONNECT_FAILED:
+        break; /* outgoing-only events; an accepted stream never gets them */
+    }
+    if (s->state == GW_SESSION_CLOSED)
+        session_finish(s);
+}
+
+/* ---- public ------------------------------------------------------------ */
+
+gw_session_t *gw_session_new(const gw_session_host_t *host, io_stream_t *stream, int stale)
+{
+    gw_session_t *s = calloc(1, sizeof *s);
+    if (!s)
+        return NULL;
+    s->host = host;
+    s->stream = stream;
+    s->conn = io_stream_id(stream);
+    s->state = GW_SESSION_AWAIT_HELLO;
+    s->client_id = -1;
+    s->next_order_id = host->cfg->next_order_id;
+    s->stale = stale;
+    proto_decoder_init(&s->in);
+    proto_writer_init(&s->out);
+    io_stream_set_cb(stream, session_on_stream, s);
+    return s;
+}
+
+void gw_session_close(gw_session_t *s, enum io_close_how how, const char *reason)
+{
+    session_end(s, "gateway", how, reason);
+    session_finish(s);
+}
+
+void gw_session_set_stale(gw_session_t *s, int on)
+{
+    s->stale = on;
+}
+
+int gw_session_client_id(const gw_session_t *s)
+{
+    return s->client_id;
+}

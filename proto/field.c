@@ -1,0 +1,328 @@
+/* field.c - the typed reader over one frame's NUL-terminated fields.
+ *
+ * Every read first finds the field's terminating NUL inside the frame, so
+ * the number parsers below (strtod included) only ever see text that ends
+ * in a NUL within the payload. A read that fails leaves the reader where it
+ * was, so a caller may retry the field as another type. */
+#include "field.h"
+
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "proto.h"
+
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
+/* 2^127-1, the official Python client's "unset" decimal. */
+#define DECIMAL_UNSET_TEXT "170141183460469231731687303715884105727"
+
+enum number_status { NUMBER_OK = 0, NUMBER_BAD = -1, NUMBER_RANGE = -2 };
+
+void proto_reader_init(proto_reader_t *r, const proto_frame_t *f)
+{
+    r->p = (const char *)f->payload;
+    r->len = f->len;
+    r->pos = 0;
+    r->index = 0;
+}
+
+int proto_reader_remaining(const proto_reader_t *r)
+{
+    int n = 0;
+    size_t pos = r->pos;
+    while (pos < r->len) {
+        const char *nul = memchr(r->p + pos, 0, r->len - pos);
+        n++;
+        if (!nul)
+            break; /* an unterminated tail still counts: reading it fails */
+        pos = (size_t)(nul - r->p) + 1;
+    }
+    return n;
+}
+
+/* Inlined into every read: finding the field's end is most of its work. */
+#define FIELD_HOT __attribute__((always_inline)) static inline
+
+#ifdef __SSE2__
+/* Bit i set when s[i] is NUL, for the 16 bytes at s. */
+FIELD_HOT unsigned nul_mask16(const char *s)
+{
+    __m128i v = _mm_loadu_si128((const __m128i *)(const void *)s);
+    return (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_setzero_si128()));
+}
+#endif
+
+/* The first NUL in [s, end), or NULL; [base, end) is the whole frame.
+ * Fields are mostly a few bytes long, too short for memchr's setup to pay
+ * off: this tests 16 bytes at a time, and for the last few bytes of a frame
+ * it tests the frame's last 16 bytes, which lie inside the frame too, so
+ * nothing is ever loaded from outside [base, end). */
+FIELD_HOT const char *find_nul(const char *base, const char *s, const char *end)
+{
+#ifdef __SSE2__
+    for (; end - s >= 16; s += 16) {
+        unsigned mask = nul_mask16(s);
+        if (mask)
+            return s + __builtin_ctz(mask);
+    }
+    if (end - base >= 16 && s < end) {
+        unsigned mask = nul_mask16(end - 16) >> (16 - (end - s)); /* drop bytes before s */
+        return mask ? s + __builtin_ctz(mask) : NULL;
+    }
+#else
+    (void)base;
+#endif
+    for (; s < end; s++)
+        if (*s == '\0')
+            return s;
+    return NULL;
+}
+
+/* Finds the next field, without consuming it. */
+FIELD_HOT int reader_peek(const proto_reader_t *r, const char **s, size_t *n, char *err,
+                          size_t errlen)
+{
+    if (r->pos >= r->len) {
+        proto_errf(err, errlen, "field %d: missing (the message has %d fields)", r->index,
+                   r->index);
+        return PROTO_ERR_MISSING;
+    }
+    const char *start = r->p + r->pos;
+    const char *nul = find_nul(r->p, start, r->p + r->len);
+    if (!nul) {
+        proto_errf(err, errlen, "field %d: not NUL-terminated", r->index);
+        return PROTO_ERR_FIELD;
+    }
+    *s = start;
+    *n = (size_t)(nul - start);
+    return 0;
+}
+
+static void reader_advance(proto_reader_t *r, size_t n)
+{
+    r->pos += n + 1;
+    r->index++;
+}
+
+static int field_error(const proto_reader_t *r, const char *expected, const char *s, size_t n,
+                       int status, char *err, size_t errlen)
+{
+    char quoted[176];
+    proto_errf(err, errlen, "field %d: expected %s, got \"%s\"%s", r->index, expected,
+               proto_quote(quoted, sizeof quoted, s, n),
+               status == NUMBER_RANGE ? " (out of range)" : "");
+    return PROTO_ERR_FIELD;
+}
+
+/* Decimal integer text within [lo, hi], without strtoll's leading blanks,
+ * base prefixes and errno. */
+static int parse_integer(const char *s, size_t n, int64_t lo, int64_t hi, int64_t *out)
+{
+    size_t i = 0;
+    int neg = 0;
+    if (n > 0 && (s[0] == '-' || s[0] == '+')) {
+        neg = s[0] == '-';
+        i = 1;
+    }
+    if (i == n)
+        return NUMBER_BAD;
+    uint64_t limit = neg ? (uint64_t)(-(lo + 1)) + 1 : (uint64_t)hi;
+    uint64_t v = 0;
+    int status = NUMBER_OK;
+    for (; i < n; i++) {
+        unsigned digit = (unsigned)(unsigned char)s[i] - '0';
+        if (digit > 9)
+            return NUMBER_BAD;
+        if (v > (limit - digit) / 10)
+            status = NUMBER_RANGE;
+        else
+            v = v * 10 + digit;
+    }
+    if (status == NUMBER_OK)
+        *out = neg ? (v == 0 ? 0 : -(int64_t)(v - 1) - 1) : (int64_t)v;
+    return status;
+}
+
+static int read_integer(proto_reader_t *r, int64_t lo, int64_t hi, int64_t unset, int64_t *out,
+                        char *err, size_t errlen)
+{
+    const char *s;
+    size_t n;
+    int rc = reader_peek(r, &s, &n, err, errlen);
+    if (rc < 0)
+        return rc;
+    int64_t v = unset;
+    int status = n == 0 ? NUMBER_OK : parse_integer(s, n, lo, hi, &v);
+    if (status != NUMBER_OK)
+        return field_error(r, "an integer", s, n, status, err, errlen);
+    *out = v;
+    reader_advance(r, n);
+    return 0;
+}
+
+int proto_read_int(proto_reader_t *r, int32_t *out, char *err, size_t errlen)
+{
+    int64_t v;
+    int rc = read_integer(r, INT32_MIN, INT32_MAX, PROTO_INT_UNSET, &v, err, errlen);
+    if (rc == 0)
+        *out = (int32_t)v;
+    return rc;
+}
+
+int proto_read_int64(proto_reader_t *r, int64_t *out, char *err, size_t errlen)
+{
+    return read_integer(r, INT64_MIN, INT64_MAX, PROTO_INT64_UNSET, out, err, errlen);
+}
+
+static size_t skip_digits(const char *s, size_t n, size_t i)
+{
+    while (i < n && s[i] >= '0' && s[i] <= '9')
+        i++;
+    return i;
+}
+
+/* [sign] digits [. digits] [e [sign] digits], with a digit somewhere before
+ * the exponent: the plain decimal text every client writes. */
+static int is_decimal_text(const char *s, size_t n)
+{
+    size_t i = n > 0 && (s[0] == '-' || s[0] == '+');
+    size_t int_end = skip_digits(s, n, i);
+    size_t digits = int_end - i;
+    i = int_end;
+    if (i < n && s[i] == '.') {
+        size_t frac_end = skip_digits(s, n, i + 1);
+        digits += frac_end - (i + 1);
+        i = frac_end;
+    }
+    if (digits == 0)
+        return 0;
+    if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+        i++;
+        if (i < n && (s[i] == '-' || s[i] == '+'))
+            i++;
+        size_t exp_end = skip_digits(s, n, i);
+        if (exp_end == i)
+            return 0;
+        i = exp_end;
+    }
+    return i == n;
+}
+
+static int text_is(const char *s, size_t n, const char *word)
+{
+    return strlen(word) == n && memcmp(s, word, n) == 0;
+}
+
+/* The words clients write instead of digits: Java and the official clients
+ * say "Infinity", ib_insync says "Infinite", Java and Python spell NaN. */
+static int parse_double_word(const char *s, size_t n, double *out)
+{
+    int neg = n > 0 && s[0] == '-';
+    size_t i = n > 0 && (s[0] == '-' || s[0] == '+');
+    if (text_is(s + i, n - i, "Infinity") || text_is(s + i, n - i, "Infinite")) {
+        *out = neg ? -INFINITY : INFINITY;
+        return 1;
+    }
+    if (text_is(s + i, n - i, "NaN") || text_is(s + i, n - i, "nan")) {
+        *out = NAN;
+        return 1;
+    }
+    return 0;
+}
+
+/* s[n] is the field's NUL, so strtod stops inside the frame. */
+static int parse_double(const char *s, size_t n, double *out)
+{
+    if (n == 0) {
+        *out = PROTO_DBL_UNSET;
+        return NUMBER_OK;
+    }
+    if (parse_double_word(s, n, out))
+        return NUMBER_OK;
+    if (!is_decimal_text(s, n))
+        return NUMBER_BAD;
+    char *end;
+    double v = strtod(s, &end);
+    if (end != s + n)
+        return NUMBER_BAD;
+    if (isinf(v))
+        return NUMBER_RANGE;
+    *out = v;
+    return NUMBER_OK;
+}
+
+int proto_read_double(proto_reader_t *r, double *out, char *err, size_t errlen)
+{
+    const char *s;
+    size_t n;
+    int rc = reader_peek(r, &s, &n, err, errlen);
+    if (rc < 0)
+        return rc;
+    double v;
+    int status = parse_double(s, n, &v);
+    if (status != NUMBER_OK)
+        return field_error(r, "a number", s, n, status, err, errlen);
+    *out = v;
+    reader_advance(r, n);
+    return 0;
+}
+
+int proto_read_decimal(proto_reader_t *r, const char **out, char *err, size_t errlen)
+{
+    const char *s;
+    size_t n;
+    int rc = reader_peek(r, &s, &n, err, errlen);
+    if (rc < 0)
+        return rc;
+    if (n > 0 && !is_decimal_text(s, n))
+        return field_error(r, "a decimal", s, n, NUMBER_BAD, err, errlen);
+    *out = text_is(s, n, DECIMAL_UNSET_TEXT) ? s + n : s;
+    reader_advance(r, n);
+    return 0;
+}
+
+int proto_read_bool(proto_reader_t *r, int *out, char *err, size_t errlen)
+{
+    const char *s;
+    size_t n;
+    int rc = reader_peek(r, &s, &n, err, errlen);
+    if (rc < 0)
+        return rc;
+    if (!(n == 0 || text_is(s, n, "0") || text_is(s, n, "1")))
+        return field_error(r, "a bool (1 or 0)", s, n, NUMBER_BAD, err, errlen);
+    *out = n == 1 && s[0] == '1';
+    reader_advance(r, n);
+    return 0;
+}
+
+int proto_read_str(proto_reader_t *r, const char **out, char *err, size_t errlen)
+{
+    const char *s;
+    size_t n;
+    int rc = reader_peek(r, &s, &n, err, errlen);
+    if (rc < 0)
+        return rc;
+    *out = s;
+    reader_advance(r, n);
+    return 0;
+}
+
+/* All n fields or none: the reader only moves when every one is there. */
+int proto_skip(proto_reader_t *r, int n, char *err, size_t errlen)
+{
+    proto_reader_t probe = *r;
+    for (int i = 0; i < n; i++) {
+        const char *s;
+        size_t len;
+        int rc = reader_peek(&probe, &s, &len, err, errlen);
+        if (rc < 0)
+            return rc;
+        reader_advance(&probe, len);
+    }
+    *r = probe;
+    return 0;
+}

@@ -1,0 +1,275 @@
+/* frame.c - the incremental frame decoder and the frame writer.
+ *
+ * The decoder keeps fed bytes in one buffer and hands out frames that point
+ * into it, so a frame is never copied. Consumed bytes are dropped lazily: the
+ * buffer is reset for free whenever everything fed has been returned, and the
+ * unread tail is moved to the front only when that leaves at least half the
+ * buffer free; otherwise the buffer doubles. Either way each byte is moved a
+ * bounded number of times, whatever the chunk sizes. */
+#include "frame.h"
+
+#include <float.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "proto.h"
+
+#define DECODER_CAP_MIN ((size_t)16384)
+#define WRITER_CAP_MIN ((size_t)256)
+#define FRAME_PREFIX 4
+
+static uint32_t be32_get(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | (uint32_t)p[3];
+}
+
+static void be32_put(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)(v >> 24);
+    p[1] = (uint8_t)(v >> 16);
+    p[2] = (uint8_t)(v >> 8);
+    p[3] = (uint8_t)v;
+}
+
+/* ---- decoder ------------------------------------------------------------ */
+
+void proto_decoder_init(proto_decoder_t *d)
+{
+    memset(d, 0, sizeof *d);
+}
+
+void proto_decoder_free(proto_decoder_t *d)
+{
+    free(d->buf);
+    memset(d, 0, sizeof *d);
+}
+
+/* Makes room for len more bytes after d->end. */
+static int decoder_make_room(proto_decoder_t *d, size_t len)
+{
+    size_t live = d->end - d->start;
+    if (d->cap - d->end >= len)
+        return 0;
+    if (len > SIZE_MAX / 4 - live)
+        return PROTO_ERR_NOMEM;
+    size_t need = live + len;
+    if (need <= d->cap / 2) {
+        memmove(d->buf, d->buf + d->start, live);
+    } else {
+        size_t cap = d->cap * 2 > DECODER_CAP_MIN ? d->cap * 2 : DECODER_CAP_MIN;
+        if (cap < need)
+            cap = need;
+        /* A fresh buffer rather than realloc: only the live tail is copied. */
+        uint8_t *buf = malloc(cap);
+        if (!buf)
+            return PROTO_ERR_NOMEM;
+        if (live > 0)
+            memcpy(buf, d->buf + d->start, live);
+        free(d->buf);
+        d->buf = buf;
+        d->cap = cap;
+    }
+    d->start = 0;
+    d->end = live;
+    return 0;
+}
+
+int proto_decoder_feed(proto_decoder_t *d, const uint8_t *data, size_t len)
+{
+    /* A failed stream cannot be resynchronised, so more bytes are useless;
+     * the bad frame stays buffered so that next() can name it again. */
+    if (d->failed || len == 0)
+        return 0;
+    if (d->start == d->end) {
+        d->start = 0;
+        d->end = 0;
+    }
+    int rc = decoder_make_room(d, len);
+    if (rc < 0)
+        return rc;
+    memcpy(d->buf + d->end, data, len);
+    d->end += len;
+    return 0;
+}
+
+int proto_decoder_next(proto_decoder_t *d, proto_frame_t *out, char *err, size_t errlen)
+{
+    size_t avail = d->end - d->start;
+    if (avail < FRAME_PREFIX)
+        return 0;
+    const uint8_t *p = d->buf + d->start;
+    uint32_t len = be32_get(p);
+    if (len == 0 || len > PROTO_LEN_MAX) {
+        proto_errf(err, errlen, "byte offset %" PRIu64 ": frame length %" PRIu32
+                   " is %s", d->consumed, len, len == 0 ? "zero" : "above 16777215");
+        d->failed = PROTO_ERR_LENGTH;
+        return PROTO_ERR_LENGTH;
+    }
+    if (avail - FRAME_PREFIX < len)
+        return 0;
+    if (p[FRAME_PREFIX + len - 1] != 0) {
+        proto_errf(err, errlen, "byte offset %" PRIu64 ": payload of %" PRIu32
+                   " bytes does not end in NUL", d->consumed, len);
+        d->failed = PROTO_ERR_FRAME;
+        return PROTO_ERR_FRAME;
+    }
+    out->payload = p + FRAME_PREFIX;
+    out->len = len;
+    out->offset = d->consumed;
+    d->start += FRAME_PREFIX + len;
+    d->consumed += FRAME_PREFIX + len;
+    return 1;
+}
+
+size_t proto_decoder_buffered(const proto_decoder_t *d)
+{
+    return d->end - d->start;
+}
+
+/* ---- writer ------------------------------------------------------------- */
+
+void proto_writer_init(proto_writer_t *w)
+{
+    memset(w, 0, sizeof *w);
+}
+
+void proto_writer_free(proto_writer_t *w)
+{
+    free(w->buf);
+    memset(w, 0, sizeof *w);
+}
+
+void proto_writer_reset(proto_writer_t *w)
+{
+    w->len = 0;
+    w->frame_start = 0;
+    w->in_frame = 0;
+    w->error = 0;
+}
+
+static void writer_fail(proto_writer_t *w, int code)
+{
+    if (!w->error)
+        w->error = code;
+}
+
+static int writer_reserve(proto_writer_t *w, size_t n)
+{
+    if (w->error)
+        return w->error;
+    if (w->cap - w->len >= n)
+        return 0;
+    if (n > SIZE_MAX / 4 - w->len) {
+        writer_fail(w, PROTO_ERR_NOMEM);
+        return w->error;
+    }
+    size_t cap = w->cap ? w->cap : WRITER_CAP_MIN;
+    while (cap - w->len < n)
+        cap *= 2;
+    uint8_t *buf = realloc(w->buf, cap);
+    if (!buf) {
+        writer_fail(w, PROTO_ERR_NOMEM);
+        return w->error;
+    }
+    w->buf = buf;
+    w->cap = cap;
+    return 0;
+}
+
+void proto_put_raw(proto_writer_t *w, const void *data, size_t len)
+{
+    if (len == 0 || writer_reserve(w, len) < 0)
+        return;
+    memcpy(w->buf + w->len, data, len);
+    w->len += len;
+}
+
+/* Frames do not nest: a second begin, or an end without a begin, is a
+ * caller bug that leaves the buffer unusable, so it becomes the sticky
+ * PROTO_ERR_FRAME. */
+void proto_frame_begin(proto_writer_t *w)
+{
+    static const uint8_t zero[FRAME_PREFIX];
+    if (w->in_frame) {
+        writer_fail(w, PROTO_ERR_FRAME);
+        return;
+    }
+    w->in_frame = 1;
+    w->frame_start = w->len;
+    proto_put_raw(w, zero, sizeof zero);
+}
+
+int proto_frame_end(proto_writer_t *w)
+{
+    if (!w->in_frame)
+        writer_fail(w, PROTO_ERR_FRAME);
+    w->in_frame = 0;
+    if (w->error)
+        return w->error;
+    size_t len = w->len - w->frame_start - FRAME_PREFIX;
+    if (len == 0 || len > PROTO_LEN_MAX) {
+        /* Drop the frame so the buffer never holds one a peer must reject. */
+        w->len = w->frame_start;
+        writer_fail(w, PROTO_ERR_LENGTH);
+        return w->error;
+    }
+    be32_put(w->buf + w->frame_start, (uint32_t)len);
+    return 0;
+}
+
+void proto_put_str(proto_writer_t *w, const char *s)
+{
+    if (!s)
+        s = "";
+    proto_put_raw(w, s, strlen(s) + 1);
+}
+
+void proto_put_int(proto_writer_t *w, int64_t v)
+{
+    char text[24];
+    int n = snprintf(text, sizeof text, "%" PRId64, v);
+    proto_put_raw(w, text, (size_t)n + 1);
+}
+
+/* Java's spellings for the values clients compare against: DBL_MAX is the
+ * "unset" marker and must read back as exactly DBL_MAX everywhere. Other
+ * values get the fewest significant digits that survive a round trip. For a
+ * normal double, printing 15 digits gives back any decimal of 15 digits or
+ * fewer, so the search starts there; subnormals hold fewer digits. */
+static void double_text(double v, char text[32])
+{
+    if (isnan(v)) {
+        strcpy(text, "NaN");
+    } else if (isinf(v)) {
+        strcpy(text, v > 0 ? "Infinity" : "-Infinity");
+    } else if (fabs(v) == DBL_MAX) {
+        strcpy(text, v > 0 ? "1.7976931348623157E308" : "-1.7976931348623157E308");
+    } else {
+        for (int digits = fabs(v) < DBL_MIN ? 1 : 15; digits <= 17; digits++) {
+            snprintf(text, 32, "%.*g", digits, v);
+            if (strtod(text, NULL) == v)
+                break;
+        }
+    }
+}
+
+void proto_put_double(proto_writer_t *w, double v)
+{
+    char text[32];
+    double_text(v, text);
+    proto_put_str(w, text);
+}
+
+void proto_put_bool(proto_writer_t *w, int v)
+{
+    proto_put_str(w, v ? "1" : "0");
+}
+
+void proto_put_empty(proto_writer_t *w)
+{
+    proto_put_str(w, "");
+}

@@ -1,0 +1,501 @@
+/* client.c - the TWS client session (see client.h). ibc_enter() is the one
+ * place the state changes; it runs the entry actions of the state entered
+ * (send the hello, send startApi, report ready, close and report). Every
+ * callback to the owner is the last thing the code that fires it does. */
+#include "client.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../proto/proto.h"
+
+#define IBC_SRC "runner"
+#define IBC_ERR_MAX 160
+
+enum ibc_state {
+    IBC_IDLE,               /* never connected */
+    IBC_CONNECTING,         /* TCP connect in progress */
+    IBC_AWAIT_SERVER_HELLO, /* "API\0v157..178" sent */
+    IBC_AWAIT_READY,        /* startApi sent; waiting for nextValidId + accounts */
+    IBC_READY,
+    IBC_CLOSED
+};
+
+struct ibc {
+    io_loop_t *loop;
+    ibc_config_t cfg;
+    ibc_events_t ev;
+    enum ibc_state state;
+    io_stream_t *stream;
+    io_timer_t *step_timer; /* restarted on every handshake step */
+    io_timer_t *ping_timer;
+    proto_decoder_t dec;
+    proto_writer_t out;
+    int version;
+    int have_next_id;
+    int32_t next_order_id;
+    char *accounts;         /* the last managedAccounts text, NULL before one */
+    int ping_outstanding;
+    uint32_t ping_seq;
+    io_us_t ping_sent_us;
+    ibc_closed_t close;     /* filled just before entering CLOSED */
+    char reason[IBC_ERR_MAX];
+};
+
+static const char *const ibc_state_names[] = {
+    [IBC_IDLE] = "idle",
+    [IBC_CONNECTING] = "connecting",
+    [IBC_AWAIT_SERVER_HELLO] = "await_server_hello",
+    [IBC_AWAIT_READY] = "await_ready",
+    [IBC_READY] = "ready",
+    [IBC_CLOSED] = "closed",
+};
+
+static const char *ibc_state_name(enum ibc_state s)
+{
+    return ibc_state_names[s];
+}
+
+static void ibc_enter(ibc_t *c, enum ibc_state next);
+
+/* Ends the connection: records who closed it, how and why, then enters
+ * CLOSED, which closes the stream and reports to the owner. */
+static void ibc_end(ibc_t *c, int by_gateway, enum io_close_how how, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static void ibc_end(ibc_t *c, int by_gateway, enum io_close_how how, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(c->reason, sizeof c->reason, fmt, ap);
+    va_end(ap);
+    c->close = (ibc_closed_t){
+        .opened = c->state > IBC_CONNECTING,
+        .by_gateway = by_gateway,
+        .how = how,
+        .reason = c->reason,
+    };
+    ibc_enter(c, IBC_CLOSED);
+}
+
+/* ---- sending ------------------------------------------------------------ */
+
+/* Sends what the writer holds; build_rc is the writer's verdict on it. */
+static int ibc_write_out(ibc_t *c, int build_rc)
+{
+    if (build_rc < 0) {
+        ibc_end(c, 0, IO_CLOSE_RST, "cannot build a frame: %s", proto_strerror(build_rc));
+        return IO_ERR_INVAL;
+    }
+    int rc = io_stream_write(c->stream, c->out.buf, c->out.len);
+    if (rc < 0)
+        ibc_end(c, 0, IO_CLOSE_RST, "write failed: %s", io_strerror(rc));
+    return rc;
+}
+
+/* Frames are built as: ibc_frame_begin, proto_put_* fields, ibc_frame_send. */
+static void ibc_frame_begin(ibc_t *c, int id)
+{
+    proto_writer_reset(&c->out);
+    proto_frame_begin(&c->out);
+    proto_put_int(&c->out, id);
+}
+
+static int ibc_frame_send(ibc_t *c, int id)
+{
+    int rc = ibc_write_out(c, proto_frame_end(&c->out));
+    if (rc == 0) {
+        const char *name = proto_out_name(id);
+        IO_TRACE(c->loop, IBC_SRC, "msg_out", IO_TI("id", id), IO_TS("name", name ? name : "?"));
+    }
+    return rc;
+}
+
+/* The hello is not a frame, so it is not traced as a message. */
+static void ibc_send_hello(ibc_t *c)
+{
+    proto_writer_reset(&c->out);
+    ibc_write_out(c, proto_client_hello_write(&c->out, PROTO_CLIENT_VERSION_MIN,
+                                              PROTO_CLIENT_VERSION_MAX, NULL));
+}
+
+static void ibc_send_start_api(ibc_t *c)
+{
+    ibc_frame_begin(c, PROTO_OUT_START_API);
+    proto_put_int(&c->out, 2);
+    proto_put_int(&c->out, c->cfg.client_id);
+    proto_put_str(&c->out, ""); /* optionalCapabilities: every client sends "" */
+    ibc_frame_send(c, PROTO_OUT_START_API);
+}
+
+/* ---- receiving ---------------------------------------------------------- */
+
+static int ibc_accounts_nonempty(const char *accounts)
+{
+    /* "DU1," is one account; "" and "," are none. */
+    return accounts && accounts[strspn(accounts, ", ")] != '\0';
+}
+
+static void ibc_check_ready(ibc_t *c)
+{
+    if (c->state == IBC_AWAIT_READY && c->have_next_id && ibc_accounts_nonempty(c->accounts))
+        ibc_enter(c, IBC_READY);
+}
+
+static int ibc_on_accounts(ibc_t *c, proto_reader_t *r, char *err, size_t errlen)
+{
+    int32_t version;
+    const char *accounts;
+    int rc = proto_read_int(r, &version, err, errlen);
+    if (rc == 0)
+        rc = proto_read_str(r, &accounts, err, errlen);
+    if (rc < 0)
+        return rc;
+    char *copy = strdup(accounts);
+    if (!copy) {
+        snprintf(err, errlen, "out of memory");
+        return PROTO_ERR_NOMEM;
+    }
+    free(c->accounts);
+    c->accounts = copy;
+    ibc_check_ready(c);
+    return 0;
+}
+
+static int ibc_on_next_valid_id(ibc_t *c, proto_reader_t *r, char *err, size_t errlen)
+{
+    int32_t version, id;
+    int rc = proto_read_int(r, &version, err, errlen);
+    if (rc == 0)
+        rc = proto_read_int(r, &id, err, errlen);
+    if (rc < 0)
+        return rc;
+    c->next_order_id = id;
+    c->have_next_id = 1;
+    ibc_check_ready(c);
+    return 0;
+}
+
+static int ibc_on_err_msg(ibc_t *c, proto_reader_t *r, char *err, size_t errlen)
+{
+    int32_t version, id, code;
+    const char *text;
+    int rc = proto_read_int(r, &version, err, errlen);
+    if (rc == 0)
+        rc = proto_read_int(r, &id, err, errlen);
+    if (rc == 0)
+        rc = proto_read_int(r, &code, err, errlen);
+    if (rc == 0)
+        rc = proto_read_str(r, &text, err, errlen);
+    if (rc < 0)
+        return rc;
+    /* advancedOrderRejectJson (server >= 166) follows; nothing here uses it. */
+    char ev[32];
+    snprintf(ev, sizeof ev, "error:%d", (int)code);
+    IO_TRACE(c->loop, IBC_SRC, ev, IO_TI("id", id), IO_TS("text", text));
+    io_log(c->loop, proto_error_is_notice(code) ? IO_LOG_INFO : IO_LOG_WARN, IBC_SRC,
+           "gateway error %d (id %d): %s", (int)code, (int)id, text);
+    if (code == PROTO_CODE_CLIENT_ID_IN_USE && c->state != IBC_READY)
+        ibc_end(c, 0, IO_CLOSE_FIN, "client id in use");
+    return 0;
+}
+
+static int ibc_on_current_time(ibc_t *c, proto_reader_t *r, char *err, size_t errlen)
+{
+    int32_t version;
+    int64_t secs;
+    int rc = proto_read_int(r, &version, err, errlen);
+    if (rc == 0)
+        rc = proto_read_int64(r, &secs, err, errlen);
+    if (rc < 0)
+        return rc;
+    if (!c->ping_outstanding)
+        return 0; /* an answer to a ping that already timed out */
+    c->ping_outstanding = 0;
+    io_timer_stop(c->ping_timer);
+    ibc_ping_result_t res = {c->ping_seq, 1, io_now_us(c->loop) - c->ping_sent_us};
+    c->ev.ping_done(c->ev.data, &res);
+    return 0;
+}
+
+static void ibc_on_message(ibc_t *c, const proto_frame_t *f)
+{
+    char err[IBC_ERR_MAX];
+    proto_reader_t r;
+    int32_t id;
+    proto_reader_init(&r, f);
+    if (proto_read_int(&r, &id, err, sizeof err) < 0) {
+        ibc_end(c, 0, IO_CLOSE_RST, "protocol error: message id: %s", err);
+        return;
+    }
+    const char *name = proto_in_name(id);
+    IO_TRACE(c->loop, IBC_SRC, "msg_in", IO_TI("id", id), IO_TS("name", name ? name : "?"));
+    int rc = 0;
+    switch (id) {
+    case PROTO_IN_MANAGED_ACCTS:
+        rc = ibc_on_accounts(c, &r, err, sizeof err);
+        break;
+    case PROTO_IN_NEXT_VALID_ID:
+        rc = ibc_on_next_valid_id(c, &r, err, sizeof err);
+        break;
+    case PROTO_IN_ERR_MSG:
+        rc = ibc_on_err_msg(c, &r, err, sizeof err);
+        break;
+    case PROTO_IN_CURRENT_TIME:
+        rc = ibc_on_current_time(c, &r, err, sizeof err);
+        break;
+    default:
+        break; /* the session core acts on nothing else; the trace shows it came */
+    }
+    if (rc < 0)
+        ibc_end(c, 0, IO_CLOSE_RST, "protocol error: %s: %s", name ? name : "?", err);
+}
+
+static void ibc_on_server_hello(ibc_t *c, const proto_frame_t *f)
+{
+    char err[IBC_ERR_MAX];
+    int version;
+    if (proto_server_hello_parse(f, &version, NULL, 0, err, sizeof err) < 0) {
+        ibc_end(c, 0, IO_CLOSE_RST, "protocol error: server hello: %s", err);
+        return;
+    }
+    if (version < PROTO_CLIENT_VERSION_ACCEPT_MIN || version > PROTO_CLIENT_VERSION_MAX) {
+        ibc_end(c, 0, IO_CLOSE_FIN, "server version %d outside %d..%d", version,
+                PROTO_CLIENT_VERSION_ACCEPT_MIN, PROTO_CLIENT_VERSION_MAX);
+        return;
+    }
+    c->version = version;
+    ibc_enter(c, IBC_AWAIT_READY);
+}
+
+static void ibc_on_data(ibc_t *c, io_stream_t *s, const uint8_t *data, size_t len)
+{
+    char err[IBC_ERR_MAX];
+    if (proto_decoder_feed(&c->dec, data, len) < 0) {
+        ibc_end(c, 0, IO_CLOSE_RST, "out of memory buffering input");
+        return;
+    }
+    for (;;) {
+        proto_frame_t f;
+        int rc = proto_decoder_next(&c->dec, &f, err, sizeof err);
+        if (rc == 0)
+            return;
+        if (rc < 0) {
+            ibc_end(c, 0, IO_CLOSE_RST, "protocol error: %s", err);
+            return;
+        }
+        if (c->state == IBC_AWAIT_SERVER_HELLO)
+            ibc_on_server_hello(c, &f);
+        else
+            ibc_on_message(c, &f);
+        /* The frame may have closed this connection; the rest of the bytes
+         * belong to nobody then. */
+        if (c->stream != s)
+            return;
+    }
+}
+
+static void ibc_on_stream(io_stream_t *s, const io_stream_event_t *ev, void *data)
+{
+    ibc_t *c = data;
+    switch (ev->kind) {
+    case IO_EV_CONNECTED:
+        ibc_enter(c, IBC_AWAIT_SERVER_HELLO);
+        break;
+    case IO_EV_CONNECT_FAILED:
+        ibc_end(c, 0, IO_CLOSE_RST, "connect failed: %s", io_strerror(ev->status));
+        break;
+    case IO_EV_DATA:
+        ibc_on_data(c, s, ev->data, ev->len);
+        break;
+    case IO_EV_EOF:
+        ibc_end(c, 1, IO_CLOSE_FIN, "closed by gateway in %s", ibc_state_name(c->state));
+        break;
+    case IO_EV_RESET:
+        ibc_end(c, 1, IO_CLOSE_RST, "reset by gateway in %s", ibc_state_name(c->state));
+        break;
+    }
+}
+
+/* ---- timers ------------------------------------------------------------- */
+
+static void ibc_on_step_timeout(io_timer_t *t, void *data)
+{
+    (void)t;
+    ibc_t *c = data;
+    /* A peer that never answers gets no orderly goodbye: RST frees its side
+     * (and our client id) at once. */
+    if (c->state == IBC_CONNECTING)
+        ibc_end(c, 0, IO_CLOSE_RST, "connect timeout");
+    else
+        ibc_end(c, 0, IO_CLOSE_RST, "handshake timeout");
+}
+
+static void ibc_on_ping_timeout(io_timer_t *t, void *data)
+{
+    (void)t;
+    ibc_t *c = data;
+    c->ping_outstanding = 0;
+    ibc_ping_result_t res = {c->ping_seq, 0, 0};
+    c->ev.ping_done(c->ev.data, &res);
+}
+
+/* ---- the state machine -------------------------------------------------- */
+
+static void ibc_reset_connection(ibc_t *c)
+{
+    proto_decoder_free(&c->dec);
+    proto_decoder_init(&c->dec);
+    free(c->accounts);
+    c->accounts = NULL;
+    c->have_next_id = 0;
+    c->version = 0;
+}
+
+static void ibc_start_connect(ibc_t *c)
+{
+    char err[IBC_ERR_MAX] = "";
+    int rc = io_connect(c->loop, c->cfg.host, c->cfg.port, ibc_on_stream, c, &c->stream, err,
+                        sizeof err);
+    if (rc < 0) {
+        c->stream = NULL;
+        ibc_end(c, 0, IO_CLOSE_RST, "connect: %s", err[0] ? err : io_strerror(rc));
+    }
+}
+
+static void ibc_enter_closed(ibc_t *c)
+{
+    io_timer_stop(c->step_timer);
+    io_timer_stop(c->ping_timer);
+    c->ping_outstanding = 0;
+    if (c->stream) {
+        io_stream_close(c->stream, c->close.how);
+        c->stream = NULL;
+    }
+    ibc_closed_t info = c->close;
+    c->ev.closed(c->ev.data, &info);
+}
+
+static void ibc_enter(ibc_t *c, enum ibc_state next)
+{
+    io_log(c->loop, IO_LOG_DEBUG, IBC_SRC, "session %s -> %s", ibc_state_name(c->state),
+           ibc_state_name(next));
+    c->state = next;
+    switch (next) {
+    case IBC_IDLE:
+        break;
+    case IBC_CONNECTING:
+        ibc_reset_connection(c);
+        io_timer_start(c->step_timer, c->cfg.step_timeout_us);
+        ibc_start_connect(c);
+        break;
+    case IBC_AWAIT_SERVER_HELLO:
+        io_timer_start(c->step_timer, c->cfg.step_timeout_us);
+        ibc_send_hello(c);
+        break;
+    case IBC_AWAIT_READY:
+        io_timer_start(c->step_timer, c->cfg.step_timeout_us);
+        ibc_send_start_api(c);
+        break;
+    case IBC_READY: {
+        io_timer_stop(c->step_timer);
+        ibc_ready_t r = {c->version, c->accounts, c->next_order_id};
+        c->ev.ready(c->ev.data, &r);
+        break;
+    }
+    case IBC_CLOSED:
+        ibc_enter_closed(c);
+        break;
+    }
+}
+
+/* ---- public ------------------------------------------------------------- */
+
+/* 1 between ibc_connect and the close. */
+static int ibc_active(const ibc_t *c)
+{
+    return c->state != IBC_IDLE && c->state != IBC_CLOSED;
+}
+
+int ibc_new(io_loop_t *loop, const ibc_config_t *cfg, const ibc_events_t *events, ibc_t **out,
+            char *err, size_t errlen)
+{
+    *out = NULL;
+    ibc_t *c = calloc(1, sizeof *c);
+    if (!c)
+        goto fail_alloc;
+    c->loop = loop;
+    c->cfg = *cfg;
+    c->ev = *events;
+    c->state = IBC_IDLE;
+    c->step_timer = io_timer_new(loop, ibc_on_step_timeout, c);
+    if (!c->step_timer)
+        goto fail_step_timer;
+    c->ping_timer = io_timer_new(loop, ibc_on_ping_timeout, c);
+    if (!c->ping_timer)
+        goto fail_ping_timer;
+    proto_decoder_init(&c->dec);
+    proto_writer_init(&c->out);
+    *out = c;
+    return 0;
+
+fail_ping_timer:
+    io_timer_free(c->step_timer);
+fail_step_timer:
+    free(c);
+fail_alloc:
+    if (err && errlen)
+        snprintf(err, errlen, "client session: out of memory");
+    return IO_ERR_NOMEM;
+}
+
+void ibc_free(ibc_t *c)
+{
+    if (!c)
+        return;
+    if (c->stream)
+        io_stream_close(c->stream, IO_CLOSE_RST);
+    io_timer_free(c->step_timer);
+    io_timer_free(c->ping_timer);
+    proto_decoder_free(&c->dec);
+    proto_writer_free(&c->out);
+    free(c->accounts);
+    free(c);
+}
+
+int ibc_connect(ibc_t *c)
+{
+    if (ibc_active(c))
+        return IO_ERR_INVAL;
+    ibc_enter(c, IBC_CONNECTING);
+    return 0;
+}
+
+void ibc_close(ibc_t *c, enum io_close_how how, const char *reason)
+{
+    if (ibc_active(c))
+        ibc_end(c, 0, how, "%s", reason);
+}
+
+int ibc_ping(ibc_t *c, uint32_t seq)
+{
+    if (c->state != IBC_READY || c->ping_outstanding)
+        return IO_ERR_INVAL;
+    ibc_frame_begin(c, PROTO_OUT_REQ_CURRENT_TIME);
+    proto_put_int(&c->out, 1);
+    int rc = ibc_frame_send(c, PROTO_OUT_REQ_CURRENT_TIME);
+    if (rc < 0)
+        return rc;
+    c->ping_outstanding = 1;
+    c->ping_seq = seq;
+    c->ping_sent_us = io_now_us(c->loop);
+    io_timer_start(c->ping_timer, c->cfg.ping_timeout_us);
+    return 0;
+}
+
+int ibc_ping_outstanding(const ibc_t *c)
+{
+    return c->ping_outstanding;
+}

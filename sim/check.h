@@ -1,0 +1,35 @@
+/* check.h - evaluates a scenario's expect list against a recorded trace and
+ * the runner's exit. Each check gets a verdict and, when it fails, one
+ * readable line saying what was expected and what the trace shows, with
+ * times written relative to the scenario's start ("+3m0.0004s"). */
+#ifndef SIM_CHECK_H
+#define SIM_CHECK_H
+
+#include <stddef.h>
+
+#include "scenario.h"
+#include "trace.h"
+
+#define CK_MSG_MAX 320
+
+typedef struct ck_result {
+    int pass;
+    char msg[CK_MSG_MAX]; /* "expect[2] within 15s after ...: what went wrong"; "" on pass */
+} ck_result_t;
+
+/* How the run ended, as the engine saw it. */
+typedef struct ck_run {
+    const tr_recorder_t *trace;
+    int exited;    /* the runner called on_exit within the span */
+    int exit_code; /* valid when exited */
+    io_us_t end_us; /* wall time the run stopped */
+} ck_run_t;
+
+/* Fills results[0 .. sc->nchecks) and returns how many passed. */
+size_t ck_evaluate(const sc_scenario_t *sc, const ck_run_t *run, ck_result_t *results);
+
+/* Writes a one-line description of check i ("count ping_ok ge 100 from +1m")
+ * into buf; returns buf. */
+const char *ck_describe(const sc_scenario_t *sc, size_t i, char *buf, size_t cap);
+
+#endif

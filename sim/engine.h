@@ -1,0 +1,44 @@
+/* engine.h - plays one loaded scenario: a simulated io loop seeded with the
+ * scenario's seed and starting at its start time, the mock gateway and the
+ * runner on it, the scenario's events as timers, the clock run to the end
+ * (or until the runner exits), then the checks against the recorded trace.
+ * Everything it builds is freed before it returns; the result keeps the
+ * trace for the caller. */
+#ifndef SIM_ENGINE_H
+#define SIM_ENGINE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "check.h"
+#include "scenario.h"
+#include "trace.h"
+
+typedef struct en_options {
+    int override_seed; /* nonzero: use seed instead of the scenario's */
+    uint64_t seed;
+    int verbose;       /* runner and gateway log lines to stderr */
+} en_options_t;
+
+typedef struct en_result {
+    int pass;            /* every check passed */
+    uint64_t seed;       /* the seed the run used */
+    size_t nchecks, npassed;
+    ck_result_t *checks; /* nchecks verdicts, in expect order */
+    io_us_t span_us;     /* virtual time run: to the end, or to the runner's exit */
+    int exited;          /* the runner exited within the span */
+    int exit_code;       /* valid when exited */
+    uint64_t hash;       /* FNV-1a 64 of the JSON-lines trace */
+    size_t nevents;      /* trace events recorded */
+    tr_recorder_t *trace;
+} en_result_t;
+
+/* Runs sc. 0 with *out filled (release with en_result_free), or a negative
+ * IO_ERR_* when the world could not be built (the gateway could not listen,
+ * out of memory), with the reason in err. */
+int en_run(const sc_scenario_t *sc, const en_options_t *opt, en_result_t *out, char *err,
+           size_t errlen);
+
+void en_result_free(en_result_t *res);
+
+#endif

@@ -1,0 +1,839 @@
+/* io_sim.c - the simulated io backend (see io_sim.h): a virtual clock, one
+ * binary min-heap of events ordered by (time, sequence number), and an
+ * in-memory network.
+ *
+ * A connection is a `sim_conn` shared by its two streams: side 0 is the
+ * client, side 1 the accepted server stream. Channel d carries events from
+ * side d to side !d and is FIFO: every event on it is scheduled no earlier
+ * than the one before, so jitter never reorders bytes. The conn is counted
+ * by its live streams and by its events in the heap, so an event may outlive
+ * both streams and is then dropped, never run against freed memory.
+ *
+ * The heap never has to grow from a void function: `heap_need` bounds how
+ * many events can be queued at once (every timer, the loop's two signal
+ * events, four control events per conn, every queued data piece), and the
+ * calls that raise that bound can fail with IO_ERR_NOMEM instead. */
+#include "io_sim.h"
+
+#include "../io/io_base.h"
+
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SIM_NOT_QUEUED SIZE_MAX
+#define SIM_PORT_FIRST 40000u      /* where io_listen(port 0) starts looking */
+#define SIM_PIECES_MAX 1024        /* chunking never cuts a write finer than this */
+#define SIM_CTRL_PER_CONN 4        /* SYN, reply, and one close per side */
+#define SIM_NET_SEED_MIX 0x6e65742d73696d21ull /* "net-sim!": the network's own stream */
+
+enum sim_ev_kind {
+    SEV_TIMER,
+    SEV_SIGNAL,
+    SEV_SYN,       /* client -> server: the connect reaches the listener's port */
+    SEV_CONNECTED, /* server -> client: accepted */
+    SEV_REFUSED,   /* server -> client: nobody listened */
+    SEV_DATA,
+    SEV_FIN,
+    SEV_RST
+};
+
+struct sim_event {
+    io_us_t time_us;
+    uint64_t seq;
+    size_t idx; /* position in the heap, SIM_NOT_QUEUED when not queued */
+    enum sim_ev_kind kind;
+    int dir;    /* the channel for stream events, the signal for SEV_SIGNAL */
+    struct sim_conn *conn;
+};
+
+/* One write's piece in flight; allocated per piece, freed when it runs. */
+struct sim_data {
+    struct sim_event ev;
+    size_t len;
+    uint8_t bytes[];
+};
+
+/* Every handle starts with a node on its loop's list of that kind, so
+ * io_loop_free can find whatever the owners left open. */
+struct sim_node {
+    struct sim_node *prev, *next;
+};
+
+struct sim_conn {
+    io_stream_t *end[2];      /* NULL once that side's owner closed it */
+    size_t pending[2];        /* bytes in flight on channel d */
+    io_us_t last_us[2];       /* time of the latest event on channel d */
+    int reset[2];             /* side d aborted: its data in flight is dropped */
+    uint16_t port;
+    unsigned refs;            /* live streams + queued events */
+    struct sim_event syn, reply, close[2];
+};
+
+enum sim_stream_state {
+    SS_CONNECTING, /* client waiting for CONNECTED or REFUSED */
+    SS_OPEN,
+    SS_PEER_FIN,   /* the peer sent FIN; this side may still write */
+    SS_FAILED,     /* the connect was refused */
+    SS_RESET       /* the peer aborted */
+};
+
+struct io_stream {
+    struct sim_node node;
+    io_loop_t *loop;
+    struct sim_conn *conn;
+    int side;
+    enum sim_stream_state state;
+    uint64_t id;
+    io_stream_cb cb;
+    void *data;
+};
+
+struct io_timer {
+    struct sim_node node;
+    io_loop_t *loop;
+    struct sim_event ev;
+    io_timer_cb cb;
+    void *data;
+};
+
+struct io_listener {
+    struct sim_node node;
+    io_loop_t *loop;
+    uint16_t port;
+    io_accept_cb cb;
+    void *data;
+};
+
+struct io_loop {
+    io_base_t base; /* must stay first: io_base.c reaches it from the loop */
+    io_us_t now_us;
+    io_us_t start_wall_us;
+    io_sim_net_t net;
+    uint64_t net_rng[4]; /* jitter and cut points; apart from io_random_* */
+    struct sim_event **heap;
+    size_t heap_len, heap_cap, heap_need;
+    uint64_t seq;
+    uint64_t events_run;
+    int stop;
+    struct sim_node timers, streams, listeners;
+    size_t n_timers, n_streams, n_listeners;
+    struct sim_event signal_ev[2]; /* SIGINT, SIGTERM: raising twice coalesces */
+    io_signal_cb signal_cb;
+    void *signal_data;
+    uint64_t next_stream_id;
+    uint16_t next_port;
+};
+
+/* ---- the network's random stream (splitmix64 -> xoshiro256**) ---------- */
+
+static uint64_t net_splitmix(uint64_t *x)
+{
+    uint64_t z = (*x += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+static uint64_t net_rotl(uint64_t x, int k)
+{
+    return (x << k) | (x >> (64 - k));
+}
+
+static uint64_t net_next(io_loop_t *loop)
+{
+    uint64_t *s = loop->net_rng;
+    uint64_t result = net_rotl(s[1] * 5, 7) * 9;
+    uint64_t t = s[1] << 17;
+    s[2] ^= s[0];
+    s[3] ^= s[1];
+    s[1] ^= s[2];
+    s[0] ^= s[3];
+    s[2] ^= t;
+    s[3] = net_rotl(s[3], 45);
+    return result;
+}
+
+/* Uniform in [0, span]; rejection keeps it unbiased. */
+static uint64_t net_upto(io_loop_t *loop, uint64_t span)
+{
+    if (span == UINT64_MAX)
+        return net_next(loop);
+    uint64_t n = span + 1, limit = UINT64_MAX - UINT64_MAX % n, x;
+    do {
+        x = net_next(loop);
+    } while (x >= limit);
+    return x % n;
+}
+
+/* ---- the event heap ----------------------------------------------------- */
+
+static int ev_before(const struct sim_event *a, const struct sim_event *b)
+{
+    return a->time_us < b->time_us || (a->time_us == b->time_us && a->seq < b->seq);
+}
+
+static void heap_place(io_loop_t *loop, size_t i, struct sim_event *ev)
+{
+    loop->heap[i] = ev;
+    ev->idx = i;
+}
+
+static void heap_sift_up(io_loop_t *loop, size_t i, struct sim_event *ev)
+{
+    while (i > 0) {
+        size_t parent = (i - 1) / 2;
+        if (!ev_before(ev, loop->heap[parent]))
+            break;
+        heap_place(loop, i, loop->heap[parent]);
+        i = parent;
+    }
+    heap_place(loop, i, ev);
+}
+
+static void heap_sift_down(io_loop_t *loop, size_t i, struct sim_event *ev)
+{
+    for (;;) {
+        size_t child = 2 * i + 1;
+        if (child >= loop->heap_len)
+            break;
+        if (child + 1 < loop->heap_len && ev_before(loop->heap[child + 1], loop->heap[child]))
+            child++;
+        if (!ev_before(loop->heap[child], ev))
+            break;
+        heap_place(loop, i, loop->heap[child]);
+        i = child;
+    }
+    heap_place(loop, i, ev);
+}
+
+/* Raises the bound on queued events by n, growing the array to match, so
+ * that heap_push never needs memory. */
+static int heap_reserve(io_loop_t *loop, size_t n)
+{
+    size_t need = loop->heap_need + n;
+    if (need > loop->heap_cap) {
+        size_t cap = loop->heap_cap ? loop->heap_cap : 64;
+        while (cap < need)
+            cap *= 2;
+        struct sim_event **heap = realloc(loop->heap, cap * sizeof *heap);
+        if (!heap)
+            return IO_ERR_NOMEM;
+        loop->heap = heap;
+        loop->heap_cap = cap;
+    }
+    loop->heap_need = need;
+    return 0;
+}
+
+static void heap_push(io_loop_t *loop, struct sim_event *ev, io_us_t time_us)
+{
+    ev->time_us = time_us;
+    ev->seq = loop->seq++;
+    loop->heap_len++;
+    heap_sift_up(loop, loop->heap_len - 1, ev);
+}
+
+static void heap_remove(io_loop_t *loop, struct sim_event *ev)
+{
+    size_t i = ev->idx;
+    struct sim_event *last = loop->heap[--loop->heap_len];
+    ev->idx = SIM_NOT_QUEUED;
+    if (last == ev)
+        return;
+    if (i > 0 && ev_before(last, loop->heap[(i - 1) / 2]))
+        heap_sift_up(loop, i, last);
+    else
+        heap_sift_down(loop, i, last);
+}
+
+/* ---- handle lists ------------------------------------------------------- */
+
+static void node_init(struct sim_node *head)
+{
+    head->prev = head->next = head;
+}
+
+static void node_add(struct sim_node *head, struct sim_node *n)
+{
+    n->prev = head->prev;
+    n->next = head;
+    head->prev->next = n;
+    head->prev = n;
+}
+
+static void node_del(struct sim_node *n)
+{
+    n->prev->next = n->next;
+    n->next->prev = n->prev;
+}
+
+/* ---- loop --------------------------------------------------------------- */
+
+/* The sim engine installs its own sink; until then lines go nowhere so a
+ * test run stays quiet. */
+static void sim_log_drop(void *data, io_us_t wall_us, enum io_log_level level, const char *src,
+                         const char *text)
+{
+    (void)data, (void)wall_us, (void)level, (void)src, (void)text;
+}
+
+io_loop_t *io_sim_loop_new(const io_sim_config_t *cfg)
+{
+    io_loop_t *loop = calloc(1, sizeof *loop);
+    if (!loop)
+        return NULL;
+    io_sim_config_t def = {0, 0, IO_SIM_NET_DEFAULT};
+    if (!cfg)
+        cfg = &def;
+    io_base_init(&loop->base, cfg->seed);
+    io_set_log_sink(loop, IO_LOG_INFO, sim_log_drop, NULL);
+    uint64_t x = cfg->seed ^ SIM_NET_SEED_MIX;
+    for (int i = 0; i < 4; i++)
+        loop->net_rng[i] = net_splitmix(&x);
+    loop->start_wall_us = cfg->start_wall_us;
+    io_sim_set_net(loop, &cfg->net);
+    node_init(&loop->timers);
+    node_init(&loop->streams);
+    node_init(&loop->listeners);
+    for (int i = 0; i < 2; i++) {
+        loop->signal_ev[i].kind = SEV_SIGNAL;
+        loop->signal_ev[i].dir = i == 0 ? IO_SIGINT : IO_SIGTERM;
+        loop->signal_ev[i].idx = SIM_NOT_QUEUED;
+    }
+    loop->next_stream_id = 1;
+    loop->next_port = SIM_PORT_FIRST;
+    if (heap_reserve(loop, 2) != 0) {
+        free(loop);
+        return NULL;
+    }
+    return loop;
+}
+
+io_us_t io_now_us(io_loop_t *loop)
+{
+    return loop->now_us;
+}
+
+io_us_t io_wall_us(io_loop_t *loop)
+{
+    return loop->start_wall_us + loop->now_us;
+}
+
+void io_sim_set_net(io_loop_t *loop, const io_sim_net_t *net)
+{
+    loop->net = *net;
+    if (loop->net.latency_us < 0)
+        loop->net.latency_us = 0;
+    if (loop->net.jitter_us < 0)
+        loop->net.jitter_us = 0;
+}
+
+uint64_t io_sim_events_run(const io_loop_t *loop)
+{
+    return loop->events_run;
+}
+
+void io_loop_stop(io_loop_t *loop)
+{
+    loop->stop = 1;
+}
+
+void io_loop_stats(io_loop_t *loop, io_stats_t *out)
+{
+    out->timers = loop->n_timers;
+    out->streams = loop->n_streams;
+    out->listeners = loop->n_listeners;
+}
+
+/* ---- connections -------------------------------------------------------- */
+
+/* Writes the human-readable detail of a failure, if the caller wants it. */
+static void sim_err(char *err, size_t errlen, const char *fmt, const char *host, unsigned port)
+{
+    if (err && errlen)
+        snprintf(err, errlen, fmt, host, port);
+}
+
+static io_listener_t *listener_find(io_loop_t *loop, uint16_t port)
+{
+    for (struct sim_node *n = loop->listeners.next; n != &loop->listeners; n = n->next) {
+        if (((io_listener_t *)n)->port == port)
+            return (io_listener_t *)n;
+    }
+    return NULL;
+}
+
+static void conn_unref(io_loop_t *loop, struct sim_conn *c)
+{
+    if (--c->refs > 0)
+        return;
+    loop->heap_need -= SIM_CTRL_PER_CONN;
+    free(c);
+}
+
+/* Queues ev on channel dir after a one-way delay, never before the event
+ * queued on that channel last. */
+static void conn_send(io_loop_t *loop, struct sim_conn *c, int dir, struct sim_event *ev)
+{
+    io_us_t t = loop->now_us + loop->net.latency_us;
+    if (loop->net.jitter_us > 0)
+        t += (io_us_t)net_upto(loop, (uint64_t)loop->net.jitter_us);
+    if (t < c->last_us[dir])
+        t = c->last_us[dir];
+    c->last_us[dir] = t;
+    ev->conn = c;
+    ev->dir = dir;
+    c->refs++;
+    heap_push(loop, ev, t);
+}
+
+static void conn_send_ctrl(io_loop_t *loop, struct sim_conn *c, int dir, struct sim_event *ev,
+                           enum sim_ev_kind kind)
+{
+    ev->kind = kind;
+    conn_send(loop, c, dir, ev);
+}
+
+static io_stream_t *stream_new(io_loop_t *loop, struct sim_conn *c, int side,
+                               enum sim_stream_state state)
+{
+    io_stream_t *s = calloc(1, sizeof *s);
+    if (!s)
+        return NULL;
+    s->loop = loop;
+    s->conn = c;
+    s->side = side;
+    s->state = state;
+    s->id = loop->next_stream_id++;
+    c->end[side] = s;
+    c->refs++;
+    node_add(&loop->streams, &s->node);
+    loop->n_streams++;
+    return s;
+}
+
+/* Moves a stream through its states on an arriving event. Returns 1 and
+ * fills *out when the owner is to hear of it, 0 when it is dropped. */
+static int stream_step(io_stream_t *s, const struct sim_event *ev, io_stream_event_t *out)
+{
+    enum sim_stream_state next = s->state;
+    memset(out, 0, sizeof *out);
+    switch (ev->kind) {
+    case SEV_CONNECTED:
+        if (s->state != SS_CONNECTING)
+            return 0;
+        next = SS_OPEN;
+        out->kind = IO_EV_CONNECTED;
+        break;
+    case SEV_REFUSED:
+        if (s->state != SS_CONNECTING)
+            return 0;
+        next = SS_FAILED;
+        out->kind = IO_EV_CONNECT_FAILED;
+        out->status = IO_ERR_REFUSED;
+        break;
+    case SEV_DATA: {
+        if (s->state != SS_OPEN)
+            return 0;
+        const struct sim_data *d = (const struct sim_data *)ev;
+        out->kind = IO_EV_DATA;
+        out->data = d->bytes;
+        out->len = d->len;
+        break;
+    }
+    case SEV_FIN:
+        if (s->state != SS_OPEN)
+            return 0;
+        next = SS_PEER_FIN;
+        out->kind = IO_EV_EOF;
+        break;
+    case SEV_RST:
+        if (s->state == SS_FAILED || s->state == SS_RESET)
+            return 0;
+        next = SS_RESET;
+        out->kind = IO_EV_RESET;
+        out->status = IO_ERR_RESET;
+        break;
+    default:
+        return 0;
+    }
+    s->state = next;
+    return s->cb != NULL;
+}
+
+static int stream_writable(const io_stream_t *s)
+{
+    return s->state == SS_CONNECTING || s->state == SS_OPEN || s->state == SS_PEER_FIN;
+}
+
+int io_connect(io_loop_t *loop, const char *host, uint16_t port, io_stream_cb cb, void *data,
+               io_stream_t **out, char *err, size_t errlen)
+{
+    *out = NULL;
+    if (!host || !*host) {
+        sim_err(err, errlen, "connect %s:%u: empty host", "", port);
+        return IO_ERR_ADDR;
+    }
+    struct sim_conn *c = calloc(1, sizeof *c);
+    io_stream_t *s = NULL;
+    if (!c || heap_reserve(loop, SIM_CTRL_PER_CONN) != 0) {
+        free(c);
+    } else if (!(s = stream_new(loop, c, 0, SS_CONNECTING))) {
+        loop->heap_need -= SIM_CTRL_PER_CONN;
+        free(c);
+    }
+    if (!s) {
+        sim_err(err, errlen, "connect %s:%u: out of memory", host, port);
+        return IO_ERR_NOMEM;
+    }
+    c->port = port;
+    s->cb = cb;
+    s->data = data;
+    conn_send_ctrl(loop, c, 0, &c->syn, SEV_SYN);
+    *out = s;
+    return 0;
+}
+
+/* The SYN reached the port: accept if someone listens there, else refuse.
+ * A client that gave up before its SYN arrived is not accepted at all. */
+static void conn_on_syn(io_loop_t *loop, struct sim_conn *c)
+{
+    if (!c->end[0])
+        return;
+    io_listener_t *l = listener_find(loop, c->port);
+    io_stream_t *s = l ? stream_new(loop, c, 1, SS_OPEN) : NULL;
+    if (!s) {
+        conn_send_ctrl(loop, c, 1, &c->reply, SEV_REFUSED);
+        return;
+    }
+    /* CONNECTED goes first so that whatever the accept callback writes
+     * follows it on the channel. */
+    conn_send_ctrl(loop, c, 1, &c->reply, SEV_CONNECTED);
+    l->cb(l, s, l->data);
+}
+
+void io_stream_set_cb(io_stream_t *stream, io_stream_cb cb, void *data)
+{
+    stream->cb = cb;
+    stream->data = data;
+}
+
+/* Cuts len bytes into piece sizes: a whole write, or pieces no bigger than
+ * a drawn power of two (1 = a byte at a time), never more than
+ * SIM_PIECES_MAX of them. Returns the number of pieces. */
+static size_t net_cut(io_loop_t *loop, size_t len, size_t sizes[SIM_PIECES_MAX])
+{
+    int bits = 0;
+    while (bits < 63 && ((size_t)1 << bits) < len)
+        bits++;
+    uint64_t e = net_upto(loop, (uint64_t)bits + 1);
+    if (e > (uint64_t)bits) {
+        sizes[0] = len;
+        return 1;
+    }
+    size_t lo = (len + SIM_PIECES_MAX - 1) / SIM_PIECES_MAX;
+    size_t hi = (size_t)1 << e;
+    if (hi < lo)
+        hi = lo;
+    size_t n = 0;
+    for (size_t left = len; left > 0; n++) {
+        size_t piece = lo + (size_t)net_upto(loop, hi - lo);
+        sizes[n] = piece < left ? piece : left;
+        left -= sizes[n];
+    }
+    return n;
+}
+
+int io_stream_write(io_stream_t *stream, const void *data, size_t len)
+{
+    io_loop_t *loop = stream->loop;
+    struct sim_conn *c = stream->conn;
+    int dir = stream->side;
+    if (!stream_writable(stream))
+        return IO_ERR_CLOSED;
+    if (len > IO_STREAM_BUFFER_MAX - c->pending[dir])
+        return IO_ERR_NOBUFS;
+    if (len == 0)
+        return 0;
+    size_t sizes[SIM_PIECES_MAX];
+    size_t n = loop->net.chunking ? net_cut(loop, len, sizes) : (sizes[0] = len, 1);
+    struct sim_data *pieces[SIM_PIECES_MAX];
+    size_t made = 0;
+    while (made < n && (pieces[made] = malloc(sizeof(struct sim_data) + sizes[made])))
+        made++;
+    if (made < n || heap_reserve(loop, n) != 0) {
+        while (made > 0)
+            free(pieces[--made]);
+        return IO_ERR_NOMEM;
+    }
+    const uint8_t *p = data;
+    for (size_t i = 0; i < n; i++) {
+        pieces[i]->ev.kind = SEV_DATA;
+        pieces[i]->len = sizes[i];
+        memcpy(pieces[i]->bytes, p, sizes[i]);
+        p += sizes[i];
+        conn_send(loop, c, dir, &pieces[i]->ev);
+    }
+    c->pending[dir] += len;
+    return 0;
+}
+
+size_t io_stream_pending(const io_stream_t *stream)
+{
+    return stream->conn->pending[stream->side];
+}
+
+uint64_t io_stream_id(const io_stream_t *stream)
+{
+    return stream->id;
+}
+
+/* Detaches the stream from its conn and frees it; sends nothing. */
+static void stream_free(io_stream_t *s)
+{
+    io_loop_t *loop = s->loop;
+    s->conn->end[s->side] = NULL;
+    node_del(&s->node);
+    loop->n_streams--;
+    conn_unref(loop, s->conn);
+    free(s);
+}
+
+void io_stream_close(io_stream_t *stream, enum io_close_how how)
+{
+    struct sim_conn *c = stream->conn;
+    int dir = stream->side;
+    if (stream_writable(stream)) {
+        if (how == IO_CLOSE_RST)
+            c->reset[dir] = 1;
+        conn_send_ctrl(stream->loop, c, dir, &c->close[dir],
+                       how == IO_CLOSE_RST ? SEV_RST : SEV_FIN);
+    }
+    stream_free(stream);
+}
+
+/* ---- listeners ---------------------------------------------------------- */
+
+/* Port 0: the first free port from the last one handed out, wrapping
+ * within [SIM_PORT_FIRST, 65535]. Returns 0 when all are taken. */
+static uint16_t listener_pick_port(io_loop_t *loop)
+{
+    unsigned range = 65536u - SIM_PORT_FIRST;
+    for (unsigned i = 0; i < range; i++) {
+        uint16_t port = loop->next_port;
+        loop->next_port = port == 65535 ? SIM_PORT_FIRST : (uint16_t)(port + 1);
+        if (!listener_find(loop, port))
+            return port;
+    }
+    return 0;
+}
+
+int io_listen(io_loop_t *loop, const char *host, uint16_t port, io_accept_cb cb, void *data,
+              io_listener_t **out, char *err, size_t errlen)
+{
+    *out = NULL;
+    if (!host || !*host) {
+        sim_err(err, errlen, "listen %s:%u: empty host", "", port);
+        return IO_ERR_ADDR;
+    }
+    if (!cb) {
+        sim_err(err, errlen, "listen %s:%u: no accept callback", host, port);
+        return IO_ERR_INVAL;
+    }
+    uint16_t p = port ? port : listener_pick_port(loop);
+    if (p == 0 || (port && listener_find(loop, port))) {
+        sim_err(err, errlen, "listen %s:%u: address in use", host, port);
+        return IO_ERR_INUSE;
+    }
+    io_listener_t *l = calloc(1, sizeof *l);
+    if (!l) {
+        sim_err(err, errlen, "listen %s:%u: out of memory", host, port);
+        return IO_ERR_NOMEM;
+    }
+    l->loop = loop;
+    l->port = p;
+    l->cb = cb;
+    l->data = data;
+    node_add(&loop->listeners, &l->node);
+    loop->n_listeners++;
+    *out = l;
+    return 0;
+}
+
+uint16_t io_listener_port(const io_listener_t *listener)
+{
+    return listener->port;
+}
+
+void io_listener_close(io_listener_t *listener)
+{
+    node_del(&listener->node);
+    listener->loop->n_listeners--;
+    free(listener);
+}
+
+/* ---- timers ------------------------------------------------------------- */
+
+io_timer_t *io_timer_new(io_loop_t *loop, io_timer_cb cb, void *data)
+{
+    io_timer_t *t = calloc(1, sizeof *t);
+    if (!t || heap_reserve(loop, 1) != 0) {
+        free(t);
+        return NULL;
+    }
+    t->loop = loop;
+    t->cb = cb;
+    t->data = data;
+    t->ev.kind = SEV_TIMER;
+    t->ev.idx = SIM_NOT_QUEUED;
+    node_add(&loop->timers, &t->node);
+    loop->n_timers++;
+    return t;
+}
+
+void io_timer_start(io_timer_t *timer, io_us_t delay_us)
+{
+    io_loop_t *loop = timer->loop;
+    io_timer_stop(timer);
+    if (delay_us < 0)
+        delay_us = 0;
+    if (delay_us > INT64_MAX - loop->now_us)
+        delay_us = INT64_MAX - loop->now_us;
+    heap_push(loop, &timer->ev, loop->now_us + delay_us);
+}
+
+void io_timer_stop(io_timer_t *timer)
+{
+    if (timer->ev.idx != SIM_NOT_QUEUED)
+        heap_remove(timer->loop, &timer->ev);
+}
+
+int io_timer_active(const io_timer_t *timer)
+{
+    return timer->ev.idx != SIM_NOT_QUEUED;
+}
+
+void io_timer_free(io_timer_t *timer)
+{
+    io_loop_t *loop = timer->loop;
+    io_timer_stop(timer);
+    node_del(&timer->node);
+    loop->n_timers--;
+    loop->heap_need--;
+    free(timer);
+}
+
+/* ---- signals ------------------------------------------------------------ */
+
+int io_signal_watch(io_loop_t *loop, io_signal_cb cb, void *data)
+{
+    loop->signal_cb = cb;
+    loop->signal_data = cb ? data : NULL;
+    return 0;
+}
+
+void io_sim_raise_signal(io_loop_t *loop, enum io_signal sig)
+{
+    if (sig != IO_SIGINT && sig != IO_SIGTERM)
+        return;
+    struct sim_event *ev = &loop->signal_ev[sig == IO_SIGINT ? 0 : 1];
+    /* Like a real pending signal, a second raise before delivery is one. */
+    if (ev->idx == SIM_NOT_QUEUED)
+        heap_push(loop, ev, loop->now_us);
+}
+
+/* ---- running ------------------------------------------------------------ */
+
+/* Gives back what a queued (or just dequeued) event holds: the data piece's
+ * memory and heap slot, and its reference on the conn. */
+static void event_release(io_loop_t *loop, struct sim_event *ev)
+{
+    if (ev->kind == SEV_TIMER || ev->kind == SEV_SIGNAL)
+        return;
+    struct sim_conn *c = ev->conn;
+    if (ev->kind == SEV_DATA) {
+        c->pending[ev->dir] -= ((struct sim_data *)ev)->len;
+        loop->heap_need--;
+        free(ev);
+    }
+    conn_unref(loop, c);
+}
+
+/* Hands a stream event to the stream it is addressed to, if that stream is
+ * still there and in a state to hear it. */
+static void event_deliver(io_loop_t *loop, struct sim_event *ev)
+{
+    struct sim_conn *c = ev->conn;
+    io_stream_t *s = c->end[!ev->dir];
+    io_stream_event_t out;
+    if (ev->kind == SEV_SYN)
+        conn_on_syn(loop, c);
+    else if (s && !(ev->kind == SEV_DATA && c->reset[ev->dir]) && stream_step(s, ev, &out))
+        s->cb(s, &out, s->data);
+    event_release(loop, ev);
+}
+
+static void event_run(io_loop_t *loop, struct sim_event *ev)
+{
+    if (ev->kind == SEV_TIMER) {
+        io_timer_t *t = (io_timer_t *)((char *)ev - offsetof(io_timer_t, ev));
+        t->cb(t, t->data);
+    } else if (ev->kind == SEV_SIGNAL) {
+        if (loop->signal_cb)
+            loop->signal_cb(loop, (enum io_signal)ev->dir, loop->signal_data);
+    } else {
+        event_deliver(loop, ev);
+    }
+}
+
+/* Runs events in (time, seq) order while they are due at or before
+ * until_us (bounded) or at all. Returns 1 if io_loop_stop ended it. */
+static int loop_run(io_loop_t *loop, int bounded, io_us_t until_us)
+{
+    while (!loop->stop && loop->heap_len > 0) {
+        struct sim_event *ev = loop->heap[0];
+        if (bounded && ev->time_us > until_us)
+            break;
+        heap_remove(loop, ev);
+        loop->now_us = ev->time_us;
+        loop->events_run++;
+        event_run(loop, ev);
+    }
+    int stopped = loop->stop;
+    loop->stop = 0;
+    if (!stopped && bounded && until_us > loop->now_us)
+        loop->now_us = until_us;
+    return stopped;
+}
+
+int io_loop_run(io_loop_t *loop)
+{
+    loop_run(loop, 0, 0);
+    return 0;
+}
+
+int io_sim_run_until(io_loop_t *loop, io_us_t until_us)
+{
+    return loop_run(loop, 1, until_us);
+}
+
+void io_loop_free(io_loop_t *loop)
+{
+    if (!loop)
+        return;
+    while (loop->heap_len > 0) {
+        struct sim_event *ev = loop->heap[loop->heap_len - 1];
+        heap_remove(loop, ev);
+        event_release(loop, ev);
+    }
+    while (loop->streams.next != &loop->streams)
+        stream_free((io_stream_t *)loop->streams.next);
+    while (loop->timers.next != &loop->timers)
+        io_timer_free((io_timer_t *)loop->timers.next);
+    while (loop->listeners.next != &loop->listeners)
+        io_listener_close((io_listener_t *)loop->listeners.next);
+    free(loop->heap);
+    free(loop);
+}

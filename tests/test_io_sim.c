@@ -1,0 +1,840 @@
+/* test_io_sim.c - the simulated io backend: event order on the virtual
+ * clock, the in-memory network (latency, jitter, chunking, FIN, RST,
+ * refused connects), closing from callbacks, signals, determinism per seed
+ * and the handle accounting. */
+#include "../sim/io_sim.h"
+#include "testlib.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define LAT 200
+
+static io_loop_t *new_loop(uint64_t seed, io_sim_net_t net)
+{
+    io_sim_config_t cfg = {seed, 1000 * IO_US_PER_S, net};
+    io_loop_t *loop = io_sim_loop_new(&cfg);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(loop);
+    return loop;
+}
+
+static void assert_nothing_left(io_loop_t *loop)
+{
+    io_stats_t st;
+    io_loop_stats(loop, &st);
+    CU_ASSERT_EQUAL(st.timers, 0);
+    CU_ASSERT_EQUAL(st.streams, 0);
+    CU_ASSERT_EQUAL(st.listeners, 0);
+}
+
+/* ---- timers ------------------------------------------------------------- */
+
+struct fired {
+    io_loop_t *loop;
+    int order[16];
+    io_us_t at[16];
+    int n;
+};
+
+struct tagged_timer {
+    struct fired *log;
+    int tag;
+};
+
+static void record_timer(io_timer_t *timer, void *data)
+{
+    struct tagged_timer *tt = data;
+    (void)timer;
+    if (tt->log->n < 16) {
+        tt->log->order[tt->log->n] = tt->tag;
+        tt->log->at[tt->log->n] = io_now_us(tt->log->loop);
+    }
+    tt->log->n++;
+}
+
+static void timers_fire_by_deadline_then_by_start_order(void)
+{
+    io_loop_t *loop = new_loop(1, IO_SIM_NET_DEFAULT);
+    struct fired log = {.loop = loop};
+    struct tagged_timer tt[4];
+    io_timer_t *t[4];
+    const io_us_t delay[4] = {500, 100, 500, 100};
+    for (int i = 0; i < 4; i++) {
+        tt[i] = (struct tagged_timer){&log, i};
+        t[i] = io_timer_new(loop, record_timer, &tt[i]);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(t[i]);
+        io_timer_start(t[i], delay[i]);
+    }
+    CU_ASSERT_EQUAL(io_loop_run(loop), 0);
+    CU_ASSERT_EQUAL(log.n, 4);
+    const int want[4] = {1, 3, 0, 2};
+    for (int i = 0; i < 4; i++)
+        CU_ASSERT_EQUAL(log.order[i], want[i]);
+    CU_ASSERT_EQUAL(log.at[0], 100);
+    CU_ASSERT_EQUAL(log.at[3], 500);
+    for (int i = 0; i < 4; i++)
+        io_timer_free(t[i]);
+    assert_nothing_left(loop);
+    io_loop_free(loop);
+}
+
+static void stopped_timer_never_fires_and_restart_moves_it(void)
+{
+    io_loop_t *loop = new_loop(1, IO_SIM_NET_DEFAULT);
+    struct fired log = {.loop = loop};
+    struct tagged_timer a = {&log, 0}, b = {&log, 1};
+    io_timer_t *ta = io_timer_new(loop, record_timer, &a);
+    io_timer_t *tb = io_timer_new(loop, record_timer, &b);
+    io_timer_start(ta, 100);
+    CU_ASSERT_TRUE(io_timer_active(ta));
+    io_timer_stop(ta);
+    CU_ASSERT_FALSE(io_timer_active(ta));
+    io_timer_start(tb, 100);
+    io_timer_start(tb, 700);
+    io_loop_run(loop);
+    CU_ASSERT_EQUAL(log.n, 1);
+    CU_ASSERT_EQUAL(log.order[0], 1);
+    CU_ASSERT_EQUAL(log.at[0], 700);
+    CU_ASSERT_FALSE(io_timer_active(tb));
+    io_timer_free(ta);
+    io_timer_free(tb);
+    io_loop_free(loop);
+}
+
+static void stop_timer_cb(io_timer_t *timer, void *data)
+{
+    (void)timer;
+    io_loop_stop(data);
+}
+
+static void clock_jumps_to_events_and_run_until_leaves_it_at_the_bound(void)
+{
+    io_loop_t *loop = new_loop(1, IO_SIM_NET_DEFAULT);
+    struct fired log = {.loop = loop};
+    struct tagged_timer a = {&log, 0};
+    io_timer_t *t = io_timer_new(loop, record_timer, &a);
+    CU_ASSERT_EQUAL(io_now_us(loop), 0);
+    CU_ASSERT_EQUAL(io_wall_us(loop), 1000 * IO_US_PER_S);
+    io_timer_start(t, 3 * IO_US_PER_S);
+    CU_ASSERT_EQUAL(io_sim_run_until(loop, IO_US_PER_S), 0);
+    CU_ASSERT_EQUAL(log.n, 0);
+    CU_ASSERT_EQUAL(io_now_us(loop), IO_US_PER_S);
+    CU_ASSERT_EQUAL(io_sim_run_until(loop, 5 * IO_US_PER_S), 0);
+    CU_ASSERT_EQUAL(log.n, 1);
+    CU_ASSERT_EQUAL(log.at[0], 3 * IO_US_PER_S);
+    CU_ASSERT_EQUAL(io_now_us(loop), 5 * IO_US_PER_S);
+    CU_ASSERT_EQUAL(io_wall_us(loop), 1005 * IO_US_PER_S);
+    /* A stop leaves the clock where the stopping event ran. */
+    io_timer_t *stopper = io_timer_new(loop, stop_timer_cb, loop);
+    io_timer_start(stopper, 10);
+    io_timer_start(t, 20);
+    CU_ASSERT_EQUAL(io_sim_run_until(loop, 9 * IO_US_PER_S), 1);
+    CU_ASSERT_EQUAL(io_now_us(loop), 5 * IO_US_PER_S + 10);
+    CU_ASSERT_EQUAL(log.n, 1);
+    CU_ASSERT_EQUAL(io_sim_events_run(loop), 2);
+    io_timer_free(stopper);
+    io_timer_free(t);
+    io_loop_free(loop);
+}
+
+static void loop_run_returns_when_the_heap_is_empty(void)
+{
+    io_loop_t *loop = new_loop(1, IO_SIM_NET_DEFAULT);
+    CU_ASSERT_EQUAL(io_loop_run(loop), 0);
+    CU_ASSERT_EQUAL(io_now_us(loop), 0);
+    struct fired log = {.loop = loop};
+    struct tagged_timer a = {&log, 0};
+    io_timer_t *t = io_timer_new(loop, record_timer, &a);
+    io_timer_start(t, 42);
+    CU_ASSERT_EQUAL(io_loop_run(loop), 0);
+    CU_ASSERT_EQUAL(log.n, 1);
+    CU_ASSERT_EQUAL(io_now_us(loop), 42);
+    CU_ASSERT_EQUAL(io_sim_events_run(loop), 1);
+    io_timer_free(t);
+    io_loop_free(loop);
+}
+
+/* ---- a stream recorder -------------------------------------------------- */
+
+#define REC_MAX 4096
+
+/* What one stream heard. On the event kind `close_on` it closes the
+ * streams named in close_own / close_peer, the way a core would. */
+struct rec {
+    io_loop_t *loop;
+    io_stream_t *stream;
+    int n;
+    enum io_stream_event_kind kind[REC_MAX];
+    io_us_t at[REC_MAX];
+    size_t len[REC_MAX];
+    int status[REC_MAX];
+    uint8_t bytes[REC_MAX * 4];
+    size_t nbytes;
+    int close_on;
+    int close_own;
+    enum io_close_how how;
+    io_stream_t **close_peer;
+};
+
+static void rec_init(struct rec *r, io_loop_t *loop)
+{
+    memset(r, 0, sizeof *r);
+    r->loop = loop;
+    r->close_on = -1;
+}
+
+static int rec_count(const struct rec *r, enum io_stream_event_kind kind)
+{
+    int c = 0;
+    for (int i = 0; i < r->n && i < REC_MAX; i++)
+        c += r->kind[i] == kind;
+    return c;
+}
+
+static void rec_cb(io_stream_t *s, const io_stream_event_t *ev, void *data)
+{
+    struct rec *r = data;
+    CU_ASSERT_PTR_EQUAL(s, r->stream);
+    if (r->n < REC_MAX) {
+        r->kind[r->n] = ev->kind;
+        r->at[r->n] = io_now_us(r->loop);
+        r->len[r->n] = ev->len;
+        r->status[r->n] = ev->status;
+    }
+    r->n++;
+    if (ev->kind == IO_EV_DATA && r->nbytes + ev->len <= sizeof r->bytes) {
+        memcpy(r->bytes + r->nbytes, ev->data, ev->len);
+        r->nbytes += ev->len;
+    }
+    if ((int)ev->kind != r->close_on)
+        return;
+    r->close_on = -1;
+    if (r->close_peer && *r->close_peer) {
+        io_stream_close(*r->close_peer, r->how);
+        *r->close_peer = NULL;
+    }
+    if (r->close_own) {
+        io_stream_close(s, r->how);
+        r->stream = NULL;
+    }
+}
+
+static void accept_into_rec(io_listener_t *l, io_stream_t *s, void *data)
+{
+    struct rec *r = data;
+    (void)l;
+    CU_ASSERT_PTR_NULL(r->stream);
+    r->stream = s;
+    io_stream_set_cb(s, rec_cb, r);
+}
+
+/* A listener, a connected client and its accepted server stream, with
+ * the handshake run to completion. */
+struct pair {
+    io_loop_t *loop;
+    io_listener_t *listener;
+    struct rec client, server;
+};
+
+static void pair_open(struct pair *p, io_loop_t *loop)
+{
+    char err[128];
+    p->loop = loop;
+    rec_init(&p->client, loop);
+    rec_init(&p->server, loop);
+    CU_ASSERT_EQUAL_FATAL(io_listen(loop, "127.0.0.1", 4002, accept_into_rec, &p->server,
+                                    &p->listener, err, sizeof err), 0);
+    CU_ASSERT_EQUAL_FATAL(io_connect(loop, "127.0.0.1", 4002, rec_cb, &p->client,
+                                     &p->client.stream, err, sizeof err), 0);
+    io_loop_run(loop);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(p->server.stream);
+    CU_ASSERT_EQUAL_FATAL(p->client.n, 1);
+    CU_ASSERT_EQUAL(p->client.kind[0], IO_EV_CONNECTED);
+}
+
+static void pair_close(struct pair *p)
+{
+    if (p->client.stream)
+        io_stream_close(p->client.stream, IO_CLOSE_FIN);
+    if (p->server.stream)
+        io_stream_close(p->server.stream, IO_CLOSE_FIN);
+    if (p->listener)
+        io_listener_close(p->listener);
+    io_loop_run(p->loop);
+    assert_nothing_left(p->loop);
+    io_loop_free(p->loop);
+}
+
+static void fill(uint8_t *buf, size_t len, unsigned salt)
+{
+    for (size_t i = 0; i < len; i++)
+        buf[i] = (uint8_t)(i * 31 + salt);
+}
+
+/* ---- connect, accept, data ---------------------------------------------- */
+
+static void connect_to_a_port_nobody_listens_on_is_refused_from_the_loop(void)
+{
+    io_loop_t *loop = new_loop(1, IO_SIM_NET_DEFAULT);
+    struct rec r;
+    rec_init(&r, loop);
+    CU_ASSERT_EQUAL(io_connect(loop, "127.0.0.1", 4002, rec_cb, &r, &r.stream, NULL, 0), 0);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(r.stream);
+    CU_ASSERT_EQUAL(r.n, 0);
+    io_loop_run(loop);
+    CU_ASSERT_EQUAL_FATAL(r.n, 1);
+    CU_ASSERT_EQUAL(r.kind[0], IO_EV_CONNECT_FAILED);
+    CU_ASSERT_EQUAL(r.status[0], IO_ERR_REFUSED);
+    CU_ASSERT_EQUAL(r.at[0], 2 * LAT);
+    CU_ASSERT_EQUAL(io_stream_write(r.stream, "x", 1), IO_ERR_CLOSED);
+    io_stream_close(r.stream, IO_CLOSE_FIN);
+    io_loop_run(loop);
+    assert_nothing_left(loop);
+    io_loop_free(loop);
+}
+
+static void connect_and_listen_reject_empty_hosts_and_taken_ports(void)
+{
+    io_loop_t *loop = new_loop(1, IO_SIM_NET_DEFAULT);
+    char err[128] = "";
+    io_stream_t *s = (io_stream_t *)&err;
+    io_listener_t *a, *b, *c;
+    CU_ASSERT_EQUAL(io_connect(loop, "", 1, rec_cb, NULL, &s, err, sizeof err), IO_ERR_ADDR);
+    CU_ASSERT_PTR_NULL(s);
+    CU_ASSERT_NOT_EQUAL(err[0], '\0');
+    CU_ASSERT_EQUAL(io_listen(loop, "h", 0, accept_into_rec, NULL, &a, err, sizeof err), 0);
+    CU_ASSERT_EQUAL(io_listener_port(a), 40000);
+    CU_ASSERT_EQUAL(io_listen(loop, "h", 40001, accept_into_rec, NULL, &b, NULL, 0), 0);
+    CU_ASSERT_EQUAL(io_listen(loop, "h", 0, accept_into_rec, NULL, &c, NULL, 0), 0);
+    CU_ASSERT_EQUAL(io_listener_port(c), 40002);
+    io_listener_close(c);
+    CU_ASSERT_EQUAL(io_listen(loop, "h", 40001, accept_into_rec, NULL, &c, err, sizeof err),
+                    IO_ERR_INUSE);
+    CU_ASSERT_PTR_NULL(c);
+    io_stats_t st;
+    io_loop_stats(loop, &st);
+    CU_ASSERT_EQUAL(st.listeners, 2);
+    io_listener_close(a);
+    io_listener_close(b);
+    assert_nothing_left(loop);
+    CU_ASSERT_EQUAL(io_sim_events_run(loop), 0);
+    io_loop_free(loop);
+}
+
+static void accepted_and_connected_streams_exchange_data_after_the_latency(void)
+{
+    struct pair p;
+    pair_open(&p, new_loop(1, IO_SIM_NET_DEFAULT));
+    CU_ASSERT_EQUAL(p.client.at[0], 2 * LAT);
+    CU_ASSERT_NOT_EQUAL(io_stream_id(p.client.stream), io_stream_id(p.server.stream));
+    io_us_t t0 = io_now_us(p.loop);
+    CU_ASSERT_EQUAL(io_stream_write(p.client.stream, "hello", 5), 0);
+    CU_ASSERT_EQUAL(io_stream_pending(p.client.stream), 5);
+    CU_ASSERT_EQUAL(io_sim_run_until(p.loop, t0 + LAT - 1), 0);
+    CU_ASSERT_EQUAL(p.server.n, 0);
+    CU_ASSERT_EQUAL(io_sim_run_until(p.loop, t0 + LAT), 0);
+    CU_ASSERT_EQUAL_FATAL(p.server.n, 1);
+    CU_ASSERT_EQUAL(p.server.kind[0], IO_EV_DATA);
+    CU_ASSERT_EQUAL(p.server.at[0], t0 + LAT);
+    CU_ASSERT_EQUAL(p.server.nbytes, 5);
+    CU_ASSERT_EQUAL(memcmp(p.server.bytes, "hello", 5), 0);
+    CU_ASSERT_EQUAL(io_stream_pending(p.client.stream), 0);
+    CU_ASSERT_EQUAL(io_stream_write(p.server.stream, "world!", 6), 0);
+    io_loop_run(p.loop);
+    CU_ASSERT_EQUAL_FATAL(p.client.n, 2);
+    CU_ASSERT_EQUAL(p.client.kind[1], IO_EV_DATA);
+    CU_ASSERT_EQUAL(p.client.at[1], t0 + 2 * LAT);
+    CU_ASSERT_EQUAL(memcmp(p.client.bytes, "world!", 6), 0);
+    pair_close(&p);
+}
+
+static void set_net_changes_the_latency_of_later_deliveries(void)
+{
+    struct pair p;
+    pair_open(&p, new_loop(1, IO_SIM_NET_DEFAULT));
+    io_us_t t0 = io_now_us(p.loop);
+    io_stream_write(p.client.stream, "a", 1);
+    io_sim_set_net(p.loop, &(io_sim_net_t){5000, 0, 0});
+    io_stream_write(p.client.stream, "b", 1);
+    io_loop_run(p.loop);
+    CU_ASSERT_EQUAL_FATAL(p.server.n, 2);
+    CU_ASSERT_EQUAL(p.server.at[0], t0 + LAT);
+    CU_ASSERT_EQUAL(p.server.at[1], t0 + 5000);
+    pair_close(&p);
+}
+
+static void write_past_the_buffer_limit_is_refused(void)
+{
+    struct pair p;
+    static const uint8_t small[16];
+    pair_open(&p, new_loop(1, IO_SIM_NET_DEFAULT));
+    /* The limit is checked before a byte is read, so a short buffer will do. */
+    CU_ASSERT_EQUAL(io_stream_write(p.client.stream, small, IO_STREAM_BUFFER_MAX + 1),
+                    IO_ERR_NOBUFS);
+    CU_ASSERT_EQUAL(io_stream_write(p.client.stream, small, sizeof small), 0);
+    CU_ASSERT_EQUAL(io_stream_write(p.client.stream, small, IO_STREAM_BUFFER_MAX - 15),
+                    IO_ERR_NOBUFS);
+    CU_ASSERT_EQUAL(io_stream_pending(p.client.stream), sizeof small);
+    pair_close(&p);
+}
+
+/* ---- chunking and jitter ------------------------------------------------ */
+
+/* Writes `writes` messages of growing size client -> server, one loop run
+ * each, and checks the server got exactly the bytes in order. Returns the
+ * number of writes delivered in more than one piece and, in *bytewise, those
+ * delivered one byte at a time. */
+static int send_messages(struct pair *p, int writes, int *bytewise)
+{
+    uint8_t msg[512];
+    size_t sent = 0;
+    int cut = 0;
+    *bytewise = 0;
+    p->server.nbytes = 0;
+    for (int w = 0; w < writes; w++) {
+        size_t len = 2 + (size_t)w % 40;
+        int first = p->server.n;
+        fill(msg, len, (unsigned)w);
+        CU_ASSERT_EQUAL_FATAL(io_stream_write(p->client.stream, msg, len), 0);
+        io_loop_run(p->loop);
+        CU_ASSERT_EQUAL_FATAL(p->server.nbytes, sent + len);
+        CU_ASSERT_EQUAL(memcmp(p->server.bytes + sent, msg, len), 0);
+        sent += len;
+        size_t max = 0;
+        for (int i = first; i < p->server.n; i++) {
+            CU_ASSERT_EQUAL(p->server.kind[i], IO_EV_DATA);
+            CU_ASSERT_TRUE(p->server.len[i] >= 1);
+            if (p->server.len[i] > max)
+                max = p->server.len[i];
+            if (i > first)
+                CU_ASSERT_TRUE(p->server.at[i] >= p->server.at[i - 1]);
+        }
+        cut += p->server.n - first > 1;
+        *bytewise += max == 1;
+    }
+    return cut;
+}
+
+static void without_chunking_one_write_is_one_delivery(void)
+{
+    struct pair p;
+    int bytewise;
+    pair_open(&p, new_loop(7, IO_SIM_NET_DEFAULT));
+    CU_ASSERT_EQUAL(send_messages(&p, 50, &bytewise), 0);
+    CU_ASSERT_EQUAL(p.server.n, 50);
+    pair_close(&p);
+}
+
+static void chunking_delivers_the_same_bytes_in_order_sometimes_a_byte_at_a_time(void)
+{
+    struct pair p;
+    int bytewise;
+    pair_open(&p, new_loop(7, (io_sim_net_t){LAT, 0, 1}));
+    int cut = send_messages(&p, 100, &bytewise);
+    CU_ASSERT_TRUE(cut > 20);
+    CU_ASSERT_TRUE(cut < 100);
+    CU_ASSERT_TRUE(bytewise > 0);
+    CU_ASSERT_TRUE(p.server.n > 100);
+    pair_close(&p);
+}
+
+static void chunking_bounds_the_number_of_pieces_of_a_large_write(void)
+{
+    struct pair p;
+    enum { BIG = 256 * 1024 };
+    uint8_t *big = malloc(BIG);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(big);
+    fill(big, BIG, 3);
+    pair_open(&p, new_loop(11, (io_sim_net_t){LAT, 0, 1}));
+    size_t got = 0;
+    int most = 0;
+    for (int w = 0; w < 8; w++) {
+        p.server.n = 0;
+        CU_ASSERT_EQUAL_FATAL(io_stream_write(p.client.stream, big, BIG), 0);
+        io_loop_run(p.loop);
+        CU_ASSERT_TRUE_FATAL(p.server.n <= 1024);
+        most = p.server.n > most ? p.server.n : most;
+        for (int i = 0; i < p.server.n; i++)
+            got += p.server.len[i];
+    }
+    CU_ASSERT_TRUE(most > 512);
+    CU_ASSERT_EQUAL(got, (size_t)8 * BIG);
+    free(big);
+    pair_close(&p);
+}
+
+static void jitter_never_reorders_bytes(void)
+{
+    struct pair p;
+    pair_open(&p, new_loop(5, (io_sim_net_t){LAT, 5000, 1}));
+    uint8_t msg[64];
+    size_t sent = 0;
+    p.server.nbytes = 0;
+    io_us_t t0 = io_now_us(p.loop);
+    /* Many writes in flight at once, each with its own jitter draw. */
+    for (int w = 0; w < 40; w++) {
+        fill(msg, sizeof msg, (unsigned)w);
+        CU_ASSERT_EQUAL(io_stream_write(p.client.stream, msg, sizeof msg), 0);
+        sent += sizeof msg;
+        io_sim_run_until(p.loop, io_now_us(p.loop) + 10);
+    }
+    io_loop_run(p.loop);
+    CU_ASSERT_EQUAL_FATAL(p.server.nbytes, sent);
+    for (int w = 0; w < 40; w++) {
+        fill(msg, sizeof msg, (unsigned)w);
+        CU_ASSERT_EQUAL(memcmp(p.server.bytes + (size_t)w * sizeof msg, msg, sizeof msg), 0);
+    }
+    int late = 0;
+    for (int i = 0; i < p.server.n; i++) {
+        CU_ASSERT_TRUE(p.server.at[i] >= t0 + LAT);
+        late += p.server.at[i] > t0 + 400 + LAT;
+    }
+    CU_ASSERT_TRUE(late > 0);
+    pair_close(&p);
+}
+
+/* ---- FIN, RST, closing from callbacks ----------------------------------- */
+
+static void fin_delivers_pending_data_then_eof(void)
+{
+    struct pair p;
+    pair_open(&p, new_loop(3, (io_sim_net_t){LAT, 300, 1}));
+    uint8_t msg[100];
+    fill(msg, sizeof msg, 9);
+    CU_ASSERT_EQUAL(io_stream_write(p.client.stream, msg, sizeof msg), 0);
+    io_stream_close(p.client.stream, IO_CLOSE_FIN);
+    p.client.stream = NULL;
+    io_stats_t st;
+    io_loop_stats(p.loop, &st);
+    CU_ASSERT_EQUAL(st.streams, 1);
+    io_loop_run(p.loop);
+    CU_ASSERT_EQUAL(p.server.nbytes, sizeof msg);
+    CU_ASSERT_EQUAL(memcmp(p.server.bytes, msg, sizeof msg), 0);
+    CU_ASSERT_EQUAL_FATAL(rec_count(&p.server, IO_EV_EOF), 1);
+    CU_ASSERT_EQUAL(p.server.kind[p.server.n - 1], IO_EV_EOF);
+    CU_ASSERT_TRUE(p.server.at[p.server.n - 1] >= p.server.at[p.server.n - 2]);
+    CU_ASSERT_EQUAL(p.client.n, 1); /* nothing after its own close */
+    pair_close(&p);
+}
+
+static void after_eof_writes_are_accepted_and_dropped_at_the_closed_peer(void)
+{
+    struct pair p;
+    pair_open(&p, new_loop(3, IO_SIM_NET_DEFAULT));
+    io_stream_close(p.server.stream, IO_CLOSE_FIN);
+    p.server.stream = NULL;
+    io_loop_run(p.loop);
+    CU_ASSERT_EQUAL_FATAL(p.client.n, 2);
+    CU_ASSERT_EQUAL(p.client.kind[1], IO_EV_EOF);
+    /* EOF is not an error for the writer; the bytes have nowhere to go. */
+    CU_ASSERT_EQUAL(io_stream_write(p.client.stream, "late", 4), 0);
+    CU_ASSERT_EQUAL(io_stream_pending(p.client.stream), 4);
+    io_loop_run(p.loop);
+    CU_ASSERT_EQUAL(io_stream_pending(p.client.stream), 0);
+    CU_ASSERT_EQUAL(p.client.n, 2);
+    pair_close(&p);
+}
+
+static void rst_drops_pending_data_and_resets_the_peer(void)
+{
+    struct pair p;
+    pair_open(&p, new_loop(3, IO_SIM_NET_DEFAULT));
+    io_us_t t0 = io_now_us(p.loop);
+    CU_ASSERT_EQUAL(io_stream_write(p.server.stream, "toward client", 13), 0);
+    CU_ASSERT_EQUAL(io_stream_write(p.client.stream, "never seen", 10), 0);
+    io_stream_close(p.client.stream, IO_CLOSE_RST);
+    p.client.stream = NULL;
+    io_loop_run(p.loop);
+    CU_ASSERT_EQUAL_FATAL(p.server.n, 1);
+    CU_ASSERT_EQUAL(p.server.kind[0], IO_EV_RESET);
+    CU_ASSERT_EQUAL(p.server.status[0], IO_ERR_RESET);
+    CU_ASSERT_EQUAL(p.server.at[0], t0 + LAT);
+    CU_ASSERT_EQUAL(p.server.nbytes, 0);
+    CU_ASSERT_EQUAL(p.client.n, 1);
+    CU_ASSERT_EQUAL(io_stream_write(p.server.stream, "x", 1), IO_ERR_CLOSED);
+    pair_close(&p);
+}
+
+static void closing_the_own_stream_inside_its_callback_is_safe(void)
+{
+    struct pair p;
+    pair_open(&p, new_loop(3, (io_sim_net_t){LAT, 0, 1}));
+    p.server.close_on = IO_EV_DATA;
+    p.server.close_own = 1;
+    p.server.how = IO_CLOSE_RST;
+    uint8_t msg[64];
+    fill(msg, sizeof msg, 1);
+    for (int i = 0; i < 4; i++)
+        io_stream_write(p.client.stream, msg, sizeof msg);
+    io_stream_close(p.client.stream, IO_CLOSE_FIN);
+    p.client.stream = NULL;
+    io_loop_run(p.loop);
+    CU_ASSERT_EQUAL(p.server.n, 1);
+    CU_ASSERT_PTR_NULL(p.server.stream);
+    pair_close(&p);
+}
+
+static void closing_the_peer_inside_a_callback_is_safe(void)
+{
+    struct pair p;
+    pair_open(&p, new_loop(3, (io_sim_net_t){LAT, 0, 1}));
+    /* The server's callback closes the client (its peer) and itself, while
+     * bytes and a FIN are still in flight both ways. */
+    p.server.close_on = IO_EV_DATA;
+    p.server.close_own = 1;
+    p.server.close_peer = &p.client.stream;
+    p.server.how = IO_CLOSE_FIN;
+    io_stream_write(p.server.stream, "to client", 9);
+    io_stream_write(p.client.stream, "to server, in pieces", 20);
+    io_loop_run(p.loop);
+    CU_ASSERT_EQUAL(p.server.n, 1);
+    CU_ASSERT_PTR_NULL(p.client.stream);
+    CU_ASSERT_PTR_NULL(p.server.stream);
+    pair_close(&p);
+}
+
+static void closing_while_connecting_accepts_nothing(void)
+{
+    io_loop_t *loop = new_loop(1, IO_SIM_NET_DEFAULT);
+    struct rec client, server;
+    io_listener_t *l;
+    rec_init(&client, loop);
+    rec_init(&server, loop);
+    io_listen(loop, "h", 4002, accept_into_rec, &server, &l, NULL, 0);
+    io_connect(loop, "h", 4002, rec_cb, &client, &client.stream, NULL, 0);
+    io_stream_write(client.stream, "early", 5);
+    io_stream_close(client.stream, IO_CLOSE_RST);
+    io_loop_run(loop);
+    CU_ASSERT_PTR_NULL(server.stream);
+    CU_ASSERT_EQUAL(client.n, 0);
+    io_listener_close(l);
+    assert_nothing_left(loop);
+    io_loop_free(loop);
+}
+
+static void closed_listener_refuses_new_connects_and_existing_stream_works(void)
+{
+    struct pair p;
+    pair_open(&p, new_loop(1, IO_SIM_NET_DEFAULT));
+    io_listener_close(p.listener);
+    p.listener = NULL;
+    struct rec late;
+    rec_init(&late, p.loop);
+    CU_ASSERT_EQUAL(io_connect(p.loop, "h", 4002, rec_cb, &late, &late.stream, NULL, 0), 0);
+    io_stream_write(p.client.stream, "still", 5);
+    io_loop_run(p.loop);
+    CU_ASSERT_EQUAL_FATAL(late.n, 1);
+    CU_ASSERT_EQUAL(late.kind[0], IO_EV_CONNECT_FAILED);
+    CU_ASSERT_EQUAL(late.status[0], IO_ERR_REFUSED);
+    CU_ASSERT_EQUAL(p.server.nbytes, 5);
+    io_stream_close(late.stream, IO_CLOSE_FIN);
+    pair_close(&p);
+}
+
+static void free_with_open_handles_and_events_in_flight_leaks_nothing(void)
+{
+    io_loop_t *loop = new_loop(1, (io_sim_net_t){LAT, 100, 1});
+    struct pair p;
+    pair_open(&p, loop);
+    struct fired log = {.loop = loop};
+    struct tagged_timer a = {&log, 0};
+    io_timer_start(io_timer_new(loop, record_timer, &a), 10);
+    io_timer_new(loop, record_timer, &a);
+    io_stream_write(p.client.stream, "in flight", 9);
+    io_stream_write(p.server.stream, "in flight", 9);
+    struct rec r;
+    rec_init(&r, loop);
+    io_connect(loop, "h", 4002, rec_cb, &r, &r.stream, NULL, 0);
+    io_sim_raise_signal(loop, IO_SIGTERM);
+    io_stats_t st;
+    io_loop_stats(loop, &st);
+    CU_ASSERT_EQUAL(st.timers, 2);
+    CU_ASSERT_EQUAL(st.streams, 3);
+    CU_ASSERT_EQUAL(st.listeners, 1);
+    io_loop_free(loop); /* valgrind and ASan check the rest */
+}
+
+/* ---- signals ------------------------------------------------------------ */
+
+struct sigrec {
+    int n;
+    enum io_signal sig;
+    io_us_t at;
+};
+
+static void sig_cb(io_loop_t *loop, enum io_signal sig, void *data)
+{
+    struct sigrec *r = data;
+    r->n++;
+    r->sig = sig;
+    r->at = io_now_us(loop);
+}
+
+static void signals_reach_the_watcher_from_the_loop_and_drop_without_one(void)
+{
+    io_loop_t *loop = new_loop(1, IO_SIM_NET_DEFAULT);
+    struct sigrec r = {0};
+    CU_ASSERT_EQUAL(io_signal_watch(loop, sig_cb, &r), 0);
+    io_sim_run_until(loop, 50);
+    io_sim_raise_signal(loop, IO_SIGTERM);
+    CU_ASSERT_EQUAL(r.n, 0);
+    io_loop_run(loop);
+    CU_ASSERT_EQUAL(r.n, 1);
+    CU_ASSERT_EQUAL(r.sig, IO_SIGTERM);
+    CU_ASSERT_EQUAL(r.at, 50);
+    io_sim_raise_signal(loop, IO_SIGINT);
+    io_signal_watch(loop, NULL, NULL);
+    io_loop_run(loop);
+    CU_ASSERT_EQUAL(r.n, 1);
+    CU_ASSERT_EQUAL(io_sim_events_run(loop), 2);
+    io_loop_free(loop);
+}
+
+static void a_signal_raised_twice_before_delivery_arrives_once(void)
+{
+    io_loop_t *loop = new_loop(1, IO_SIM_NET_DEFAULT);
+    struct sigrec r = {0};
+    io_signal_watch(loop, sig_cb, &r);
+    io_sim_raise_signal(loop, IO_SIGTERM);
+    io_sim_raise_signal(loop, IO_SIGTERM);
+    io_sim_raise_signal(loop, IO_SIGINT);
+    io_loop_run(loop);
+    CU_ASSERT_EQUAL(r.n, 2);
+    CU_ASSERT_EQUAL(r.sig, IO_SIGINT);
+    io_sim_raise_signal(loop, IO_SIGTERM);
+    io_loop_run(loop);
+    CU_ASSERT_EQUAL(r.n, 3);
+    io_loop_free(loop);
+}
+
+/* ---- determinism -------------------------------------------------------- */
+
+struct schedule {
+    int n;
+    io_us_t at[REC_MAX];
+    size_t len[REC_MAX];
+};
+
+/* Runs one fixed conversation with jitter and chunking and records the
+ * (time, length) of every delivery to the server. */
+static void run_schedule(uint64_t seed, struct schedule *out)
+{
+    struct pair p;
+    pair_open(&p, new_loop(seed, (io_sim_net_t){LAT, 700, 1}));
+    uint8_t msg[48];
+    for (int w = 0; w < 30; w++) {
+        fill(msg, sizeof msg, (unsigned)w);
+        io_stream_write(p.client.stream, msg, sizeof msg);
+        io_sim_run_until(p.loop, io_now_us(p.loop) + 37);
+    }
+    io_loop_run(p.loop);
+    out->n = p.server.n;
+    for (int i = 0; i < p.server.n && i < REC_MAX; i++) {
+        out->at[i] = p.server.at[i];
+        out->len[i] = p.server.len[i];
+    }
+    pair_close(&p);
+}
+
+static int same_schedule(const struct schedule *a, const struct schedule *b)
+{
+    if (a->n != b->n)
+        return 0;
+    for (int i = 0; i < a->n; i++) {
+        if (a->at[i] != b->at[i] || a->len[i] != b->len[i])
+            return 0;
+    }
+    return 1;
+}
+
+static void same_seed_gives_the_same_delivery_schedule(void)
+{
+    static struct schedule a, b, c;
+    run_schedule(99, &a);
+    run_schedule(99, &b);
+    run_schedule(100, &c);
+    CU_ASSERT_TRUE(a.n > 30);
+    CU_ASSERT_TRUE(same_schedule(&a, &b));
+    CU_ASSERT_FALSE(same_schedule(&a, &c));
+}
+
+static void network_draws_leave_the_cores_random_stream_alone(void)
+{
+    io_loop_t *quiet = new_loop(42, IO_SIM_NET_DEFAULT);
+    struct pair p;
+    pair_open(&p, new_loop(42, (io_sim_net_t){LAT, 500, 1}));
+    uint8_t msg[200];
+    fill(msg, sizeof msg, 0);
+    for (int w = 0; w < 10; w++)
+        io_stream_write(p.client.stream, msg, sizeof msg);
+    io_loop_run(p.loop);
+    for (int i = 0; i < 8; i++)
+        CU_ASSERT_EQUAL(io_random_u64(quiet), io_random_u64(p.loop));
+    io_loop_free(quiet);
+    pair_close(&p);
+}
+
+static void handle_counts_return_to_zero(void)
+{
+    struct pair p;
+    pair_open(&p, new_loop(1, IO_SIM_NET_DEFAULT));
+    io_stats_t st;
+    io_loop_stats(p.loop, &st);
+    CU_ASSERT_EQUAL(st.streams, 2);
+    CU_ASSERT_EQUAL(st.listeners, 1);
+    io_timer_t *t = io_timer_new(p.loop, stop_timer_cb, p.loop);
+    io_loop_stats(p.loop, &st);
+    CU_ASSERT_EQUAL(st.timers, 1);
+    io_timer_free(t);
+    pair_close(&p); /* asserts all three are back to zero */
+}
+
+static CU_TestInfo io_sim_tests[] = {
+    {"timers_fire_by_deadline_then_by_start_order", timers_fire_by_deadline_then_by_start_order},
+    {"stopped_timer_never_fires_and_restart_moves_it",
+     stopped_timer_never_fires_and_restart_moves_it},
+    {"clock_jumps_to_events_and_run_until_leaves_it_at_the_bound",
+     clock_jumps_to_events_and_run_until_leaves_it_at_the_bound},
+    {"loop_run_returns_when_the_heap_is_empty", loop_run_returns_when_the_heap_is_empty},
+    {"connect_to_a_port_nobody_listens_on_is_refused_from_the_loop",
+     connect_to_a_port_nobody_listens_on_is_refused_from_the_loop},
+    {"connect_and_listen_reject_empty_hosts_and_taken_ports",
+     connect_and_listen_reject_empty_hosts_and_taken_ports},
+    {"accepted_and_connected_streams_exchange_data_after_the_latency",
+     accepted_and_connected_streams_exchange_data_after_the_latency},
+    {"set_net_changes_the_latency_of_later_deliveries",
+     set_net_changes_the_latency_of_later_deliveries},
+    {"write_past_the_buffer_limit_is_refused", write_past_the_buffer_limit_is_refused},
+    {"without_chunking_one_write_is_one_delivery", without_chunking_one_write_is_one_delivery},
+    {"chunking_delivers_the_same_bytes_in_order_sometimes_a_byte_at_a_time",
+     chunking_delivers_the_same_bytes_in_order_sometimes_a_byte_at_a_time},
+    {"chunking_bounds_the_number_of_pieces_of_a_large_write",
+     chunking_bounds_the_number_of_pieces_of_a_large_write},
+    {"jitter_never_reorders_bytes", jitter_never_reorders_bytes},
+    {"fin_delivers_pending_data_then_eof", fin_delivers_pending_data_then_eof},
+    {"after_eof_writes_are_accepted_and_dropped_at_the_closed_peer",
+     after_eof_writes_are_accepted_and_dropped_at_the_closed_peer},
+    {"rst_drops_pending_data_and_resets_the_peer", rst_drops_pending_data_and_resets_the_peer},
+    {"closing_the_own_stream_inside_its_callback_is_safe",
+     closing_the_own_stream_inside_its_callback_is_safe},
+    {"closing_the_peer_inside_a_callback_is_safe", closing_the_peer_inside_a_callback_is_safe},
+    {"closing_while_connecting_accepts_nothing", closing_while_connecting_accepts_nothing},
+    {"closed_listener_refuses_new_connects_and_existing_stream_works",
+     closed_listener_refuses_new_connects_and_existing_stream_works},
+    {"free_with_open_handles_and_events_in_flight_leaks_nothing",
+     free_with_open_handles_and_events_in_flight_leaks_nothing},
+    {"signals_reach_the_watcher_from_the_loop_and_drop_without_one",
+     signals_reach_the_watcher_from_the_loop_and_drop_without_one},
+    {"a_signal_raised_twice_before_delivery_arrives_once",
+     a_signal_raised_twice_before_delivery_arrives_once},
+    {"same_seed_gives_the_same_delivery_schedule", same_seed_gives_the_same_delivery_schedule},
+    {"network_draws_leave_the_cores_random_stream_alone",
+     network_draws_leave_the_cores_random_stream_alone},
+    {"handle_counts_return_to_zero", handle_counts_return_to_zero},
+    CU_TEST_INFO_NULL,
+};
+
+CU_SuiteInfo test_suites[] = {
+    {"io_sim", NULL, NULL, NULL, NULL, io_sim_tests},
+    CU_SUITE_INFO_NULL,
+};

@@ -1,0 +1,518 @@
+/* test_loopback.c - loopback integration: the real `mockgw serve` and
+ * `runner` binaries talking over TCP on 127.0.0.1. The binaries come from
+ * $TEST_BUILD_DIR (default "build"). Each child writes its stdout and
+ * stderr to files in a per-test temporary folder; the runner's JSON-lines
+ * trace is read back to check what happened and in what order. Every wait
+ * is bounded, and the per-test teardown kills whatever child is still
+ * running, so a failing test leaves nothing behind. */
+#include "testlib.h"
+
+#include <arpa/inet.h>
+#include <cjson/cJSON.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define LB_PATH_MAX 512
+#define LB_PROCS_MAX 4
+#define LB_POLL_MS 20
+#define LB_START_MS 5000   /* mockgw prints "listening on" */
+#define LB_TRACE_MS 10000  /* a runner reaches a traced state */
+#define LB_EXIT_MS 5000    /* a child exits after SIGINT, or after bad arguments */
+#define LB_CLIENT_ID "7"
+/* A short ping period, so the first ping_ok comes within a second. */
+#define LB_PING_INTERVAL "0.2"
+#define LB_PING_TIMEOUT "1"
+
+/* One child process and the files its output goes to. */
+typedef struct lb_proc {
+    pid_t pid; /* 0 once reaped */
+    char out[LB_PATH_MAX];
+    char err[LB_PATH_MAX];
+} lb_proc_t;
+
+/* One expected trace event: its "ev" and up to two fields it must carry,
+ * compared in their JSON text form ("client", 0). */
+typedef struct lb_event {
+    const char *ev;
+    const char *key1, *val1;
+    const char *key2, *val2;
+} lb_event_t;
+
+static struct {
+    char dir[64];              /* this test's temporary folder */
+    pid_t live[LB_PROCS_MAX];  /* children to kill if the test fails */
+    int unused_fd;             /* a bound, never-listening socket */
+} lb;
+
+/* ---- paths and files ---------------------------------------------------- */
+
+static const char *lb_build_dir(void)
+{
+    const char *dir = getenv("TEST_BUILD_DIR");
+    return dir && *dir ? dir : "build";
+}
+
+static void lb_path(char *buf, const char *name)
+{
+    snprintf(buf, LB_PATH_MAX, "%s/%s", lb.dir, name);
+}
+
+static void lb_binary(char *buf, const char *name)
+{
+    snprintf(buf, LB_PATH_MAX, "%s/%s", lb_build_dir(), name);
+}
+
+/* The whole file as a NUL-terminated string (caller frees), or NULL when
+ * it does not exist yet. */
+static char *lb_slurp(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    size_t len = 0, cap = 4096;
+    char *buf = malloc(cap);
+    size_t n;
+    while (buf && (n = fread(buf + len, 1, cap - len - 1, f)) > 0) {
+        len += n;
+        if (cap - len - 1 == 0) {
+            char *grown = realloc(buf, cap * 2);
+            if (!grown) {
+                free(buf);
+                buf = NULL;
+                break;
+            }
+            buf = grown;
+            cap *= 2;
+        }
+    }
+    fclose(f);
+    if (buf)
+        buf[len] = '\0';
+    return buf;
+}
+
+static void lb_dump(const char *label, const char *path)
+{
+    char *text = lb_slurp(path);
+    fprintf(stderr, "\n--- %s (%s)\n%s", label, path, text ? text : "(missing)\n");
+    free(text);
+}
+
+static int lb_file_contains(const char *path, const char *needle)
+{
+    char *text = lb_slurp(path);
+    int found = text && strstr(text, needle) != NULL;
+    free(text);
+    return found;
+}
+
+static void lb_sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+    }
+}
+
+/* ---- child processes ---------------------------------------------------- */
+
+/* Pids, not lb_proc_t pointers: a fatal assertion leaves the test's frame
+ * before the teardown runs, so pointers into it would dangle. */
+static void lb_track(pid_t from, pid_t to)
+{
+    for (size_t i = 0; i < LB_PROCS_MAX; i++) {
+        if (lb.live[i] == from) {
+            lb.live[i] = to;
+            return;
+        }
+    }
+}
+
+static void lb_kill_pid(pid_t pid)
+{
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    lb_track(pid, 0);
+}
+
+/* Starts argv[0] with stdin from /dev/null and stdout/stderr into
+ * <dir>/<name>.out and <name>.err. 0, or -1 when fork failed. */
+static int lb_spawn(lb_proc_t *p, const char *name, char *const argv[])
+{
+    char file[LB_PATH_MAX / 2];
+    if (!lb.dir[0])
+        return -1; /* the setup could not make the temporary folder */
+    snprintf(file, sizeof file, "%s.out", name);
+    lb_path(p->out, file);
+    snprintf(file, sizeof file, "%s.err", name);
+    lb_path(p->err, file);
+    fflush(NULL);
+    p->pid = fork();
+    if (p->pid < 0) {
+        p->pid = 0;
+        return -1;
+    }
+    if (p->pid == 0) {
+        int in = open("/dev/null", O_RDONLY);
+        int out = open(p->out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        int err = open(p->err, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        if (in < 0 || out < 0 || err < 0 || dup2(in, 0) < 0 || dup2(out, 1) < 0 ||
+            dup2(err, 2) < 0)
+            _exit(126);
+        execv(argv[0], argv);
+        dprintf(2, "exec %s: %s\n", argv[0], strerror(errno));
+        _exit(127);
+    }
+    lb_track(0, p->pid);
+    return 0;
+}
+
+/* Waits up to timeout_ms for the child to end. Its exit code, 128 + the
+ * signal that killed it, or -1 if it is still running. */
+static int lb_reap(lb_proc_t *p, long timeout_ms)
+{
+    if (p->pid <= 0)
+        return -1; /* waitpid(0) would reap any child */
+    for (long waited = 0;; waited += LB_POLL_MS) {
+        int status;
+        pid_t r = waitpid(p->pid, &status, WNOHANG);
+        if (r == p->pid) {
+            lb_track(p->pid, 0);
+            p->pid = 0;
+            return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+        }
+        if (r < 0 || waited >= timeout_ms)
+            return -1;
+        lb_sleep_ms(LB_POLL_MS);
+    }
+}
+
+/* SIGINT, then its exit code within LB_EXIT_MS; -1 (and killed) if it hung. */
+static int lb_interrupt(lb_proc_t *p)
+{
+    if (p->pid <= 0 || kill(p->pid, SIGINT) != 0)
+        return -1;
+    int code = lb_reap(p, LB_EXIT_MS);
+    if (code < 0) {
+        fprintf(stderr, "\npid %d still running %d ms after SIGINT\n", (int)p->pid, LB_EXIT_MS);
+        lb_kill_pid(p->pid);
+        p->pid = 0;
+    }
+    return code;
+}
+
+/* ---- the two programs --------------------------------------------------- */
+
+/* Starts `mockgw serve --port 0` and returns the port it printed in its
+ * "listening on H:P" line, or -1. */
+static int lb_gateway_start(lb_proc_t *gw)
+{
+    char bin[LB_PATH_MAX];
+    lb_binary(bin, "mockgw");
+    char *argv[] = {bin, "serve", "--host", "127.0.0.1", "--port", "0", NULL};
+    if (lb_spawn(gw, "mockgw", argv) != 0)
+        return -1;
+    for (long waited = 0; waited < LB_START_MS; waited += LB_POLL_MS) {
+        char *text = lb_slurp(gw->out);
+        const char *line = text ? strstr(text, "listening on ") : NULL;
+        const char *eol = line ? strchr(line, '\n') : NULL;
+        const char *colon = NULL;
+        for (const char *c = line; eol && c < eol; c++)
+            colon = *c == ':' ? c : colon;
+        long port = colon ? strtol(colon + 1, NULL, 10) : -1;
+        free(text);
+        if (port > 0 && port <= 65535)
+            return (int)port;
+        if (lb_reap(gw, 0) >= 0)
+            break;
+        lb_sleep_ms(LB_POLL_MS);
+    }
+    lb_dump("mockgw stdout", gw->out);
+    lb_dump("mockgw stderr", gw->err);
+    return -1;
+}
+
+/* Starts the runner against 127.0.0.1:port with a short ping interval and
+ * its trace in <dir>/<name>.trace (path returned in trace). */
+static int lb_runner_start(lb_proc_t *rn, const char *name, int port, char *trace)
+{
+    char bin[LB_PATH_MAX], port_text[16], file[LB_PATH_MAX / 2];
+    lb_binary(bin, "runner");
+    snprintf(port_text, sizeof port_text, "%d", port);
+    snprintf(file, sizeof file, "%s.trace", name);
+    lb_path(trace, file);
+    char *argv[] = {bin, "--host", "127.0.0.1", "--port", port_text,
+                    "--client-id", LB_CLIENT_ID, "--ping-interval", LB_PING_INTERVAL,
+                    "--ping-timeout", LB_PING_TIMEOUT, "--trace", trace, NULL};
+    return lb_spawn(rn, name, argv);
+}
+
+/* ---- the trace ---------------------------------------------------------- */
+
+/* Whether the JSON value of item's field key reads as text. */
+static int lb_field_is(const cJSON *item, const char *key, const char *text)
+{
+    if (!key)
+        return 1;
+    const cJSON *field = cJSON_GetObjectItemCaseSensitive(item, key);
+    if (cJSON_IsString(field))
+        return strcmp(field->valuestring, text) == 0;
+    if (cJSON_IsNumber(field)) {
+        char num[32];
+        snprintf(num, sizeof num, "%g", field->valuedouble);
+        return strcmp(num, text) == 0;
+    }
+    return 0;
+}
+
+static int lb_event_matches(const cJSON *item, const lb_event_t *want)
+{
+    const cJSON *ev = cJSON_GetObjectItemCaseSensitive(item, "ev");
+    return cJSON_IsString(ev) && strcmp(ev->valuestring, want->ev) == 0 &&
+           lb_field_is(item, want->key1, want->val1) && lb_field_is(item, want->key2, want->val2);
+}
+
+/* How many of want[0..n) the trace holds, in that order (other events may
+ * come between). Only complete lines count: the runner may be writing the
+ * last one. A complete line that is not a JSON object is an error (-1). */
+static int lb_trace_matched(const char *path, const lb_event_t *want, size_t n)
+{
+    char *text = lb_slurp(path);
+    if (!text)
+        return 0;
+    size_t found = 0;
+    int bad = 0;
+    char *line = text;
+    for (char *eol; found < n && (eol = strchr(line, '\n')) != NULL; line = eol + 1) {
+        *eol = '\0';
+        cJSON *item = cJSON_Parse(line);
+        if (!cJSON_IsObject(item)) {
+            fprintf(stderr, "\n%s: not a JSON object: %s\n", path, line);
+            bad = 1;
+        } else if (lb_event_matches(item, &want[found])) {
+            found++;
+        }
+        cJSON_Delete(item);
+    }
+    free(text);
+    return bad ? -1 : (int)found;
+}
+
+/* Polls the trace of rn until it holds want[0..n) in order, for up to
+ * timeout_ms, or until rn exits. 1 if it did; otherwise 0, naming the
+ * missing event and dumping the trace and rn's stderr. */
+static int lb_trace_reaches(lb_proc_t *rn, const char *path, const lb_event_t *want, size_t n,
+                            long timeout_ms)
+{
+    int found = 0;
+    for (long waited = 0;; waited += LB_POLL_MS) {
+        found = lb_trace_matched(path, want, n);
+        if (found == (int)n)
+            return 1;
+        if (found < 0 || waited >= timeout_ms)
+            break;
+        if (rn->pid > 0 && lb_reap(rn, 0) >= 0) {
+            fprintf(stderr, "\nthe runner exited while its trace was waited for\n");
+            break;
+        }
+        lb_sleep_ms(LB_POLL_MS);
+    }
+    if (found >= 0)
+        fprintf(stderr, "\n%s: no \"%s\" event after the first %d expected ones\n", path,
+                want[found].ev, found);
+    lb_dump("trace", path);
+    lb_dump("runner stderr", rn->err);
+    return 0;
+}
+
+/* ---- fixture ------------------------------------------------------------ */
+
+static void lb_setup(void)
+{
+    snprintf(lb.dir, sizeof lb.dir, "/tmp/test_loopback.XXXXXX");
+    if (!mkdtemp(lb.dir))
+        lb.dir[0] = '\0';
+    lb.unused_fd = -1;
+}
+
+static void lb_teardown(void)
+{
+    for (size_t i = 0; i < LB_PROCS_MAX; i++) {
+        if (lb.live[i] > 0)
+            lb_kill_pid(lb.live[i]);
+    }
+    if (lb.unused_fd >= 0)
+        close(lb.unused_fd);
+    DIR *d = lb.dir[0] ? opendir(lb.dir) : NULL;
+    for (struct dirent *e; d && (e = readdir(d)) != NULL;) {
+        char path[LB_PATH_MAX];
+        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0) {
+            lb_path(path, e->d_name);
+            unlink(path);
+        }
+    }
+    if (d) {
+        closedir(d);
+        rmdir(lb.dir);
+    }
+}
+
+/* A port on 127.0.0.1 that refuses connections: bound (so nobody else can
+ * take it during the test) but never listening. -1 on failure. */
+static int lb_refusing_port(void)
+{
+    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = 0};
+    socklen_t len = sizeof addr;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    lb.unused_fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (lb.unused_fd < 0 || fcntl(lb.unused_fd, F_SETFD, FD_CLOEXEC) != 0 ||
+        bind(lb.unused_fd, (struct sockaddr *)&addr, sizeof addr) != 0 ||
+        getsockname(lb.unused_fd, (struct sockaddr *)&addr, &len) != 0)
+        return -1;
+    return ntohs(addr.sin_port);
+}
+
+/* ---- shared steps ------------------------------------------------------- */
+
+static const lb_event_t lb_ready_and_pinged[] = {{.ev = "ready"}, {.ev = "ping_ok"}};
+
+static const lb_event_t lb_clean_shutdown[] = {
+    {.ev = "ready"},
+    {.ev = "ping_ok"},
+    {.ev = "signal"},
+    {.ev = "disconnect", .key1 = "by", .val1 = "client", .key2 = "how", .val2 = "fin"},
+    {.ev = "exit", .key1 = "code", .val1 = "0"},
+};
+
+/* A runner that connects to the gateway, answers pings, and on SIGINT
+ * closes with FIN and exits 0, its trace telling that story in order. */
+static void lb_run_clean_session(int port, const char *name)
+{
+    lb_proc_t rn = {0};
+    char trace[LB_PATH_MAX];
+    CU_ASSERT_FATAL(lb_runner_start(&rn, name, port, trace) == 0);
+    CU_ASSERT_FATAL(lb_trace_reaches(&rn, trace, lb_ready_and_pinged, 2, LB_TRACE_MS));
+    CU_ASSERT_EQUAL(lb_interrupt(&rn), 0);
+    CU_ASSERT(lb_trace_reaches(&rn, trace, lb_clean_shutdown, 5, 0));
+}
+
+static void lb_stop_gateway(lb_proc_t *gw)
+{
+    int code = lb_interrupt(gw);
+    CU_ASSERT_EQUAL(code, 0);
+    if (code != 0)
+        lb_dump("mockgw stderr", gw->err);
+}
+
+/* Runs a binary that must refuse its arguments: exit code 2 and an error
+ * on stderr that names the offending argument. */
+static void lb_expect_usage_error(char *const argv[], const char *named)
+{
+    lb_proc_t p = {0};
+    CU_ASSERT_FATAL(lb_spawn(&p, "usage", argv) == 0);
+    int code = lb_reap(&p, LB_EXIT_MS);
+    CU_ASSERT_EQUAL(code, 2);
+    CU_ASSERT(lb_file_contains(p.err, named));
+    if (code != 2 || !lb_file_contains(p.err, named))
+        lb_dump("stderr", p.err);
+}
+
+/* ---- tests -------------------------------------------------------------- */
+
+static void runner_pings_the_gateway_and_exits_zero_after_a_fin_close_on_sigint(void)
+{
+    lb_proc_t gw = {0};
+    int port = lb_gateway_start(&gw);
+    CU_ASSERT_FATAL(port > 0);
+    lb_run_clean_session(port, "runner");
+    lb_stop_gateway(&gw);
+}
+
+static void gateway_releases_the_client_id_so_the_next_runner_with_it_gets_ready(void)
+{
+    lb_proc_t gw = {0}, second = {0};
+    char trace[LB_PATH_MAX];
+    int port = lb_gateway_start(&gw);
+    CU_ASSERT_FATAL(port > 0);
+    lb_run_clean_session(port, "first");
+    CU_ASSERT_FATAL(lb_runner_start(&second, "second", port, trace) == 0);
+    static const lb_event_t ready[] = {{.ev = "ready"}};
+    CU_ASSERT(lb_trace_reaches(&second, trace, ready, 1, LB_TRACE_MS));
+    static const lb_event_t clash[] = {{.ev = "error:326"}};
+    CU_ASSERT_EQUAL(lb_trace_matched(trace, clash, 1), 0);
+    CU_ASSERT_EQUAL(lb_interrupt(&second), 0);
+    lb_stop_gateway(&gw);
+}
+
+static void runner_keeps_retrying_a_refused_port_and_still_exits_zero_on_sigint(void)
+{
+    lb_proc_t rn = {0};
+    char trace[LB_PATH_MAX];
+    int port = lb_refusing_port();
+    CU_ASSERT_FATAL(port > 0);
+    CU_ASSERT_FATAL(lb_runner_start(&rn, "runner", port, trace) == 0);
+    static const lb_event_t retrying[] = {
+        {.ev = "connect_failed"}, {.ev = "reconnect"}, {.ev = "connect"}};
+    CU_ASSERT_FATAL(lb_trace_reaches(&rn, trace, retrying, 3, LB_TRACE_MS));
+    CU_ASSERT_EQUAL(lb_interrupt(&rn), 0);
+    static const lb_event_t stopped[] = {
+        {.ev = "signal"}, {.ev = "exit", .key1 = "code", .val1 = "0"}};
+    CU_ASSERT(lb_trace_reaches(&rn, trace, stopped, 2, 0));
+    static const lb_event_t never_ready[] = {{.ev = "ready"}};
+    CU_ASSERT_EQUAL(lb_trace_matched(trace, never_ready, 1), 0);
+}
+
+static void runner_refuses_a_non_numeric_port_with_exit_code_2(void)
+{
+    char bin[LB_PATH_MAX];
+    lb_binary(bin, "runner");
+    char *argv[] = {bin, "--port", "abc", NULL};
+    lb_expect_usage_error(argv, "--port");
+}
+
+static void mockgw_refuses_a_port_above_65535_with_exit_code_2(void)
+{
+    char bin[LB_PATH_MAX];
+    lb_binary(bin, "mockgw");
+    char *argv[] = {bin, "serve", "--port", "99999", NULL};
+    lb_expect_usage_error(argv, "--port");
+}
+
+static void mockgw_refuses_an_unknown_command_with_exit_code_2(void)
+{
+    char bin[LB_PATH_MAX];
+    lb_binary(bin, "mockgw");
+    char *argv[] = {bin, "frobnicate", NULL};
+    lb_expect_usage_error(argv, "frobnicate");
+}
+
+static CU_TestInfo loopback_tests[] = {
+    {"runner_pings_the_gateway_and_exits_zero_after_a_fin_close_on_sigint",
+     runner_pings_the_gateway_and_exits_zero_after_a_fin_close_on_sigint},
+    {"gateway_releases_the_client_id_so_the_next_runner_with_it_gets_ready",
+     gateway_releases_the_client_id_so_the_next_runner_with_it_gets_ready},
+    {"runner_keeps_retrying_a_refused_port_and_still_exits_zero_on_sigint",
+     runner_keeps_retrying_a_refused_port_and_still_exits_zero_on_sigint},
+    {"runner_refuses_a_non_numeric_port_with_exit_code_2",
+     runner_refuses_a_non_numeric_port_with_exit_code_2},
+    {"mockgw_refuses_a_port_above_65535_with_exit_code_2",
+     mockgw_refuses_a_port_above_65535_with_exit_code_2},
+    {"mockgw_refuses_an_unknown_command_with_exit_code_2",
+     mockgw_refuses_an_unknown_command_with_exit_code_2},
+    CU_TEST_INFO_NULL,
+};
+
+CU_SuiteInfo test_suites[] = {
+    {"loopback", NULL, NULL, lb_setup, lb_teardown, loopback_tests},
+    CU_SUITE_INFO_NULL,
+};

@@ -1,0 +1,1204 @@
+/* test_proto.c - the TWS wire codec: frame decoder, writer, field reader,
+ * handshake, catalogue. */
+#include <float.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../proto/proto.h"
+#include "testlib.h"
+
+#define ERRLEN 256
+
+/* ---- helpers ------------------------------------------------------------ */
+
+static void feed(proto_decoder_t *d, const void *data, size_t len)
+{
+    CU_ASSERT_EQUAL_FATAL(proto_decoder_feed(d, data, len), 0);
+}
+
+/* One frame of the given NUL-separated fields; `len` counts the final NUL. */
+static void put_frame(proto_writer_t *w, const char *fields, size_t len)
+{
+    proto_frame_begin(w);
+    proto_put_raw(w, fields, len);
+    CU_ASSERT_EQUAL_FATAL(proto_frame_end(w), 0);
+}
+
+/* A frame over a heap copy of exactly `len` bytes, so that ASan and
+ * valgrind catch any read past it. Free with free((void *)f->payload). */
+static proto_frame_t exact_frame(const void *payload, size_t len)
+{
+    proto_frame_t f = {NULL, len, 0};
+    uint8_t *copy = malloc(len ? len : 1);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(copy);
+    memcpy(copy, payload, len);
+    f.payload = copy;
+    return f;
+}
+
+/* A mix of what a session carries: short notices, a historicalData with
+ * many bars, a 127-field openOrder, a frame whose fields are all empty. */
+static void build_mixed(proto_writer_t *w)
+{
+    proto_frame_begin(w);
+    proto_put_int(w, PROTO_IN_CURRENT_TIME);
+    proto_put_int(w, 1);
+    proto_put_int(w, 1745609035);
+    CU_ASSERT_EQUAL_FATAL(proto_frame_end(w), 0);
+
+    proto_frame_begin(w);
+    proto_put_int(w, PROTO_IN_ERR_MSG);
+    proto_put_int(w, 2);
+    proto_put_int(w, -1);
+    proto_put_int(w, 2104);
+    proto_put_str(w, "Market data farm connection is OK:usfarm");
+    proto_put_empty(w);
+    CU_ASSERT_EQUAL_FATAL(proto_frame_end(w), 0);
+
+    proto_frame_begin(w);
+    proto_put_int(w, PROTO_IN_HISTORICAL_DATA);
+    proto_put_int(w, 5);
+    proto_put_str(w, "20250425 09:30:00");
+    proto_put_str(w, "20250425 16:00:00");
+    proto_put_int(w, 300);
+    for (int i = 0; i < 300; i++) {
+        proto_put_str(w, "20250425 09:30:00");
+        for (int k = 0; k < 4; k++)
+            proto_put_double(w, 150.0 + i * 0.25 + k);
+        proto_put_int(w, 1000 + i);
+        proto_put_double(w, 150.125);
+        proto_put_int(w, i);
+    }
+    CU_ASSERT_EQUAL_FATAL(proto_frame_end(w), 0);
+
+    proto_frame_begin(w);
+    proto_put_int(w, PROTO_IN_OPEN_ORDER);
+    for (int i = 1; i < 127; i++)
+        proto_put_str(w, i % 3 ? "" : "1.7976931348623157E308");
+    CU_ASSERT_EQUAL_FATAL(proto_frame_end(w), 0);
+
+    put_frame(w, "\0\0\0", 3);
+}
+
+typedef struct seen_frame {
+    uint64_t offset;
+    size_t len;
+    uint8_t *payload;
+} seen_frame_t;
+
+#define SEEN_MAX 16
+
+/* Decodes `data` fed in chunks of `chunk` bytes, copying each frame out
+ * (frames only live until the next feed). Returns the number of frames. */
+static int decode_all(const uint8_t *data, size_t len, size_t chunk, seen_frame_t *seen)
+{
+    proto_decoder_t d;
+    proto_frame_t f;
+    char err[ERRLEN];
+    int n = 0, rc;
+    proto_decoder_init(&d);
+    for (size_t pos = 0; pos < len; pos += chunk) {
+        feed(&d, data + pos, len - pos < chunk ? len - pos : chunk);
+        while ((rc = proto_decoder_next(&d, &f, err, sizeof err)) == 1 && n < SEEN_MAX) {
+            seen[n].offset = f.offset;
+            seen[n].len = f.len;
+            seen[n].payload = malloc(f.len);
+            memcpy(seen[n].payload, f.payload, f.len);
+            n++;
+        }
+        CU_ASSERT_EQUAL(rc, 0);
+    }
+    CU_ASSERT_EQUAL(proto_decoder_buffered(&d), 0);
+    proto_decoder_free(&d);
+    return n;
+}
+
+/* Feeds bytes and returns proto_decoder_next's result, with err. */
+static int decode_one(const void *data, size_t len, proto_frame_t *f, char *err)
+{
+    proto_decoder_t d;
+    proto_decoder_init(&d);
+    feed(&d, data, len);
+    int rc = proto_decoder_next(&d, f, err, ERRLEN);
+    /* A failed decoder says so again on every call. */
+    if (rc < 0) {
+        char again[ERRLEN];
+        CU_ASSERT_EQUAL(proto_decoder_next(&d, f, again, sizeof again), rc);
+        CU_ASSERT_STRING_EQUAL(again, err);
+    }
+    proto_decoder_free(&d);
+    return rc;
+}
+
+/* ---- frame decoder ------------------------------------------------------ */
+
+static void decoder_yields_a_frame_and_its_stream_offset(void)
+{
+    static const uint8_t bytes[] = {0, 0, 0, 5, '4', '9', 0, '1', 0, 0, 0, 0, 3, 'x', 0, 0};
+    proto_decoder_t d;
+    proto_frame_t f;
+    char err[ERRLEN];
+    proto_decoder_init(&d);
+    feed(&d, bytes, sizeof bytes);
+    CU_ASSERT_EQUAL(proto_decoder_next(&d, &f, err, sizeof err), 1);
+    CU_ASSERT_EQUAL(f.len, 5);
+    CU_ASSERT_EQUAL(f.offset, 0);
+    CU_ASSERT_EQUAL(memcmp(f.payload, "49\0" "1\0", 5), 0);
+    CU_ASSERT_EQUAL(proto_decoder_next(&d, &f, err, sizeof err), 1);
+    CU_ASSERT_EQUAL(f.len, 3);
+    CU_ASSERT_EQUAL(f.offset, 9);
+    CU_ASSERT_EQUAL(proto_decoder_next(&d, &f, err, sizeof err), 0);
+    CU_ASSERT_EQUAL(proto_decoder_buffered(&d), 0);
+    proto_decoder_free(&d);
+}
+
+static void decoder_needs_more_bytes_until_a_frame_is_whole(void)
+{
+    static const uint8_t bytes[] = {0, 0, 0, 5, '4', '9', 0, '1', 0};
+    proto_decoder_t d;
+    proto_frame_t f;
+    char err[ERRLEN];
+    proto_decoder_init(&d);
+    CU_ASSERT_EQUAL(proto_decoder_next(&d, &f, err, sizeof err), 0);
+    feed(&d, bytes, 3);
+    CU_ASSERT_EQUAL(proto_decoder_next(&d, &f, err, sizeof err), 0);
+    feed(&d, bytes + 3, 5);
+    CU_ASSERT_EQUAL(proto_decoder_next(&d, &f, err, sizeof err), 0);
+    CU_ASSERT_EQUAL(proto_decoder_buffered(&d), 8);
+    feed(&d, bytes + 8, 1);
+    CU_ASSERT_EQUAL(proto_decoder_next(&d, &f, err, sizeof err), 1);
+    CU_ASSERT_EQUAL(f.len, 5);
+    proto_decoder_free(&d);
+}
+
+static void decoder_yields_a_mixed_set_fed_one_byte_at_a_time_as_in_one_feed(void)
+{
+    proto_writer_t w;
+    seen_frame_t whole[SEEN_MAX], bytewise[SEEN_MAX], odd[SEEN_MAX];
+    proto_writer_init(&w);
+    build_mixed(&w);
+    CU_ASSERT_FATAL(w.len > 8000);
+    int n = decode_all(w.buf, w.len, w.len, whole);
+    CU_ASSERT_EQUAL(n, 5);
+    CU_ASSERT_EQUAL(decode_all(w.buf, w.len, 1, bytewise), n);
+    CU_ASSERT_EQUAL(decode_all(w.buf, w.len, 7919, odd), n);
+    for (int i = 0; i < n; i++) {
+        CU_ASSERT_EQUAL(bytewise[i].offset, whole[i].offset);
+        CU_ASSERT_EQUAL(bytewise[i].len, whole[i].len);
+        CU_ASSERT_EQUAL(memcmp(bytewise[i].payload, whole[i].payload, whole[i].len), 0);
+        CU_ASSERT_EQUAL(odd[i].len, whole[i].len);
+        CU_ASSERT_EQUAL(memcmp(odd[i].payload, whole[i].payload, whole[i].len), 0);
+        free(whole[i].payload);
+        free(bytewise[i].payload);
+        free(odd[i].payload);
+    }
+    proto_writer_free(&w);
+}
+
+static void decoder_rejects_a_zero_length_naming_its_byte_offset(void)
+{
+    static const uint8_t bytes[] = {0, 0, 0, 2, 'a', 0, 0, 0, 0, 0};
+    proto_decoder_t d;
+    proto_frame_t f;
+    char err[ERRLEN];
+    proto_decoder_init(&d);
+    feed(&d, bytes, sizeof bytes);
+    CU_ASSERT_EQUAL(proto_decoder_next(&d, &f, err, sizeof err), 1);
+    CU_ASSERT_EQUAL(proto_decoder_next(&d, &f, err, sizeof err), PROTO_ERR_LENGTH);
+    CU_ASSERT_STRING_EQUAL(err, "byte offset 6: frame length 0 is zero");
+    proto_decoder_free(&d);
+}
+
+static void decoder_rejects_a_length_above_16777215_naming_its_byte_offset(void)
+{
+    static const uint8_t bytes[] = {0x01, 0, 0, 0};
+    proto_frame_t f;
+    char err[ERRLEN];
+    CU_ASSERT_EQUAL(decode_one(bytes, sizeof bytes, &f, err), PROTO_ERR_LENGTH);
+    CU_ASSERT_STRING_EQUAL(err, "byte offset 0: frame length 16777216 is above 16777215");
+}
+
+static void decoder_accepts_the_largest_length(void)
+{
+    size_t len = PROTO_LEN_MAX;
+    uint8_t *bytes = calloc(1, 4 + len);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(bytes);
+    bytes[1] = bytes[2] = bytes[3] = 0xff;
+    proto_frame_t f;
+    char err[ERRLEN];
+    proto_decoder_t d;
+    proto_decoder_init(&d);
+    feed(&d, bytes, 4 + len);
+    CU_ASSERT_EQUAL(proto_decoder_next(&d, &f, err, sizeof err), 1);
+    CU_ASSERT_EQUAL(f.len, PROTO_LEN_MAX);
+    proto_decoder_free(&d);
+    free(bytes);
+}
+
+static void decoder_rejects_a_payload_not_ending_in_nul(void)
+{
+    static const uint8_t bytes[] = {0, 0, 0, 3, '4', '9', 0, 0, 0, 0, 3, '4', 0, '1'};
+    proto_decoder_t d;
+    proto_frame_t f;
+    char err[ERRLEN];
+    proto_decoder_init(&d);
+    feed(&d, bytes, sizeof bytes);
+    CU_ASSERT_EQUAL(proto_decoder_next(&d, &f, err, sizeof err), 1);
+    CU_ASSERT_EQUAL(proto_decoder_next(&d, &f, err, sizeof err), PROTO_ERR_FRAME);
+    CU_ASSERT_STRING_EQUAL(err, "byte offset 7: payload of 3 bytes does not end in NUL");
+    proto_decoder_free(&d);
+}
+
+static void decoder_stays_failed_after_an_error(void)
+{
+    static const uint8_t bad[] = {0, 0, 0, 0};
+    static const uint8_t good[] = {0, 0, 0, 2, 'a', 0};
+    proto_decoder_t d;
+    proto_frame_t f;
+    char err[ERRLEN];
+    proto_decoder_init(&d);
+    feed(&d, bad, sizeof bad);
+    CU_ASSERT_EQUAL(proto_decoder_next(&d, &f, err, sizeof err), PROTO_ERR_LENGTH);
+    /* Bytes after the failure are not even buffered. */
+    feed(&d, good, sizeof good);
+    CU_ASSERT_EQUAL(proto_decoder_buffered(&d), sizeof bad);
+    CU_ASSERT_EQUAL(proto_decoder_next(&d, &f, err, sizeof err), PROTO_ERR_LENGTH);
+    CU_ASSERT_STRING_EQUAL(err, "byte offset 0: frame length 0 is zero");
+    proto_decoder_free(&d);
+}
+
+/* Many small frames around one big one, fed in chunks that straddle
+ * frames: the decoder must compact and grow without losing a byte. */
+static void decoder_keeps_partial_frames_while_compacting_and_growing(void)
+{
+    proto_writer_t w;
+    proto_writer_init(&w);
+    char big[70000];
+    memset(big, 'z', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    for (int i = 0; i < 3000; i++) {
+        proto_frame_begin(&w);
+        proto_put_int(&w, i);
+        if (i == 1500)
+            proto_put_str(&w, big);
+        CU_ASSERT_EQUAL_FATAL(proto_frame_end(&w), 0);
+    }
+    proto_decoder_t d;
+    proto_decoder_init(&d);
+    proto_frame_t f;
+    char err[ERRLEN];
+    int next = 0;
+    size_t chunk = 1;
+    for (size_t pos = 0; pos < w.len; pos += chunk, chunk = chunk * 3 % 4099 + 1) {
+        feed(&d, w.buf + pos, w.len - pos < chunk ? w.len - pos : chunk);
+        while (proto_decoder_next(&d, &f, err, sizeof err) == 1) {
+            proto_reader_t r;
+            int32_t v = -1;
+            proto_reader_init(&r, &f);
+            CU_ASSERT_EQUAL(proto_read_int(&r, &v, err, sizeof err), 0);
+            CU_ASSERT_EQUAL(v, next);
+            if (next == 1500) {
+                const char *s = NULL;
+                CU_ASSERT_EQUAL(proto_read_str(&r, &s, err, sizeof err), 0);
+                CU_ASSERT(s && strcmp(s, big) == 0);
+            }
+            CU_ASSERT_EQUAL(proto_reader_remaining(&r), 0);
+            next++;
+        }
+    }
+    CU_ASSERT_EQUAL(next, 3000);
+    CU_ASSERT_EQUAL(proto_decoder_buffered(&d), 0);
+    proto_decoder_free(&d);
+    proto_writer_free(&w);
+}
+
+/* 100-byte frames in 2990-byte chunks: most chunks end inside a frame, so
+ * the unread tail must move to the front of the buffer again and again,
+ * and the buffer must not grow for it. */
+static void decoder_compacts_in_place_when_little_is_buffered(void)
+{
+    proto_writer_t w;
+    proto_writer_init(&w);
+    for (int i = 0; i < 3000; i++) {
+        char text[96];
+        snprintf(text, sizeof text, "%095d", i);
+        proto_frame_begin(&w);
+        proto_put_str(&w, text);
+        CU_ASSERT_EQUAL_FATAL(proto_frame_end(&w), 0);
+    }
+    proto_decoder_t d;
+    proto_decoder_init(&d);
+    proto_frame_t f;
+    char err[ERRLEN];
+    int next = 0;
+    size_t cap = 0;
+    for (size_t pos = 0; pos < w.len; pos += 2990) {
+        feed(&d, w.buf + pos, w.len - pos < 2990 ? w.len - pos : 2990);
+        if (cap == 0)
+            cap = d.cap;
+        CU_ASSERT_EQUAL(d.cap, cap);
+        while (proto_decoder_next(&d, &f, err, sizeof err) == 1) {
+            char want[96];
+            snprintf(want, sizeof want, "%095d", next++);
+            CU_ASSERT_EQUAL(f.len, 96);
+            CU_ASSERT_EQUAL(memcmp(f.payload, want, 96), 0);
+        }
+    }
+    CU_ASSERT_EQUAL(next, 3000);
+    proto_decoder_free(&d);
+    proto_writer_free(&w);
+}
+
+/* ---- writer --------------------------------------------------------------- */
+
+static void writer_frames_fields_behind_a_big_endian_length(void)
+{
+    static const uint8_t want[] = {0, 0, 0, 6, '4', '9', 0, '1', 0, 0};
+    proto_writer_t w;
+    proto_writer_init(&w);
+    proto_frame_begin(&w);
+    proto_put_str(&w, "49");
+    proto_put_int(&w, 1);
+    proto_put_empty(&w);
+    CU_ASSERT_EQUAL(proto_frame_end(&w), 0);
+    CU_ASSERT_EQUAL(w.len, sizeof want);
+    CU_ASSERT_EQUAL(memcmp(w.buf, want, sizeof want), 0);
+    proto_writer_free(&w);
+}
+
+static void writer_refuses_an_empty_frame_and_drops_it(void)
+{
+    proto_writer_t w;
+    proto_writer_init(&w);
+    put_frame(&w, "1", 2);
+    size_t len = w.len;
+    proto_frame_begin(&w);
+    CU_ASSERT_EQUAL(proto_frame_end(&w), PROTO_ERR_LENGTH);
+    CU_ASSERT_EQUAL(w.len, len);
+    /* Sticky: later frames fail too, until a reset. */
+    proto_frame_begin(&w);
+    proto_put_str(&w, "1");
+    CU_ASSERT_EQUAL(proto_frame_end(&w), PROTO_ERR_LENGTH);
+    proto_writer_reset(&w);
+    CU_ASSERT_EQUAL(w.len, 0);
+    put_frame(&w, "1", 2);
+    CU_ASSERT_EQUAL(w.len, 6);
+    proto_writer_free(&w);
+}
+
+static void writer_refuses_a_frame_above_the_largest_length(void)
+{
+    size_t len = PROTO_LEN_MAX;
+    char *big = malloc(len);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(big);
+    memset(big, 'x', len - 1);
+    big[len - 1] = '\0';
+    proto_writer_t w;
+    proto_writer_init(&w);
+    proto_frame_begin(&w);
+    proto_put_str(&w, big);
+    CU_ASSERT_EQUAL(proto_frame_end(&w), 0);
+    proto_writer_reset(&w);
+    proto_frame_begin(&w);
+    proto_put_str(&w, big);
+    proto_put_empty(&w);
+    CU_ASSERT_EQUAL(proto_frame_end(&w), PROTO_ERR_LENGTH);
+    CU_ASSERT_EQUAL(w.len, 0);
+    proto_writer_free(&w);
+    free(big);
+}
+
+static void writer_refuses_unbalanced_frames(void)
+{
+    proto_writer_t w;
+    proto_writer_init(&w);
+    CU_ASSERT_EQUAL(proto_frame_end(&w), PROTO_ERR_FRAME);
+    proto_writer_reset(&w);
+    proto_frame_begin(&w);
+    proto_frame_begin(&w);
+    proto_put_str(&w, "1");
+    CU_ASSERT_EQUAL(proto_frame_end(&w), PROTO_ERR_FRAME);
+    proto_writer_free(&w);
+}
+
+/* The text of one field written by `put`. */
+static void written_text(void (*put)(proto_writer_t *, double), double v, char *out)
+{
+    proto_writer_t w;
+    proto_writer_init(&w);
+    put(&w, v);
+    CU_ASSERT_FATAL(w.len > 0 && w.buf[w.len - 1] == '\0');
+    memcpy(out, w.buf, w.len);
+    proto_writer_free(&w);
+}
+
+static void writer_writes_doubles_in_their_shortest_form(void)
+{
+    static const struct {
+        double v;
+        const char *text;
+    } cases[] = {
+        {150.0, "150"},     {0.1, "0.1"},        {-1e-05, "-1e-05"},
+        {DBL_MAX, "1.7976931348623157E308"},     {-DBL_MAX, "-1.7976931348623157E308"},
+        {1.0 / 3.0, "0.3333333333333333"},       {5e-324, "5e-324"},
+        {0.0, "0"},         {123.45, "123.45"},
+    };
+    char text[64];
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        written_text(proto_put_double, cases[i].v, text);
+        CU_ASSERT_STRING_EQUAL(text, cases[i].text);
+    }
+    written_text(proto_put_double, INFINITY, text);
+    CU_ASSERT_STRING_EQUAL(text, "Infinity");
+    written_text(proto_put_double, -INFINITY, text);
+    CU_ASSERT_STRING_EQUAL(text, "-Infinity");
+    written_text(proto_put_double, NAN, text);
+    CU_ASSERT_STRING_EQUAL(text, "NaN");
+}
+
+static void writer_writes_ints_and_bools_as_decimal_text(void)
+{
+    static const char want[] = "-9223372036854775808\0" "9223372036854775807\0" "0\0" "1\0" "0";
+    proto_writer_t w;
+    proto_writer_init(&w);
+    proto_put_int(&w, INT64_MIN);
+    proto_put_int(&w, INT64_MAX);
+    proto_put_int(&w, 0);
+    proto_put_bool(&w, 7);
+    proto_put_bool(&w, 0);
+    CU_ASSERT_EQUAL(w.len, sizeof want);
+    CU_ASSERT_EQUAL(memcmp(w.buf, want, sizeof want), 0);
+    proto_writer_free(&w);
+}
+
+/* ---- field reader --------------------------------------------------------- */
+
+static void reader_names_the_field_index_of_a_non_numeric_int(void)
+{
+    static const char payload[] = "1\0" "2\0" "3\0" "abc";
+    proto_frame_t f = exact_frame(payload, sizeof payload);
+    proto_reader_t r;
+    int32_t v;
+    const char *s;
+    char err[ERRLEN];
+    proto_reader_init(&r, &f);
+    for (int i = 1; i <= 3; i++) {
+        CU_ASSERT_EQUAL(proto_read_int(&r, &v, err, sizeof err), 0);
+        CU_ASSERT_EQUAL(v, i);
+    }
+    CU_ASSERT_EQUAL(proto_read_int(&r, &v, err, sizeof err), PROTO_ERR_FIELD);
+    CU_ASSERT_STRING_EQUAL(err, "field 3: expected an integer, got \"abc\"");
+    /* The failed read did not move the reader. */
+    CU_ASSERT_EQUAL(proto_read_str(&r, &s, err, sizeof err), 0);
+    CU_ASSERT_STRING_EQUAL(s, "abc");
+    free((void *)f.payload);
+}
+
+static void reader_reads_every_unset_form(void)
+{
+    static const char payload[] = "\0" "2147483647\0" "\0" "9223372036854775807\0"
+                                  "\0" "1.7976931348623157e+308\0" "1.7976931348623157E308\0"
+                                  "\0" "170141183460469231731687303715884105727\0";
+    proto_frame_t f = exact_frame(payload, sizeof payload);
+    proto_reader_t r;
+    int32_t i32[2];
+    int64_t i64[2];
+    double d[3];
+    const char *dec[2];
+    int b = -1;
+    char err[ERRLEN];
+    proto_reader_init(&r, &f);
+    CU_ASSERT_EQUAL(proto_read_int(&r, &i32[0], err, sizeof err), 0);
+    CU_ASSERT_EQUAL(proto_read_int(&r, &i32[1], err, sizeof err), 0);
+    CU_ASSERT_EQUAL(proto_read_int64(&r, &i64[0], err, sizeof err), 0);
+    CU_ASSERT_EQUAL(proto_read_int64(&r, &i64[1], err, sizeof err), 0);
+    for (int i = 0; i < 3; i++)
+        CU_ASSERT_EQUAL(proto_read_double(&r, &d[i], err, sizeof err), 0);
+    CU_ASSERT_EQUAL(proto_read_decimal(&r, &dec[0], err, sizeof err), 0);
+    CU_ASSERT_EQUAL(proto_read_decimal(&r, &dec[1], err, sizeof err), 0);
+    CU_ASSERT_EQUAL(proto_read_bool(&r, &b, err, sizeof err), 0);
+    CU_ASSERT_EQUAL(i32[0], PROTO_INT_UNSET);
+    CU_ASSERT_EQUAL(i32[1], PROTO_INT_UNSET);
+    CU_ASSERT_EQUAL(i64[0], PROTO_INT64_UNSET);
+    CU_ASSERT_EQUAL(i64[1], PROTO_INT64_UNSET);
+    for (int i = 0; i < 3; i++)
+        CU_ASSERT(d[i] == PROTO_DBL_UNSET);
+    CU_ASSERT_STRING_EQUAL(dec[0], "");
+    CU_ASSERT_STRING_EQUAL(dec[1], "");
+    CU_ASSERT_EQUAL(b, 0);
+    CU_ASSERT_EQUAL(proto_reader_remaining(&r), 0);
+    free((void *)f.payload);
+}
+
+static void reader_reads_infinity_in_every_spelling(void)
+{
+    static const char payload[] = "Infinity\0" "Infinite\0" "-Infinity\0" "-Infinite\0" "NaN";
+    proto_frame_t f = exact_frame(payload, sizeof payload);
+    proto_reader_t r;
+    double v;
+    char err[ERRLEN];
+    proto_reader_init(&r, &f);
+    for (int i = 0; i < 4; i++) {
+        CU_ASSERT_EQUAL(proto_read_double(&r, &v, err, sizeof err), 0);
+        CU_ASSERT(isinf(v) && (v > 0) == (i < 2));
+    }
+    CU_ASSERT_EQUAL(proto_read_double(&r, &v, err, sizeof err), 0);
+    CU_ASSERT(isnan(v));
+    free((void *)f.payload);
+}
+
+static void reader_reads_doubles_in_every_client_style(void)
+{
+    static const char payload[] = "150\0" "150.0\0" "1e-05\0" "-2.5E3\0" "+.5\0" "7.";
+    static const double want[] = {150.0, 150.0, 1e-05, -2500.0, 0.5, 7.0};
+    proto_frame_t f = exact_frame(payload, sizeof payload);
+    proto_reader_t r;
+    double v;
+    char err[ERRLEN];
+    proto_reader_init(&r, &f);
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+        CU_ASSERT_EQUAL(proto_read_double(&r, &v, err, sizeof err), 0);
+        CU_ASSERT(v == want[i]);
+    }
+    free((void *)f.payload);
+}
+
+/* Reads one field of `text` with `read`, expecting PROTO_ERR_FIELD and
+ * an error text that contains `want`. */
+typedef int (*read_fn)(proto_reader_t *r, void *out, char *err, size_t errlen);
+
+static int read_int_any(proto_reader_t *r, void *out, char *err, size_t errlen)
+{
+    return proto_read_int(r, out, err, errlen);
+}
+
+static int read_int64_any(proto_reader_t *r, void *out, char *err, size_t errlen)
+{
+    return proto_read_int64(r, out, err, errlen);
+}
+
+static int read_double_any(proto_reader_t *r, void *out, char *err, size_t errlen)
+{
+    return proto_read_double(r, out, err, errlen);
+}
+
+static int read_decimal_any(proto_reader_t *r, void *out, char *err, size_t errlen)
+{
+    return proto_read_decimal(r, out, err, errlen);
+}
+
+static int read_bool_any(proto_reader_t *r, void *out, char *err, size_t errlen)
+{
+    return proto_read_bool(r, out, err, errlen);
+}
+
+static void expect_field_error(read_fn read, const char *text, const char *want)
+{
+    proto_frame_t f = exact_frame(text, strlen(text) + 1);
+    proto_reader_t r;
+    union {
+        int32_t i32;
+        int64_t i64;
+        double d;
+        const char *s;
+        int b;
+    } out;
+    char err[ERRLEN] = "";
+    proto_reader_init(&r, &f);
+    CU_ASSERT_EQUAL(read(&r, &out, err, sizeof err), PROTO_ERR_FIELD);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, want));
+    if (!strstr(err, want))
+        fprintf(stderr, "\n  for \"%s\": got \"%s\", want \"%s\"\n", text, err, want);
+    CU_ASSERT_EQUAL(r.index, 0);
+    CU_ASSERT_EQUAL(r.pos, 0);
+    free((void *)f.payload);
+}
+
+static void reader_rejects_malformed_and_out_of_range_numbers(void)
+{
+    const char *range = "(out of range)";
+    expect_field_error(read_int_any, "2147483648", range);
+    expect_field_error(read_int_any, "-2147483649", range);
+    expect_field_error(read_int_any, "99999999999999999999999", range);
+    expect_field_error(read_int64_any, "9223372036854775808", range);
+    expect_field_error(read_int64_any, "-9223372036854775809", range);
+    expect_field_error(read_double_any, "1e999", range);
+    expect_field_error(read_int_any, "-", "got \"-\"");
+    expect_field_error(read_int_any, "1.0", "expected an integer");
+    expect_field_error(read_int_any, " 1", "expected an integer");
+    expect_field_error(read_int_any, "0x10", "expected an integer");
+    expect_field_error(read_int64_any, "12a", "expected an integer");
+    expect_field_error(read_double_any, "abc", "field 0: expected a number, got \"abc\"");
+    expect_field_error(read_double_any, "1e", "expected a number");
+    expect_field_error(read_double_any, ".", "expected a number");
+    expect_field_error(read_double_any, "1.2.3", "expected a number");
+    expect_field_error(read_double_any, "0x1p3", "expected a number");
+    expect_field_error(read_double_any, " 1", "expected a number");
+    expect_field_error(read_double_any, "inf", "expected a number");
+    expect_field_error(read_decimal_any, "1,000", "expected a decimal");
+    expect_field_error(read_bool_any, "2", "expected a bool (1 or 0)");
+    expect_field_error(read_bool_any, "true", "expected a bool");
+    expect_field_error(read_int_any, "\x01\xff\"", "got \"\\x01\\xff\\\"\"");
+}
+
+static void reader_reads_the_extremes_of_each_integer_type(void)
+{
+    static const char payload[] = "-2147483648\0" "+17\0" "-9223372036854775808\0" "-0";
+    proto_frame_t f = exact_frame(payload, sizeof payload);
+    proto_reader_t r;
+    int32_t a, b;
+    int64_t c, z;
+    char err[ERRLEN];
+    proto_reader_init(&r, &f);
+    CU_ASSERT_EQUAL(proto_read_int(&r, &a, err, sizeof err), 0);
+    CU_ASSERT_EQUAL(proto_read_int(&r, &b, err, sizeof err), 0);
+    CU_ASSERT_EQUAL(proto_read_int64(&r, &c, err, sizeof err), 0);
+    CU_ASSERT_EQUAL(proto_read_int64(&r, &z, err, sizeof err), 0);
+    CU_ASSERT_EQUAL(a, INT32_MIN);
+    CU_ASSERT_EQUAL(b, 17);
+    CU_ASSERT_EQUAL(c, INT64_MIN);
+    CU_ASSERT_EQUAL(z, 0);
+    free((void *)f.payload);
+}
+
+static void reader_reads_decimals_and_bools(void)
+{
+    static const char payload[] = "10\0" "0.5\0" "-1.5e3\0" "1\0" "0";
+    proto_frame_t f = exact_frame(payload, sizeof payload);
+    proto_reader_t r;
+    const char *s;
+    int b;
+    char err[ERRLEN];
+    proto_reader_init(&r, &f);
+    CU_ASSERT_EQUAL(proto_read_decimal(&r, &s, err, sizeof err), 0);
+    CU_ASSERT_STRING_EQUAL(s, "10");
+    CU_ASSERT_EQUAL(proto_read_decimal(&r, &s, err, sizeof err), 0);
+    CU_ASSERT_STRING_EQUAL(s, "0.5");
+    CU_ASSERT_EQUAL(proto_read_decimal(&r, &s, err, sizeof err), 0);
+    CU_ASSERT_STRING_EQUAL(s, "-1.5e3");
+    CU_ASSERT_EQUAL(proto_read_bool(&r, &b, err, sizeof err), 0);
+    CU_ASSERT_EQUAL(b, 1);
+    CU_ASSERT_EQUAL(proto_read_bool(&r, &b, err, sizeof err), 0);
+    CU_ASSERT_EQUAL(b, 0);
+    free((void *)f.payload);
+}
+
+static void reader_reports_a_missing_field_and_skips_all_or_nothing(void)
+{
+    static const char payload[] = "a\0" "b\0" "c";
+    proto_frame_t f = exact_frame(payload, sizeof payload);
+    proto_reader_t r;
+    const char *s;
+    char err[ERRLEN];
+    proto_reader_init(&r, &f);
+    CU_ASSERT_EQUAL(proto_reader_remaining(&r), 3);
+    CU_ASSERT_EQUAL(proto_skip(&r, 4, err, sizeof err), PROTO_ERR_MISSING);
+    CU_ASSERT_STRING_EQUAL(err, "field 3: missing (the message has 3 fields)");
+    CU_ASSERT_EQUAL(proto_reader_remaining(&r), 3);
+    CU_ASSERT_EQUAL(proto_skip(&r, 2, err, sizeof err), 0);
+    CU_ASSERT_EQUAL(proto_read_str(&r, &s, err, sizeof err), 0);
+    CU_ASSERT_STRING_EQUAL(s, "c");
+    CU_ASSERT_EQUAL(proto_read_str(&r, &s, err, sizeof err), PROTO_ERR_MISSING);
+    CU_ASSERT_EQUAL(proto_read_str(&r, &s, NULL, 0), PROTO_ERR_MISSING);
+    free((void *)f.payload);
+}
+
+static void reader_refuses_an_unterminated_last_field(void)
+{
+    static const char payload[] = {'4', '9', 0, '1', '2', '3'};
+    proto_frame_t f = exact_frame(payload, sizeof payload);
+    proto_reader_t r;
+    const char *s;
+    char err[ERRLEN];
+    proto_reader_init(&r, &f);
+    CU_ASSERT_EQUAL(proto_reader_remaining(&r), 2);
+    CU_ASSERT_EQUAL(proto_read_str(&r, &s, err, sizeof err), 0);
+    CU_ASSERT_EQUAL(proto_read_str(&r, &s, err, sizeof err), PROTO_ERR_FIELD);
+    CU_ASSERT_STRING_EQUAL(err, "field 1: not NUL-terminated");
+    free((void *)f.payload);
+}
+
+/* Frames of every length up to 80 with NULs in pseudo-random places, each
+ * in a buffer of exactly its size: the fields found must be those a plain
+ * byte scan finds, and nothing may be read past the frame (ASan, valgrind). */
+static void reader_finds_every_field_of_every_frame_shape(void)
+{
+    uint32_t seed = 12345;
+    for (size_t len = 1; len <= 80; len++) {
+        for (int round = 0; round < 20; round++) {
+            char payload[80];
+            for (size_t i = 0; i < len; i++) {
+                seed = seed * 1103515245u + 12345u;
+                payload[i] = (seed >> 16) % 5 == 0 ? '\0' : 'a';
+            }
+            proto_frame_t f = exact_frame(payload, len);
+            proto_reader_t r;
+            const char *s;
+            char err[ERRLEN];
+            size_t pos = 0;
+            proto_reader_init(&r, &f);
+            while (pos < len) {
+                const char *nul = memchr(payload + pos, 0, len - pos);
+                int rc = proto_read_str(&r, &s, err, sizeof err);
+                if (!nul) {
+                    CU_ASSERT_EQUAL(rc, PROTO_ERR_FIELD);
+                    break;
+                }
+                CU_ASSERT_EQUAL_FATAL(rc, 0);
+                CU_ASSERT_EQUAL(s, (const char *)f.payload + pos);
+                CU_ASSERT_EQUAL(strlen(s), (size_t)(nul - (payload + pos)));
+                pos = (size_t)(nul - payload) + 1;
+            }
+            free((void *)f.payload);
+        }
+    }
+}
+
+static void reader_round_trips_what_the_writer_wrote(void)
+{
+    static const int32_t ints[] = {INT32_MIN, -1, 0, 150, INT32_MAX};
+    static const int64_t longs[] = {INT64_MIN, -1, 1745609035, INT64_MAX};
+    const double doubles[] = {DBL_MAX, 0.1, 150, -1e-05, INFINITY, -INFINITY, 1.0 / 3.0,
+                              5e-324, -0.0, 1e300, 123456789.123};
+    const size_t nd = sizeof doubles / sizeof doubles[0];
+    proto_writer_t w;
+    proto_writer_init(&w);
+    proto_frame_begin(&w);
+    for (size_t i = 0; i < 5; i++)
+        proto_put_int(&w, ints[i]);
+    for (size_t i = 0; i < 4; i++)
+        proto_put_int(&w, longs[i]);
+    for (size_t i = 0; i < nd; i++)
+        proto_put_double(&w, doubles[i]);
+    proto_put_bool(&w, 1);
+    proto_put_bool(&w, 0);
+    proto_put_str(&w, "DU1234567,DU7654321,");
+    proto_put_str(&w, NULL);
+    CU_ASSERT_EQUAL_FATAL(proto_frame_end(&w), 0);
+
+    proto_decoder_t d;
+    proto_frame_t f;
+    proto_reader_t r;
+    char err[ERRLEN];
+    proto_decoder_init(&d);
+    feed(&d, w.buf, w.len);
+    CU_ASSERT_EQUAL_FATAL(proto_decoder_next(&d, &f, err, sizeof err), 1);
+    proto_reader_init(&r, &f);
+    for (size_t i = 0; i < 5; i++) {
+        int32_t v;
+        CU_ASSERT_EQUAL(proto_read_int(&r, &v, err, sizeof err), 0);
+        CU_ASSERT_EQUAL(v, ints[i]);
+    }
+    for (size_t i = 0; i < 4; i++) {
+        int64_t v;
+        CU_ASSERT_EQUAL(proto_read_int64(&r, &v, err, sizeof err), 0);
+        CU_ASSERT_EQUAL(v, longs[i]);
+    }
+    for (size_t i = 0; i < nd; i++) {
+        double v;
+        CU_ASSERT_EQUAL(proto_read_double(&r, &v, err, sizeof err), 0);
+        CU_ASSERT(v == doubles[i] && signbit(v) == signbit(doubles[i]));
+    }
+    int b1, b0;
+    const char *s, *empty;
+    CU_ASSERT_EQUAL(proto_read_bool(&r, &b1, err, sizeof err), 0);
+    CU_ASSERT_EQUAL(proto_read_bool(&r, &b0, err, sizeof err), 0);
+    CU_ASSERT(b1 == 1 && b0 == 0);
+    CU_ASSERT_EQUAL(proto_read_str(&r, &s, err, sizeof err), 0);
+    CU_ASSERT_STRING_EQUAL(s, "DU1234567,DU7654321,");
+    CU_ASSERT_EQUAL(proto_read_str(&r, &empty, err, sizeof err), 0);
+    CU_ASSERT_STRING_EQUAL(empty, "");
+    CU_ASSERT_EQUAL(proto_reader_remaining(&r), 0);
+    proto_decoder_free(&d);
+    proto_writer_free(&w);
+}
+
+/* ---- handshake ------------------------------------------------------------ */
+
+static void client_hello_is_the_reference_bytes(void)
+{
+    static const uint8_t want[] = "API\0\0\0\0\x09v157..178";
+    proto_writer_t w;
+    proto_writer_init(&w);
+    CU_ASSERT_EQUAL(proto_client_hello_write(&w, 157, 178, NULL), 0);
+    CU_ASSERT_EQUAL(w.len, 17);
+    CU_ASSERT_EQUAL(memcmp(w.buf, want, 17), 0);
+    proto_writer_reset(&w);
+    CU_ASSERT_EQUAL(proto_client_hello_write(&w, 178, 178, "+PACEAPI"), 0);
+    CU_ASSERT_EQUAL(w.len, 8 + 13);
+    CU_ASSERT_EQUAL(memcmp(w.buf + 8, "v178 +PACEAPI", 13), 0);
+    proto_writer_reset(&w);
+    CU_ASSERT_EQUAL(proto_client_hello_write(&w, 178, 157, NULL), PROTO_ERR_HELLO);
+    CU_ASSERT_EQUAL(proto_client_hello_write(&w, 0, 157, NULL), PROTO_ERR_HELLO);
+    CU_ASSERT_EQUAL(w.len, 0);
+    proto_writer_free(&w);
+}
+
+static void client_hello_read_waits_for_a_truncated_hello_to_complete(void)
+{
+    proto_writer_t w;
+    proto_decoder_t d;
+    proto_client_hello_t h;
+    char err[ERRLEN];
+    proto_writer_init(&w);
+    proto_decoder_init(&d);
+    CU_ASSERT_EQUAL(proto_client_hello_write(&w, 157, 178, "+PACEAPI"), 0);
+    CU_ASSERT_EQUAL(proto_client_hello_read(&d, &h, err, sizeof err), 0);
+    for (size_t cut = 1; cut < w.len; cut++) {
+        proto_decoder_free(&d);
+        proto_decoder_init(&d);
+        feed(&d, w.buf, cut);
+        CU_ASSERT_EQUAL(proto_client_hello_read(&d, &h, err, sizeof err), 0);
+        feed(&d, w.buf + cut, w.len - cut);
+        CU_ASSERT_EQUAL(proto_client_hello_read(&d, &h, err, sizeof err), 1);
+        CU_ASSERT(h.min_version == 157 && h.max_version == 178);
+        CU_ASSERT_STRING_EQUAL(h.options, "+PACEAPI");
+    }
+    proto_decoder_free(&d);
+    proto_writer_free(&w);
+}
+
+/* "API\0" in one write, the framed version and then startApi in another;
+ * after the hello the decoder yields startApi as an ordinary frame. */
+static void client_hello_read_takes_a_hello_split_across_two_writes(void)
+{
+    static const uint8_t rest[] = "\0\0\0\x09v100..193\0\0\0\x08" "71\0" "2\0" "7\0";
+    proto_decoder_t d;
+    proto_client_hello_t h;
+    proto_frame_t f;
+    char err[ERRLEN];
+    proto_decoder_init(&d);
+    feed(&d, "API", 4);
+    CU_ASSERT_EQUAL(proto_client_hello_read(&d, &h, err, sizeof err), 0);
+    feed(&d, rest, sizeof rest);
+    CU_ASSERT_EQUAL(proto_client_hello_read(&d, &h, err, sizeof err), 1);
+    CU_ASSERT(h.min_version == 100 && h.max_version == 193);
+    CU_ASSERT_STRING_EQUAL(h.options, "");
+    CU_ASSERT_EQUAL(proto_decoder_next(&d, &f, err, sizeof err), 1);
+    CU_ASSERT_EQUAL(f.offset, 17);
+    CU_ASSERT_EQUAL(f.len, 8);
+    CU_ASSERT_EQUAL(memcmp(f.payload, "71\0" "2\0" "7\0", 8), 0);
+    proto_decoder_free(&d);
+}
+
+/* The error proto_client_hello_read gives for `bytes`. */
+static void hello_error(const void *bytes, size_t len, char *err)
+{
+    proto_decoder_t d;
+    proto_client_hello_t h;
+    proto_decoder_init(&d);
+    feed(&d, bytes, len);
+    CU_ASSERT_EQUAL(proto_client_hello_read(&d, &h, err, ERRLEN), PROTO_ERR_HELLO);
+    CU_ASSERT_EQUAL(proto_decoder_buffered(&d), len);
+    proto_decoder_free(&d);
+}
+
+/* A hello with `body` framed after "API\0". */
+static void hello_body_error(const char *body, char *err)
+{
+    uint8_t bytes[128] = "API";
+    size_t n = strlen(body);
+    bytes[7] = (uint8_t)n;
+    memcpy(bytes + 8, body, n);
+    hello_error(bytes, 8 + n, err);
+}
+
+static void client_hello_read_refuses_a_bad_prefix_at_once(void)
+{
+    char err[ERRLEN];
+    hello_error("GE", 2, err);
+    CU_ASSERT_STRING_EQUAL(err, "byte offset 0: expected \"API\\0\", got \"GE\"");
+    hello_error("\x16\x03\x01\x00\x05", 5, err);
+    CU_ASSERT_STRING_EQUAL(err, "byte offset 0: expected \"API\\0\", got \"\\x16\\x03\\x01\\0\"");
+    hello_error("API\0\0\0\0\0", 8, err);
+    CU_ASSERT_STRING_EQUAL(err, "byte offset 4: client hello length 0 is not in 1..255");
+    hello_error("API\0\0\0\x01\0", 8, err);
+    CU_ASSERT_STRING_EQUAL(err, "byte offset 4: client hello length 256 is not in 1..255");
+}
+
+static void client_hello_read_gives_each_malformed_version_its_own_error(void)
+{
+    static const struct {
+        const char *body;
+        const char *err;
+    } cases[] = {
+        {"v", "byte offset 8: client hello \"v\": no version after 'v'"},
+        {"vabc", "byte offset 8: client hello \"vabc\": expected a version number (at most 9 "
+                 "digits) after 'v'"},
+        {"v178..157", "byte offset 8: client hello \"v178..157\": min version is above max "
+                      "version"},
+        {"v157.178", "byte offset 8: client hello \"v157.178\": expected \"..\" between the "
+                     "min and max versions"},
+        {"v157..", "byte offset 8: client hello \"v157..\": expected a max version number "
+                   "after \"..\""},
+        {"v157-178", "byte offset 8: client hello \"v157-178\": expected \"..\", a space or "
+                     "the end after a version"},
+        {"157..178", "byte offset 8: client hello \"157..178\": does not start with 'v'"},
+        {"v9999999999", "byte offset 8: client hello \"v9999999999\": expected a version "
+                        "number (at most 9 digits) after 'v'"},
+    };
+    char err[ERRLEN];
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        hello_body_error(cases[i].body, err);
+        CU_ASSERT_STRING_EQUAL(err, cases[i].err);
+    }
+    char opts[80] = "v157..178 ";
+    memset(opts + 10, 'o', 64);
+    hello_body_error(opts, err);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "options longer than 63 bytes"));
+}
+
+static void server_hello_is_the_reference_bytes_and_parses_back(void)
+{
+    static const uint8_t want[] = "\0\0\0\x1a" "178\0" "20250425 15:23:54 EST";
+    proto_writer_t w;
+    proto_decoder_t d;
+    proto_frame_t f;
+    char err[ERRLEN], when[32];
+    int version = 0;
+    proto_writer_init(&w);
+    proto_decoder_init(&d);
+    CU_ASSERT_EQUAL(proto_server_hello_write(&w, 178, "20250425 15:23:54 EST"), 0);
+    CU_ASSERT_EQUAL(w.len, 30);
+    CU_ASSERT_EQUAL(memcmp(w.buf, want, 30), 0);
+    feed(&d, w.buf, w.len);
+    CU_ASSERT_EQUAL_FATAL(proto_decoder_next(&d, &f, err, sizeof err), 1);
+    CU_ASSERT_EQUAL(proto_server_hello_parse(&f, &version, when, sizeof when, err, sizeof err),
+                    0);
+    CU_ASSERT_EQUAL(version, 178);
+    CU_ASSERT_STRING_EQUAL(when, "20250425 15:23:54 EST");
+    CU_ASSERT_EQUAL(proto_server_hello_parse(&f, &version, NULL, 0, err, sizeof err), 0);
+    proto_decoder_free(&d);
+    proto_writer_free(&w);
+}
+
+/* proto_server_hello_parse's result for the given payload, with err. */
+static int server_hello(const char *payload, size_t len, char *err)
+{
+    proto_frame_t f = exact_frame(payload, len);
+    int version = 0;
+    char when[32];
+    int rc = proto_server_hello_parse(&f, &version, when, sizeof when, err, ERRLEN);
+    free((void *)f.payload);
+    return rc;
+}
+
+static void server_hello_parse_refuses_anything_but_a_version_and_a_time(void)
+{
+    char err[ERRLEN];
+    CU_ASSERT_EQUAL(server_hello("178\0" "20250425 15:23:54 EST\0" "x", 28, err),
+                    PROTO_ERR_HELLO);
+    CU_ASSERT_STRING_EQUAL(err, "server hello has 3 fields, expected 2");
+    CU_ASSERT_EQUAL(server_hello("178", 4, err), PROTO_ERR_HELLO);
+    CU_ASSERT_STRING_EQUAL(err, "server hello has 1 fields, expected 2");
+    CU_ASSERT_EQUAL(server_hello("-1\0" "10.0.0.2:4002", 17, err), PROTO_ERR_HELLO);
+    CU_ASSERT_STRING_EQUAL(err,
+                           "server hello redirects to \"10.0.0.2:4002\"; redirects are not "
+                           "supported");
+    CU_ASSERT_EQUAL(server_hello("abc\0" "20250425", 13, err), PROTO_ERR_HELLO);
+    CU_ASSERT_STRING_EQUAL(err, "server hello: field 0: expected an integer, got \"abc\"");
+    CU_ASSERT_EQUAL(server_hello("\0" "20250425", 10, err), PROTO_ERR_HELLO);
+    CU_ASSERT_STRING_EQUAL(err, "server hello: version \"\" is not a positive number");
+    CU_ASSERT_EQUAL(server_hello("0\0" "20250425", 11, err), PROTO_ERR_HELLO);
+    CU_ASSERT_EQUAL(server_hello("178\0" "2025", 8, err), PROTO_ERR_HELLO);
+    CU_ASSERT_STRING_EQUAL(err, "server hello: field 1: not NUL-terminated");
+}
+
+static int negotiate(int cmin, int cmax, int smin, int smax, char *err)
+{
+    proto_client_hello_t h = {cmin, cmax, ""};
+    int version = -1;
+    int rc = proto_negotiate(&h, smin, smax, &version, err, ERRLEN);
+    return rc < 0 ? rc : version;
+}
+
+static void negotiation_picks_the_lower_max_when_both_mins_allow_it(void)
+{
+    char err[ERRLEN];
+    CU_ASSERT_EQUAL(negotiate(157, 178, 151, 178, err), 178);
+    CU_ASSERT_EQUAL(negotiate(100, 193, 151, 178, err), 178);
+    CU_ASSERT_EQUAL(negotiate(100, 160, 151, 178, err), 160);
+    CU_ASSERT_EQUAL(negotiate(100, 150, 151, 178, err), PROTO_ERR_VERSION);
+    CU_ASSERT_STRING_EQUAL(err, "no common version: client v100..150, server v151..178");
+    CU_ASSERT_EQUAL(negotiate(180, 190, 151, 178, err), PROTO_ERR_VERSION);
+    CU_ASSERT_STRING_EQUAL(err, "no common version: client v180..190, server v151..178");
+}
+
+static void connection_time_is_utc_text_of_the_wall_time(void)
+{
+    char buf[32];
+    proto_connection_time(1745594634LL * 1000000 + 999999, buf);
+    CU_ASSERT_STRING_EQUAL(buf, "20250425 15:23:54 UTC");
+    proto_connection_time(-1, buf);
+    CU_ASSERT_STRING_EQUAL(buf, "19691231 23:59:59 UTC");
+    proto_connection_time(0, buf);
+    CU_ASSERT_STRING_EQUAL(buf, "19700101 00:00:00 UTC");
+}
+
+/* ---- catalogue ------------------------------------------------------------ */
+
+static void catalog_names_message_ids_in_both_directions(void)
+{
+    CU_ASSERT_STRING_EQUAL(proto_in_name(PROTO_IN_CURRENT_TIME), "currentTime");
+    CU_ASSERT_STRING_EQUAL(proto_out_name(PROTO_OUT_REQ_CURRENT_TIME), "reqCurrentTime");
+    CU_ASSERT_STRING_EQUAL(proto_in_name(4), "errMsg");
+    CU_ASSERT_STRING_EQUAL(proto_in_name(9), "nextValidId");
+    CU_ASSERT_STRING_EQUAL(proto_in_name(15), "managedAccounts");
+    CU_ASSERT_STRING_EQUAL(proto_out_name(71), "startApi");
+    CU_ASSERT_STRING_EQUAL(proto_out_name(3), "placeOrder");
+    CU_ASSERT_STRING_EQUAL(proto_in_name(3), "orderStatus");
+    CU_ASSERT_EQUAL(proto_in_id("historicalData"), 17);
+    CU_ASSERT_EQUAL(proto_out_id("reqHistoricalData"), 20);
+    CU_ASSERT_EQUAL(proto_out_id("startApi"), 71);
+    CU_ASSERT_PTR_NULL(proto_in_name(999));
+    CU_ASSERT_PTR_NULL(proto_in_name(0));
+    CU_ASSERT_PTR_NULL(proto_out_name(72));
+    CU_ASSERT_EQUAL(proto_in_id("startApi"), -1);
+    CU_ASSERT_EQUAL(proto_out_id("nope"), -1);
+    CU_ASSERT_EQUAL(proto_out_id(NULL), -1);
+}
+
+static void catalog_names_map_back_to_their_ids(void)
+{
+    int in = 0, out = 0;
+    for (int id = -1; id < 300; id++) {
+        const char *name = proto_in_name(id);
+        if (name) {
+            CU_ASSERT_EQUAL(proto_in_id(name), id);
+            in++;
+        }
+        name = proto_out_name(id);
+        if (name) {
+            CU_ASSERT_EQUAL(proto_out_id(name), id);
+            out++;
+        }
+    }
+    CU_ASSERT_EQUAL(in, 34);
+    CU_ASSERT_EQUAL(out, 24);
+}
+
+static void catalog_names_error_codes_with_the_gateway_texts(void)
+{
+    CU_ASSERT_STRING_EQUAL(proto_error_name(326), "CLIENT_ID_IN_USE");
+    CU_ASSERT_PTR_NOT_NULL(strstr(proto_error_text(326), "client id is already in use"));
+    CU_ASSERT_STRING_EQUAL(proto_error_text(2104), "Market data farm connection is OK:");
+    CU_ASSERT_STRING_EQUAL(proto_error_text(2106), "HMDS data farm connection is OK:");
+    CU_ASSERT_STRING_EQUAL(proto_error_text(2158), "Sec-def data farm connection is OK:");
+    CU_ASSERT_STRING_EQUAL(proto_error_text(200),
+                           "No security definition has been found for the request");
+    CU_ASSERT_STRING_EQUAL(proto_error_text(202), "Order Canceled - reason:");
+    CU_ASSERT_STRING_EQUAL(proto_error_name(1100), "CONNECTIVITY_LOST");
+    CU_ASSERT_PTR_NULL(proto_error_name(12345));
+    CU_ASSERT_PTR_NULL(proto_error_text(-1));
+    /* Every code of the enum has a name and a text. */
+    int named = 0;
+    for (int code = 0; code < 3000; code++)
+        if (proto_error_name(code)) {
+            CU_ASSERT_PTR_NOT_NULL(proto_error_text(code));
+            named++;
+        }
+    CU_ASSERT_EQUAL(named, 22);
+}
+
+static void catalog_tells_notices_from_errors(void)
+{
+    CU_ASSERT_TRUE(proto_error_is_notice(2104));
+    CU_ASSERT_TRUE(proto_error_is_notice(2100));
+    CU_ASSERT_TRUE(proto_error_is_notice(2199));
+    CU_ASSERT_TRUE(proto_error_is_notice(165));
+    CU_ASSERT_TRUE(proto_error_is_notice(10167));
+    CU_ASSERT_FALSE(proto_error_is_notice(2200));
+    CU_ASSERT_FALSE(proto_error_is_notice(2099));
+    CU_ASSERT_FALSE(proto_error_is_notice(326));
+    CU_ASSERT_FALSE(proto_error_is_notice(1100));
+    CU_ASSERT_FALSE(proto_error_is_notice(162));
+}
+
+static void strerror_names_every_code(void)
+{
+    const char *seen[8];
+    for (int code = 0; code >= PROTO_ERR_FRAME; code--) {
+        seen[-code] = proto_strerror(code);
+        CU_ASSERT_STRING_NOT_EQUAL(seen[-code], proto_strerror(-100));
+        for (int j = 0; j < -code; j++)
+            CU_ASSERT_STRING_NOT_EQUAL(seen[j], seen[-code]);
+    }
+    CU_ASSERT_STRING_EQUAL(proto_strerror(PROTO_ERR_LENGTH), "bad frame length");
+}
+
+/* ---- registry ------------------------------------------------------------- */
+
+#define TEST(f) {#f, f}
+
+static CU_TestInfo decoder_tests[] = {
+    TEST(decoder_yields_a_frame_and_its_stream_offset),
+    TEST(decoder_needs_more_bytes_until_a_frame_is_whole),
+    TEST(decoder_yields_a_mixed_set_fed_one_byte_at_a_time_as_in_one_feed),
+    TEST(decoder_rejects_a_zero_length_naming_its_byte_offset),
+    TEST(decoder_rejects_a_length_above_16777215_naming_its_byte_offset),
+    TEST(decoder_accepts_the_largest_length),
+    TEST(decoder_rejects_a_payload_not_ending_in_nul),
+    TEST(decoder_stays_failed_after_an_error),
+    TEST(decoder_keeps_partial_frames_while_compacting_and_growing),
+    TEST(decoder_compacts_in_place_when_little_is_buffered),
+    CU_TEST_INFO_NULL,
+};
+
+static CU_TestInfo writer_tests[] = {
+    TEST(writer_frames_fields_behind_a_big_endian_length),
+    TEST(writer_refuses_an_empty_frame_and_drops_it),
+    TEST(writer_refuses_a_frame_above_the_largest_length),
+    TEST(writer_refuses_unbalanced_frames),
+    TEST(writer_writes_doubles_in_their_shortest_form),
+    TEST(writer_writes_ints_and_bools_as_decimal_text),
+    CU_TEST_INFO_NULL,
+};
+
+static CU_TestInfo reader_tests[] = {
+    TEST(reader_names_the_field_index_of_a_non_numeric_int),
+    TEST(reader_reads_every_unset_form),
+    TEST(reader_reads_infinity_in_every_spelling),
+    TEST(reader_reads_doubles_in_every_client_style),
+    TEST(reader_rejects_malformed_and_out_of_range_numbers),
+    TEST(reader_reads_the_extremes_of_each_integer_type),
+    TEST(reader_reads_decimals_and_bools),
+    TEST(reader_reports_a_missing_field_and_skips_all_or_nothing),
+    TEST(reader_refuses_an_unterminated_last_field),
+    TEST(reader_finds_every_field_of_every_frame_shape),
+    TEST(reader_round_trips_what_the_writer_wrote),
+    CU_TEST_INFO_NULL,
+};
+
+static CU_TestInfo handshake_tests[] = {
+    TEST(client_hello_is_the_reference_bytes),
+    TEST(client_hello_read_waits_for_a_truncated_hello_to_complete),
+    TEST(client_hello_read_takes_a_hello_split_across_two_writes),
+    TEST(client_hello_read_refuses_a_bad_prefix_at_once),
+    TEST(client_hello_read_gives_each_malformed_version_its_own_error),
+    TEST(server_hello_is_the_reference_bytes_and_parses_back),
+    TEST(server_hello_parse_refuses_anything_but_a_version_and_a_time),
+    TEST(negotiation_picks_the_lower_max_when_both_mins_allow_it),
+    TEST(connection_time_is_utc_text_of_the_wall_time),
+    CU_TEST_INFO_NULL,
+};
+
+static CU_TestInfo catalog_tests[] = {
+    TEST(catalog_names_message_ids_in_both_directions),
+    TEST(catalog_names_map_back_to_their_ids),
+    TEST(catalog_names_error_codes_with_the_gateway_texts),
+    TEST(catalog_tells_notices_from_errors),
+    TEST(strerror_names_every_code),
+    CU_TEST_INFO_NULL,
+};
+
+CU_SuiteInfo test_suites[] = {
+    {"decoder", NULL, NULL, NULL, NULL, decoder_tests},
+    {"writer", NULL, NULL, NULL, NULL, writer_tests},
+    {"reader", NULL, NULL, NULL, NULL, reader_tests},
+    {"handshake", NULL, NULL, NULL, NULL, handshake_tests},
+    {"catalog", NULL, NULL, NULL, NULL, catalog_tests},
+    CU_SUITE_INFO_NULL,
+};

@@ -1,0 +1,916 @@
+/* test_runner.c - the runner core and its client session on the simulated
+ * network. Two kinds of peer: a scripted fake gateway written here (it
+ * listens on io_sim, records the exact bytes the runner sends and answers
+ * what each test scripts) for the protocol details, and the real mock
+ * gateway core (gw_new) for behaviour across faults. Every trace event is
+ * recorded through the loop's trace sink and checked from there. */
+#include <CUnit/CUnit.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "../mockgw/gateway.h"
+#include "../proto/proto.h"
+#include "../runner/runner.h"
+#include "../sim/io_sim.h"
+#include "testlib.h"
+
+#define T0_WALL_US 1765376700000000LL /* 2025-12-10T14:25:00Z at virtual time 0 */
+#define PORT 4002
+#define MS IO_US_PER_MS
+#define SEC IO_US_PER_S
+#define TEV_MAX 2048
+#define TEV_FIELDS 6
+
+/* The exact bytes of what the runner writes (client id 7). */
+static const char HELLO[] = "API\0\0\0\0\x09v157..178";
+static const char START_API[] = "\0\0\0\x08" "71" "\0" "2" "\0" "7" "\0" "\0";
+static const char REQ_CURRENT_TIME[] = "\0\0\0\x05" "49" "\0" "1" "\0";
+#define LIT_LEN(s) (sizeof(s) - 1)
+
+typedef struct tev {
+    io_us_t t; /* virtual time */
+    char src[16];
+    char ev[32];
+    size_t n;
+    struct {
+        char key[24];
+        char str[128];
+        int64_t num;
+        int is_str;
+    } f[TEV_FIELDS];
+} tev_t;
+
+static struct fixture {
+    io_loop_t *loop;
+    rn_t *rn;
+    rn_config_t cfg;
+    tev_t ev[TEV_MAX];
+    size_t nev;
+    int overflow;
+    int exits;
+    int exit_code;
+    /* the scripted fake gateway */
+    io_listener_t *lis;
+    io_stream_t *peer;
+    int accepts;
+    uint8_t rx[4096];
+    size_t rxlen;
+    int peer_eof;
+    int peer_reset;
+    /* the real mock gateway */
+    gw_t *gw;
+} fx;
+
+/* ---- recording ---------------------------------------------------------- */
+
+static void fx_trace(void *data, io_us_t wall_us, const char *src, const char *ev, size_t n,
+                     const io_trace_field_t *fields)
+{
+    (void)data;
+    if (fx.nev == TEV_MAX) {
+        fx.overflow = 1;
+        return;
+    }
+    tev_t *e = &fx.ev[fx.nev++];
+    memset(e, 0, sizeof *e);
+    e->t = wall_us - T0_WALL_US;
+    snprintf(e->src, sizeof e->src, "%s", src);
+    snprintf(e->ev, sizeof e->ev, "%s", ev);
+    e->n = n < TEV_FIELDS ? n : TEV_FIELDS;
+    for (size_t i = 0; i < e->n; i++) {
+        snprintf(e->f[i].key, sizeof e->f[i].key, "%s", fields[i].key);
+        e->f[i].is_str = fields[i].str != NULL;
+        if (fields[i].str)
+            snprintf(e->f[i].str, sizeof e->f[i].str, "%s", fields[i].str);
+        e->f[i].num = fields[i].num;
+    }
+}
+
+static void fx_quiet_log(void *data, io_us_t wall_us, enum io_log_level level, const char *src,
+                         const char *text)
+{
+    (void)data, (void)wall_us, (void)level, (void)src, (void)text;
+}
+
+static void fx_on_exit(void *data, int code)
+{
+    (void)data;
+    fx.exits++;
+    fx.exit_code = code;
+}
+
+/* The nth (0-based) event of that kind from that source, or NULL. */
+static const tev_t *fx_find(const char *src, const char *ev, int nth)
+{
+    for (size_t i = 0; i < fx.nev; i++)
+        if (strcmp(fx.ev[i].src, src) == 0 && strcmp(fx.ev[i].ev, ev) == 0 && nth-- == 0)
+            return &fx.ev[i];
+    return NULL;
+}
+
+static const tev_t *rev(const char *ev, int nth)
+{
+    return fx_find("runner", ev, nth);
+}
+
+static int rcount(const char *ev)
+{
+    int n = 0;
+    while (rev(ev, n))
+        n++;
+    return n;
+}
+
+static const char *fstr(const tev_t *e, const char *key)
+{
+    for (size_t i = 0; e && i < e->n; i++)
+        if (strcmp(e->f[i].key, key) == 0 && e->f[i].is_str)
+            return e->f[i].str;
+    return "<missing>";
+}
+
+static int64_t fnum(const tev_t *e, const char *key)
+{
+    for (size_t i = 0; e && i < e->n; i++)
+        if (strcmp(e->f[i].key, key) == 0 && !e->f[i].is_str)
+            return e->f[i].num;
+    return INT64_MIN;
+}
+
+/* ---- fixture ------------------------------------------------------------ */
+
+static void fx_setup(void)
+{
+    memset(&fx, 0, sizeof fx);
+    io_sim_config_t sc = {.seed = 42, .start_wall_us = T0_WALL_US, .net = IO_SIM_NET_DEFAULT};
+    fx.loop = io_sim_loop_new(&sc);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(fx.loop);
+    io_set_trace_sink(fx.loop, fx_trace, NULL);
+    io_set_log_sink(fx.loop, IO_LOG_ERROR, fx_quiet_log, NULL);
+    rn_config_defaults(&fx.cfg);
+    fx.cfg.port = PORT;
+    fx.cfg.client_id = 7;
+    fx.cfg.connect_timeout_us = 1 * SEC;
+    fx.cfg.ping_interval_us = 5 * SEC;
+    fx.cfg.ping_timeout_us = 2 * SEC;
+    fx.cfg.reconnect_initial_us = 1 * SEC;
+    fx.cfg.reconnect_max_us = 10 * SEC;
+    fx.cfg.reconnect_jitter = 0.0;
+    fx.cfg.on_exit = fx_on_exit;
+}
+
+static void fx_start(void)
+{
+    char err[256] = "";
+    int rc = rn_new(fx.loop, &fx.cfg, &fx.rn, err, sizeof err);
+    CU_ASSERT_EQUAL_FATAL(rc, 0);
+    rn_start(fx.rn);
+}
+
+static void run_for(io_us_t dt)
+{
+    io_sim_run_until(fx.loop, io_now_us(fx.loop) + dt);
+}
+
+static void run_to(io_us_t t)
+{
+    io_sim_run_until(fx.loop, t);
+}
+
+/* Frees everything and checks nothing was left behind. */
+static void fx_teardown(void)
+{
+    rn_free(fx.rn);
+    gw_free(fx.gw);
+    if (fx.lis)
+        io_listener_close(fx.lis);
+    if (fx.peer)
+        io_stream_close(fx.peer, IO_CLOSE_RST);
+    io_stats_t st;
+    io_loop_stats(fx.loop, &st);
+    CU_ASSERT_EQUAL(st.timers, 0);
+    CU_ASSERT_EQUAL(st.streams, 0);
+    CU_ASSERT_EQUAL(st.listeners, 0);
+    CU_ASSERT_FALSE(fx.overflow);
+    io_loop_free(fx.loop);
+}
+
+/* ---- the scripted fake gateway ------------------------------------------ */
+
+static void fgw_on_peer(io_stream_t *s, const io_stream_event_t *ev, void *data)
+{
+    (void)data;
+    switch (ev->kind) {
+    case IO_EV_DATA:
+        CU_ASSERT_FATAL(fx.rxlen + ev->len <= sizeof fx.rx);
+        memcpy(fx.rx + fx.rxlen, ev->data, ev->len);
+        fx.rxlen += ev->len;
+        return;
+    case IO_EV_EOF:
+        fx.peer_eof = 1;
+        break;
+    case IO_EV_RESET:
+        fx.peer_reset = 1;
+        break;
+    case IO_EV_CONNECTED:
+    case IO_EV_CONNECT_FAILED:
+        return;
+    }
+    io_stream_close(s, IO_CLOSE_FIN);
+    fx.peer = NULL;
+}
+
+static void fgw_on_accept(io_listener_t *l, io_stream_t *s, void *data)
+{
+    (void)l, (void)data;
+    if (fx.peer)
+        io_stream_close(fx.peer, IO_CLOSE_RST);
+    fx.peer = s;
+    fx.accepts++;
+    fx.rxlen = 0;
+    fx.peer_eof = fx.peer_reset = 0;
+    io_stream_set_cb(s, fgw_on_peer, NULL);
+}
+
+static void fgw_listen(void)
+{
+    char err[256];
+    int rc = io_listen(fx.loop, "127.0.0.1", PORT, fgw_on_accept, NULL, &fx.lis, err, sizeof err);
+    CU_ASSERT_EQUAL_FATAL(rc, 0);
+}
+
+static void fgw_write(const proto_writer_t *w)
+{
+    CU_ASSERT_FATAL(w->error == 0);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(fx.peer);
+    CU_ASSERT_EQUAL(io_stream_write(fx.peer, w->buf, w->len), 0);
+}
+
+/* Sends one frame of the given text fields (NULL-terminated list). */
+static void fgw_send(const char *first, ...)
+{
+    proto_writer_t w;
+    proto_writer_init(&w);
+    proto_frame_begin(&w);
+    va_list ap;
+    va_start(ap, first);
+    for (const char *f = first; f; f = va_arg(ap, const char *))
+        proto_put_str(&w, f);
+    va_end(ap);
+    CU_ASSERT_EQUAL(proto_frame_end(&w), 0);
+    fgw_write(&w);
+    proto_writer_free(&w);
+}
+
+static void fgw_send_hello(int version)
+{
+    proto_writer_t w;
+    proto_writer_init(&w);
+    CU_ASSERT_EQUAL(proto_server_hello_write(&w, version, "20251210 09:25:00 EST"), 0);
+    fgw_write(&w);
+    proto_writer_free(&w);
+}
+
+static int rx_is(const void *expect, size_t len)
+{
+    return fx.rxlen == len && memcmp(fx.rx, expect, len) == 0;
+}
+
+static int rx_ends_with(const void *expect, size_t len)
+{
+    return fx.rxlen >= len && memcmp(fx.rx + fx.rxlen - len, expect, len) == 0;
+}
+
+/* Listen, start the runner and take it to startApi. */
+static void fgw_to_start_api(void)
+{
+    fgw_listen();
+    fx_start();
+    run_for(10 * MS);
+    CU_ASSERT_EQUAL_FATAL(fx.accepts, 1);
+    fgw_send_hello(178);
+    run_for(10 * MS);
+}
+
+static void fgw_to_ready(void)
+{
+    fgw_to_start_api();
+    fgw_send("15", "1", "DU111", NULL);
+    fgw_send("9", "1", "1", NULL);
+    run_for(10 * MS);
+    CU_ASSERT_EQUAL_FATAL(rcount("ready"), 1);
+}
+
+/* ---- tests: exact protocol, against the fake gateway -------------------- */
+
+static void runner_sends_only_the_hello_before_the_server_hello(void)
+{
+    fx_setup();
+    fgw_listen();
+    fx_start();
+    run_for(50 * MS);
+    CU_ASSERT_EQUAL(fx.accepts, 1);
+    CU_ASSERT_TRUE(rx_is(HELLO, LIT_LEN(HELLO)));
+    const tev_t *c = rev("connect", 0);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+    CU_ASSERT_EQUAL(fnum(c, "attempt"), 1);
+    CU_ASSERT_STRING_EQUAL(fstr(c, "host"), "127.0.0.1");
+    CU_ASSERT_EQUAL(fnum(c, "port"), PORT);
+    CU_ASSERT_EQUAL(rcount("msg_out"), 0);
+    CU_ASSERT_STRING_EQUAL(rn_status_label(fx.rn), "Connecting");
+    fx_teardown();
+}
+
+static void runner_sends_start_api_with_its_client_id_after_the_server_hello(void)
+{
+    fx_setup();
+    fgw_to_start_api();
+    CU_ASSERT_EQUAL_FATAL(fx.rxlen, LIT_LEN(HELLO) + LIT_LEN(START_API));
+    CU_ASSERT_EQUAL(memcmp(fx.rx, HELLO, LIT_LEN(HELLO)), 0);
+    CU_ASSERT_TRUE(rx_ends_with(START_API, LIT_LEN(START_API)));
+    const tev_t *m = rev("msg_out", 0);
+    CU_ASSERT_EQUAL(fnum(m, "id"), 71);
+    CU_ASSERT_STRING_EQUAL(fstr(m, "name"), proto_out_name(71));
+    CU_ASSERT_EQUAL(rcount("ready"), 0);
+    fx_teardown();
+}
+
+/* The second of managedAccounts / nextValidId makes the session ready,
+ * whichever it is. */
+static void check_ready_after_both(int accounts_first)
+{
+    fx_setup();
+    fgw_to_start_api();
+    if (accounts_first)
+        fgw_send("15", "1", "DU111,DU222", NULL);
+    else
+        fgw_send("9", "1", "42", NULL);
+    run_for(10 * MS);
+    CU_ASSERT_EQUAL(rcount("ready"), 0);
+    CU_ASSERT_STRING_EQUAL(rn_status_label(fx.rn), "Connecting");
+    if (accounts_first)
+        fgw_send("9", "1", "42", NULL);
+    else
+        fgw_send("15", "1", "DU111,DU222", NULL);
+    run_for(10 * MS);
+    const tev_t *r = rev("ready", 0);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(r);
+    CU_ASSERT_EQUAL(fnum(r, "version"), 178);
+    CU_ASSERT_STRING_EQUAL(fstr(r, "accounts"), "DU111,DU222");
+    CU_ASSERT_EQUAL(fnum(r, "next_order_id"), 42);
+    CU_ASSERT_STRING_EQUAL(rn_status_label(fx.rn), "API Connected");
+    int second = accounts_first ? PROTO_IN_NEXT_VALID_ID : PROTO_IN_MANAGED_ACCTS;
+    const tev_t *in = rev("msg_in", 1);
+    CU_ASSERT_EQUAL(fnum(in, "id"), second);
+    CU_ASSERT_STRING_EQUAL(fstr(in, "name"), proto_in_name(second));
+    CU_ASSERT_TRUE(in < r);
+    fx_teardown();
+}
+
+static void ready_comes_after_next_valid_id_then_managed_accounts(void)
+{
+    check_ready_after_both(0);
+}
+
+static void ready_comes_after_managed_accounts_then_next_valid_id(void)
+{
+    check_ready_after_both(1);
+}
+
+static void empty_managed_accounts_do_not_make_the_session_ready(void)
+{
+    fx_setup();
+    fgw_to_start_api();
+    fgw_send("15", "1", ",", NULL);
+    fgw_send("9", "1", "1", NULL);
+    run_for(10 * MS);
+    CU_ASSERT_EQUAL(rcount("ready"), 0);
+    fgw_send("15", "1", "DU9,", NULL);
+    run_for(10 * MS);
+    CU_ASSERT_EQUAL(rcount("ready"), 1);
+    CU_ASSERT_STRING_EQUAL(fstr(rev("ready", 0), "accounts"), "DU9,");
+    fx_teardown();
+}
+
+static void ping_is_req_current_time_and_its_rtt_is_measured(void)
+{
+    fx_setup();
+    fgw_to_ready();
+    io_us_t ready_t = rev("ready", 0)->t;
+    run_to(ready_t + fx.cfg.ping_interval_us + 1 * MS);
+    const tev_t *p = rev("ping", 0);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+    CU_ASSERT_EQUAL(p->t, ready_t + fx.cfg.ping_interval_us);
+    CU_ASSERT_EQUAL(fnum(p, "seq"), 1);
+    CU_ASSERT_TRUE(rx_ends_with(REQ_CURRENT_TIME, LIT_LEN(REQ_CURRENT_TIME)));
+    run_for(3 * MS);
+    fgw_send("49", "1", "1765376705", NULL);
+    run_for(10 * MS);
+    const tev_t *ok = rev("ping_ok", 0);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(ok);
+    CU_ASSERT_EQUAL(fnum(ok, "seq"), 1);
+    CU_ASSERT_EQUAL(fnum(ok, "rtt_us"), ok->t - p->t);
+    CU_ASSERT_TRUE(fnum(ok, "rtt_us") > 3 * MS);
+    CU_ASSERT_EQUAL(rcount("ping_timeout"), 0);
+    fx_teardown();
+}
+
+static void handshake_step_timeout_resets_and_schedules_a_reconnect(void)
+{
+    fx_setup();
+    fgw_listen();
+    fx_start();
+    /* The hello answer comes late in the first step: the second step still
+     * gets its whole timeout, because the timer restarts on each step. */
+    run_to(fx.cfg.connect_timeout_us * 6 / 10);
+    fgw_send_hello(178);
+    run_for(fx.cfg.connect_timeout_us * 9 / 10);
+    CU_ASSERT_EQUAL(rcount("disconnect"), 0);
+    run_for(fx.cfg.connect_timeout_us);
+    const tev_t *d = rev("disconnect", 0);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(d);
+    CU_ASSERT_STRING_EQUAL(fstr(d, "by"), "client");
+    CU_ASSERT_STRING_EQUAL(fstr(d, "how"), "rst");
+    CU_ASSERT_STRING_EQUAL(fstr(d, "reason"), "handshake timeout");
+    CU_ASSERT_EQUAL(d->t - rev("msg_out", 0)->t, fx.cfg.connect_timeout_us);
+    CU_ASSERT_TRUE(fx.peer_reset);
+    const tev_t *r = rev("reconnect", 0);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(r);
+    CU_ASSERT_EQUAL(fnum(r, "attempt"), 2);
+    CU_ASSERT_EQUAL(fnum(r, "delay_us"), fx.cfg.reconnect_initial_us);
+    CU_ASSERT_STRING_EQUAL(rn_status_label(fx.rn), "Reconnecting");
+    run_to(r->t + fnum(r, "delay_us") + 10 * MS);
+    CU_ASSERT_EQUAL(fx.accepts, 2);
+    CU_ASSERT_EQUAL(fnum(rev("connect", 1), "attempt"), 2);
+    fx_teardown();
+}
+
+static void server_version_below_176_is_refused_before_start_api(void)
+{
+    fx_setup();
+    fgw_listen();
+    fx_start();
+    run_for(10 * MS);
+    fgw_send_hello(175);
+    run_for(10 * MS);
+    CU_ASSERT_TRUE(rx_is(HELLO, LIT_LEN(HELLO)));
+    CU_ASSERT_TRUE(fx.peer_eof);
+    const tev_t *d = rev("disconnect", 0);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(d);
+    CU_ASSERT_STRING_EQUAL(fstr(d, "by"), "client");
+    CU_ASSERT_PTR_NOT_NULL(strstr(fstr(d, "reason"), "175"));
+    CU_ASSERT_EQUAL(rcount("reconnect"), 1);
+    CU_ASSERT_EQUAL(rcount("msg_out"), 0);
+    fx_teardown();
+}
+
+/* After a protocol error: an abortive close and a reconnect. */
+static void check_protocol_error_resets(void)
+{
+    const tev_t *d = rev("disconnect", 0);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(d);
+    CU_ASSERT_STRING_EQUAL(fstr(d, "by"), "client");
+    CU_ASSERT_STRING_EQUAL(fstr(d, "how"), "rst");
+    CU_ASSERT_EQUAL(strncmp(fstr(d, "reason"), "protocol error", 14), 0);
+    CU_ASSERT_TRUE(fx.peer_reset);
+    const tev_t *r = rev("reconnect", 0);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(r);
+    run_to(r->t + fnum(r, "delay_us") + 10 * MS);
+    CU_ASSERT_EQUAL(fx.accepts, 2);
+    CU_ASSERT_TRUE(rx_is(HELLO, LIT_LEN(HELLO)));
+}
+
+static void garbage_frame_resets_the_connection_and_reconnects(void)
+{
+    fx_setup();
+    fgw_to_ready();
+    static const uint8_t garbage[] = {0, 0, 0, 3, 'a', 'b', 'c'}; /* no NUL at the end */
+    CU_ASSERT_EQUAL(io_stream_write(fx.peer, garbage, sizeof garbage), 0);
+    run_for(10 * MS);
+    check_protocol_error_resets();
+    fx_teardown();
+}
+
+static void unparseable_field_is_a_protocol_error(void)
+{
+    fx_setup();
+    fgw_to_start_api();
+    fgw_send("15", "1", "DU111", NULL);
+    fgw_send("9", "1", "abc", NULL);
+    run_for(10 * MS);
+    CU_ASSERT_EQUAL(rcount("ready"), 0);
+    check_protocol_error_resets();
+    fx_teardown();
+}
+
+static void client_id_in_use_before_ready_fails_and_backs_off(void)
+{
+    fx_setup();
+    fgw_to_start_api();
+    const char *text = proto_error_text(326);
+    fgw_send("4", "2", "-1", "326", text, "", NULL);
+    run_for(10 * MS);
+    const tev_t *e = rev("error:326", 0);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(e);
+    CU_ASSERT_EQUAL(fnum(e, "id"), -1);
+    CU_ASSERT_STRING_EQUAL(fstr(e, "text"), text);
+    const tev_t *d = rev("disconnect", 0);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(d);
+    CU_ASSERT_STRING_EQUAL(fstr(d, "by"), "client");
+    CU_ASSERT_STRING_EQUAL(fstr(d, "reason"), "client id in use");
+    CU_ASSERT_EQUAL(rcount("reconnect"), 1);
+    CU_ASSERT_EQUAL(rcount("ready"), 0);
+    fx_teardown();
+}
+
+static void error_notice_after_ready_is_traced_and_keeps_the_connection(void)
+{
+    fx_setup();
+    fgw_to_ready();
+    fgw_send("4", "2", "-1", "2104", "Market data farm connection is OK:usfarm", "", NULL);
+    run_for(10 * MS);
+    const tev_t *e = rev("error:2104", 0);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(e);
+    CU_ASSERT_STRING_EQUAL(fstr(e, "text"), "Market data farm connection is OK:usfarm");
+    CU_ASSERT_EQUAL(rcount("disconnect"), 0);
+    CU_ASSERT_STRING_EQUAL(rn_status_label(fx.rn), "API Connected");
+    fx_teardown();
+}
+
+static void gateway_fin_during_handshake_is_a_gateway_disconnect(void)
+{
+    fx_setup();
+    fgw_to_start_api();
+    io_stream_close(fx.peer, IO_CLOSE_FIN);
+    fx.peer = NULL;
+    run_for(10 * MS);
+    const tev_t *d = rev("disconnect", 0);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(d);
+    CU_ASSERT_STRING_EQUAL(fstr(d, "by"), "gateway");
+    CU_ASSERT_STRING_EQUAL(fstr(d, "how"), "fin");
+    CU_ASSERT_EQUAL(rcount("disconnect"), 1);
+    CU_ASSERT_EQUAL(rcount("reconnect"), 1);
+    fx_teardown();
+}
+
+static void refused_connect_is_a_connect_failure_and_is_retried(void)
+{
+    fx_setup();
+    fx_start();
+    run_for(10 * MS);
+    CU_ASSERT_EQUAL(rcount("connect_failed"), 1);
+    CU_ASSERT_EQUAL(rcount("disconnect"), 0);
+    CU_ASSERT_EQUAL(rcount("reconnect"), 1);
+    CU_ASSERT_STRING_EQUAL(rn_status_label(fx.rn), "Reconnecting");
+    run_for(fx.cfg.reconnect_initial_us);
+    CU_ASSERT_EQUAL(rcount("connect"), 2);
+    fx_teardown();
+}
+
+static void backoff_jitter_stays_within_its_fraction(void)
+{
+    fx_setup();
+    fx.cfg.reconnect_jitter = 0.5;
+    fx_start();
+    run_for(60 * SEC);
+    int n = rcount("reconnect"), off_base = 0;
+    CU_ASSERT_TRUE(n >= 4);
+    for (int k = 0; k < n; k++) {
+        double base = (double)fx.cfg.reconnect_initial_us * (double)(1 << (k < 8 ? k : 8));
+        if (base > (double)fx.cfg.reconnect_max_us)
+            base = (double)fx.cfg.reconnect_max_us;
+        double d = (double)fnum(rev("reconnect", k), "delay_us");
+        CU_ASSERT_TRUE(d >= base * 0.5 && d <= base * 1.5);
+        off_base += d != base;
+    }
+    CU_ASSERT_TRUE(off_base > 0);
+    fx_teardown();
+}
+
+static void bad_config_is_refused_with_a_reason(void)
+{
+    fx_setup();
+    char err[256] = "";
+    fx.cfg.ping_timeout_us = 0;
+    CU_ASSERT_EQUAL(rn_new(fx.loop, &fx.cfg, &fx.rn, err, sizeof err), IO_ERR_INVAL);
+    CU_ASSERT_PTR_NULL(fx.rn);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "ping timeout"));
+    rn_config_defaults(&fx.cfg);
+    fx.cfg.reconnect_jitter = 1.5;
+    CU_ASSERT_EQUAL(rn_new(fx.loop, &fx.cfg, &fx.rn, err, sizeof err), IO_ERR_INVAL);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "jitter"));
+    fx_teardown();
+}
+
+/* ---- tests: behaviour, against the mock gateway ------------------------- */
+
+static void gw_start(void)
+{
+    gw_config_t gc;
+    gw_config_defaults(&gc);
+    gc.port = PORT;
+    char err[256];
+    CU_ASSERT_EQUAL_FATAL(gw_new(fx.loop, &gc, &fx.gw, err, sizeof err), 0);
+}
+
+static void gw_to_ready(void)
+{
+    gw_start();
+    fx_start();
+    run_for(100 * MS);
+    CU_ASSERT_EQUAL_FATAL(rcount("ready"), 1);
+}
+
+/* The label sequence as traced, joined with '|'. */
+static void status_trail(char *buf, size_t cap)
+{
+    buf[0] = '\0';
+    for (int i = 0; rev("status", i); i++) {
+        size_t len = strlen(buf);
+        snprintf(buf + len, cap - len, "%s%s", i ? "|" : "", fstr(rev("status", i), "label"));
+    }
+}
+
+static void mock_gateway_session_gets_ready_and_answers_pings(void)
+{
+    fx_setup();
+    gw_to_ready();
+    CU_ASSERT_PTR_NOT_NULL(fx_find("gateway", "session_ready", 0));
+    CU_ASSERT_STRING_EQUAL(fstr(rev("ready", 0), "accounts"), "DU1234567");
+    run_for(3 * fx.cfg.ping_interval_us);
+    CU_ASSERT_EQUAL(rcount("ping"), 3);
+    CU_ASSERT_EQUAL(rcount("ping_ok"), 3);
+    CU_ASSERT_EQUAL(fnum(rev("ping_ok", 2), "seq"), 3);
+    CU_ASSERT_EQUAL(rcount("disconnect"), 0);
+    fx_teardown();
+}
+
+static void check_kill_and_recover(enum io_close_how how, const char *how_name)
+{
+    fx_setup();
+    gw_to_ready();
+    CU_ASSERT_EQUAL(gw_kill(fx.gw, how, -1), 1);
+    run_for(10 * MS);
+    const tev_t *d = rev("disconnect", 0);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(d);
+    CU_ASSERT_STRING_EQUAL(fstr(d, "by"), "gateway");
+    CU_ASSERT_STRING_EQUAL(fstr(d, "how"), how_name);
+    CU_ASSERT_STRING_EQUAL(rn_status_label(fx.rn), "Reconnecting");
+    run_for(fx.cfg.reconnect_initial_us + 100 * MS);
+    CU_ASSERT_EQUAL(rcount("ready"), 2);
+    CU_ASSERT_EQUAL(rcount("disconnect"), 1);
+    char trail[256];
+    status_trail(trail, sizeof trail);
+    CU_ASSERT_STRING_EQUAL(trail, "Connecting|API Connected|Reconnecting|API Connected");
+    fx_teardown();
+}
+
+static void gateway_kill_with_fin_is_a_gateway_fin_disconnect_then_ready_again(void)
+{
+    check_kill_and_recover(IO_CLOSE_FIN, "fin");
+}
+
+static void gateway_kill_with_rst_is_a_gateway_rst_disconnect_then_ready_again(void)
+{
+    check_kill_and_recover(IO_CLOSE_RST, "rst");
+}
+
+static void stale_gateway_gets_a_ping_timeout_and_a_client_disconnect(void)
+{
+    fx_setup();
+    gw_to_ready();
+    io_us_t stale_t = io_now_us(fx.loop);
+    gw_set_stale(fx.gw, 1, -1);
+    run_for(fx.cfg.ping_interval_us + fx.cfg.ping_timeout_us);
+    const tev_t *pt = rev("ping_timeout", 0);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(pt);
+    CU_ASSERT_TRUE(pt->t <= stale_t + fx.cfg.ping_interval_us + fx.cfg.ping_timeout_us);
+    const tev_t *d = rev("disconnect", 0);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(d);
+    CU_ASSERT_TRUE(d > pt);
+    CU_ASSERT_STRING_EQUAL(fstr(d, "by"), "client");
+    CU_ASSERT_STRING_EQUAL(fstr(d, "how"), "fin");
+    CU_ASSERT_STRING_EQUAL(fstr(d, "reason"), "ping timeout");
+    gw_set_stale(fx.gw, 0, -1);
+    run_for(fx.cfg.reconnect_initial_us + 100 * MS);
+    CU_ASSERT_EQUAL(rcount("ready"), 2);
+    fx_teardown();
+}
+
+static void backoff_delays_grow_cap_at_max_and_reset_after_ready(void)
+{
+    fx_setup();
+    gw_to_ready();
+    gw_free(fx.gw); /* the gateway is gone: every reconnect is refused */
+    fx.gw = NULL;
+    run_for(40 * SEC);
+    static const io_us_t want[] = {1 * SEC, 2 * SEC, 4 * SEC, 8 * SEC, 10 * SEC, 10 * SEC};
+    CU_ASSERT_TRUE_FATAL(rcount("reconnect") >= 6);
+    for (int k = 0; k < 6; k++) {
+        CU_ASSERT_EQUAL(fnum(rev("reconnect", k), "delay_us"), want[k]);
+        CU_ASSERT_EQUAL(fnum(rev("reconnect", k), "attempt"), k + 1);
+    }
+    int before = rcount("reconnect");
+    gw_start();
+    run_for(11 * SEC);
+    CU_ASSERT_EQUAL_FATAL(rcount("ready"), 2);
+    gw_kill(fx.gw, IO_CLOSE_FIN, -1);
+    run_for(10 * MS);
+    CU_ASSERT_EQUAL(fnum(rev("reconnect", before), "delay_us"), fx.cfg.reconnect_initial_us);
+    fx_teardown();
+}
+
+static void check_shutdown(enum io_signal sig, const char *name, int force, const char *how)
+{
+    fx_setup();
+    fx.cfg.force_disconnect = force;
+    gw_to_ready();
+    io_sim_raise_signal(fx.loop, sig);
+    run_for(10 * MS);
+    CU_ASSERT_STRING_EQUAL(fstr(rev("signal", 0), "name"), name);
+    const tev_t *d = rev("disconnect", 0);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(d);
+    CU_ASSERT_STRING_EQUAL(fstr(d, "by"), "client");
+    CU_ASSERT_STRING_EQUAL(fstr(d, "how"), how);
+    CU_ASSERT_STRING_EQUAL(fstr(d, "reason"), "shutdown");
+    CU_ASSERT_EQUAL(fnum(rev("exit", 0), "code"), 0);
+    CU_ASSERT_EQUAL(fx.exits, 1);
+    CU_ASSERT_EQUAL(fx.exit_code, 0);
+    char trail[256];
+    status_trail(trail, sizeof trail);
+    CU_ASSERT_STRING_EQUAL(trail, "Connecting|API Connected|Stopping|Disconnected");
+    const tev_t *gc = fx_find("gateway", "session_closed", 0);
+    CU_ASSERT_STRING_EQUAL(fstr(gc, "by"), "client");
+    CU_ASSERT_STRING_EQUAL(fstr(gc, "how"), how);
+    run_for(60 * SEC); /* nothing is scheduled any more */
+    CU_ASSERT_EQUAL(rcount("connect"), 1);
+    fx_teardown();
+}
+
+static void sigint_closes_with_fin_and_exits_zero(void)
+{
+    check_shutdown(IO_SIGINT, "SIGINT", 0, "fin");
+}
+
+static void sigterm_closes_with_fin_and_exits_zero(void)
+{
+    check_shutdown(IO_SIGTERM, "SIGTERM", 0, "fin");
+}
+
+static void force_disconnect_closes_with_rst_on_shutdown(void)
+{
+    check_shutdown(IO_SIGINT, "SIGINT", 1, "rst");
+}
+
+/* Ready, then a ping that a stale gateway leaves unanswered. */
+static void gw_to_outstanding_ping(void)
+{
+    gw_to_ready();
+    gw_set_stale(fx.gw, 1, -1);
+    run_for(fx.cfg.ping_interval_us);
+    CU_ASSERT_EQUAL_FATAL(rcount("ping"), 1);
+    CU_ASSERT_EQUAL_FATAL(rcount("ping_timeout"), 0);
+}
+
+static void shutdown_waits_for_the_outstanding_ping(void)
+{
+    fx_setup();
+    gw_to_outstanding_ping();
+    io_sim_raise_signal(fx.loop, IO_SIGINT);
+    run_for(10 * MS);
+    CU_ASSERT_STRING_EQUAL(rn_status_label(fx.rn), "Stopping");
+    CU_ASSERT_EQUAL(fx.exits, 0);
+    run_for(fx.cfg.ping_timeout_us);
+    CU_ASSERT_EQUAL(rcount("ping_timeout"), 1);
+    const tev_t *d = rev("disconnect", 0);
+    CU_ASSERT_STRING_EQUAL(fstr(d, "how"), "fin");
+    CU_ASSERT_STRING_EQUAL(fstr(d, "reason"), "shutdown");
+    CU_ASSERT_TRUE(d > rev("ping_timeout", 0));
+    CU_ASSERT_EQUAL(fx.exits, 1);
+    CU_ASSERT_EQUAL(fx.exit_code, 0);
+    fx_teardown();
+}
+
+static void second_signal_while_stopping_aborts_with_130(void)
+{
+    fx_setup();
+    gw_to_outstanding_ping();
+    io_sim_raise_signal(fx.loop, IO_SIGINT);
+    run_for(10 * MS);
+    io_sim_raise_signal(fx.loop, IO_SIGTERM);
+    run_for(10 * MS);
+    CU_ASSERT_EQUAL(rcount("signal"), 2);
+    const tev_t *d = rev("disconnect", 0);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(d);
+    CU_ASSERT_STRING_EQUAL(fstr(d, "how"), "rst");
+    CU_ASSERT_EQUAL(fnum(rev("exit", 0), "code"), 130);
+    CU_ASSERT_EQUAL(fx.exits, 1);
+    CU_ASSERT_EQUAL(fx.exit_code, 130);
+    CU_ASSERT_STRING_EQUAL(rn_status_label(fx.rn), "Disconnected");
+    run_for(fx.cfg.ping_timeout_us);
+    CU_ASSERT_EQUAL(fx.exits, 1);
+    CU_ASSERT_EQUAL(rcount("ping_timeout"), 0);
+    fx_teardown();
+}
+
+static void rn_stop_shuts_down_like_sigint_without_a_signal_event(void)
+{
+    fx_setup();
+    gw_to_ready();
+    rn_stop(fx.rn);
+    CU_ASSERT_EQUAL(fx.exits, 1);
+    CU_ASSERT_EQUAL(fx.exit_code, 0);
+    CU_ASSERT_EQUAL(rcount("signal"), 0);
+    CU_ASSERT_STRING_EQUAL(fstr(rev("disconnect", 0), "reason"), "shutdown");
+    fx_teardown();
+}
+
+static void stop_during_backoff_exits_without_a_disconnect(void)
+{
+    fx_setup();
+    fx_start(); /* nobody listens: connect refused, then backoff */
+    run_for(10 * MS);
+    CU_ASSERT_STRING_EQUAL(rn_status_label(fx.rn), "Reconnecting");
+    rn_stop(fx.rn);
+    CU_ASSERT_EQUAL(fx.exits, 1);
+    CU_ASSERT_EQUAL(rcount("disconnect"), 0);
+    run_for(30 * SEC);
+    CU_ASSERT_EQUAL(rcount("connect"), 1);
+    fx_teardown();
+}
+
+static void freeing_a_connected_runner_resets_and_traces_the_disconnect(void)
+{
+    fx_setup();
+    gw_to_ready();
+    rn_free(fx.rn);
+    fx.rn = NULL;
+    const tev_t *d = rev("disconnect", 0);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(d);
+    CU_ASSERT_STRING_EQUAL(fstr(d, "how"), "rst");
+    CU_ASSERT_EQUAL(rcount("reconnect"), 0);
+    CU_ASSERT_EQUAL(fx.exits, 0);
+    run_for(10 * MS);
+    CU_ASSERT_STRING_EQUAL(fstr(fx_find("gateway", "session_closed", 0), "how"), "rst");
+    fx_teardown();
+}
+
+static CU_TestInfo tests[] = {
+    {"runner_sends_only_the_hello_before_the_server_hello",
+     runner_sends_only_the_hello_before_the_server_hello},
+    {"runner_sends_start_api_with_its_client_id_after_the_server_hello",
+     runner_sends_start_api_with_its_client_id_after_the_server_hello},
+    {"ready_comes_after_next_valid_id_then_managed_accounts",
+     ready_comes_after_next_valid_id_then_managed_accounts},
+    {"ready_comes_after_managed_accounts_then_next_valid_id",
+     ready_comes_after_managed_accounts_then_next_valid_id},
+    {"empty_managed_accounts_do_not_make_the_session_ready",
+     empty_managed_accounts_do_not_make_the_session_ready},
+    {"ping_is_req_current_time_and_its_rtt_is_measured",
+     ping_is_req_current_time_and_its_rtt_is_measured},
+    {"handshake_step_timeout_resets_and_schedules_a_reconnect",
+     handshake_step_timeout_resets_and_schedules_a_reconnect},
+    {"server_version_below_176_is_refused_before_start_api",
+     server_version_below_176_is_refused_before_start_api},
+    {"garbage_frame_resets_the_connection_and_reconnects",
+     garbage_frame_resets_the_connection_and_reconnects},
+    {"unparseable_field_is_a_protocol_error", unparseable_field_is_a_protocol_error},
+    {"client_id_in_use_before_ready_fails_and_backs_off",
+     client_id_in_use_before_ready_fails_and_backs_off},
+    {"error_notice_after_ready_is_traced_and_keeps_the_connection",
+     error_notice_after_ready_is_traced_and_keeps_the_connection},
+    {"gateway_fin_during_handshake_is_a_gateway_disconnect",
+     gateway_fin_during_handshake_is_a_gateway_disconnect},
+    {"refused_connect_is_a_connect_failure_and_is_retried",
+     refused_connect_is_a_connect_failure_and_is_retried},
+    {"backoff_jitter_stays_within_its_fraction", backoff_jitter_stays_within_its_fraction},
+    {"bad_config_is_refused_with_a_reason", bad_config_is_refused_with_a_reason},
+    {"mock_gateway_session_gets_ready_and_answers_pings",
+     mock_gateway_session_gets_ready_and_answers_pings},
+    {"gateway_kill_with_fin_is_a_gateway_fin_disconnect_then_ready_again",
+     gateway_kill_with_fin_is_a_gateway_fin_disconnect_then_ready_again},
+    {"gateway_kill_with_rst_is_a_gateway_rst_disconnect_then_ready_again",
+     gateway_kill_with_rst_is_a_gateway_rst_disconnect_then_ready_again},
+    {"stale_gateway_gets_a_ping_timeout_and_a_client_disconnect",
+     stale_gateway_gets_a_ping_timeout_and_a_client_disconnect},
+    {"backoff_delays_grow_cap_at_max_and_reset_after_ready",
+     backoff_delays_grow_cap_at_max_and_reset_after_ready},
+    {"sigint_closes_with_fin_and_exits_zero", sigint_closes_with_fin_and_exits_zero},
+    {"sigterm_closes_with_fin_and_exits_zero", sigterm_closes_with_fin_and_exits_zero},
+    {"force_disconnect_closes_with_rst_on_shutdown", force_disconnect_closes_with_rst_on_shutdown},
+    {"shutdown_waits_for_the_outstanding_ping", shutdown_waits_for_the_outstanding_ping},
+    {"second_signal_while_stopping_aborts_with_130", second_signal_while_stopping_aborts_with_130},
+    {"rn_stop_shuts_down_like_sigint_without_a_signal_event",
+     rn_stop_shuts_down_like_sigint_without_a_signal_event},
+    {"stop_during_backoff_exits_without_a_disconnect",
+     stop_during_backoff_exits_without_a_disconnect},
+    {"freeing_a_connected_runner_resets_and_traces_the_disconnect",
+     freeing_a_connected_runner_resets_and_traces_the_disconnect},
+    CU_TEST_INFO_NULL,
+};
+
+CU_SuiteInfo test_suites[] = {
+    {"runner", NULL, NULL, NULL, NULL, tests},
+    CU_SUITE_INFO_NULL,
+};
