@@ -14,7 +14,7 @@ report() { # name rc
 }
 
 for t in "$@"; do
-    "$build/tests/test_$t" >"$log_dir/$t.log" 2>&1
+    "$build/tests/test_$t" >"$log_dir/test_$t.log" 2>&1
     report "test_$t" $?
 done
 

@@ -434,7 +434,7 @@ static void io_run_timers(io_loop_t *loop)
 
 static int io_buf_append(io_buf_t *b, const uint8_t *data, size_t len)
 {
-    if (b->off + b->len + len > b->cap) {
+    if (b->off + b->len + len > b->cap && b->off > 0) {
         memmove(b->data, b->data + b->off, b->len);
         b->off = 0;
     }
