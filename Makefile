@@ -56,7 +56,7 @@ BENCH_BINS := $(addprefix $(BUILD)/bench/bench_,$(BENCHES))
 
 BINS := $(BUILD)/runner $(BUILD)/mockgw $(BUILD)/sim
 
-.PHONY: all deps test unit-tests interop run lint sanitize coverage bench install clean
+.PHONY: all deps test run lint sanitize valgrind coverage bench install clean
 all: deps $(BINS)
 
 # Installs missing Debian packages (needs root or sudo); quiet when present.
@@ -74,6 +74,7 @@ $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
+.SECONDARY:
 .SECONDEXPANSION:
 $(BUILD)/tests/test_%: $$(call obj,tests/test_$$*.c $(TESTLIB) $$(TEST_DEPS_$$*))
 	@mkdir -p $(dir $@)
@@ -98,6 +99,17 @@ sanitize:
 	$(MAKE) BUILD=build/sanitize OPTFLAGS="-O1 -g -fno-omit-frame-pointer" \
 	  EXTRA_CFLAGS="-fsanitize=address,undefined -fno-sanitize-recover=undefined" \
 	  EXTRA_LDFLAGS="-fsanitize=address,undefined" test
+
+# Every unit suite and the scenario suite under memcheck: zero errors, zero leaks.
+VALGRIND := valgrind -q --leak-check=full --show-leak-kinds=all --errors-for-leak-kinds=all \
+            --error-exitcode=9
+valgrind: all $(filter-out $(BUILD)/tests/test_loopback,$(TEST_BINS))
+	@for t in $(filter-out loopback,$(TESTS)); do \
+	  $(VALGRIND) $(BUILD)/tests/test_$$t >$(BUILD)/valgrind-$$t.log 2>&1 \
+	    && echo "valgrind PASS test_$$t" \
+	    || { echo "valgrind FAIL test_$$t"; tail -n 40 $(BUILD)/valgrind-$$t.log; exit 1; }; \
+	done
+	$(VALGRIND) $(BUILD)/sim scenarios/
 
 coverage:
 	@rm -rf build/coverage coverage/html coverage/*.info
