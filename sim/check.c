@@ -8,7 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "duration.h"
+#include "../proto/duration.h"
 
 /* Appends to buf like snprintf, never past cap. */
 static void ck_append(char *buf, size_t cap, const char *fmt, ...)

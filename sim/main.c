@@ -12,7 +12,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include "duration.h"
+#include "../proto/duration.h"
 #include "engine.h"
 #include "scenario.h"
 

@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "duration.h"
+#include "../proto/duration.h"
 
 #define SC_FILE_MAX ((size_t)1 << 20)
 #define SC_PATH_MAX 96

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../proto/nytime.h"
 #include "../proto/proto.h"
 #include "testlib.h"
 
@@ -1194,11 +1195,71 @@ static CU_TestInfo catalog_tests[] = {
     CU_TEST_INFO_NULL,
 };
 
+/* ---- nytime ---------------------------------------------------------------------------- */
+
+static void nytime_converts_dates_to_days_and_back(void)
+{
+    CU_ASSERT_EQUAL(ny_days_from_civil(1970, 1, 1), 0);
+    CU_ASSERT_EQUAL(ny_days_from_civil(2000, 3, 1), 11017);
+    CU_ASSERT_EQUAL(ny_days_from_civil(1969, 12, 31), -1);
+    for (int64_t d = -800; d < 40000; d += 37) {
+        int y, m, day;
+        ny_civil_from_days(d, &y, &m, &day);
+        CU_ASSERT_EQUAL(ny_days_from_civil(y, m, day), d);
+    }
+}
+
+static void nytime_reads_winter_as_est_and_summer_as_edt(void)
+{
+    ny_civil_t c;
+    ny_from_utc(1765376700, &c); /* 2025-12-10T14:25:00Z */
+    CU_ASSERT_EQUAL(c.utc_offset_s, -18000);
+    CU_ASSERT(c.year == 2025 && c.month == 12 && c.day == 10 && c.hour == 9 && c.minute == 25);
+    CU_ASSERT_EQUAL(c.weekday, 3); /* a Wednesday */
+    ny_from_utc(1751376600, &c); /* 2025-07-01T13:30:00Z */
+    CU_ASSERT_EQUAL(c.utc_offset_s, -14400);
+    CU_ASSERT(c.hour == 9 && c.minute == 30 && c.weekday == 2);
+}
+
+static void nytime_switches_at_two_in_the_morning_on_the_dst_sundays(void)
+{
+    /* 2025: DST from Sunday March 9 07:00Z to Sunday November 2 06:00Z. */
+    CU_ASSERT_FALSE(ny_is_dst(1741503600 - 1));
+    CU_ASSERT_TRUE(ny_is_dst(1741503600));
+    CU_ASSERT_TRUE(ny_is_dst(1762063200 - 1));
+    CU_ASSERT_FALSE(ny_is_dst(1762063200));
+    CU_ASSERT_EQUAL(ny_to_utc(2025, 3, 9, 1, 59, 59), 1741503600 - 1);
+    CU_ASSERT_EQUAL(ny_to_utc(2025, 3, 9, 3, 0, 0), 1741503600);
+    CU_ASSERT_EQUAL(ny_to_utc(2025, 3, 9, 2, 30, 0), 1741503600 + 1800); /* the gap: EST reading */
+    CU_ASSERT_EQUAL(ny_to_utc(2025, 11, 2, 1, 30, 0), 1762063200 - 1800); /* overlap: first, EDT */
+}
+
+static void nytime_round_trips_every_hour_of_a_year(void)
+{
+    for (int64_t t = 1735689600; t < 1735689600 + 366 * 86400; t += 3600) {
+        ny_civil_t c;
+        ny_from_utc(t, &c);
+        if (c.month == 11 && c.day <= 7 && c.weekday == 0 && c.hour == 1)
+            continue; /* the repeated hour reads back as its first occurrence */
+        CU_ASSERT_EQUAL(ny_to_utc(c.year, c.month, c.day, c.hour, c.minute, c.second), t);
+    }
+}
+
+static CU_TestInfo nytime_tests[] = {
+    {"nytime_converts_dates_to_days_and_back", nytime_converts_dates_to_days_and_back},
+    {"nytime_reads_winter_as_est_and_summer_as_edt", nytime_reads_winter_as_est_and_summer_as_edt},
+    {"nytime_switches_at_two_in_the_morning_on_the_dst_sundays",
+     nytime_switches_at_two_in_the_morning_on_the_dst_sundays},
+    {"nytime_round_trips_every_hour_of_a_year", nytime_round_trips_every_hour_of_a_year},
+    CU_TEST_INFO_NULL,
+};
+
 CU_SuiteInfo test_suites[] = {
     {"decoder", NULL, NULL, NULL, NULL, decoder_tests},
     {"writer", NULL, NULL, NULL, NULL, writer_tests},
     {"reader", NULL, NULL, NULL, NULL, reader_tests},
     {"handshake", NULL, NULL, NULL, NULL, handshake_tests},
     {"catalog", NULL, NULL, NULL, NULL, catalog_tests},
+    {"nytime", NULL, NULL, NULL, NULL, nytime_tests},
     CU_SUITE_INFO_NULL,
 };

@@ -1,6 +1,7 @@
 /* duration.c - parsing and printing of scenario durations and moments
  * (see duration.h). */
 #include "duration.h"
+#include "nytime.h"
 
 #include <inttypes.h>
 #include <stdarg.h>
@@ -104,18 +105,6 @@ int dur_parse(const char *text, io_us_t *out, char *err, size_t errlen)
     return 0;
 }
 
-/* Howard Hinnant's days_from_civil: exact for every proleptic Gregorian date,
- * by counting 400-year eras that start on March 1st. */
-int64_t dur_days_from_civil(int64_t year, int month, int day)
-{
-    year -= month <= 2;
-    int64_t era = (year >= 0 ? year : year - 399) / 400;
-    int64_t yoe = year - era * 400;
-    int64_t doy = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1;
-    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
 static int dur_days_in_month(int64_t year, int month)
 {
     static const int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
@@ -217,7 +206,7 @@ static int dur_parse_iso(const char *text, io_us_t *out, char *err, size_t errle
                  text, why);
         return IO_ERR_INVAL;
     }
-    int64_t days = dur_days_from_civil(c.year, c.month, c.day);
+    int64_t days = ny_days_from_civil((int)c.year, c.month, c.day);
     int64_t secs = days * 86400 + c.hour * 3600 + c.min * 60 + c.sec - c.offset_min * 60;
     if (secs < 0) {
         dur_errf(err, errlen, "bad moment \"%s\": before 1970-01-01T00:00:00Z", text);

@@ -1,4 +1,5 @@
-/* duration.h - the scenario format's two kinds of time text.
+/* duration.h - the two kinds of time text that scenarios, `mockgw ctl` and the
+ * command lines share.
  *
  *   duration  one or more <digits><unit> groups, units d h m s ms, largest
  *             first, each unit at most once: "250ms", "30s", "1h30m".
@@ -9,8 +10,8 @@
  * Moments become wall microseconds since the Unix epoch (UTC) through a
  * days-from-civil conversion of our own: no timegm, mktime or TZ, so the
  * result never depends on the machine running the scenario. */
-#ifndef SIM_DURATION_H
-#define SIM_DURATION_H
+#ifndef PROTO_DURATION_H
+#define PROTO_DURATION_H
 
 #include <stddef.h>
 
@@ -24,9 +25,6 @@ int dur_parse(const char *text, io_us_t *out, char *err, size_t errlen);
  * `start` key itself). 0, or IO_ERR_INVAL with the reason in err. */
 int dur_parse_moment(const char *text, const io_us_t *start_us, io_us_t *out, char *err,
                      size_t errlen);
-
-/* Days since 1970-01-01 of a proleptic Gregorian date (month 1..12). */
-int64_t dur_days_from_civil(int64_t year, int month, int day);
 
 /* Writes a duration the way reports show it: "250ms", "45s", "10m0s",
  * "1h30m0s", "2.5s"; negative values get a leading "-". Returns buf. */

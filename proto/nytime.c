@@ -1,0 +1,79 @@
+/* nytime.c - see nytime.h. Date arithmetic after Howard Hinnant's
+ * days_from_civil / civil_from_days (public domain algorithms). */
+#include "nytime.h"
+
+#define NY_EST_S (-5 * 3600)
+#define NY_EDT_S (-4 * 3600)
+
+int64_t ny_days_from_civil(int year, int month, int day)
+{
+    int64_t y = (int64_t)year - (month <= 2);
+    int64_t era = (y >= 0 ? y : y - 399) / 400;
+    int64_t yoe = y - era * 400;
+    int64_t mp = (month + 9) % 12;
+    int64_t doy = (153 * mp + 2) / 5 + day - 1;
+    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+void ny_civil_from_days(int64_t days, int *year, int *month, int *day)
+{
+    int64_t z = days + 719468;
+    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    int64_t doe = z - era * 146097;
+    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    int64_t mp = (5 * doy + 2) / 153;
+    int64_t d = doy - (153 * mp + 2) / 5 + 1;
+    int64_t m = mp < 10 ? mp + 3 : mp - 9;
+    *year = (int)(yoe + era * 400 + (m <= 2));
+    *month = (int)m;
+    *day = (int)d;
+}
+
+static int64_t ny_floor_div(int64_t a, int64_t b)
+{
+    int64_t q = a / b;
+    return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
+}
+
+/* Day of month of the n-th Sunday (n >= 1) of a month. */
+static int ny_nth_sunday(int year, int month, int n)
+{
+    int64_t first = ny_days_from_civil(year, month, 1);
+    int weekday = (int)((first % 7 + 7 + 4) % 7); /* 1970-01-01 was a Thursday */
+    int first_sunday = 1 + (7 - weekday) % 7;
+    return first_sunday + 7 * (n - 1);
+}
+
+/* DST starts at 02:00 EST (07:00 UTC) and ends at 02:00 EDT (06:00 UTC). */
+int ny_is_dst(int64_t utc_s)
+{
+    int year, month, day;
+    ny_civil_from_days(ny_floor_div(utc_s + NY_EST_S, 86400), &year, &month, &day);
+    int64_t start = ny_days_from_civil(year, 3, ny_nth_sunday(year, 3, 2)) * 86400 + 7 * 3600;
+    int64_t end = ny_days_from_civil(year, 11, ny_nth_sunday(year, 11, 1)) * 86400 + 6 * 3600;
+    return utc_s >= start && utc_s < end;
+}
+
+void ny_from_utc(int64_t utc_s, ny_civil_t *out)
+{
+    out->utc_offset_s = ny_is_dst(utc_s) ? NY_EDT_S : NY_EST_S;
+    int64_t local = utc_s + out->utc_offset_s;
+    int64_t days = ny_floor_div(local, 86400);
+    int64_t secs = local - days * 86400;
+    ny_civil_from_days(days, &out->year, &out->month, &out->day);
+    out->hour = (int)(secs / 3600);
+    out->minute = (int)(secs / 60 % 60);
+    out->second = (int)(secs % 60);
+    out->weekday = (int)((days % 7 + 7 + 4) % 7);
+}
+
+int64_t ny_to_utc(int year, int month, int day, int hour, int minute, int second)
+{
+    int64_t local = ny_days_from_civil(year, month, day) * 86400 + hour * 3600 + minute * 60 + second;
+    int64_t as_edt = local - NY_EDT_S;
+    if (ny_is_dst(as_edt))
+        return as_edt;
+    return local - NY_EST_S;
+}
