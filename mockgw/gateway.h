@@ -21,6 +21,23 @@
 
 #define GW_ACCOUNTS_MAX 8
 #define GW_SESSIONS_MAX 32
+#define GW_POSITIONS_MAX 64
+#define GW_PRICES_MAX 64
+
+/* A position the gateway reports for an account (the `gateway.positions`
+ * items of the scenario format). */
+typedef struct gw_position {
+    const char *account;
+    const char *symbol;
+    double qty;
+    double avg_cost;
+} gw_position_t;
+
+/* A symbol's starting price; bars and ticks are a seeded random walk from it. */
+typedef struct gw_price {
+    const char *symbol;
+    double price;
+} gw_price_t;
 
 typedef struct gw_config {
     const char *host;         /* listen address, default "127.0.0.1" */
@@ -32,6 +49,16 @@ typedef struct gw_config {
     int next_order_id;        /* first nextValidId, default 1 */
     int max_sessions;         /* default and cap GW_SESSIONS_MAX */
     int verbose;              /* log every message in and out */
+    gw_position_t positions[GW_POSITIONS_MAX];
+    size_t npositions;
+    gw_price_t prices[GW_PRICES_MAX]; /* symbols not listed start at 100.0 */
+    size_t nprices;
+    uint64_t market_seed;     /* the synthetic market is a pure function of
+                                 (market_seed, symbol, time): every request
+                                 sees the same history */
+    int daily_restart_min;    /* minutes after midnight, New York time, of the
+                                 daily restart (a `down`); -1 = none (default) */
+    io_us_t daily_restart_down_us; /* how long it stays down, default 2 min */
 } gw_config_t;
 
 void gw_config_defaults(gw_config_t *cfg);

@@ -40,6 +40,20 @@ typedef struct rn_config {
     double reconnect_multiplier;  /* default 2.0 */
     double reconnect_jitter;      /* fraction of the delay, default 0.2 */
     int force_disconnect;         /* cleanup closes with RST, not FIN */
+    /* The continuous loop (issue 3). */
+    const char *const *symbols;   /* traded symbols; must outlive the runner */
+    size_t nsymbols;
+    io_us_t interval_us;          /* a cycle every interval, default 30 min */
+    int persistent;               /* default 1; 0 = connect per cycle
+                                     (IBKR_PERSISTENT_CONNECTION=false) */
+    int trade;                    /* default 0: orders are only logged */
+    io_us_t cycle_timeout_us;     /* deadline of one cycle, default 5 min */
+    io_us_t request_timeout_us;   /* each request inside a cycle, default 30 s */
+    io_us_t closed_ping_interval_us; /* health checks while the market is
+                                        closed, default 5 min */
+    int always_open;              /* ignore the calendar (live tests) */
+    const char *status_file;      /* JSON status, written atomically; NULL none */
+    const char *journal_file;     /* append-only order journal; NULL = memory */
     rn_exit_cb on_exit;           /* called once, when the runner is done */
     void *exit_data;
 } rn_config_t;
