@@ -33,21 +33,18 @@ static uint64_t io_rotl(uint64_t x, int k)
     return (x << k) | (x >> (64 - k));
 }
 
-void io_base_init(io_base_t *base, uint64_t seed)
+void io_rng_seed(io_rng_t *rng, uint64_t seed)
 {
-    memset(base, 0, sizeof *base);
     /* splitmix64 never yields four zero words, the one state xoshiro cannot
      * leave, whatever the seed. */
     uint64_t state = seed;
     for (size_t i = 0; i < 4; i++)
-        base->rng[i] = io_splitmix64(&state);
-    base->log_level = IO_LOG_INFO;
-    base->log_sink = io_base_stderr_sink;
+        rng->s[i] = io_splitmix64(&state);
 }
 
-uint64_t io_random_u64(io_loop_t *loop)
+uint64_t io_rng_next(io_rng_t *rng)
 {
-    uint64_t *s = io_base_of(loop)->rng;
+    uint64_t *s = rng->s;
     uint64_t result = io_rotl(s[1] * 5, 7) * 9;
     uint64_t t = s[1] << 17;
     s[2] ^= s[0];
@@ -57,6 +54,34 @@ uint64_t io_random_u64(io_loop_t *loop)
     s[2] ^= t;
     s[3] = io_rotl(s[3], 45);
     return result;
+}
+
+uint64_t io_rng_upto(io_rng_t *rng, uint64_t span)
+{
+    if (span == UINT64_MAX)
+        return io_rng_next(rng);
+    uint64_t n = span + 1;
+    /* Draws below 2^64 mod n would make the low residues more likely than
+     * the others; rejecting them leaves a whole number of copies of [0, n). */
+    uint64_t reject_below = (0 - n) % n;
+    uint64_t x;
+    do {
+        x = io_rng_next(rng);
+    } while (x < reject_below);
+    return x % n;
+}
+
+void io_base_init(io_base_t *base, uint64_t seed)
+{
+    memset(base, 0, sizeof *base);
+    io_rng_seed(&base->rng, seed);
+    base->log_level = IO_LOG_INFO;
+    base->log_sink = io_base_stderr_sink;
+}
+
+uint64_t io_random_u64(io_loop_t *loop)
+{
+    return io_rng_next(&io_base_of(loop)->rng);
 }
 
 double io_random_unit(io_loop_t *loop)
@@ -69,18 +94,17 @@ int64_t io_random_range(io_loop_t *loop, int64_t lo, int64_t hi)
 {
     if (hi <= lo)
         return lo;
-    uint64_t span = (uint64_t)hi - (uint64_t)lo;
-    if (span == UINT64_MAX)
-        return (int64_t)io_random_u64(loop);
-    uint64_t n = span + 1;
-    /* Draws below 2^64 mod n would make the low residues more likely than
-     * the others; rejecting them leaves a whole number of copies of [0, n). */
-    uint64_t reject_below = (0 - n) % n;
-    uint64_t x;
-    do {
-        x = io_random_u64(loop);
-    } while (x < reject_below);
-    return (int64_t)((uint64_t)lo + x % n);
+    return (int64_t)((uint64_t)lo + io_rng_upto(&io_base_of(loop)->rng, (uint64_t)hi - (uint64_t)lo));
+}
+
+void io_errf(char *err, size_t errlen, const char *fmt, ...)
+{
+    if (!err || errlen == 0)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
 }
 
 /* ---- errors -------------------------------------------------------------- */

@@ -9,8 +9,22 @@
 
 #include "io.h"
 
+/* xoshiro256** seeded through splitmix64: io_random_* draw from the loop's
+ * own stream, and io_sim keeps a second one for the network's choices. */
+typedef struct io_rng {
+    uint64_t s[4];
+} io_rng_t;
+
+void io_rng_seed(io_rng_t *rng, uint64_t seed);
+uint64_t io_rng_next(io_rng_t *rng);
+/* Uniform in [0, span], unbiased (rejection sampling). */
+uint64_t io_rng_upto(io_rng_t *rng, uint64_t span);
+
+/* Writes a printf-formatted detail into a caller's err buffer (NULL ok). */
+void io_errf(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 typedef struct io_base {
-    uint64_t rng[4];
+    io_rng_t rng;
     enum io_log_level log_level;
     io_log_sink log_sink;
     void *log_data;

@@ -140,17 +140,6 @@ static volatile sig_atomic_t io_posix_signal_fd = -1;
 
 /* ---- small helpers ------------------------------------------------------- */
 
-__attribute__((format(printf, 3, 4))) static void io_set_err(char *err, size_t errlen,
-                                                             const char *fmt, ...)
-{
-    if (!err || errlen == 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
-
 static int io_errno_code(int e)
 {
     switch (e) {
@@ -251,17 +240,17 @@ io_loop_t *io_posix_loop_new(uint64_t seed, char *err, size_t errlen)
 {
     io_loop_t *loop = calloc(1, sizeof *loop);
     if (!loop) {
-        io_set_err(err, errlen, "io_posix_loop_new: out of memory");
+        io_errf(err, errlen, "io_posix_loop_new: out of memory");
         return NULL;
     }
     io_base_init(&loop->base, seed);
     if (pipe(loop->sig_pipe) < 0) {
-        io_set_err(err, errlen, "pipe: %s", strerror(errno));
+        io_errf(err, errlen, "pipe: %s", strerror(errno));
         goto fail_pipe;
     }
     for (int i = 0; i < 2; i++) {
         if (io_fd_set_flags(loop->sig_pipe[i]) < 0) {
-            io_set_err(err, errlen, "fcntl on the signal pipe: %s", strerror(errno));
+            io_errf(err, errlen, "fcntl on the signal pipe: %s", strerror(errno));
             goto fail_flags;
         }
     }
@@ -695,7 +684,7 @@ static int io_resolve(const char *what, const char *host, uint16_t port, int pas
     int rc = getaddrinfo(host, service, &hints, res);
     if (rc == 0)
         return 0;
-    io_set_err(err, errlen, "%s %s:%u: %s", what, host ? host : "*", (unsigned)port,
+    io_errf(err, errlen, "%s %s:%u: %s", what, host ? host : "*", (unsigned)port,
                rc == EAI_SYSTEM ? strerror(errno) : gai_strerror(rc));
     if (rc == EAI_MEMORY)
         return IO_ERR_NOMEM;
@@ -727,7 +716,7 @@ static int io_connect_start(io_stream_t *s, const char *host, uint16_t port, cha
     }
     freeaddrinfo(ai);
     if (rc < 0) {
-        io_set_err(err, errlen, "%s %s:%u: %s", step, host, (unsigned)port, strerror(-rc));
+        io_errf(err, errlen, "%s %s:%u: %s", step, host, (unsigned)port, strerror(-rc));
         if (fd >= 0)
             close(fd);
         return io_errno_code(-rc);
@@ -742,16 +731,16 @@ int io_connect(io_loop_t *loop, const char *host, uint16_t port, io_stream_cb cb
     if (out)
         *out = NULL;
     if (!loop || !out) {
-        io_set_err(err, errlen, "connect: no loop or no out pointer");
+        io_errf(err, errlen, "connect: no loop or no out pointer");
         return IO_ERR_INVAL;
     }
     if (!host || !*host) {
-        io_set_err(err, errlen, "connect: empty host");
+        io_errf(err, errlen, "connect: empty host");
         return IO_ERR_ADDR;
     }
     io_stream_t *s = io_stream_alloc(loop, -1, IO_ST_CONNECTING);
     if (!s) {
-        io_set_err(err, errlen, "connect %s:%u: out of memory", host, (unsigned)port);
+        io_errf(err, errlen, "connect %s:%u: out of memory", host, (unsigned)port);
         return IO_ERR_NOMEM;
     }
     s->cb = cb;
@@ -884,7 +873,7 @@ int io_listen(io_loop_t *loop, const char *host, uint16_t port, io_accept_cb cb,
     if (out)
         *out = NULL;
     if (!loop || !out || !cb) {
-        io_set_err(err, errlen, "listen: no loop, callback or out pointer");
+        io_errf(err, errlen, "listen: no loop, callback or out pointer");
         return IO_ERR_INVAL;
     }
     struct addrinfo *ai;
@@ -897,14 +886,14 @@ int io_listen(io_loop_t *loop, const char *host, uint16_t port, io_accept_cb cb,
     rc = io_listen_socket(ai, &fd, &bound_port, &step);
     freeaddrinfo(ai);
     if (rc < 0) {
-        io_set_err(err, errlen, "%s %s:%u: %s", step, host ? host : "*", (unsigned)port,
+        io_errf(err, errlen, "%s %s:%u: %s", step, host ? host : "*", (unsigned)port,
                    strerror(-rc));
         return io_errno_code(-rc);
     }
     io_listener_t *l = calloc(1, sizeof *l);
     if (!l) {
         close(fd);
-        io_set_err(err, errlen, "listen: out of memory");
+        io_errf(err, errlen, "listen: out of memory");
         return IO_ERR_NOMEM;
     }
     l->loop = loop;

@@ -2,6 +2,7 @@
  * (see duration.h). */
 #include "duration.h"
 #include "nytime.h"
+#include "proto.h"
 
 #include <inttypes.h>
 #include <stdarg.h>
@@ -12,19 +13,6 @@
  * product below INT64_MAX. */
 #define DUR_MAX_US ((io_us_t)100 * 366 * 24 * 3600 * IO_US_PER_S)
 #define DUR_GROUP_DIGITS_MAX 12
-
-static void dur_errf(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void dur_errf(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (!err || errlen == 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
 
 static int dur_is_digit(char c)
 {
@@ -64,7 +52,7 @@ int dur_parse(const char *text, io_us_t *out, char *err, size_t errlen)
     io_us_t total = 0;
     int last_unit = -1;
     if (*p == '\0') {
-        dur_errf(err, errlen, "empty duration (write e.g. \"30s\" or \"1h30m\")");
+        proto_errf(err, errlen, "empty duration (write e.g. \"30s\" or \"1h30m\")");
         return IO_ERR_INVAL;
     }
     while (*p) {
@@ -72,29 +60,29 @@ int dur_parse(const char *text, io_us_t *out, char *err, size_t errlen)
         int digits = 0;
         for (; dur_is_digit(*p); p++, digits++) {
             if (digits == DUR_GROUP_DIGITS_MAX) {
-                dur_errf(err, errlen, "duration \"%s\" is too long", text);
+                proto_errf(err, errlen, "duration \"%s\" is too long", text);
                 return IO_ERR_INVAL;
             }
             n = n * 10 + (*p - '0');
         }
         if (digits == 0) {
-            dur_errf(err, errlen, "bad duration \"%s\": expected a number at \"%s\"", text, p);
+            proto_errf(err, errlen, "bad duration \"%s\": expected a number at \"%s\"", text, p);
             return IO_ERR_INVAL;
         }
         size_t ulen;
         int unit = dur_unit_at(p, &ulen);
         if (unit < 0) {
-            dur_errf(err, errlen, "bad duration \"%s\": %s at \"%s\" (units: d h m s ms)", text,
+            proto_errf(err, errlen, "bad duration \"%s\": %s at \"%s\" (units: d h m s ms)", text,
                      *p ? "unknown unit" : "missing unit", p);
             return IO_ERR_INVAL;
         }
         if (unit <= last_unit) {
-            dur_errf(err, errlen,
+            proto_errf(err, errlen,
                      "bad duration \"%s\": units go from largest to smallest, each once", text);
             return IO_ERR_INVAL;
         }
         if (n > DUR_MAX_US / dur_units[unit].us || total + n * dur_units[unit].us > DUR_MAX_US) {
-            dur_errf(err, errlen, "duration \"%s\" is longer than 100 years", text);
+            proto_errf(err, errlen, "duration \"%s\" is longer than 100 years", text);
             return IO_ERR_INVAL;
         }
         total += n * dur_units[unit].us;
@@ -201,7 +189,7 @@ static int dur_parse_iso(const char *text, io_us_t *out, char *err, size_t errle
     if (!why)
         why = dur_check_ranges(&c);
     if (why) {
-        dur_errf(err, errlen,
+        proto_errf(err, errlen,
                  "bad moment \"%s\": %s (write e.g. \"2025-12-10T09:25:00-05:00\" or \"+30m\")",
                  text, why);
         return IO_ERR_INVAL;
@@ -209,7 +197,7 @@ static int dur_parse_iso(const char *text, io_us_t *out, char *err, size_t errle
     int64_t days = ny_days_from_civil((int)c.year, c.month, c.day);
     int64_t secs = days * 86400 + c.hour * 3600 + c.min * 60 + c.sec - c.offset_min * 60;
     if (secs < 0) {
-        dur_errf(err, errlen, "bad moment \"%s\": before 1970-01-01T00:00:00Z", text);
+        proto_errf(err, errlen, "bad moment \"%s\": before 1970-01-01T00:00:00Z", text);
         return IO_ERR_INVAL;
     }
     *out = secs * IO_US_PER_S + c.frac_us;
@@ -222,7 +210,7 @@ int dur_parse_moment(const char *text, const io_us_t *start_us, io_us_t *out, ch
     if (text[0] != '+')
         return dur_parse_iso(text, out, err, errlen);
     if (!start_us) {
-        dur_errf(err, errlen, "bad moment \"%s\": \"+DURATION\" needs a start to count from",
+        proto_errf(err, errlen, "bad moment \"%s\": \"+DURATION\" needs a start to count from",
                  text);
         return IO_ERR_INVAL;
     }

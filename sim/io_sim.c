@@ -111,7 +111,7 @@ struct io_loop {
     io_us_t now_us;
     io_us_t start_wall_us;
     io_sim_net_t net;
-    uint64_t net_rng[4]; /* jitter and cut points; apart from io_random_* */
+    io_rng_t net_rng; /* jitter and cut points; apart from io_random_* */
     struct sim_event **heap;
     size_t heap_len, heap_cap, heap_need;
     uint64_t seq;
@@ -125,47 +125,6 @@ struct io_loop {
     uint64_t next_stream_id;
     uint16_t next_port;
 };
-
-/* ---- the network's random stream (splitmix64 -> xoshiro256**) ---------- */
-
-static uint64_t net_splitmix(uint64_t *x)
-{
-    uint64_t z = (*x += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
-static uint64_t net_rotl(uint64_t x, int k)
-{
-    return (x << k) | (x >> (64 - k));
-}
-
-static uint64_t net_next(io_loop_t *loop)
-{
-    uint64_t *s = loop->net_rng;
-    uint64_t result = net_rotl(s[1] * 5, 7) * 9;
-    uint64_t t = s[1] << 17;
-    s[2] ^= s[0];
-    s[3] ^= s[1];
-    s[1] ^= s[2];
-    s[0] ^= s[3];
-    s[2] ^= t;
-    s[3] = net_rotl(s[3], 45);
-    return result;
-}
-
-/* Uniform in [0, span]; rejection keeps it unbiased. */
-static uint64_t net_upto(io_loop_t *loop, uint64_t span)
-{
-    if (span == UINT64_MAX)
-        return net_next(loop);
-    uint64_t n = span + 1, limit = UINT64_MAX - UINT64_MAX % n, x;
-    do {
-        x = net_next(loop);
-    } while (x >= limit);
-    return x % n;
-}
 
 /* ---- the event heap ----------------------------------------------------- */
 
@@ -289,9 +248,7 @@ io_loop_t *io_sim_loop_new(const io_sim_config_t *cfg)
         cfg = &def;
     io_base_init(&loop->base, cfg->seed);
     io_set_log_sink(loop, IO_LOG_INFO, sim_log_drop, NULL);
-    uint64_t x = cfg->seed ^ SIM_NET_SEED_MIX;
-    for (int i = 0; i < 4; i++)
-        loop->net_rng[i] = net_splitmix(&x);
+    io_rng_seed(&loop->net_rng, cfg->seed ^ SIM_NET_SEED_MIX);
     loop->start_wall_us = cfg->start_wall_us;
     io_sim_set_net(loop, &cfg->net);
     node_init(&loop->timers);
@@ -349,13 +306,6 @@ void io_loop_stats(io_loop_t *loop, io_stats_t *out)
 
 /* ---- connections -------------------------------------------------------- */
 
-/* Writes the human-readable detail of a failure, if the caller wants it. */
-static void sim_err(char *err, size_t errlen, const char *fmt, const char *host, unsigned port)
-{
-    if (err && errlen)
-        snprintf(err, errlen, fmt, host, port);
-}
-
 static io_listener_t *listener_find(io_loop_t *loop, uint16_t port)
 {
     for (struct sim_node *n = loop->listeners.next; n != &loop->listeners; n = n->next) {
@@ -379,7 +329,7 @@ static void conn_send(io_loop_t *loop, struct sim_conn *c, int dir, struct sim_e
 {
     io_us_t t = loop->now_us + loop->net.latency_us;
     if (loop->net.jitter_us > 0)
-        t += (io_us_t)net_upto(loop, (uint64_t)loop->net.jitter_us);
+        t += (io_us_t)io_rng_upto(&loop->net_rng, (uint64_t)loop->net.jitter_us);
     if (t < c->last_us[dir])
         t = c->last_us[dir];
     c->last_us[dir] = t;
@@ -473,7 +423,7 @@ int io_connect(io_loop_t *loop, const char *host, uint16_t port, io_stream_cb cb
 {
     *out = NULL;
     if (!host || !*host) {
-        sim_err(err, errlen, "connect %s:%u: empty host", "", port);
+        io_errf(err, errlen, "connect %s:%u: empty host", "", port);
         return IO_ERR_ADDR;
     }
     struct sim_conn *c = calloc(1, sizeof *c);
@@ -485,7 +435,7 @@ int io_connect(io_loop_t *loop, const char *host, uint16_t port, io_stream_cb cb
         free(c);
     }
     if (!s) {
-        sim_err(err, errlen, "connect %s:%u: out of memory", host, port);
+        io_errf(err, errlen, "connect %s:%u: out of memory", host, port);
         return IO_ERR_NOMEM;
     }
     c->port = port;
@@ -528,7 +478,7 @@ static size_t net_cut(io_loop_t *loop, size_t len, size_t sizes[SIM_PIECES_MAX])
     int bits = 0;
     while (bits < 63 && ((size_t)1 << bits) < len)
         bits++;
-    uint64_t e = net_upto(loop, (uint64_t)bits + 1);
+    uint64_t e = io_rng_upto(&loop->net_rng, (uint64_t)bits + 1);
     if (e > (uint64_t)bits) {
         sizes[0] = len;
         return 1;
@@ -539,7 +489,7 @@ static size_t net_cut(io_loop_t *loop, size_t len, size_t sizes[SIM_PIECES_MAX])
         hi = lo;
     size_t n = 0;
     for (size_t left = len; left > 0; n++) {
-        size_t piece = lo + (size_t)net_upto(loop, hi - lo);
+        size_t piece = lo + (size_t)io_rng_upto(&loop->net_rng, hi - lo);
         sizes[n] = piece < left ? piece : left;
         left -= sizes[n];
     }
@@ -635,21 +585,21 @@ int io_listen(io_loop_t *loop, const char *host, uint16_t port, io_accept_cb cb,
 {
     *out = NULL;
     if (!host || !*host) {
-        sim_err(err, errlen, "listen %s:%u: empty host", "", port);
+        io_errf(err, errlen, "listen %s:%u: empty host", "", port);
         return IO_ERR_ADDR;
     }
     if (!cb) {
-        sim_err(err, errlen, "listen %s:%u: no accept callback", host, port);
+        io_errf(err, errlen, "listen %s:%u: no accept callback", host, port);
         return IO_ERR_INVAL;
     }
     uint16_t p = port ? port : listener_pick_port(loop);
     if (p == 0 || (port && listener_find(loop, port))) {
-        sim_err(err, errlen, "listen %s:%u: address in use", host, port);
+        io_errf(err, errlen, "listen %s:%u: address in use", host, port);
         return IO_ERR_INUSE;
     }
     io_listener_t *l = calloc(1, sizeof *l);
     if (!l) {
-        sim_err(err, errlen, "listen %s:%u: out of memory", host, port);
+        io_errf(err, errlen, "listen %s:%u: out of memory", host, port);
         return IO_ERR_NOMEM;
     }
     l->loop = loop;
