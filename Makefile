@@ -56,7 +56,7 @@ BENCH_BINS := $(addprefix $(BUILD)/bench/bench_,$(BENCHES))
 
 BINS := $(BUILD)/runner $(BUILD)/mockgw $(BUILD)/sim
 
-.PHONY: all deps test run lint sanitize valgrind coverage bench install clean
+.PHONY: all deps test run lint sanitize valgrind fuzz coverage bench install clean
 all: deps $(BINS)
 
 # Installs missing Debian packages (needs root or sudo); quiet when present.
@@ -110,6 +110,28 @@ valgrind: all $(filter-out $(BUILD)/tests/test_loopback,$(TEST_BINS))
 	    || { echo "valgrind FAIL test_$$t"; tail -n 40 $(BUILD)/valgrind-$$t.log; exit 1; }; \
 	done
 	$(VALGRIND) $(BUILD)/sim scenarios/
+
+# libFuzzer targets (clang): each runs FUZZ_SECONDS on a work copy of its
+# committed seed corpus; a crash leaves its input in build/fuzz/.
+FUZZ_SECONDS ?= 60
+FUZZERS := decoder hello
+FUZZ_DEPS_decoder := $(PROTO_SRC)
+FUZZ_DEPS_hello   := $(PROTO_SRC)
+FUZZ_CFLAGS := -std=c11 -D_POSIX_C_SOURCE=200809L -g -O1 -fsanitize=fuzzer,address,undefined \
+               -fno-sanitize-recover=undefined $(PKG_CFLAGS)
+build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $$(FUZZ_DEPS_$$*)
+	@mkdir -p build/fuzz
+	clang $(FUZZ_CFLAGS) -o $@ $^ -lm $(CJSON_LIBS) $(PCAP_LIBS)
+fuzz: $(addprefix build/fuzz/fuzz_,$(FUZZERS))
+	@for f in $(FUZZERS); do \
+	  rm -rf build/fuzz/corpus-$$f; mkdir -p build/fuzz/corpus-$$f; \
+	  cp tests/fuzz/corpus/$$f/* build/fuzz/corpus-$$f/; \
+	  echo "== fuzz_$$f for $(FUZZ_SECONDS)s"; \
+	  build/fuzz/fuzz_$$f -max_total_time=$(FUZZ_SECONDS) -artifact_prefix=build/fuzz/$$f- \
+	    -print_final_stats=1 build/fuzz/corpus-$$f 2>build/fuzz/$$f.log \
+	    || { tail -n 40 build/fuzz/$$f.log; exit 1; }; \
+	  grep -E 'stat::number_of_executed_units|stat::peak_rss_mb' build/fuzz/$$f.log; \
+	done
 
 coverage:
 	@rm -rf build/coverage coverage/html coverage/*.info
