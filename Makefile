@@ -40,7 +40,8 @@ MOCKGW_OBJ := $(call obj,mockgw/main.c $(GW_SRC) $(PROTO_SRC) $(IOBASE_SRC) $(PO
 SIM_OBJ    := $(call obj,sim/main.c $(ENGINE_SRC) $(RN_SRC) $(GW_SRC) $(PROTO_SRC) $(IOBASE_SRC) $(IOSIM_SRC))
 
 # ---- tests: one CUnit binary per module ---------------------------------
-TESTS := proto io_posix io_sim mockgw runner scenario loopback
+TESTS := proto io_posix io_sim mockgw runner scenario loopback calendar runner_loop cycle \
+         mockgw_faults mockgw_surface capture broken_runner
 TEST_DEPS_proto    := $(PROTO_SRC)
 TEST_DEPS_io_posix := $(IOBASE_SRC) $(POSIX_SRC)
 TEST_DEPS_io_sim   := $(IOBASE_SRC) $(IOSIM_SRC)
@@ -48,15 +49,28 @@ TEST_DEPS_mockgw   := $(GW_SRC) $(PROTO_SRC) $(IOBASE_SRC) $(IOSIM_SRC)
 TEST_DEPS_runner   := $(RN_SRC) $(GW_SRC) $(PROTO_SRC) $(IOBASE_SRC) $(IOSIM_SRC)
 TEST_DEPS_scenario := $(ENGINE_SRC) $(RN_SRC) $(GW_SRC) $(PROTO_SRC) $(IOBASE_SRC) $(IOSIM_SRC)
 TEST_DEPS_loopback :=
+TEST_DEPS_calendar := runner/calendar.c runner/calendar_data.c $(PROTO_SRC)
+TEST_DEPS_runner_loop := $(RN_SRC) $(GW_SRC) $(PROTO_SRC) $(IOBASE_SRC) $(IOSIM_SRC)
+TEST_DEPS_cycle := $(RN_SRC) $(GW_SRC) $(PROTO_SRC) $(IOBASE_SRC) $(IOSIM_SRC)
+TEST_DEPS_mockgw_faults := $(GW_SRC) $(PROTO_SRC) $(IOBASE_SRC) $(IOSIM_SRC)
+TEST_DEPS_mockgw_surface := $(GW_SRC) $(PROTO_SRC) $(IOBASE_SRC) $(IOSIM_SRC)
+TEST_DEPS_capture := $(GW_SRC) $(PROTO_SRC) $(IOBASE_SRC) $(IOSIM_SRC)
+# A deliberately broken runner build: ibc_ping is swapped at link time for a
+# stand-in that never sends (tests/test_broken_runner.c); the sweep must catch it.
+TEST_DEPS_broken_runner := $(TEST_DEPS_scenario)
+$(BUILD)/tests/test_broken_runner: LDFLAGS += -Wl,--wrap=ibc_ping
 TEST_BINS := $(addprefix $(BUILD)/tests/test_,$(TESTS))
 
-BENCHES := codec
+BENCHES := codec gateway pcap sim
 BENCH_DEPS_codec := $(PROTO_SRC)
+BENCH_DEPS_gateway := $(GW_SRC) $(PROTO_SRC) $(IOBASE_SRC) $(POSIX_SRC)
+BENCH_DEPS_pcap := $(GW_SRC) $(PROTO_SRC) $(IOBASE_SRC) $(IOSIM_SRC)
+BENCH_DEPS_sim := $(ENGINE_SRC) $(RN_SRC) $(GW_SRC) $(PROTO_SRC) $(IOBASE_SRC) $(IOSIM_SRC)
 BENCH_BINS := $(addprefix $(BUILD)/bench/bench_,$(BENCHES))
 
 BINS := $(BUILD)/runner $(BUILD)/mockgw $(BUILD)/sim
 
-.PHONY: all deps test run lint sanitize valgrind fuzz coverage bench install clean
+.PHONY: all deps test run sweep lint sanitize valgrind fuzz coverage bench install clean
 all: deps $(BINS)
 
 # Installs missing Debian packages (needs root or sudo); quiet when present.
@@ -81,7 +95,7 @@ $(BUILD)/tests/test_%: $$(call obj,tests/test_$$*.c $(TESTLIB) $$(TEST_DEPS_$$*)
 	$(CC) $(LDFLAGS) -o $@ $^ $(CUNIT_LIBS) $(CJSON_LIBS) $(PCAP_LIBS) $(LDLIBS)
 $(BUILD)/bench/bench_%: $$(call obj,bench/bench_$$*.c $$(BENCH_DEPS_$$*))
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PCAP_LIBS) $(CJSON_LIBS) $(LDLIBS)
 
 # The whole suite: every unit binary, the lint self-test, the third-party
 # client interop test. The loopback test needs the binaries built first.
@@ -91,6 +105,11 @@ test: all $(TEST_BINS)
 # The main job: every scenario against the in-process mock gateway.
 run: all
 	$(BUILD)/sim scenarios/
+
+# The scenario suite under 100 seeds on two workers, with a JUnit report
+# (what CI runs; ci/github-sweep.yml splits it across machines with --shard).
+sweep: all
+	$(BUILD)/sim --seeds 100 --jobs 2 --junit $(BUILD)/sweep.xml scenarios/
 
 lint:
 	@ci/lint.sh

@@ -1,35 +1,50 @@
 /* main.c - the `mockgw` binary: parses the command line (the only place
- * that does), builds the gateway config, runs the gateway on the real io
- * backend until SIGINT or SIGTERM.
+ * that does), builds the gateway config, runs the gateway and its control
+ * server on the real io backend until SIGINT or SIGTERM; `mockgw ctl`
+ * sends one command to a running gateway's control server.
  *
- * Exit codes: 0 stopped by a signal, 1 runtime failure (cannot listen),
- * 2 bad usage. */
+ * Exit codes (serve): 0 stopped by a signal, 1 runtime failure (cannot
+ * listen), 2 bad usage. (ctl): 0 applied, 1 refused by the gateway, 2 bad
+ * usage or no gateway listening. */
 #include <errno.h>
 #include <limits.h>
+#include <netdb.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "../io/io_posix.h"
+#include "../proto/duration.h"
 #include "../proto/proto.h"
+#include "config.h"
+#include "ctl.h"
 #include "gateway.h"
+#include "inspect.h"
 
 #define EXIT_USAGE 2
 
 static const char usage_top[] =
     "usage: mockgw serve [options]    run a mock IB Gateway on a TCP port\n"
+    "       mockgw ctl COMMAND...     inject a fault into a running one, or ask its status\n"
+    "       mockgw inspect FILE       decode the TWS conversations in a pcap/pcapng capture\n"
     "       mockgw --help             this text\n"
-    "       mockgw serve --help       the serve options\n";
+    "       mockgw serve --help       the serve options\n"
+    "       mockgw ctl --help         the control commands\n";
 
 static const char usage_serve[] =
     "usage: mockgw serve [--host H] [--port P] [--accounts A,B] [--server-version N]\n"
-    "                    [--verbose] [--seed N]\n"
+    "                    [--verbose] [--seed N] [--ctl-port P]\n"
+    "                    [--daily-restart HH:MM [--daily-restart-down DURATION]]\n"
+    "                    [--config FILE]\n"
     "\n"
     "Listens on H:P and speaks the TWS API wire protocol to any client that connects.\n"
     "Prints \"mockgw: listening on H:P\" once listening (with --port 0, P is the port\n"
-    "picked), then runs until SIGINT or SIGTERM.\n"
+    "picked) and \"mockgw: control on 127.0.0.1:P\" once its control server listens\n"
+    "(see 'mockgw ctl --help'), then runs until SIGINT or SIGTERM.\n"
     "\n"
     "  --host H             address to listen on (default 127.0.0.1)\n"
     "  --port P             TCP port, 0..65535; 0 picks a free one (default 4002)\n"
@@ -37,6 +52,14 @@ static const char usage_serve[] =
     "  --server-version N   highest server version to negotiate, 100..178 (default 178)\n"
     "  --verbose            log every message in and out\n"
     "  --seed N             seed for the random source (default: from the clock)\n"
+    "  --ctl-port P         control port on 127.0.0.1; 0 picks a free one (default: the\n"
+    "                       port + 1000, or 0 when the port is 0 or above 64535)\n"
+    "  --daily-restart HH:MM  go down every day at that New York time, like IB Gateway's\n"
+    "                       nightly restart (each one is traced as fault:down)\n"
+    "  --daily-restart-down DURATION  how long it stays down (default 2m)\n"
+    "  --config FILE        a JSON file holding the scenario format's `gateway` object\n"
+    "                       (server_version, accounts, port, positions, prices,\n"
+    "                       market_seed, daily_restart); options after it override it\n"
     "  --help               this text\n"
     "\n"
     "Exit status: 0 stopped by SIGINT/SIGTERM, 1 runtime failure (e.g. the port is in\n"
@@ -48,13 +71,17 @@ typedef struct serve_opts {
     uint64_t seed;
     int seeded;
     char *accounts_buf;
+    long ctl_port; /* -1: the default */
 } serve_opts_t;
+
+/* The subcommand whose --help a usage error points to. */
+static const char *usage_command = "serve";
 
 static int usage_error(const char *fmt, const char *arg)
 {
     fprintf(stderr, "mockgw: ");
     fprintf(stderr, fmt, arg);
-    fprintf(stderr, "\nTry 'mockgw serve --help'.\n");
+    fprintf(stderr, "\nTry 'mockgw %s --help'.\n", usage_command);
     return EXIT_USAGE;
 }
 
@@ -95,13 +122,109 @@ static int parse_accounts(serve_opts_t *o, const char *text)
     }
 }
 
+/* "23:45" as minutes after midnight. */
+static int parse_clock(const char *text, int *minutes)
+{
+    unsigned long long h, m;
+    char hh[3] = {0}, mm[3] = {0};
+    if (strlen(text) != 5 || text[2] != ':')
+        return -1;
+    memcpy(hh, text, 2);
+    memcpy(mm, text + 3, 2);
+    if (parse_number(hh, 0, 23, &h) < 0 || parse_number(mm, 0, 59, &m) < 0)
+        return -1;
+    *minutes = (int)(h * 60 + m);
+    return 0;
+}
+
 static int option_takes_value(const char *opt)
 {
-    static const char *const names[] = {"--host", "--port", "--accounts", "--server-version",
-                                        "--seed"};
+    static const char *const names[] = {"--host",       "--port",          "--accounts",
+                                        "--server-version", "--seed",      "--ctl-port",
+                                        "--daily-restart",  "--daily-restart-down",
+                                        "--config"};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
         if (strcmp(opt, names[i]) == 0)
             return 1;
+    return 0;
+}
+
+/* The whole file in a malloc'd buffer; NULL with errno set on failure. */
+static char *read_file(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    char *buf = NULL;
+    size_t cap = 0;
+    *len = 0;
+    for (;;) {
+        if (*len == cap) {
+            char *next = realloc(buf, cap ? cap * 2 : 4096);
+            if (!next)
+                break;
+            buf = next;
+            cap = cap ? cap * 2 : 4096;
+        }
+        size_t n = fread(buf + *len, 1, cap - *len, f);
+        *len += n;
+        if (n == 0) {
+            int failed = ferror(f);
+            fclose(f);
+            if (!failed)
+                return buf;
+            free(buf);
+            return NULL;
+        }
+    }
+    fclose(f);
+    free(buf);
+    errno = ENOMEM;
+    return NULL;
+}
+
+/* Line and column (both from 1) of byte offset in text. */
+static void text_position(const char *text, size_t offset, int *line, int *col)
+{
+    *line = 1;
+    *col = 1;
+    for (size_t i = 0; i < offset; i++) {
+        if (text[i] == '\n') {
+            (*line)++;
+            *col = 1;
+        } else {
+            (*col)++;
+        }
+    }
+}
+
+/* --config FILE: the `gateway` object of the scenario format. 0 or 2. */
+static int load_config(serve_opts_t *o, const char *path)
+{
+    size_t len;
+    char *text = read_file(path, &len);
+    if (!text) {
+        fprintf(stderr, "mockgw: %s: %s\n", path, strerror(errno));
+        return EXIT_USAGE;
+    }
+    const char *end = NULL;
+    cJSON *root = cJSON_ParseWithLengthOpts(text, len, &end, 0);
+    if (!root) {
+        int line, col;
+        size_t at = end && end >= text && end <= text + len ? (size_t)(end - text) : len;
+        text_position(text, at, &line, &col);
+        fprintf(stderr, "mockgw: %s:%d:%d: JSON syntax error\n", path, line, col);
+        free(text);
+        return EXIT_USAGE;
+    }
+    char err[256];
+    int rc = gw_config_from_json(root, &o->cfg, "gateway", err, sizeof err);
+    cJSON_Delete(root);
+    free(text);
+    if (rc < 0) {
+        fprintf(stderr, "mockgw: %s: %s\n", path, err);
+        return EXIT_USAGE;
+    }
     return 0;
 }
 
@@ -125,6 +248,19 @@ static int parse_option(serve_opts_t *o, const char *opt, const char *val)
         o->cfg.server_version_max = (int)n;
         if (o->cfg.server_version_min > (int)n)
             o->cfg.server_version_min = (int)n;
+    } else if (strcmp(opt, "--ctl-port") == 0) {
+        if (parse_number(val, 0, 65535, &n) < 0)
+            return usage_error("--ctl-port: \"%s\" is not a port number (0..65535)", val);
+        o->ctl_port = (long)n;
+    } else if (strcmp(opt, "--daily-restart") == 0) {
+        if (parse_clock(val, &o->cfg.daily_restart_min) < 0)
+            return usage_error("--daily-restart: \"%s\" is not a time of day HH:MM", val);
+    } else if (strcmp(opt, "--daily-restart-down") == 0) {
+        if (dur_parse(val, &o->cfg.daily_restart_down_us, NULL, 0) < 0 ||
+            o->cfg.daily_restart_down_us <= 0)
+            return usage_error("--daily-restart-down: \"%s\" is not a duration like 2m", val);
+    } else if (strcmp(opt, "--config") == 0) {
+        return load_config(o, val);
     } else { /* --seed */
         if (parse_number(val, 0, ULLONG_MAX, &n) < 0)
             return usage_error("--seed: \"%s\" is not a non-negative integer", val);
@@ -161,13 +297,34 @@ static int parse_serve(serve_opts_t *o, int argc, char **argv)
     return 0;
 }
 
+/* What serve runs; freed by the first signal. */
+typedef struct served {
+    gw_t *gw;
+    gw_ctl_t *ctl;
+} served_t;
+
+static void served_free(served_t *sv)
+{
+    gw_ctl_free(sv->ctl);
+    gw_free(sv->gw);
+    sv->ctl = NULL;
+    sv->gw = NULL;
+}
+
 static void on_signal(io_loop_t *loop, enum io_signal sig, void *data)
 {
-    gw_t **gw = data;
     io_log(loop, IO_LOG_INFO, "mockgw", "signal %d: shutting down", (int)sig);
-    gw_free(*gw);
-    *gw = NULL;
+    served_free(data);
     io_loop_stop(loop);
+}
+
+/* The control port: as given, else the API port + 1000 when that is a
+ * port, else one picked by the system. */
+static uint16_t ctl_port_for(const serve_opts_t *o, uint16_t api_port)
+{
+    if (o->ctl_port >= 0)
+        return (uint16_t)o->ctl_port;
+    return o->cfg.port != 0 && api_port <= 65535 - 1000 ? (uint16_t)(api_port + 1000) : 0;
 }
 
 static int serve(serve_opts_t *o)
@@ -183,8 +340,8 @@ static int serve(serve_opts_t *o)
         fprintf(stderr, "mockgw: cannot start the event loop: %s\n", err);
         return 1;
     }
-    gw_t *gw = NULL;
-    int rc = gw_new(loop, &o->cfg, &gw, err, sizeof err);
+    served_t sv = {NULL, NULL};
+    int rc = gw_new(loop, &o->cfg, &sv.gw, err, sizeof err);
     if (rc < 0) {
         /* err names the address and the reason when the backend knows it. */
         if (err[0])
@@ -195,14 +352,162 @@ static int serve(serve_opts_t *o)
         io_loop_free(loop);
         return 1;
     }
-    printf("mockgw: listening on %s:%u\n", o->cfg.host, (unsigned)gw_port(gw));
+    printf("mockgw: listening on %s:%u\n", o->cfg.host, (unsigned)gw_port(sv.gw));
+    rc = gw_ctl_new(loop, sv.gw, "127.0.0.1", ctl_port_for(o, gw_port(sv.gw)), &sv.ctl, err,
+                    sizeof err);
+    if (rc < 0) {
+        fprintf(stderr, "mockgw: cannot listen for control commands: %s\n", err);
+        served_free(&sv);
+        io_loop_free(loop);
+        return 1;
+    }
+    printf("mockgw: control on 127.0.0.1:%u\n", (unsigned)gw_ctl_port(sv.ctl));
     fflush(stdout);
-    io_signal_watch(loop, on_signal, &gw);
+    io_signal_watch(loop, on_signal, &sv);
     io_loop_run(loop);
     io_signal_watch(loop, NULL, NULL);
-    gw_free(gw); /* NULL after a signal; set if the loop ran dry */
+    served_free(&sv); /* NULLs after a signal; set if the loop ran dry */
     io_loop_free(loop);
     return 0;
+}
+
+/* ---- mockgw ctl ------------------------------------------------------- */
+
+static const char usage_ctl[] =
+    "usage: mockgw ctl [--host H] [--ctl-port P] COMMAND [ARGS...]\n"
+    "\n"
+    "Sends one command to the control server of a running `mockgw serve` and prints\n"
+    "its JSON answer. Faults are traced and logged by the gateway like any other.\n"
+    "\n"
+    "  kill [fin|rst]                      drop the sessions now\n"
+    "  down DURATION [--how fin|rst]       kill, then refuse connects for DURATION\n"
+    "  refuse DURATION                     refuse connects; open sessions stay\n"
+    "  stale [DURATION] [--only k,k]       read but answer nothing (of those kinds:\n"
+    "                                      current_time historical market_data positions\n"
+    "                                      account orders executions contracts ids errors)\n"
+    "  handshake_stall DURATION            accept connects but never answer the hello\n"
+    "  latency VALUE DURATION              delay every answer by VALUE\n"
+    "  slice MAX DURATION                  deliver answers MAX bytes at a time\n"
+    "  garbage [BYTES]                     write a malformed frame\n"
+    "  connectivity_lost DURATION [1101|1102]  error 1100, then the restored code\n"
+    "  client_id_in_use [TIMES]            the next TIMES startApi get 326\n"
+    "  error CODE [TEXT] [--req-id N]      send one errMsg\n"
+    "  farm_outage DURATION                2103/2105, then 2104/2106\n"
+    "  clear                               end every active fault\n"
+    "  status                              sessions, active faults, counters\n"
+    "Every fault takes --client-id N to act on that client id's sessions only\n"
+    "(except down, refuse and handshake_stall). Durations: 250ms, 30s, 2m, 1h30m.\n"
+    "\n"
+    "  --host H             the gateway's control address (default 127.0.0.1)\n"
+    "  --ctl-port P         its control port (default 5002: serve's default)\n"
+    "\n"
+    "Exit status: 0 done, 1 the gateway refused the command (the reason is in the\n"
+    "answer), 2 bad usage or no gateway control server listening.\n";
+
+#define CTL_DEFAULT_PORT "5002"
+#define CTL_ANSWER_MS 5000
+
+/* A TCP connection to host:port, or -1 with errno-style detail in why. */
+static int ctl_dial(const char *host, const char *port, char *why, size_t cap)
+{
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *ai;
+    int rc = getaddrinfo(host, port, &hints, &ai);
+    if (rc != 0) {
+        snprintf(why, cap, "%s", gai_strerror(rc));
+        return -1;
+    }
+    int fd = socket(ai->ai_family, ai->ai_socktype, ai->ai_protocol);
+    if (fd < 0 || connect(fd, ai->ai_addr, ai->ai_addrlen) < 0) {
+        snprintf(why, cap, "%s", strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        fd = -1;
+    }
+    freeaddrinfo(ai);
+    return fd;
+}
+
+/* Reads up to the first newline (not kept) within CTL_ANSWER_MS. 0, or -1
+ * if the connection ended or timed out first. */
+static int ctl_read_line(int fd, char *buf, size_t cap)
+{
+    size_t len = 0;
+    while (len + 1 < cap) {
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        int ready = poll(&p, 1, CTL_ANSWER_MS);
+        if (ready < 0 && errno == EINTR)
+            continue;
+        ssize_t n = ready > 0 ? read(fd, buf + len, cap - 1 - len) : -1;
+        if (n <= 0)
+            return -1;
+        len += (size_t)n;
+        buf[len] = '\0';
+        char *eol = strchr(buf, '\n');
+        if (eol) {
+            *eol = '\0';
+            return 0;
+        }
+    }
+    return -1;
+}
+
+static int ctl_send_all(int fd, const char *buf, size_t len)
+{
+    while (len > 0) {
+        ssize_t n = write(fd, buf, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return -1;
+        buf += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+static int ctl_main(int argc, char **argv)
+{
+    const char *host = "127.0.0.1", *port = CTL_DEFAULT_PORT;
+    unsigned long long n;
+    int i = 0;
+    for (; i < argc && strncmp(argv[i], "--", 2) == 0; i += 2) {
+        if (strcmp(argv[i], "--help") == 0) {
+            fputs(usage_ctl, stdout);
+            return 0;
+        }
+        if (strcmp(argv[i], "--host") != 0 && strcmp(argv[i], "--ctl-port") != 0)
+            break; /* the command's own options come after its name */
+        if (i + 1 == argc)
+            return usage_error("option %s needs a value", argv[i]);
+        if (strcmp(argv[i], "--ctl-port") == 0 && parse_number(argv[i + 1], 1, 65535, &n) < 0)
+            return usage_error("--ctl-port: \"%s\" is not a port number (1..65535)",
+                               argv[i + 1]);
+        *(strcmp(argv[i], "--host") == 0 ? &host : &port) = argv[i + 1];
+    }
+    if (i == argc)
+        return usage_error("%s", "no command given");
+    if (strncmp(argv[i], "--", 2) == 0)
+        return usage_error("unknown option \"%s\"", argv[i]);
+    char line[GW_CTL_LINE_MAX + 1] = "", answer[GW_CTL_ANSWER_MAX], why[256];
+    size_t len = 0;
+    for (int w = i; w < argc; w++)
+        len = gw_ctl_quote(argv[w], line, len, sizeof line);
+    if (len + 1 >= sizeof line)
+        return usage_error("%s", "the command is too long");
+    line[len++] = '\n';
+    int fd = ctl_dial(host, port, why, sizeof why);
+    if (fd < 0) {
+        fprintf(stderr, "mockgw: no gateway control server on %s:%s: %s\n", host, port, why);
+        return EXIT_USAGE;
+    }
+    int rc = ctl_send_all(fd, line, len) == 0 ? ctl_read_line(fd, answer, sizeof answer) : -1;
+    close(fd);
+    if (rc < 0) {
+        fprintf(stderr, "mockgw: no answer from the control server on %s:%s\n", host, port);
+        return EXIT_USAGE;
+    }
+    puts(answer);
+    return strncmp(answer, "{\"ok\":true", 10) == 0 ? 0 : 1;
 }
 
 int main(int argc, char **argv)
@@ -215,12 +520,19 @@ int main(int argc, char **argv)
         fputs(usage_top, stdout);
         return 0;
     }
+    if (strcmp(argv[1], "ctl") == 0) {
+        usage_command = "ctl";
+        return ctl_main(argc - 2, argv + 2);
+    }
+    if (strcmp(argv[1], "inspect") == 0)
+        return gw_inspect_main(argc - 1, argv + 1);
     if (strcmp(argv[1], "serve") != 0) {
         if (strncmp(argv[1], "-", 1) == 0)
             return usage_error("unknown option \"%s\"", argv[1]);
         return usage_error("unknown command \"%s\"", argv[1]);
     }
     serve_opts_t o = {0};
+    o.ctl_port = -1;
     gw_config_defaults(&o.cfg);
     int rc = parse_serve(&o, argc - 2, argv + 2);
     if (rc == 0)
@@ -228,5 +540,6 @@ int main(int argc, char **argv)
     else if (rc < 0)
         rc = 0;
     free(o.accounts_buf);
+    gw_config_release(&o.cfg);
     return rc;
 }

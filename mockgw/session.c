@@ -17,10 +17,14 @@
 #include <string.h>
 
 #include "../proto/proto.h"
+#include "requests.h"
+#include "faults.h"
 
 #define SESSION_SRC "gateway"
 #define SESSION_ERR_MAX 256
 #define SESSION_LOG_FIELDS_MAX 1024
+/* Between the pieces of a sliced write, so that TCP cannot merge them. */
+#define SESSION_SLICE_GAP_US IO_US_PER_MS
 
 enum gw_session_state {
     GW_SESSION_AWAIT_HELLO,
@@ -32,6 +36,14 @@ enum gw_session_state {
 static const char *const session_state_names[] = {"await_hello", "await_start_api", "ready",
                                                   "closed"};
 
+/* Output held back by latency or slicing, in the order it was sent. */
+typedef struct session_out {
+    struct session_out *next;
+    io_us_t due_us;  /* not written before this (monotonic) */
+    size_t len, off; /* off: how much of it is written already */
+    uint8_t bytes[];
+} session_out_t;
+
 struct gw_session {
     const gw_session_host_t *host;
     io_stream_t *stream;
@@ -42,7 +54,12 @@ struct gw_session {
     int version;
     int client_id;           /* -1 until startApi registered one */
     int next_order_id;
-    int stale;
+    struct gw_req_session *req; /* the request handlers' state (requests.c) */
+    gw_session_faults_t faults;
+    int stalled;             /* accepted during a handshake stall: mute for good */
+    session_out_t *held, *held_tail; /* output waiting for its time */
+    size_t held_bytes;
+    io_timer_t *pump;        /* fires when the first held output is due */
     enum io_close_how close_how; /* how session_finish closes the stream */
 };
 
@@ -92,7 +109,23 @@ static void session_finish(gw_session_t *s)
     s->host->closed(s->host->data, s);
     proto_decoder_free(&s->in);
     proto_writer_free(&s->out);
+    gw_req_session_free(s->req);
+    while (s->held) {
+        session_out_t *next = s->held->next;
+        free(s->held);
+        s->held = next;
+    }
+    if (s->pump)
+        io_timer_free(s->pump);
     free(s);
+}
+
+/* For callers outside the stream callback (timers, the gateway's faults):
+ * frees the session if what they did closed it. */
+static void session_settle(gw_session_t *s)
+{
+    if (s->state == GW_SESSION_CLOSED)
+        session_finish(s);
 }
 
 /* A peer that breaks the framing or a field cannot be resynchronised, and
@@ -160,8 +193,180 @@ static void session_log_frame(gw_session_t *s, const char *dir, const char *name
 
 /* ---- output ------------------------------------------------------------ */
 
-/* Sends the one frame s->out holds, built with result build_rc, unless the
- * session is stale: then it is dropped, as a hung Gateway never sends it. */
+static void session_write(gw_session_t *s, const uint8_t *bytes, size_t len)
+{
+    int rc = io_stream_write(s->stream, bytes, len);
+    if (rc < 0)
+        io_log(s->host->loop, IO_LOG_WARN, SESSION_SRC, "conn=%llu cannot send %zu bytes: %s",
+               s->conn, len, io_strerror(rc));
+}
+
+/* A client that never reads lets output pile up in its stream; past the
+ * bound the session is dropped instead of growing without limit. Held
+ * output counts too: it is memory the client is owed. */
+static void session_check_bound(gw_session_t *s)
+{
+    size_t waiting = io_stream_pending(s->stream) + s->held_bytes;
+    if (s->state == GW_SESSION_CLOSED || waiting <= s->host->cfg->output_max)
+        return;
+    io_log(s->host->loop, IO_LOG_WARN, SESSION_SRC,
+           "conn=%llu client_id=%d does not read: %zu bytes waiting, bound %zu", s->conn,
+           s->client_id, waiting, s->host->cfg->output_max);
+    session_end(s, "gateway", IO_CLOSE_RST, "output bound exceeded");
+}
+
+/* Writes the held output that is due, in order: whole, or while slicing one
+ * piece of at most slice_max bytes per pass, SESSION_SLICE_GAP_US apart.
+ * Then waits for the next piece's time. */
+static void session_pump(gw_session_t *s)
+{
+    io_us_t now = io_now_us(s->host->loop);
+    while (s->held && s->held->due_us <= now) {
+        session_out_t *o = s->held;
+        size_t n = o->len - o->off;
+        if (s->faults.slice_max > 0 && n > s->faults.slice_max)
+            n = s->faults.slice_max;
+        session_write(s, o->bytes + o->off, n);
+        o->off += n;
+        s->held_bytes -= n;
+        if (o->off == o->len) {
+            s->held = o->next;
+            s->held_tail = s->held ? s->held_tail : NULL;
+            free(o);
+        }
+        if (s->faults.slice_max > 0) {
+            if (s->held && s->held->due_us < now + SESSION_SLICE_GAP_US)
+                s->held->due_us = now + SESSION_SLICE_GAP_US;
+            break;
+        }
+    }
+    if (s->held)
+        io_timer_start(s->pump, s->held->due_us - now);
+}
+
+static void session_on_pump(io_timer_t *timer, void *data)
+{
+    gw_session_t *s = data;
+    (void)timer;
+    session_pump(s);
+    session_check_bound(s);
+    session_settle(s);
+}
+
+/* Queues bytes behind whatever is held already (so a shorter latency never
+ * lets later output overtake earlier output), due after the latency. */
+static void session_hold(gw_session_t *s, const uint8_t *bytes, size_t len)
+{
+    io_loop_t *loop = s->host->loop;
+    session_out_t *o = malloc(sizeof *o + len);
+    if (!s->pump)
+        s->pump = io_timer_new(loop, session_on_pump, s);
+    if (!o || !s->pump) {
+        free(o);
+        io_log(loop, IO_LOG_ERROR, SESSION_SRC, "conn=%llu cannot hold output: out of memory",
+               s->conn);
+        session_end(s, "gateway", IO_CLOSE_RST, "out of memory");
+        return;
+    }
+    o->next = NULL;
+    o->due_us = io_now_us(loop) + s->faults.latency_us;
+    if (s->held_tail && s->held_tail->due_us > o->due_us)
+        o->due_us = s->held_tail->due_us;
+    o->len = len;
+    o->off = 0;
+    memcpy(o->bytes, bytes, len);
+    if (s->held_tail)
+        s->held_tail->next = o;
+    else
+        s->held = o;
+    s->held_tail = o;
+    s->held_bytes += len;
+    if (!io_timer_active(s->pump))
+        io_timer_start(s->pump, s->held->due_us - io_now_us(loop));
+}
+
+/* Every write leaves through here: at once when no fault holds output
+ * back, else in line behind it. */
+static void session_output(gw_session_t *s, const uint8_t *bytes, size_t len)
+{
+    if (!s->held && s->faults.latency_us == 0 && s->faults.slice_max == 0)
+        session_write(s, bytes, len);
+    else
+        session_hold(s, bytes, len);
+    session_check_bound(s);
+}
+
+/* The gw_msg_kind of an outgoing message, for stale's `only`; 0 for the
+ * handshake's own messages, which no kind names. */
+static unsigned session_msg_kind(const gw_session_t *s, int id)
+{
+    switch (id) {
+    case PROTO_IN_CURRENT_TIME:
+        return GW_KIND_CURRENT_TIME;
+    case PROTO_IN_HISTORICAL_DATA:
+    case PROTO_IN_HISTORICAL_DATA_UPDATE:
+    case PROTO_IN_HISTORICAL_DATA_END:
+        return GW_KIND_HISTORICAL;
+    case PROTO_IN_TICK_PRICE:
+    case PROTO_IN_TICK_SIZE:
+    case PROTO_IN_TICK_GENERIC:
+    case PROTO_IN_TICK_STRING:
+    case PROTO_IN_TICK_SNAPSHOT_END:
+    case PROTO_IN_MARKET_DATA_TYPE:
+    case PROTO_IN_TICK_REQ_PARAMS:
+        return GW_KIND_MARKET_DATA;
+    case PROTO_IN_POSITION_DATA:
+    case PROTO_IN_POSITION_END:
+        return GW_KIND_POSITIONS;
+    case PROTO_IN_ACCT_VALUE:
+    case PROTO_IN_PORTFOLIO_VALUE:
+    case PROTO_IN_ACCT_UPDATE_TIME:
+    case PROTO_IN_ACCT_DOWNLOAD_END:
+    case PROTO_IN_ACCOUNT_SUMMARY:
+    case PROTO_IN_ACCOUNT_SUMMARY_END:
+    case PROTO_IN_ACCOUNT_UPDATE_MULTI:
+    case PROTO_IN_ACCOUNT_UPDATE_MULTI_END:
+        return GW_KIND_ACCOUNT;
+    case PROTO_IN_ORDER_STATUS:
+    case PROTO_IN_OPEN_ORDER:
+    case PROTO_IN_OPEN_ORDER_END:
+    case PROTO_IN_COMPLETED_ORDER:
+    case PROTO_IN_COMPLETED_ORDERS_END:
+        return GW_KIND_ORDERS;
+    case PROTO_IN_EXECUTION_DATA:
+    case PROTO_IN_EXECUTION_DATA_END:
+    case PROTO_IN_COMMISSION_REPORT:
+        return GW_KIND_EXECUTIONS;
+    case PROTO_IN_CONTRACT_DATA:
+    case PROTO_IN_CONTRACT_DATA_END:
+        return GW_KIND_CONTRACTS;
+    case PROTO_IN_NEXT_VALID_ID:
+        /* The startup's nextValidId is part of the handshake. */
+        return s->state == GW_SESSION_READY ? GW_KIND_IDS : 0;
+    case PROTO_IN_ERR_MSG:
+        return GW_KIND_ERRORS;
+    default:
+        return 0;
+    }
+}
+
+/* Whether stale drops this frame, as a hung Gateway never sends it. */
+static int session_silenced(const gw_session_t *s, const proto_frame_t *f)
+{
+    if (s->faults.stale)
+        return 1;
+    if (s->faults.stale_only == 0)
+        return 0;
+    proto_reader_t r;
+    int32_t id = -1;
+    proto_reader_init(&r, f);
+    if (proto_read_int(&r, &id, NULL, 0) < 0)
+        return 0;
+    return (session_msg_kind(s, id) & s->faults.stale_only) != 0;
+}
+
+/* Sends the one frame s->out holds, built with result build_rc, unless
+ * stale silences it or the session has ended while answering. */
 static void session_emit(gw_session_t *s, const char *name, int build_rc)
 {
     proto_writer_t *w = &s->out;
@@ -169,32 +374,25 @@ static void session_emit(gw_session_t *s, const char *name, int build_rc)
     if (build_rc < 0) {
         io_log(loop, IO_LOG_ERROR, SESSION_SRC, "conn=%llu cannot build %s: %s", s->conn, name,
                proto_strerror(build_rc));
-    } else if (s->stale) {
-        io_log(loop, IO_LOG_DEBUG, SESSION_SRC, "conn=%llu stale: %s not sent", s->conn, name);
-    } else {
+    } else if (s->state != GW_SESSION_CLOSED) {
         /* The writer was empty, so the frame starts at 0 after its length. */
         proto_frame_t f = {w->buf + 4, w->len - 4, 0};
-        session_log_frame(s, "out", name, &f);
-        int rc = io_stream_write(s->stream, w->buf, w->len);
-        if (rc < 0)
-            io_log(loop, IO_LOG_WARN, SESSION_SRC, "conn=%llu cannot send %s: %s", s->conn, name,
-                   io_strerror(rc));
+        if (session_silenced(s, &f)) {
+            io_log(loop, IO_LOG_DEBUG, SESSION_SRC, "conn=%llu stale: %s not sent", s->conn,
+                   name);
+        } else {
+            session_log_frame(s, "out", name, &f);
+            session_output(s, w->buf, w->len);
+        }
     }
     proto_writer_reset(w);
 }
 
-/* errMsg at version 178: 4, 2, id, code, text, advancedOrderRejectJson. */
+/* errMsg in the negotiated version's layout (requests.h). */
 static void session_send_error(gw_session_t *s, int id, int code, const char *text)
 {
-    proto_writer_t *w = &s->out;
-    proto_frame_begin(w);
-    proto_put_int(w, PROTO_IN_ERR_MSG);
-    proto_put_int(w, 2);
-    proto_put_int(w, id);
-    proto_put_int(w, code);
-    proto_put_str(w, text);
-    proto_put_empty(w);
-    session_emit(s, proto_in_name(PROTO_IN_ERR_MSG), proto_frame_end(w));
+    session_emit(s, proto_in_name(PROTO_IN_ERR_MSG),
+                 gw_req_put_error(&s->out, s->version, id, code, text));
 }
 
 /* The messages of the form `id, 1, value` (nextValidId, currentTime). */
@@ -269,13 +467,11 @@ static void session_read_hello(gw_session_t *s)
 
 /* ---- input: frames ----------------------------------------------------- */
 
-static void session_reject_client_id(gw_session_t *s, int client_id, int rc)
+/* why: the holder, or the fault that refused a free id. */
+static void session_reject_client_id(gw_session_t *s, int client_id, const char *why)
 {
-    uint64_t holder = 0;
-    gw_registry_lookup(s->host->registry, client_id, &holder);
-    io_log(s->host->loop, IO_LOG_WARN, SESSION_SRC,
-           "conn=%llu client id %d refused (%s, conn=%llu)", s->conn, client_id, io_strerror(rc),
-           (unsigned long long)holder);
+    io_log(s->host->loop, IO_LOG_WARN, SESSION_SRC, "conn=%llu client id %d refused (%s)",
+           s->conn, client_id, why);
     session_send_error(s, -1, PROTO_CODE_CLIENT_ID_IN_USE,
                        proto_error_text(PROTO_CODE_CLIENT_ID_IN_USE));
     IO_TRACE(s->host->loop, SESSION_SRC, "reject", IO_TI("conn", s->conn),
@@ -298,11 +494,19 @@ static int session_on_start_api(gw_session_t *s, proto_reader_t *r, char *err, s
                  (int)client_id);
         return PROTO_ERR_FIELD;
     }
+    if (s->host->start_api(s->host->data, s, client_id)) {
+        session_reject_client_id(s, client_id, "client_id_in_use fault");
+        return 0;
+    }
     /* The registry cannot be full while sessions are capped at its size;
      * if it were, refusing the id is still the safe answer. */
     rc = gw_registry_claim(s->host->registry, client_id, s->conn);
     if (rc < 0) {
-        session_reject_client_id(s, client_id, rc);
+        uint64_t holder = 0;
+        char why[64];
+        gw_registry_lookup(s->host->registry, client_id, &holder);
+        snprintf(why, sizeof why, "%s, conn=%llu", io_strerror(rc), (unsigned long long)holder);
+        session_reject_client_id(s, client_id, why);
         return 0;
     }
     s->client_id = client_id;
@@ -317,43 +521,11 @@ static int session_on_start_api(gw_session_t *s, proto_reader_t *r, char *err, s
     return 0;
 }
 
-/* reqIds: 8, 1, numIds. Any count gets the next id: nothing is used up
- * until an order is placed with it. */
-static int session_on_req_ids(gw_session_t *s, proto_reader_t *r, char *err, size_t errlen)
+/* Every request of a ready session is answered by requests.c. */
+static int session_on_request(gw_session_t *s, int32_t id, proto_reader_t *r)
 {
-    int32_t version, count;
-    int rc = proto_read_int(r, &version, err, errlen);
-    if (rc == 0)
-        rc = proto_read_int(r, &count, err, errlen);
-    if (rc == 0)
-        session_send_int(s, PROTO_IN_NEXT_VALID_ID, s->next_order_id);
-    return rc;
-}
-
-/* reqCurrentTime: 49, 1 → currentTime in whole Unix seconds. */
-static int session_on_req_current_time(gw_session_t *s, proto_reader_t *r, char *err,
-                                       size_t errlen)
-{
-    int32_t version;
-    int rc = proto_read_int(r, &version, err, errlen);
-    if (rc == 0)
-        session_send_int(s, PROTO_IN_CURRENT_TIME, io_wall_us(s->host->loop) / IO_US_PER_S);
-    return rc;
-}
-
-/* Requests this gateway does not serve yet are logged (verbose) and
- * ignored, as a client must cope with unanswered requests anyway. */
-static int session_on_request(gw_session_t *s, int32_t id, proto_reader_t *r, char *err,
-                              size_t errlen)
-{
-    switch (id) {
-    case PROTO_OUT_REQ_CURRENT_TIME:
-        return session_on_req_current_time(s, r, err, errlen);
-    case PROTO_OUT_REQ_IDS:
-        return session_on_req_ids(s, r, err, errlen);
-    default:
-        return 0;
-    }
+    gw_req_handle(s, id, r);
+    return 0;
 }
 
 static void session_on_frame(gw_session_t *s, const proto_frame_t *f)
@@ -373,7 +545,7 @@ static void session_on_frame(gw_session_t *s, const proto_frame_t *f)
             session_end(s, "gateway", IO_CLOSE_FIN, "request before startApi");
         }
     } else if (rc == 0) {
-        rc = session_on_request(s, id, &r, err, sizeof err);
+        rc = session_on_request(s, id, &r);
     }
     if (rc < 0) {
         char detail[SESSION_ERR_MAX + 64];
@@ -386,6 +558,8 @@ static void session_on_frame(gw_session_t *s, const proto_frame_t *f)
 static void session_on_data(gw_session_t *s, const uint8_t *data, size_t len)
 {
     char err[SESSION_ERR_MAX];
+    if (s->stalled)
+        return; /* a stalled Gateway reads nothing, so nothing piles up either */
     int rc = proto_decoder_feed(&s->in, data, len);
     if (rc < 0) {
         io_log(s->host->loop, IO_LOG_ERROR, SESSION_SRC, "conn=%llu %s", s->conn,
@@ -431,7 +605,8 @@ static void session_on_stream(io_stream_t *stream, const io_stream_event_t *ev, 
 
 /* ---- public ------------------------------------------------------------ */
 
-gw_session_t *gw_session_new(const gw_session_host_t *host, io_stream_t *stream, int stale)
+gw_session_t *gw_session_new(const gw_session_host_t *host, io_stream_t *stream,
+                             const gw_session_faults_t *faults)
 {
     gw_session_t *s = calloc(1, sizeof *s);
     if (!s)
@@ -442,7 +617,7 @@ gw_session_t *gw_session_new(const gw_session_host_t *host, io_stream_t *stream,
     s->state = GW_SESSION_AWAIT_HELLO;
     s->client_id = -1;
     s->next_order_id = host->cfg->next_order_id;
-    s->stale = stale;
+    s->faults = *faults;
     proto_decoder_init(&s->in);
     proto_writer_init(&s->out);
     io_stream_set_cb(stream, session_on_stream, s);
@@ -455,12 +630,87 @@ void gw_session_close(gw_session_t *s, enum io_close_how how, const char *reason
     session_finish(s);
 }
 
-void gw_session_set_stale(gw_session_t *s, int on)
+void gw_session_set_faults(gw_session_t *s, const gw_session_faults_t *f)
 {
-    s->stale = on;
+    s->faults = *f;
+}
+
+void gw_session_stall(gw_session_t *s)
+{
+    s->stalled = 1;
+}
+
+int gw_session_send_error(gw_session_t *s, int id, int code, const char *text)
+{
+    if (s->state != GW_SESSION_READY)
+        return 0;
+    session_send_error(s, id, code, text);
+    session_settle(s);
+    return 1;
+}
+
+void gw_session_send_raw(gw_session_t *s, const void *bytes, size_t len)
+{
+    session_output(s, bytes, len);
+    session_settle(s);
 }
 
 int gw_session_client_id(const gw_session_t *s)
 {
     return s->client_id;
+}
+
+uint64_t gw_session_conn(const gw_session_t *s)
+{
+    return s->conn;
+}
+
+const char *gw_session_state_name(const gw_session_t *s)
+{
+    return session_state_names[s->state];
+}
+
+int gw_session_version(const gw_session_t *s)
+{
+    return s->version;
+}
+
+int gw_session_is_ready(const gw_session_t *s)
+{
+    return s->state == GW_SESSION_READY;
+}
+
+const gw_session_host_t *gw_session_host(const gw_session_t *s)
+{
+    return s->host;
+}
+
+proto_writer_t *gw_session_writer(gw_session_t *s)
+{
+    return &s->out;
+}
+
+void gw_session_emit(gw_session_t *s, const char *name, int build_rc)
+{
+    session_emit(s, name, build_rc);
+}
+
+void gw_session_settle(gw_session_t *s)
+{
+    session_settle(s);
+}
+
+int gw_session_next_order_id(const gw_session_t *s)
+{
+    return s->next_order_id;
+}
+
+void gw_session_set_next_order_id(gw_session_t *s, int id)
+{
+    s->next_order_id = id;
+}
+
+struct gw_req_session **gw_session_req(gw_session_t *s)
+{
+    return &s->req;
 }

@@ -35,7 +35,8 @@ struct ibc {
     proto_writer_t out;
     int version;
     int have_next_id;
-    int32_t next_order_id;
+    int32_t next_order_id;  /* the latest nextValidId */
+    int64_t order_id_floor; /* the last id taken or noted + 1; kept across connections */
     char *accounts;         /* the last managedAccounts text, NULL before one */
     int ping_outstanding;
     uint32_t ping_seq;
@@ -82,17 +83,30 @@ static void ibc_end(ibc_t *c, int by_gateway, enum io_close_how how, const char 
 
 /* ---- sending ------------------------------------------------------------ */
 
-/* Sends what the writer holds; build_rc is the writer's verdict on it. */
-static int ibc_write_out(ibc_t *c, int build_rc)
+/* Sends what w holds and traces it as message id (id < 0: the hello, which
+ * is not a frame and not traced). */
+static int ibc_write(ibc_t *c, const proto_writer_t *w, int id)
+{
+    int rc = io_stream_write(c->stream, w->buf, w->len);
+    if (rc < 0) {
+        ibc_end(c, 0, IO_CLOSE_RST, "write failed: %s", io_strerror(rc));
+        return rc;
+    }
+    if (id >= 0) {
+        const char *name = proto_out_name(id);
+        IO_TRACE(c->loop, IBC_SRC, "msg_out", IO_TI("id", id), IO_TS("name", name ? name : "?"));
+    }
+    return 0;
+}
+
+/* Sends what the session's writer holds; build_rc is the writer's verdict. */
+static int ibc_write_out(ibc_t *c, int build_rc, int id)
 {
     if (build_rc < 0) {
         ibc_end(c, 0, IO_CLOSE_RST, "cannot build a frame: %s", proto_strerror(build_rc));
         return IO_ERR_INVAL;
     }
-    int rc = io_stream_write(c->stream, c->out.buf, c->out.len);
-    if (rc < 0)
-        ibc_end(c, 0, IO_CLOSE_RST, "write failed: %s", io_strerror(rc));
-    return rc;
+    return ibc_write(c, &c->out, id);
 }
 
 /* Frames are built as: ibc_frame_begin, proto_put_* fields, ibc_frame_send. */
@@ -105,20 +119,16 @@ static void ibc_frame_begin(ibc_t *c, int id)
 
 static int ibc_frame_send(ibc_t *c, int id)
 {
-    int rc = ibc_write_out(c, proto_frame_end(&c->out));
-    if (rc == 0) {
-        const char *name = proto_out_name(id);
-        IO_TRACE(c->loop, IBC_SRC, "msg_out", IO_TI("id", id), IO_TS("name", name ? name : "?"));
-    }
-    return rc;
+    return ibc_write_out(c, proto_frame_end(&c->out), id);
 }
 
-/* The hello is not a frame, so it is not traced as a message. */
 static void ibc_send_hello(ibc_t *c)
 {
     proto_writer_reset(&c->out);
-    ibc_write_out(c, proto_client_hello_write(&c->out, PROTO_CLIENT_VERSION_MIN,
-                                              PROTO_CLIENT_VERSION_MAX, NULL));
+    ibc_write_out(c,
+                  proto_client_hello_write(&c->out, PROTO_CLIENT_VERSION_MIN,
+                                           PROTO_CLIENT_VERSION_MAX, NULL),
+                  -1);
 }
 
 static void ibc_send_start_api(ibc_t *c)
@@ -202,6 +212,7 @@ static int ibc_on_err_msg(ibc_t *c, proto_reader_t *r, char *err, size_t errlen)
     return 0;
 }
 
+/* 1 when it answered the outstanding ping (the session consumed it). */
 static int ibc_on_current_time(ibc_t *c, proto_reader_t *r, char *err, size_t errlen)
 {
     int32_t version;
@@ -217,7 +228,7 @@ static int ibc_on_current_time(ibc_t *c, proto_reader_t *r, char *err, size_t er
     io_timer_stop(c->ping_timer);
     ibc_ping_result_t res = {c->ping_seq, 1, io_now_us(c->loop) - c->ping_sent_us};
     c->ev.ping_done(c->ev.data, &res);
-    return 0;
+    return 1;
 }
 
 static void ibc_on_message(ibc_t *c, const proto_frame_t *f)
@@ -232,6 +243,8 @@ static void ibc_on_message(ibc_t *c, const proto_frame_t *f)
     }
     const char *name = proto_in_name(id);
     IO_TRACE(c->loop, IBC_SRC, "msg_in", IO_TI("id", id), IO_TS("name", name ? name : "?"));
+    /* The frame that completes the handshake is the session's own. */
+    int deliver = c->state == IBC_READY;
     int rc = 0;
     switch (id) {
     case PROTO_IN_MANAGED_ACCTS:
@@ -249,8 +262,13 @@ static void ibc_on_message(ibc_t *c, const proto_frame_t *f)
     default:
         break; /* the session core acts on nothing else; the trace shows it came */
     }
-    if (rc < 0)
+    if (rc < 0) {
         ibc_end(c, 0, IO_CLOSE_RST, "protocol error: %s: %s", name ? name : "?", err);
+        return;
+    }
+    /* rc 1: consumed. A callback above may have closed the session. */
+    if (deliver && rc == 0 && c->state == IBC_READY && c->ev.message)
+        c->ev.message(c->ev.data, id, f);
 }
 
 static void ibc_on_server_hello(ibc_t *c, const proto_frame_t *f)
@@ -378,6 +396,13 @@ static void ibc_enter_closed(ibc_t *c)
     c->ev.closed(c->ev.data, &info);
 }
 
+/* max(nextValidId, the floor): see ibc_take_order_id. */
+static int32_t ibc_order_id_next(const ibc_t *c)
+{
+    int64_t id = c->order_id_floor > c->next_order_id ? c->order_id_floor : c->next_order_id;
+    return id > INT32_MAX ? INT32_MAX : (int32_t)id;
+}
+
 static void ibc_enter(ibc_t *c, enum ibc_state next)
 {
     io_log(c->loop, IO_LOG_DEBUG, IBC_SRC, "session %s -> %s", ibc_state_name(c->state),
@@ -401,7 +426,7 @@ static void ibc_enter(ibc_t *c, enum ibc_state next)
         break;
     case IBC_READY: {
         io_timer_stop(c->step_timer);
-        ibc_ready_t r = {c->version, c->accounts, c->next_order_id};
+        ibc_ready_t r = {c->version, c->accounts, ibc_order_id_next(c)};
         c->ev.ready(c->ev.data, &r);
         break;
     }
@@ -498,4 +523,51 @@ int ibc_ping(ibc_t *c, uint32_t seq)
 int ibc_ping_outstanding(const ibc_t *c)
 {
     return c->ping_outstanding;
+}
+
+/* The message id of the one whole frame w holds, or -1. */
+static int ibc_frame_id(const proto_writer_t *w)
+{
+    if (w->error || w->in_frame || w->len <= 4)
+        return -1;
+    size_t len = (size_t)w->buf[0] << 24 | (size_t)w->buf[1] << 16 | (size_t)w->buf[2] << 8 |
+                 (size_t)w->buf[3];
+    if (len != w->len - 4)
+        return -1;
+    proto_frame_t f = {w->buf + 4, len, 0};
+    proto_reader_t r;
+    int32_t id;
+    proto_reader_init(&r, &f);
+    return proto_read_int(&r, &id, NULL, 0) == 0 && id >= 0 ? id : -1;
+}
+
+int ibc_send(ibc_t *c, const proto_writer_t *w)
+{
+    int id = ibc_frame_id(w);
+    if (c->state != IBC_READY || id < 0)
+        return IO_ERR_INVAL;
+    return ibc_write(c, w, id);
+}
+
+int ibc_is_ready(const ibc_t *c)
+{
+    return c->state == IBC_READY;
+}
+
+int ibc_client_id(const ibc_t *c)
+{
+    return c->cfg.client_id;
+}
+
+int32_t ibc_take_order_id(ibc_t *c)
+{
+    int32_t id = ibc_order_id_next(c);
+    c->order_id_floor = (int64_t)id + 1;
+    return id;
+}
+
+void ibc_note_order_id(ibc_t *c, int32_t id)
+{
+    if ((int64_t)id + 1 > c->order_id_floor)
+        c->order_id_floor = (int64_t)id + 1;
 }

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "../io/io.h"
+#include "../proto/frame.h"
 
 typedef struct ibc_config {
     const char *host;      /* must outlive the session */
@@ -49,6 +50,12 @@ typedef struct ibc_events {
     void (*ping_done)(void *data, const ibc_ping_result_t *result);
     void (*closed)(void *data, const ibc_closed_t *closed);
     void *data;
+    /* Every frame that arrives while READY and that the session does not
+     * consume itself (all but the currentTime answering a ping), errMsg
+     * included (it is traced as error:<code> first). frame is the whole
+     * payload, the id field first, valid during the call. NULL: dropped.
+     * Last, so that initialisers of the four members above stay valid. */
+    void (*message)(void *data, int32_t msg_id, const proto_frame_t *frame);
 } ibc_events_t;
 
 typedef struct ibc ibc_t;
@@ -72,5 +79,23 @@ int ibc_ping(ibc_t *c, uint32_t seq);
 
 /* 1 while a ping awaits its answer or its timeout. */
 int ibc_ping_outstanding(const ibc_t *c);
+
+/* Sends the one finished frame w holds (proto_frame_begin … _end) and
+ * traces msg_out with its id. Only when READY and for a writer holding
+ * exactly one whole frame: IO_ERR_INVAL otherwise. A write failure closes
+ * the session (closed fires before this returns) and returns its code. */
+int ibc_send(ibc_t *c, const proto_writer_t *w);
+
+/* 1 while the session is READY. */
+int ibc_is_ready(const ibc_t *c);
+
+int ibc_client_id(const ibc_t *c);
+
+/* The id for a new order: max(the latest nextValidId, the last id taken or
+ * noted + 1). The floor survives reconnects, so a gateway whose
+ * nextValidId went backwards (after its restart) never gets an id twice. */
+int32_t ibc_take_order_id(ibc_t *c);
+/* Counts id as used (an order an earlier run journaled). */
+void ibc_note_order_id(ibc_t *c, int32_t id);
 
 #endif

@@ -1,5 +1,5 @@
 /* cycle.h - one trading cycle over a ready client session: reqPositions
- * until positionEnd; then for each symbol reqHistoricalData (2 D of 30-min
+ * until positionEnd; then for each symbol reqHistoricalData (3 D of 30-min
  * TRADES bars, regular hours) → a moving-average crossover signal → a target
  * position; when trading is enabled a MKT order for the difference and its
  * orderStatus, otherwise the order it would place is traced as

@@ -16,7 +16,9 @@
  *   signal         {name}
  *   msg_in / msg_out {id, name}
  *   error:<code>   {id, text}               an errMsg arrived
- *   status         {label}                  the dashboard label changed
+ *   status         {label, connection, phase} the dashboard label changed
+ *   cycle_skipped  {reason}                 a due cycle dropped (the market
+ *                                           closed before a session was back)
  *   exit           {code}
  */
 #ifndef RUNNER_RUNNER_H
@@ -42,7 +44,8 @@ typedef struct rn_config {
     int force_disconnect;         /* cleanup closes with RST, not FIN */
     /* The continuous loop (issue 3). */
     const char *const *symbols;   /* traded symbols; must outlive the runner */
-    size_t nsymbols;
+    size_t nsymbols;              /* 0: no cycle, only the connection and its
+                                     health checks (needs persistent) */
     io_us_t interval_us;          /* a cycle every interval, default 30 min */
     int persistent;               /* default 1; 0 = connect per cycle
                                      (IBKR_PERSISTENT_CONNECTION=false) */
@@ -72,8 +75,9 @@ void rn_stop(rn_t *rn);
 /* Frees the runner; any open connection is closed abortively. */
 void rn_free(rn_t *rn);
 
-/* The dashboard label: "Connecting", "API Connected", "Reconnecting",
- * "Disconnected", "Stopping". */
+/* The dashboard label (status.h): "Connecting", "API Connected", "API
+ * Connected (Market Closed)", "Waiting for cycle", "Reconnecting", "Degraded
+ * (connectivity lost)", "Stopping", "Disconnected". */
 const char *rn_status_label(const rn_t *rn);
 
 #endif

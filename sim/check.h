@@ -10,11 +10,12 @@
 #include "scenario.h"
 #include "trace.h"
 
-#define CK_MSG_MAX 320
+#define CK_MSG_MAX 640
 
 typedef struct ck_result {
     int pass;
     char msg[CK_MSG_MAX]; /* "expect[2] within 15s after ...: what went wrong"; "" on pass */
+    long at;              /* failed: the trace index the failure shows at; -1: the run's end */
 } ck_result_t;
 
 /* How the run ended, as the engine saw it. */
@@ -27,6 +28,12 @@ typedef struct ck_run {
 
 /* Fills results[0 .. sc->nchecks) and returns how many passed. */
 size_t ck_evaluate(const sc_scenario_t *sc, const ck_run_t *run, ck_result_t *results);
+
+/* Whether event e matches pattern p (and the check's src). */
+int ck_matches(const sc_check_t *k, const sc_pattern_t *p, const tr_event_t *e);
+
+/* "+3m0.0004s": a wall time relative to the scenario's start. */
+const char *ck_at(const sc_scenario_t *sc, io_us_t wall_us, char *buf, size_t cap);
 
 /* Writes a one-line description of check i ("count ping_ok ge 100 from +1m")
  * into buf; returns buf. */

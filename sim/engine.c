@@ -7,19 +7,14 @@
 
 #include "../io/io_base.h"
 #include "io_sim.h"
-
-/* What a scheduled timer does when it fires. A stale event with a `for`
- * becomes two steps: on at `at`, off at `at + for`. */
-enum en_step { EN_KILL, EN_STALE_ON, EN_STALE_OFF, EN_SIGNAL };
+#include "schedule.h"
 
 typedef struct en_world en_world_t;
 
+/* One scheduled event and the timer that fires it. */
 typedef struct en_action {
     en_world_t *world;
-    io_us_t delay_us; /* from the start of the run */
-    enum en_step step;
-    enum io_close_how how;
-    enum io_signal sig;
+    const sc_event_t *event;
     io_timer_t *timer;
 } en_action_t;
 
@@ -29,12 +24,29 @@ struct en_world {
     gw_t *gw;
     rn_t *rn;
     tr_recorder_t *trace;
+    sc_event_t *schedule;
+    size_t nschedule;
     en_action_t *actions;
-    size_t nactions;
     int running; /* inside the span: an exit now counts */
     int exited;
     int exit_code;
+    char fault_err[200]; /* the first fault the gateway refused */
 };
+
+const char *en_outcome_name(enum en_outcome outcome)
+{
+    switch (outcome) {
+    case EN_PASS:
+        return "pass";
+    case EN_FAIL_CHECK:
+        return "check";
+    case EN_FAIL_INVARIANT:
+        return "invariant";
+    case EN_FAIL_LIVENESS:
+        return "liveness";
+    }
+    return "?";
+}
 
 static void en_drop_log(void *data, io_us_t wall_us, enum io_log_level level, const char *src,
                         const char *text)
@@ -59,70 +71,66 @@ static void en_fire(io_timer_t *timer, void *data)
     (void)timer;
     en_action_t *a = data;
     en_world_t *w = a->world;
-    switch (a->step) {
-    case EN_KILL:
-        gw_kill(w->gw, a->how, -1);
-        break;
-    case EN_STALE_ON:
-        gw_set_stale(w->gw, 1, -1);
-        break;
-    case EN_STALE_OFF:
-        gw_set_stale(w->gw, 0, -1);
-        break;
-    case EN_SIGNAL:
-        io_sim_raise_signal(w->loop, a->sig);
-        break;
+    char why[160];
+    if (a->event->action == SC_SIGNAL) {
+        io_sim_raise_signal(w->loop, a->event->sig);
+    } else if (gw_fault_apply(w->gw, &a->event->fault, why, sizeof why) < 0 &&
+               !w->fault_err[0]) {
+        snprintf(w->fault_err, sizeof w->fault_err, "fault %s: %s",
+                 gw_fault_kind_name(a->event->fault.kind), why);
+        io_loop_stop(w->loop);
     }
 }
 
-/* Turns the scenario's events into timer steps. */
-static int en_plan(en_world_t *w, const sc_scenario_t *sc)
+/* Draws the run's schedule and puts each event on a timer. */
+static int en_plan(en_world_t *w, const sc_scenario_t *sc, uint64_t seed)
 {
-    w->actions = calloc(sc->nevents * 2 + 1, sizeof *w->actions);
+    int rc = sd_schedule(sc, seed, &w->schedule, &w->nschedule);
+    if (rc < 0)
+        return rc;
+    w->actions = calloc(w->nschedule + 1, sizeof *w->actions);
     if (!w->actions)
         return IO_ERR_NOMEM;
-    for (size_t i = 0; i < sc->nevents; i++) {
-        const sc_event_t *e = &sc->events[i];
-        en_action_t *a = &w->actions[w->nactions++];
-        *a = (en_action_t){w, e->at_us - sc->start_us, EN_SIGNAL, e->how, e->sig, NULL};
-        if (e->action == SC_FAULT_KILL)
-            a->step = EN_KILL;
-        if (e->action != SC_FAULT_STALE)
-            continue;
-        a->step = EN_STALE_ON;
-        if (e->for_us >= 0) {
-            en_action_t *off = &w->actions[w->nactions++];
-            *off = *a;
-            off->step = EN_STALE_OFF;
-            off->delay_us = a->delay_us + e->for_us;
-        }
-    }
-    for (size_t i = 0; i < w->nactions; i++) {
-        w->actions[i].timer = io_timer_new(w->loop, en_fire, &w->actions[i]);
-        if (!w->actions[i].timer)
+    for (size_t i = 0; i < w->nschedule; i++) {
+        en_action_t *a = &w->actions[i];
+        *a = (en_action_t){w, &w->schedule[i], io_timer_new(w->loop, en_fire, a)};
+        if (!a->timer)
             return IO_ERR_NOMEM;
-        io_timer_start(w->actions[i].timer, w->actions[i].delay_us);
+        io_timer_start(a->timer, w->schedule[i].at_us - sc->start_us);
     }
     return 0;
 }
 
-static void en_world_free(en_world_t *w)
+/* Frees the runner, the gateway and the event timers, and counts what io
+ * still holds: after this nothing of the run should be left. */
+static void en_world_release(en_world_t *w, io_stats_t *left)
 {
     rn_free(w->rn);
     gw_free(w->gw);
-    for (size_t i = 0; i < w->nactions; i++)
+    w->rn = NULL;
+    w->gw = NULL;
+    for (size_t i = 0; i < w->nschedule && w->actions; i++)
         if (w->actions[i].timer)
             io_timer_free(w->actions[i].timer);
     free(w->actions);
+    w->actions = NULL;
+    if (w->loop && left)
+        io_loop_stats(w->loop, left);
+}
+
+static void en_world_free(en_world_t *w)
+{
+    en_world_release(w, NULL);
+    free(w->schedule);
     if (w->loop)
         io_loop_free(w->loop);
 }
 
 /* Builds the loop, the gateway and the runner, and schedules the events. */
-static int en_build(en_world_t *w, const sc_scenario_t *sc, const en_options_t *opt, char *err,
-                    size_t errlen)
+static int en_build(en_world_t *w, const sc_scenario_t *sc, const en_options_t *opt,
+                    uint64_t seed, char *err, size_t errlen)
 {
-    io_sim_config_t cfg = {opt->override_seed ? opt->seed : sc->seed, sc->start_us, sc->net};
+    io_sim_config_t cfg = {seed, sc->start_us, sc->net};
     w->loop = io_sim_loop_new(&cfg);
     if (!w->loop) {
         snprintf(err, errlen, "%s: cannot create the simulated loop", sc->file);
@@ -134,7 +142,10 @@ static int en_build(en_world_t *w, const sc_scenario_t *sc, const en_options_t *
     else
         io_set_log_sink(w->loop, IO_LOG_ERROR, en_drop_log, NULL);
     char why[256];
-    int rc = gw_new(w->loop, &sc->gateway, &w->gw, why, sizeof why);
+    gw_config_t gcfg = sc->gateway;
+    if (!sc->market_seed_fixed)
+        gcfg.market_seed = seed;
+    int rc = gw_new(w->loop, &gcfg, &w->gw, why, sizeof why);
     if (rc < 0) {
         snprintf(err, errlen, "%s: gateway: %s", sc->file, why);
         return rc;
@@ -146,13 +157,23 @@ static int en_build(en_world_t *w, const sc_scenario_t *sc, const en_options_t *
         snprintf(err, errlen, "%s: runner: %s", sc->file, why);
         return rc;
     }
-    if ((rc = en_plan(w, sc)) < 0)
+    if ((rc = en_plan(w, sc, seed)) < 0)
         snprintf(err, errlen, "%s: out of memory", sc->file);
     return rc;
 }
 
-static int en_judge(const sc_scenario_t *sc, en_world_t *w, io_us_t span_us, en_result_t *out,
-                    char *err, size_t errlen)
+/* Worst first: a broken invariant says more than a missed expectation. */
+static enum en_outcome en_outcome_of(const en_result_t *r, size_t invariants_held)
+{
+    if (invariants_held < IV_COUNT)
+        return EN_FAIL_INVARIANT;
+    if (!r->liveness.pass)
+        return EN_FAIL_LIVENESS;
+    return r->npassed < r->nchecks ? EN_FAIL_CHECK : EN_PASS;
+}
+
+static int en_judge(const sc_scenario_t *sc, en_world_t *w, io_us_t span_us,
+                    const io_stats_t *left, en_result_t *out, char *err, size_t errlen)
 {
     if (!tr_ok(w->trace)) {
         snprintf(err, errlen, "%s: out of memory while recording the trace", sc->file);
@@ -164,14 +185,20 @@ static int en_judge(const sc_scenario_t *sc, en_world_t *w, io_us_t span_us, en_
         return IO_ERR_NOMEM;
     }
     ck_run_t run = {w->trace, w->exited, w->exit_code, sc->start_us + span_us};
+    iv_input_t in = {sc, &run, w->schedule, w->nschedule, *left};
     out->nchecks = sc->nchecks;
     out->npassed = ck_evaluate(sc, &run, out->checks);
-    out->pass = out->npassed == out->nchecks;
+    size_t held = iv_evaluate(&in, out->invariants);
+    iv_liveness(&in, &out->liveness);
+    out->outcome = en_outcome_of(out, held);
+    out->pass = out->outcome == EN_PASS;
     out->span_us = span_us;
     out->exited = w->exited;
     out->exit_code = w->exit_code;
     out->hash = tr_hash(w->trace);
     out->nevents = tr_count(w->trace);
+    for (size_t i = 0; i < w->nschedule; i++)
+        out->nfaults += w->schedule[i].action == SC_FAULT;
     out->trace = w->trace;
     w->trace = NULL;
     return 0;
@@ -184,7 +211,7 @@ int en_run(const sc_scenario_t *sc, const en_options_t *opt, en_result_t *out, c
     memset(out, 0, sizeof *out);
     out->seed = opt->override_seed ? opt->seed : sc->seed;
     w.trace = tr_new();
-    int rc = w.trace ? en_build(&w, sc, opt, err, errlen) : IO_ERR_NOMEM;
+    int rc = w.trace ? en_build(&w, sc, opt, out->seed, err, errlen) : IO_ERR_NOMEM;
     if (!w.trace)
         snprintf(err, errlen, "%s: out of memory", sc->file);
     if (rc == 0) {
@@ -192,9 +219,17 @@ int en_run(const sc_scenario_t *sc, const en_options_t *opt, en_result_t *out, c
         rn_start(w.rn);
         io_sim_run_until(w.loop, sc->end_us - sc->start_us);
         w.running = 0;
+        io_us_t span_us = io_now_us(w.loop);
         /* What the teardown traces is not part of the scenario's run. */
         io_set_trace_sink(w.loop, NULL, NULL);
-        rc = en_judge(sc, &w, io_now_us(w.loop), out, err, errlen);
+        io_stats_t left;
+        en_world_release(&w, &left);
+        if (w.fault_err[0]) {
+            snprintf(err, errlen, "%s: %s", sc->file, w.fault_err);
+            rc = IO_ERR_INVAL;
+        } else {
+            rc = en_judge(sc, &w, span_us, &left, out, err, errlen);
+        }
     }
     en_world_free(&w);
     tr_free(w.trace);

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../mockgw/config.h"
 #include "../proto/duration.h"
 
 #define SC_FILE_MAX ((size_t)1 << 20)
@@ -271,11 +272,13 @@ static int sc_check_keys(sc_ctx_t *c, const cJSON *obj, const char *parent,
 
 /* ---- event kinds and patterns ------------------------------------------ */
 
-/* The trace events this build emits (runner.h, gateway.h) and their fields:
- * checks may name only these, so a typo cannot make a check pass vacuously. */
+/* The trace events the runner and the gateway emit (runner.h, cycle.h,
+ * gateway.h, faults.h) and their fields: checks may name only these, so a
+ * typo cannot make a check pass vacuously. Kinds ending in ':' are families
+ * ("error:<code>", "fault:<kind>", "fault_end:<kind>"). */
 static const struct {
     const char *ev;
-    const char *fields[6];
+    const char *fields[16];
 } sc_kinds[] = {
     {"connect", {"attempt", "host", "port"}},
     {"connect_failed", {"reason"}},
@@ -288,38 +291,50 @@ static const struct {
     {"signal", {"name"}},
     {"msg_in", {"id", "name"}},
     {"msg_out", {"id", "name"}},
-    {"error:", {"id", "text"}}, /* error:<code> */
-    {"status", {"label"}},
+    {"error:", {"id", "text"}},
+    {"status", {"label", "connection", "phase"}},
     {"exit", {"code"}},
+    {"cycle_start", {"n"}},
+    {"cycle_end", {"n", "ok", "reason"}},
+    {"cycle_skipped", {"reason"}},
+    {"order", {"symbol", "action", "qty", "order_id"}},
+    {"order_dry_run", {"symbol", "action", "qty"}},
+    {"order_status", {"order_id", "status", "filled"}},
+    {"reconcile", {"symbol", "order_id", "outcome"}},
+    {"signal_computed", {"symbol", "fast", "slow", "target"}},
     {"accept", {"conn"}},
     {"session_ready", {"conn", "client_id", "version"}},
     {"session_closed", {"conn", "client_id", "by", "how", "reason"}},
     {"reject", {"conn", "client_id", "code"}},
-    {"fault:kill", {"how", "client_id", "sessions"}},
-    {"fault:stale", {"on", "client_id"}},
+    /* The union of every fault's fields (faults.c names them per kind). */
+    {"fault:", {"client_id", "how", "sessions", "on", "for_us", "only", "value_us", "max",
+                "bytes", "restored", "times", "code", "text", "req_id"}},
+    {"fault_end:", {"client_id"}},
 };
 #define SC_NKINDS (sizeof sc_kinds / sizeof sc_kinds[0])
 
-/* Kinds of the contract no part of this build emits yet. */
-static const char *const sc_kinds_later[] = {
-    "cycle_start",  "cycle_end",  "cycle_skipped",         "order",
-    "order_dry_run", "fault:down", "fault:refuse",          "fault:handshake_stall",
-    "fault:latency", "fault:slice", "fault:garbage",         "fault:connectivity_lost",
-    "fault:client_id_in_use",     "fault:error",           NULL};
+/* Whether the text after a family's ':' names a member: digits for errors,
+ * a fault kind for faults. */
+static int sc_family_member(const char *family, const char *rest)
+{
+    if (strcmp(family, "error:") == 0) {
+        size_t n = strspn(rest, "0123456789");
+        return n > 0 && rest[n] == '\0';
+    }
+    int k = gw_fault_kind_from_name(rest);
+    return k >= 0 && k != GW_FAULT_CLEAR;
+}
 
-/* The sc_kinds index of ev, or -1. "error:<digits>" matches "error:". */
+/* The sc_kinds index of ev, or -1. */
 static int sc_kind_index(const char *ev)
 {
-    size_t elen = strlen("error:");
-    if (strncmp(ev, "error:", elen) == 0) {
-        size_t n = strspn(ev + elen, "0123456789");
-        if (n == 0 || ev[elen + n] != '\0')
-            return -1;
-        ev = "error:";
-    }
-    for (size_t i = 0; i < SC_NKINDS; i++)
-        if (strcmp(ev, sc_kinds[i].ev) == 0)
+    for (size_t i = 0; i < SC_NKINDS; i++) {
+        size_t n = strlen(sc_kinds[i].ev);
+        if (sc_kinds[i].ev[n - 1] == ':' ? strncmp(ev, sc_kinds[i].ev, n) == 0 &&
+                                                sc_family_member(sc_kinds[i].ev, ev + n)
+                                          : strcmp(ev, sc_kinds[i].ev) == 0)
             return (int)i;
+    }
     return -1;
 }
 
@@ -331,6 +346,43 @@ static char *sc_strndup(const char *s, size_t n)
         d[n] = '\0';
     }
     return d;
+}
+
+/* A copy of s the scenario keeps for as long as it lives: the runner and
+ * gateway configs borrow their strings, and the cJSON tree is freed after
+ * loading. NULL when out of memory (reported). */
+static const char *sc_own(sc_ctx_t *c, const char *s)
+{
+    sc_scenario_t *sc = c->sc;
+    char **grown = realloc(sc->strings, (sc->nstrings + 1) * sizeof *grown);
+    char *copy = sc_strndup(s, strlen(s));
+    if (!grown || !copy) {
+        if (grown)
+            sc->strings = grown;
+        free(copy);
+        sc_nomem(c);
+        return NULL;
+    }
+    sc->strings = grown;
+    sc->strings[sc->nstrings++] = copy;
+    return copy;
+}
+
+/* A zeroed array of n pointers the scenario keeps (see sc_own). */
+static void **sc_own_array(sc_ctx_t *c, size_t n)
+{
+    sc_scenario_t *sc = c->sc;
+    char **grown = realloc(sc->strings, (sc->nstrings + 1) * sizeof *grown);
+    void **arr = calloc(n, sizeof *arr);
+    if (grown)
+        sc->strings = grown;
+    if (!grown || !arr) {
+        free(arr);
+        sc_nomem(c);
+        return NULL;
+    }
+    sc->strings[sc->nstrings++] = (char *)arr;
+    return arr;
 }
 
 static void sc_pattern_clear(sc_pattern_t *p)
@@ -380,8 +432,6 @@ static int sc_parse_pattern(sc_ctx_t *c, const char *path, const char *text, sc_
     p->ev = sc_strndup(text, evlen);
     if (!p->text || !p->ev)
         return sc_nomem(c);
-    if (sc_in_list(p->ev, sc_kinds_later))
-        return sc_fail(c, path, "event kind \"%s\" is not supported by this build yet", p->ev);
     int kind = sc_kind_index(p->ev);
     if (kind < 0)
         return sc_fail(c, path, "unknown event kind \"%s\"", p->ev);
@@ -445,19 +495,51 @@ static int sc_load_reconnect(sc_ctx_t *c, const cJSON *runner)
     return 0;
 }
 
+/* `symbols`: 1 to 64 distinct non-empty names without commas. */
+static int sc_load_symbols(sc_ctx_t *c, const cJSON *runner)
+{
+    const cJSON *arr, *item;
+    char path[SC_PATH_MAX];
+    int rc = sc_get_array(c, runner, "runner", "symbols", &arr);
+    if (rc <= 0)
+        return rc;
+    size_t n = (size_t)cJSON_GetArraySize(arr), i = 0;
+    if (n < 1 || n > GW_PRICES_MAX)
+        return sc_fail(c, "runner.symbols", "expected 1 to %d symbols, got %zu", GW_PRICES_MAX,
+                       n);
+    const char **names = (const char **)sc_own_array(c, n);
+    if (!names)
+        return IO_ERR_NOMEM;
+    cJSON_ArrayForEach(item, arr) {
+        sc_index(path, "runner.symbols", i);
+        if (!cJSON_IsString(item))
+            return sc_type_error(c, path, item, "a symbol (a string)");
+        if (item->valuestring[0] == '\0' || strchr(item->valuestring, ','))
+            return sc_fail(c, path, "a symbol is a non-empty name without commas");
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(names[j], item->valuestring) == 0)
+                return sc_fail(c, path, "\"%s\" is listed twice", item->valuestring);
+        if (!(names[i++] = sc_own(c, item->valuestring)))
+            return IO_ERR_NOMEM;
+    }
+    c->sc->runner.symbols = names;
+    c->sc->runner.nsymbols = n;
+    return 0;
+}
+
 static int sc_load_runner(sc_ctx_t *c, const cJSON *root)
 {
-    static const char *const known[] = {"client_id", "port", "connect_timeout", "health_check",
-                                        "reconnect", "force_disconnect", NULL};
-    static const char *const later[] = {"symbols", "interval", "persistent", "trade",
-                                        "cycle_timeout", NULL};
+    static const char *const known[] = {"symbols", "client_id", "interval", "persistent",
+                                        "force_disconnect", "trade", "health_check",
+                                        "reconnect", "connect_timeout", "cycle_timeout", "port",
+                                        NULL};
     rn_config_t *r = &c->sc->runner;
     const cJSON *obj;
     int64_t v;
     int rc = sc_get_object(c, root, "", "runner", &obj);
     if (rc <= 0)
         return rc;
-    if ((rc = sc_check_keys(c, obj, "runner", known, later)) < 0)
+    if ((rc = sc_check_keys(c, obj, "runner", known, NULL)) < 0)
         return rc;
     if ((rc = sc_get_int(c, obj, "runner", "client_id", 0, 2147483647.0, &v)) < 0)
         return rc;
@@ -469,64 +551,32 @@ static int sc_load_runner(sc_ctx_t *c, const cJSON *root)
         r->port = (uint16_t)v;
     if ((rc = sc_get_duration(c, obj, "runner", "connect_timeout", 1,
                               &r->connect_timeout_us)) < 0 ||
+        (rc = sc_get_duration(c, obj, "runner", "interval", 1, &r->interval_us)) < 0 ||
+        (rc = sc_get_duration(c, obj, "runner", "cycle_timeout", 1, &r->cycle_timeout_us)) < 0 ||
+        (rc = sc_get_bool(c, obj, "runner", "persistent", &r->persistent)) < 0 ||
+        (rc = sc_get_bool(c, obj, "runner", "trade", &r->trade)) < 0 ||
         (rc = sc_get_bool(c, obj, "runner", "force_disconnect", &r->force_disconnect)) < 0 ||
-        (rc = sc_load_health(c, obj)) < 0)
+        (rc = sc_load_symbols(c, obj)) < 0 || (rc = sc_load_health(c, obj)) < 0)
         return rc;
     return sc_load_reconnect(c, obj);
 }
 
-static int sc_load_accounts(sc_ctx_t *c, const cJSON *gw)
-{
-    const cJSON *arr, *a;
-    char path[SC_PATH_MAX];
-    int rc = sc_get_array(c, gw, "gateway", "accounts", &arr);
-    if (rc <= 0)
-        return rc;
-    int n = cJSON_GetArraySize(arr);
-    if (n < 1 || n > GW_ACCOUNTS_MAX)
-        return sc_fail(c, "gateway.accounts", "expected 1 to %d accounts, got %d",
-                       GW_ACCOUNTS_MAX, n);
-    gw_config_t *g = &c->sc->gateway;
-    g->naccounts = 0;
-    size_t i = 0;
-    cJSON_ArrayForEach(a, arr) {
-        sc_index(path, "gateway.accounts", i++);
-        if (!cJSON_IsString(a))
-            return sc_type_error(c, path, a, "a string");
-        /* managedAccounts is one comma-separated field on the wire. */
-        if (a->valuestring[0] == '\0' || strchr(a->valuestring, ','))
-            return sc_fail(c, path, "an account is a non-empty name without commas");
-        g->accounts[g->naccounts++] = a->valuestring;
-    }
-    return 0;
-}
-
+/* The gateway object is the mock's own format (mockgw/config.h); its
+ * messages name the JSON path, this adds the file. */
 static int sc_load_gateway(sc_ctx_t *c, const cJSON *root)
 {
-    static const char *const known[] = {"server_version", "accounts", "port", NULL};
-    static const char *const later[] = {"positions", "prices", "daily_restart", "replay", NULL};
-    gw_config_t *g = &c->sc->gateway;
     const cJSON *obj;
-    int64_t v;
+    char why[300];
     int rc = sc_get_object(c, root, "", "gateway", &obj);
     if (rc <= 0)
         return rc;
-    if ((rc = sc_check_keys(c, obj, "gateway", known, later)) < 0)
-        return rc;
-    if ((rc = sc_get_int(c, obj, "gateway", "server_version", 1, 1000, &v)) < 0)
-        return rc;
-    if (rc) {
-        /* The mock speaks [min, server_version]; an old version lowers min
-         * too, so a scenario can offer a version the runner must refuse. */
-        g->server_version_max = (int)v;
-        if (g->server_version_min > g->server_version_max)
-            g->server_version_min = g->server_version_max;
-    }
-    if ((rc = sc_get_int(c, obj, "gateway", "port", 1, 65535, &v)) < 0)
-        return rc;
-    if (rc)
-        g->port = (uint16_t)v;
-    return sc_load_accounts(c, obj);
+    c->sc->market_seed_fixed = cJSON_GetObjectItemCaseSensitive(obj, "market_seed") != NULL;
+    rc = gw_config_from_json(obj, &c->sc->gateway, "gateway", why, sizeof why);
+    if (rc == IO_ERR_NOMEM)
+        return sc_nomem(c);
+    if (rc < 0 && c->err && c->errlen)
+        snprintf(c->err, c->errlen, "%s: %s", c->file, why);
+    return rc;
 }
 
 static int sc_load_network(sc_ctx_t *c, const cJSON *root)
@@ -547,45 +597,164 @@ static int sc_load_network(sc_ctx_t *c, const cJSON *root)
 
 /* ---- events ------------------------------------------------------------ */
 
-static const char *const sc_faults_later[] = {
-    "down", "refuse", "handshake_stall", "latency", "slice", "garbage", "connectivity_lost",
-    "client_id_in_use", "error", NULL};
+/* The parameters each fault takes beyond at, fault and client_id; a
+ * leading '*' marks a required one. */
+static const char *const sc_fault_params[GW_FAULT_KIND_COUNT][4] = {
+    [GW_FAULT_KILL] = {"how"},
+    [GW_FAULT_DOWN] = {"*for", "how"},
+    [GW_FAULT_REFUSE] = {"*for"},
+    [GW_FAULT_STALE] = {"for", "only"},
+    [GW_FAULT_HANDSHAKE_STALL] = {"*for"},
+    [GW_FAULT_LATENCY] = {"*value", "*for"},
+    [GW_FAULT_SLICE] = {"*max", "*for"},
+    [GW_FAULT_GARBAGE] = {"bytes"},
+    [GW_FAULT_CONNECTIVITY_LOST] = {"*for", "restored"},
+    [GW_FAULT_CLIENT_ID_IN_USE] = {"times"},
+    [GW_FAULT_ERROR] = {"*code", "text", "req_id"},
+    [GW_FAULT_FARM_OUTAGE] = {"*for"},
+    [GW_FAULT_CLEAR] = {NULL},
+};
+
+/* Message kinds `stale.only` accepts (faults.h). */
+static const char *const sc_msg_kinds[] = {"current_time", "historical", "market_data",
+                                           "positions",    "account",    "orders",
+                                           "executions",   "contracts",  "ids",
+                                           "errors",       NULL};
+
+static int sc_get_how(sc_ctx_t *c, const cJSON *obj, const char *path, enum io_close_how *how)
+{
+    const char *text;
+    char hpath[SC_PATH_MAX];
+    int rc = sc_get_string(c, obj, path, "how", &text);
+    if (rc <= 0)
+        return rc;
+    if (strcmp(text, "fin") != 0 && strcmp(text, "rst") != 0) {
+        sc_join(hpath, path, "how");
+        return sc_fail(c, hpath, "expected \"fin\" or \"rst\", got \"%s\"", text);
+    }
+    *how = text[0] == 'r' ? IO_CLOSE_RST : IO_CLOSE_FIN;
+    return 1;
+}
+
+static int sc_get_only(sc_ctx_t *c, const cJSON *obj, const char *path, unsigned *only)
+{
+    const cJSON *arr, *item;
+    char opath[SC_PATH_MAX], ipath[SC_PATH_MAX], list[200];
+    int rc = sc_get_array(c, obj, path, "only", &arr);
+    if (rc <= 0)
+        return rc;
+    sc_join(opath, path, "only");
+    if (cJSON_GetArraySize(arr) == 0)
+        return sc_fail(c, opath, "expected at least one message kind");
+    size_t i = 0;
+    cJSON_ArrayForEach(item, arr) {
+        sc_index(ipath, opath, i++);
+        if (!cJSON_IsString(item))
+            return sc_type_error(c, ipath, item, "a message kind (a string)");
+        unsigned bit = gw_msg_kind_from_name(item->valuestring);
+        if (!bit)
+            return sc_fail(c, ipath, "unknown message kind \"%s\" (kinds: %s)",
+                           item->valuestring, sc_list_text(sc_msg_kinds, list, sizeof list));
+        *only |= bit;
+    }
+    return 1;
+}
+
+/* Reads one parameter of a fault into f; 1 if present, 0 if absent. */
+static int sc_fault_param(sc_ctx_t *c, const cJSON *obj, const char *path, const char *key,
+                          gw_fault_t *f)
+{
+    int64_t v;
+    const char *text;
+    char kpath[SC_PATH_MAX];
+    int rc;
+    sc_join(kpath, path, key);
+    if (strcmp(key, "for") == 0)
+        return sc_get_duration(c, obj, path, key, 1, &f->for_us);
+    if (strcmp(key, "value") == 0)
+        return sc_get_duration(c, obj, path, key, 1, &f->value_us);
+    if (strcmp(key, "how") == 0)
+        return sc_get_how(c, obj, path, &f->how);
+    if (strcmp(key, "only") == 0)
+        return sc_get_only(c, obj, path, &f->only);
+    if (strcmp(key, "text") == 0) {
+        if ((rc = sc_get_string(c, obj, path, key, &text)) <= 0)
+            return rc;
+        if (strlen(text) >= sizeof f->text)
+            return sc_fail(c, kpath, "longer than %zu bytes", sizeof f->text - 1);
+        memcpy(f->text, text, strlen(text) + 1);
+        return 1;
+    }
+    if (strcmp(key, "restored") == 0) {
+        if ((rc = sc_get_int(c, obj, path, key, 1101, 1102, &v)) > 0)
+            f->restored_code = (int)v;
+        return rc;
+    }
+    if (strcmp(key, "req_id") == 0) {
+        if ((rc = sc_get_int(c, obj, path, key, -1, 2147483647.0, &v)) > 0)
+            f->req_id = (int)v;
+        return rc;
+    }
+    if (strcmp(key, "code") == 0) {
+        if ((rc = sc_get_int(c, obj, path, key, 0, 99999, &v)) > 0)
+            f->code = (int)v;
+        return rc;
+    }
+    /* max, bytes, times: counts. */
+    if ((rc = sc_get_int(c, obj, path, key, 1, 65536, &v)) <= 0)
+        return rc;
+    if (key[0] == 'm')
+        f->max_bytes = (size_t)v;
+    else if (key[0] == 'b')
+        f->bytes = (size_t)v;
+    else
+        f->times = (int)v;
+    return 1;
+}
+
+/* The fault word's kind; a word of no fault is an error naming them all. */
+static int sc_fault_kind(sc_ctx_t *c, const char *path, const char *word)
+{
+    char list[256] = "";
+    int k = gw_fault_kind_from_name(word);
+    if (k >= 0)
+        return k;
+    for (int i = 0, n = 0; i < GW_FAULT_KIND_COUNT; i++)
+        n += snprintf(list + n, sizeof list - (size_t)n, "%s%s", i ? ", " : "",
+                      gw_fault_kind_name((enum gw_fault_kind)i));
+    return sc_fail(c, path, "unknown fault \"%s\" (faults: %s)", word, list);
+}
 
 static int sc_load_fault(sc_ctx_t *c, const cJSON *obj, const char *path, sc_event_t *e)
 {
-    static const char *const kill_keys[] = {"at", "fault", "how", NULL};
-    static const char *const stale_keys[] = {"at", "fault", "for", NULL};
-    static const char *const stale_later[] = {"only", NULL};
-    const char *word, *how;
+    const char *word, *keys[8] = {"at", "fault", "client_id"};
     char fpath[SC_PATH_MAX];
+    int64_t id;
     int rc;
     sc_join(fpath, path, "fault");
     if ((rc = sc_get_string(c, obj, path, "fault", &word)) < 0)
         return rc;
-    if (sc_in_list(word, sc_faults_later))
-        return sc_fail(c, fpath, "fault \"%s\" is not supported by this build yet", word);
-    if (strcmp(word, "kill") == 0) {
-        e->action = SC_FAULT_KILL;
-        e->how = IO_CLOSE_FIN;
-        if ((rc = sc_check_keys(c, obj, path, kill_keys, NULL)) < 0 ||
-            (rc = sc_get_string(c, obj, path, "how", &how)) <= 0)
+    int kind = sc_fault_kind(c, fpath, word);
+    if (kind < 0)
+        return kind;
+    const char *const *params = sc_fault_params[kind];
+    for (size_t i = 0; i < 4 && params[i]; i++)
+        keys[3 + i] = params[i] + (params[i][0] == '*');
+    e->action = SC_FAULT;
+    gw_fault_init(&e->fault, (enum gw_fault_kind)kind);
+    if ((rc = sc_check_keys(c, obj, path, keys, NULL)) < 0 ||
+        (rc = sc_get_int(c, obj, path, "client_id", 0, 2147483647.0, &id)) < 0)
+        return rc;
+    if (rc)
+        e->fault.client_id = (int)id;
+    for (size_t i = 0; i < 4 && params[i]; i++) {
+        const char *key = params[i] + (params[i][0] == '*');
+        if ((rc = sc_fault_param(c, obj, path, key, &e->fault)) < 0)
             return rc;
-        if (strcmp(how, "fin") != 0 && strcmp(how, "rst") != 0) {
-            sc_join(fpath, path, "how");
-            return sc_fail(c, fpath, "expected \"fin\" or \"rst\", got \"%s\"", how);
-        }
-        e->how = how[0] == 'r' ? IO_CLOSE_RST : IO_CLOSE_FIN;
-        return 0;
+        if (rc == 0 && params[i][0] == '*')
+            return sc_missing(c, path, key, "this fault needs it");
     }
-    if (strcmp(word, "stale") == 0) {
-        e->action = SC_FAULT_STALE;
-        e->for_us = -1;
-        if ((rc = sc_check_keys(c, obj, path, stale_keys, stale_later)) < 0 ||
-            (rc = sc_get_duration(c, obj, path, "for", 1, &e->for_us)) < 0)
-            return rc;
-        return 0;
-    }
-    return sc_fail(c, fpath, "unknown fault \"%s\" (this build knows kill, stale)", word);
+    return 0;
 }
 
 static int sc_load_signal(sc_ctx_t *c, const cJSON *obj, const char *path, sc_event_t *e)
@@ -606,19 +775,126 @@ static int sc_load_signal(sc_ctx_t *c, const cJSON *obj, const char *path, sc_ev
     return sc_fail(c, spath, "expected \"SIGINT\" or \"SIGTERM\", got \"%s\"", name);
 }
 
+/* `rate`: "N/day", N a positive decimal number. */
+static int sc_get_rate(sc_ctx_t *c, const cJSON *obj, const char *path, double *per_day)
+{
+    const char *text;
+    char rpath[SC_PATH_MAX], *end;
+    int rc = sc_get_string(c, obj, path, "rate", &text);
+    if (rc == 0)
+        return sc_missing(c, path, "rate", "\"N/day\"");
+    if (rc < 0)
+        return rc;
+    sc_join(rpath, path, "rate");
+    errno = 0;
+    *per_day = (text[0] >= '0' && text[0] <= '9') ? strtod(text, &end) : 0.0;
+    if (errno || *per_day <= 0.0 || *per_day > 1e6 || strcmp(end, "/day") != 0)
+        return sc_fail(c, rpath, "expected \"N/day\" with N a number from 0 to 1000000, got "
+                       "\"%s\"", text);
+    return 0;
+}
+
+/* `for`: [min, max] durations, 0 < min <= max. */
+static int sc_get_for_range(sc_ctx_t *c, const cJSON *obj, const char *path, sc_random_t *r)
+{
+    const cJSON *arr;
+    char fpath[SC_PATH_MAX], ipath[SC_PATH_MAX], why[160];
+    io_us_t *ends[2] = {&r->for_min_us, &r->for_max_us};
+    int rc = sc_get_array(c, obj, path, "for", &arr);
+    if (rc <= 0)
+        return rc;
+    sc_join(fpath, path, "for");
+    if (cJSON_GetArraySize(arr) != 2)
+        return sc_fail(c, fpath, "expected [min, max], two durations");
+    for (int i = 0; i < 2; i++) {
+        const cJSON *v = cJSON_GetArrayItem(arr, i);
+        sc_index(ipath, fpath, (size_t)i);
+        if (!cJSON_IsString(v))
+            return sc_type_error(c, ipath, v, "a duration (a string)");
+        if (dur_parse(v->valuestring, ends[i], why, sizeof why) < 0)
+            return sc_fail(c, ipath, "%s", why);
+        if (*ends[i] < IO_US_PER_MS)
+            return sc_fail(c, ipath, "must be at least 1ms");
+    }
+    if (r->for_max_us < r->for_min_us)
+        return sc_fail(c, fpath, "max must not be less than min");
+    return 0;
+}
+
+static int sc_get_kinds(sc_ctx_t *c, const cJSON *obj, const char *path, sc_random_t *r)
+{
+    const cJSON *arr, *item;
+    char kpath[SC_PATH_MAX], ipath[SC_PATH_MAX];
+    int rc = sc_get_array(c, obj, path, "kinds", &arr);
+    if (rc == 0)
+        return sc_missing(c, path, "kinds", "the faults to draw from");
+    if (rc < 0)
+        return rc;
+    sc_join(kpath, path, "kinds");
+    if (cJSON_GetArraySize(arr) == 0)
+        return sc_fail(c, kpath, "expected at least one fault");
+    size_t i = 0;
+    cJSON_ArrayForEach(item, arr) {
+        sc_index(ipath, kpath, i++);
+        if (!cJSON_IsString(item))
+            return sc_type_error(c, ipath, item, "a fault (a string)");
+        int k = sc_fault_kind(c, ipath, item->valuestring);
+        if (k < 0)
+            return k;
+        if (k == GW_FAULT_ERROR || k == GW_FAULT_CLEAR)
+            return sc_fail(c, ipath, "\"%s\" cannot be drawn at random", item->valuestring);
+        for (size_t j = 0; j < r->nkinds; j++)
+            if (r->kinds[j] == (enum gw_fault_kind)k)
+                return sc_fail(c, ipath, "\"%s\" is listed twice", item->valuestring);
+        r->kinds[r->nkinds++] = (enum gw_fault_kind)k;
+    }
+    return 0;
+}
+
+static int sc_load_random(sc_ctx_t *c, const cJSON *item, const char *path, sc_event_t *e)
+{
+    static const char *const item_keys[] = {"at", "random", NULL};
+    static const char *const keys[] = {"kinds", "rate", "for", "from", "to", NULL};
+    const cJSON *obj;
+    char rpath[SC_PATH_MAX];
+    sc_random_t *r = &e->random;
+    int rc;
+    sc_join(rpath, path, "random");
+    e->action = SC_RANDOM;
+    r->for_min_us = IO_US_PER_S;
+    r->for_max_us = 5 * 60 * IO_US_PER_S;
+    r->from_us = c->sc->start_us;
+    r->to_us = c->sc->end_us;
+    if ((rc = sc_check_keys(c, item, path, item_keys, NULL)) < 0 ||
+        (rc = sc_get_moment_in_span(c, item, path, "at", &r->from_us)) < 0 ||
+        (rc = sc_get_object(c, item, path, "random", &obj)) < 0 ||
+        (rc = sc_check_keys(c, obj, rpath, keys, NULL)) < 0 ||
+        (rc = sc_get_kinds(c, obj, rpath, r)) < 0 ||
+        (rc = sc_get_rate(c, obj, rpath, &r->per_day)) < 0 ||
+        (rc = sc_get_for_range(c, obj, rpath, r)) < 0 ||
+        (rc = sc_get_moment_in_span(c, obj, rpath, "from", &r->from_us)) < 0 ||
+        (rc = sc_get_moment_in_span(c, obj, rpath, "to", &r->to_us)) < 0)
+        return rc;
+    if (r->to_us <= r->from_us) {
+        char tpath[SC_PATH_MAX];
+        sc_join(tpath, rpath, "to");
+        return sc_fail(c, tpath, "must be after from");
+    }
+    e->at_us = r->from_us;
+    return 0;
+}
+
 static int sc_load_event(sc_ctx_t *c, const cJSON *obj, const char *path, sc_event_t *e)
 {
-    char rpath[SC_PATH_MAX];
     if (!cJSON_IsObject(obj))
         return sc_type_error(c, path, obj, "an object");
-    if (cJSON_GetObjectItemCaseSensitive(obj, "random")) {
-        sc_join(rpath, path, "random");
-        return sc_fail(c, rpath, "not supported by this build yet");
-    }
     int has_fault = cJSON_GetObjectItemCaseSensitive(obj, "fault") != NULL;
     int has_signal = cJSON_GetObjectItemCaseSensitive(obj, "signal") != NULL;
-    if (has_fault == has_signal)
-        return sc_fail(c, path, "an event has exactly one of \"fault\" or \"signal\"");
+    int has_random = cJSON_GetObjectItemCaseSensitive(obj, "random") != NULL;
+    if (has_fault + has_signal + has_random != 1)
+        return sc_fail(c, path, "an event has exactly one of \"fault\", \"signal\" or \"random\"");
+    if (has_random)
+        return sc_load_random(c, obj, path, e);
     int rc = has_fault ? sc_load_fault(c, obj, path, e) : sc_load_signal(c, obj, path, e);
     if (rc < 0)
         return rc;
@@ -652,9 +928,8 @@ static int sc_load_events(sc_ctx_t *c, const cJSON *root)
 
 /* ---- checks ------------------------------------------------------------ */
 
-static const char *const sc_check_words[] = {"count", "never", "within", "sequence", "exit",
-                                             NULL};
-static const char *const sc_check_later[] = {"status", "clean_shutdown", NULL};
+static const char *const sc_check_words[] = {"count", "never",  "within",         "sequence",
+                                             "exit",  "status", "clean_shutdown", NULL};
 
 /* The optional window of count and never: from/to moments inside the span. */
 static int sc_load_window(sc_ctx_t *c, const cJSON *obj, const char *path, sc_check_t *k)
@@ -777,18 +1052,91 @@ static int sc_load_exit(sc_ctx_t *c, const cJSON *obj, const char *path, sc_chec
     return 0;
 }
 
+/* `throughout`: [from, to] moments inside the span, to after from. */
+static int sc_load_throughout(sc_ctx_t *c, const cJSON *obj, const char *path, sc_check_t *k)
+{
+    const cJSON *arr;
+    char tpath[SC_PATH_MAX], ipath[SC_PATH_MAX], why[200];
+    io_us_t *ends[2] = {&k->from_us, &k->to_us};
+    int rc = sc_get_array(c, obj, path, "throughout", &arr);
+    if (rc <= 0)
+        return rc;
+    sc_join(tpath, path, "throughout");
+    if (cJSON_GetArraySize(arr) != 2)
+        return sc_fail(c, tpath, "expected [from, to], two moments");
+    for (int i = 0; i < 2; i++) {
+        const cJSON *v = cJSON_GetArrayItem(arr, i);
+        sc_index(ipath, tpath, (size_t)i);
+        if (!cJSON_IsString(v))
+            return sc_type_error(c, ipath, v, "a moment (a string)");
+        if (dur_parse_moment(v->valuestring, &c->sc->start_us, ends[i], why, sizeof why) < 0)
+            return sc_fail(c, ipath, "%s", why);
+        if (*ends[i] < c->sc->start_us || *ends[i] > c->sc->end_us)
+            return sc_fail(c, ipath, "outside the scenario's span");
+    }
+    if (k->to_us <= k->from_us)
+        return sc_fail(c, tpath, "to must be after from");
+    k->has_from = k->has_to = 1;
+    return 0;
+}
+
+static int sc_load_status(sc_ctx_t *c, const cJSON *obj, const char *path, sc_check_t *k)
+{
+    static const char *const keys[] = {"status", "throughout", "except", NULL};
+    static const char *const phases[] = {"cycle", "reconnect", NULL};
+    const char *label;
+    const cJSON *arr, *item;
+    char epath[SC_PATH_MAX], ipath[SC_PATH_MAX];
+    int rc;
+    if ((rc = sc_check_keys(c, obj, path, keys, NULL)) < 0 ||
+        (rc = sc_get_string(c, obj, path, "status", &label)) < 0 ||
+        (rc = sc_load_throughout(c, obj, path, k)) < 0 ||
+        (rc = sc_get_array(c, obj, path, "except", &arr)) < 0)
+        return rc;
+    if (!(k->label = sc_strndup(label, strlen(label))))
+        return sc_nomem(c);
+    if (rc == 0)
+        return 0;
+    sc_join(epath, path, "except");
+    size_t i = 0;
+    cJSON_ArrayForEach(item, arr) {
+        sc_index(ipath, epath, i++);
+        if (!cJSON_IsString(item))
+            return sc_type_error(c, ipath, item, "a phase (a string)");
+        if (!sc_in_list(item->valuestring, phases))
+            return sc_fail(c, ipath, "unknown phase \"%s\" (phases: cycle, reconnect)",
+                           item->valuestring);
+        k->except |= item->valuestring[0] == 'c' ? SC_PHASE_CYCLE : SC_PHASE_RECONNECT;
+    }
+    return 0;
+}
+
+static int sc_load_clean_shutdown(sc_ctx_t *c, const cJSON *obj, const char *path,
+                                  sc_check_t *k)
+{
+    static const char *const keys[] = {"clean_shutdown", NULL};
+    int on = 0, rc;
+    (void)k;
+    if ((rc = sc_check_keys(c, obj, path, keys, NULL)) < 0 ||
+        (rc = sc_get_bool(c, obj, path, "clean_shutdown", &on)) < 0)
+        return rc;
+    if (!on) {
+        char cpath[SC_PATH_MAX];
+        sc_join(cpath, path, "clean_shutdown");
+        return sc_fail(c, cpath, "only true is a check; leave the item out instead");
+    }
+    return 0;
+}
+
 /* Finds the check word among the keys: exactly one of sc_check_words. */
 static int sc_check_word(sc_ctx_t *c, const cJSON *obj, const char *path, int *word)
 {
-    static const char *const params[] = {"eq", "ge", "le", "from", "to", "src", "after",
-                                         "expect", NULL};
+    static const char *const params[] = {"eq",     "ge",         "le",     "from", "to", "src",
+                                         "after",  "expect",     "throughout", "except", NULL};
     char kpath[SC_PATH_MAX], list[128];
     *word = -1;
     for (const cJSON *k = obj->child; k; k = k->next) {
         sc_join(kpath, path, k->string);
-        if (sc_in_list(k->string, sc_check_later))
-            return sc_fail(c, kpath, "check \"%s\" is not supported by this build yet",
-                           k->string);
         if (sc_in_list(k->string, params))
             continue;
         if (!sc_in_list(k->string, sc_check_words))
@@ -810,9 +1158,11 @@ static int sc_check_word(sc_ctx_t *c, const cJSON *obj, const char *path, int *w
 static int sc_load_check(sc_ctx_t *c, const cJSON *obj, const char *path, sc_check_t *k)
 {
     static int (*const loaders[])(sc_ctx_t *, const cJSON *, const char *, sc_check_t *) = {
-        sc_load_count, sc_load_never, sc_load_within, sc_load_sequence, sc_load_exit};
-    static const enum sc_check_kind kinds[] = {SC_CHECK_COUNT, SC_CHECK_NEVER, SC_CHECK_WITHIN,
-                                               SC_CHECK_SEQUENCE, SC_CHECK_EXIT};
+        sc_load_count, sc_load_never,  sc_load_within,        sc_load_sequence,
+        sc_load_exit,  sc_load_status, sc_load_clean_shutdown};
+    static const enum sc_check_kind kinds[] = {SC_CHECK_COUNT,    SC_CHECK_NEVER, SC_CHECK_WITHIN,
+                                               SC_CHECK_SEQUENCE, SC_CHECK_EXIT,  SC_CHECK_STATUS,
+                                               SC_CHECK_CLEAN_SHUTDOWN};
     int word, rc;
     if (!cJSON_IsObject(obj))
         return sc_type_error(c, path, obj, "an object");
@@ -874,6 +1224,21 @@ static int sc_set_name(sc_ctx_t *c, const cJSON *root)
     return c->sc->name && c->sc->description ? 0 : sc_nomem(c);
 }
 
+/* `liveness`: a duration, or false for no liveness phase. */
+static int sc_load_liveness(sc_ctx_t *c, const cJSON *root)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, "liveness");
+    c->sc->liveness_us = SC_LIVENESS_DEFAULT_US;
+    if (cJSON_IsFalse(v)) {
+        c->sc->liveness_us = 0;
+        return 0;
+    }
+    if (v && !cJSON_IsString(v))
+        return sc_type_error(c, "liveness", v, "a duration or false");
+    int rc = sc_get_duration(c, root, "", "liveness", 1, &c->sc->liveness_us);
+    return rc < 0 ? rc : 0;
+}
+
 static int sc_load_span(sc_ctx_t *c, const cJSON *root)
 {
     sc_scenario_t *sc = c->sc;
@@ -888,13 +1253,14 @@ static int sc_load_span(sc_ctx_t *c, const cJSON *root)
         return rc < 0 ? rc : sc_missing(c, "", "end", "when the scenario ends");
     if (sc->end_us <= sc->start_us)
         return sc_fail(c, "end", "must be after start");
-    return 0;
+    return sc_load_liveness(c, root);
 }
 
 static int sc_load_root(sc_ctx_t *c, const cJSON *root)
 {
-    static const char *const known[] = {"name", "description", "seed", "start", "end", "runner",
-                                        "gateway", "network", "events", "expect", NULL};
+    static const char *const known[] = {"name",    "description", "seed",    "start",
+                                        "end",     "liveness",    "runner",  "gateway",
+                                        "network", "events",      "expect",  NULL};
     int rc;
     if (!cJSON_IsObject(root))
         return sc_type_error(c, "(top level)", root, "an object");
@@ -933,20 +1299,6 @@ static int sc_syntax_error(sc_ctx_t *c, const char *text, size_t len, size_t off
     return IO_ERR_INVAL;
 }
 
-/* gw_config borrows its account strings, and they must outlive the cJSON
- * tree: the scenario takes its own copies. */
-static int sc_own_accounts(sc_ctx_t *c)
-{
-    gw_config_t *g = &c->sc->gateway;
-    for (size_t i = 0; i < g->naccounts; i++) {
-        c->sc->account_names[i] = sc_strndup(g->accounts[i], strlen(g->accounts[i]));
-        if (!c->sc->account_names[i])
-            return sc_nomem(c);
-        g->accounts[i] = c->sc->account_names[i];
-    }
-    return 0;
-}
-
 int sc_load_text(const char *file, const char *text, size_t len, sc_scenario_t **out, char *err,
                  size_t errlen)
 {
@@ -978,11 +1330,10 @@ int sc_load_text(const char *file, const char *text, size_t len, sc_scenario_t *
         rc = sc_syntax_error(&c, copy, len, end ? (size_t)(end - copy) : len);
     } else {
         rc = sc_load_root(&c, root);
-        if (rc == 0)
-            rc = sc_own_accounts(&c);
     }
     cJSON_Delete(root);
-    free(copy);
+    c.sc->text = copy; /* kept for sd_write */
+    c.sc->textlen = len;
     if (rc < 0) {
         sc_free(c.sc);
         return rc;
@@ -1022,6 +1373,7 @@ int sc_load_file(const char *path, sc_scenario_t **out, char *err, size_t errlen
 static void sc_check_clear(sc_check_t *k)
 {
     free(k->src);
+    free(k->label);
     sc_pattern_clear(&k->what);
     sc_pattern_clear(&k->then);
     for (size_t i = 0; i < k->nseq; i++)
@@ -1035,12 +1387,25 @@ void sc_free(sc_scenario_t *sc)
         return;
     for (size_t i = 0; i < sc->nchecks; i++)
         sc_check_clear(&sc->checks[i]);
-    for (size_t i = 0; i < GW_ACCOUNTS_MAX; i++)
-        free(sc->account_names[i]);
+    gw_config_release(&sc->gateway);
+    for (size_t i = 0; i < sc->nstrings; i++)
+        free(sc->strings[i]);
+    free(sc->strings);
+    free(sc->text);
     free(sc->checks);
     free(sc->events);
     free(sc->name);
     free(sc->description);
     free(sc->file);
     free(sc);
+}
+
+int sc_fault_takes(enum gw_fault_kind kind, const char *param)
+{
+    for (size_t i = 0; i < 4 && sc_fault_params[kind][i]; i++) {
+        const char *p = sc_fault_params[kind][i];
+        if (strcmp(p + (p[0] == '*'), param) == 0)
+            return 1;
+    }
+    return 0;
 }

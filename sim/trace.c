@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,8 +13,19 @@
 #define TR_FNV_OFFSET 0xcbf29ce484222325ULL
 #define TR_FNV_PRIME 0x100000001b3ULL
 #define TR_LINE_FIRST 512
+#define TR_CHUNK_MIN ((size_t)64 * 1024)
+
+/* The events' strings and field arrays live in chunks that never move, so
+ * recording an event costs no malloc of its own (a year of trace is more
+ * than a million events). */
+typedef struct tr_chunk {
+    struct tr_chunk *next;
+    size_t used, cap;
+    max_align_t data[];
+} tr_chunk_t;
 
 struct tr_recorder {
+    tr_chunk_t *chunks; /* the newest first */
     tr_event_t *events;
     size_t nevents, cap_events;
     char *text; /* the JSON lines, not NUL-terminated */
@@ -22,9 +34,7 @@ struct tr_recorder {
     int ok;
 };
 
-/* Continues an FNV-1a hash over more bytes, so the recorder can hash its
- * text a line at a time. */
-static uint64_t tr_fnv_fold(uint64_t h, const void *data, size_t len)
+uint64_t tr_fnv1a_fold(uint64_t h, const void *data, size_t len)
 {
     const uint8_t *p = data;
     for (size_t i = 0; i < len; i++) {
@@ -44,32 +54,41 @@ tr_recorder_t *tr_new(void)
     return rec;
 }
 
-static void tr_event_clear(tr_event_t *e)
-{
-    for (size_t i = 0; i < e->nfields; i++) {
-        free(e->fields[i].key);
-        free(e->fields[i].str);
-    }
-    free(e->fields);
-    free(e->src);
-    free(e->ev);
-}
-
 void tr_free(tr_recorder_t *rec)
 {
     if (!rec)
         return;
-    for (size_t i = 0; i < rec->nevents; i++)
-        tr_event_clear(&rec->events[i]);
+    while (rec->chunks) {
+        tr_chunk_t *next = rec->chunks->next;
+        free(rec->chunks);
+        rec->chunks = next;
+    }
     free(rec->events);
     free(rec->text);
     free(rec);
 }
 
-static char *tr_strdup(const char *s, int *ok)
+/* n bytes, aligned for any type, from the newest chunk or a new one. */
+static void *tr_alloc(tr_recorder_t *rec, size_t n)
+{
+    size_t need = (n + sizeof(max_align_t) - 1) / sizeof(max_align_t) * sizeof(max_align_t);
+    tr_chunk_t *c = rec->chunks;
+    if (!c || c->cap - c->used < need) {
+        size_t cap = need > TR_CHUNK_MIN ? need : TR_CHUNK_MIN;
+        if (!(c = malloc(sizeof *c + cap)))
+            return NULL;
+        *c = (tr_chunk_t){rec->chunks, 0, cap};
+        rec->chunks = c;
+    }
+    void *p = (char *)c->data + c->used;
+    c->used += need;
+    return p;
+}
+
+static char *tr_copy(tr_recorder_t *rec, const char *s, int *ok)
 {
     size_t n = strlen(s) + 1;
-    char *d = malloc(n);
+    char *d = *ok ? tr_alloc(rec, n) : NULL;
     if (d)
         memcpy(d, s, n);
     else
@@ -93,28 +112,24 @@ static int tr_reserve(void **buf, size_t *cap, size_t need, size_t elem)
     return 1;
 }
 
-/* Copies the event into the list; 0 when memory ran out (nothing is kept). */
+/* Copies the event into the list; 0 when memory ran out. */
 static int tr_keep_event(tr_recorder_t *rec, io_us_t wall_us, const char *src, const char *ev,
                          size_t nfields, const io_trace_field_t *fields)
 {
     if (!tr_reserve((void **)&rec->events, &rec->cap_events, rec->nevents + 1, sizeof(tr_event_t)))
         return 0;
     int ok = 1;
-    tr_event_t e = {wall_us, tr_strdup(src, &ok), tr_strdup(ev, &ok), 0, NULL};
-    e.fields = nfields ? calloc(nfields, sizeof *e.fields) : NULL;
-    if (nfields && !e.fields)
-        ok = 0;
-    for (size_t i = 0; ok && i < nfields; i++, e.nfields++) {
-        e.fields[i].key = tr_strdup(fields[i].key, &ok);
-        e.fields[i].str = fields[i].str ? tr_strdup(fields[i].str, &ok) : NULL;
+    tr_event_t e = {wall_us, tr_copy(rec, src, &ok), tr_copy(rec, ev, &ok), nfields, NULL};
+    e.fields = nfields && ok ? tr_alloc(rec, nfields * sizeof *e.fields) : NULL;
+    ok = ok && (e.fields || !nfields);
+    for (size_t i = 0; ok && i < nfields; i++) {
+        e.fields[i].key = tr_copy(rec, fields[i].key, &ok);
+        e.fields[i].str = fields[i].str ? tr_copy(rec, fields[i].str, &ok) : NULL;
         e.fields[i].num = fields[i].num;
     }
-    if (!ok) {
-        tr_event_clear(&e);
-        return 0;
-    }
-    rec->events[rec->nevents++] = e;
-    return 1;
+    if (ok)
+        rec->events[rec->nevents++] = e;
+    return ok;
 }
 
 /* Appends the event's JSON line to the text and folds it into the hash. */
@@ -129,7 +144,7 @@ static int tr_keep_line(tr_recorder_t *rec, io_us_t wall_us, const char *src, co
                                         fields);
         if (n < room) {
             rec->text[rec->len + n] = '\n';
-            rec->hash = tr_fnv_fold(rec->hash, rec->text + rec->len, n + 1);
+            rec->hash = tr_fnv1a_fold(rec->hash, rec->text + rec->len, n + 1);
             rec->len += n + 1;
             return 1;
         }
@@ -176,7 +191,7 @@ uint64_t tr_hash(const tr_recorder_t *rec)
 
 uint64_t tr_fnv1a(const void *data, size_t len)
 {
-    return tr_fnv_fold(TR_FNV_OFFSET, data, len);
+    return tr_fnv1a_fold(TR_FNV_OFFSET, data, len);
 }
 
 const char *tr_field_text(const tr_event_t *e, const char *key, char buf[24])

@@ -49,6 +49,9 @@ const char *tr_jsonl(const tr_recorder_t *rec, size_t *len);
 uint64_t tr_hash(const tr_recorder_t *rec);
 /* FNV-1a 64 of any bytes (the recorder's hash is this over its text). */
 uint64_t tr_fnv1a(const void *data, size_t len);
+/* Continues an FNV-1a hash h over more bytes (the recorder hashes its text
+ * a line at a time; reports hash a list of hashes). */
+uint64_t tr_fnv1a_fold(uint64_t h, const void *data, size_t len);
 
 /* The value of field key as text (an integer is written into buf), or NULL
  * when the event has no such field. */

@@ -213,13 +213,14 @@ static int lb_interrupt(lb_proc_t *p)
 
 /* ---- the two programs --------------------------------------------------- */
 
-/* Starts `mockgw serve --port 0` and returns the port it printed in its
- * "listening on H:P" line, or -1. */
-static int lb_gateway_start(lb_proc_t *gw)
+/* Starts `mockgw serve --port P` (0: any free port) and returns the port it
+ * printed in its "listening on H:P" line, or -1. */
+static int lb_gateway_start(lb_proc_t *gw, int want_port)
 {
-    char bin[LB_PATH_MAX];
+    char bin[LB_PATH_MAX], port_text[16];
     lb_binary(bin, "mockgw");
-    char *argv[] = {bin, "serve", "--host", "127.0.0.1", "--port", "0", NULL};
+    snprintf(port_text, sizeof port_text, "%d", want_port);
+    char *argv[] = {bin, "serve", "--host", "127.0.0.1", "--port", port_text, NULL};
     if (lb_spawn(gw, "mockgw", argv) != 0)
         return -1;
     for (long waited = 0; waited < LB_START_MS; waited += LB_POLL_MS) {
@@ -242,18 +243,27 @@ static int lb_gateway_start(lb_proc_t *gw)
     return -1;
 }
 
-/* Starts the runner against 127.0.0.1:port with a short ping interval and
- * its trace in <dir>/<name>.trace (path returned in trace). */
-static int lb_runner_start(lb_proc_t *rn, const char *name, int port, char *trace)
+#define LB_EXTRA_MAX 12
+
+/* Starts the runner against 127.0.0.1:port with a short ping interval, its
+ * trace in <dir>/<name>.trace (path returned in trace), and the extra
+ * arguments (NULL-terminated; NULL for none). --always-open: the tests run
+ * at any hour, and the calendar would slow the health checks down to one
+ * every 5 minutes outside market hours. */
+static int lb_runner_start(lb_proc_t *rn, const char *name, int port, char *trace,
+                           char *const extra[])
 {
     char bin[LB_PATH_MAX], port_text[16], file[LB_PATH_MAX / 2];
     lb_binary(bin, "runner");
     snprintf(port_text, sizeof port_text, "%d", port);
     snprintf(file, sizeof file, "%s.trace", name);
     lb_path(trace, file);
-    char *argv[] = {bin, "--host", "127.0.0.1", "--port", port_text,
-                    "--client-id", LB_CLIENT_ID, "--ping-interval", LB_PING_INTERVAL,
-                    "--ping-timeout", LB_PING_TIMEOUT, "--trace", trace, NULL};
+    char *argv[15 + LB_EXTRA_MAX] = {bin, "--host", "127.0.0.1", "--port", port_text,
+                                     "--client-id", LB_CLIENT_ID, "--ping-interval",
+                                     LB_PING_INTERVAL, "--ping-timeout", LB_PING_TIMEOUT,
+                                     "--trace", trace, "--always-open", NULL};
+    for (size_t i = 0; extra && extra[i] && i < LB_EXTRA_MAX; i++)
+        argv[14 + i] = extra[i];
     return lb_spawn(rn, name, argv);
 }
 
@@ -400,7 +410,7 @@ static void lb_run_clean_session(int port, const char *name)
 {
     lb_proc_t rn = {0};
     char trace[LB_PATH_MAX];
-    CU_ASSERT_FATAL(lb_runner_start(&rn, name, port, trace) == 0);
+    CU_ASSERT_FATAL(lb_runner_start(&rn, name, port, trace, NULL) == 0);
     CU_ASSERT_FATAL(lb_trace_reaches(&rn, trace, lb_ready_and_pinged, 2, LB_TRACE_MS));
     CU_ASSERT_EQUAL(lb_interrupt(&rn), 0);
     CU_ASSERT(lb_trace_reaches(&rn, trace, lb_clean_shutdown, 5, 0));
@@ -432,7 +442,7 @@ static void lb_expect_usage_error(char *const argv[], const char *named)
 static void runner_pings_the_gateway_and_exits_zero_after_a_fin_close_on_sigint(void)
 {
     lb_proc_t gw = {0};
-    int port = lb_gateway_start(&gw);
+    int port = lb_gateway_start(&gw, 0);
     CU_ASSERT_FATAL(port > 0);
     lb_run_clean_session(port, "runner");
     lb_stop_gateway(&gw);
@@ -442,10 +452,10 @@ static void gateway_releases_the_client_id_so_the_next_runner_with_it_gets_ready
 {
     lb_proc_t gw = {0}, second = {0};
     char trace[LB_PATH_MAX];
-    int port = lb_gateway_start(&gw);
+    int port = lb_gateway_start(&gw, 0);
     CU_ASSERT_FATAL(port > 0);
     lb_run_clean_session(port, "first");
-    CU_ASSERT_FATAL(lb_runner_start(&second, "second", port, trace) == 0);
+    CU_ASSERT_FATAL(lb_runner_start(&second, "second", port, trace, NULL) == 0);
     static const lb_event_t ready[] = {{.ev = "ready"}};
     CU_ASSERT(lb_trace_reaches(&second, trace, ready, 1, LB_TRACE_MS));
     static const lb_event_t clash[] = {{.ev = "error:326"}};
@@ -460,7 +470,7 @@ static void runner_keeps_retrying_a_refused_port_and_still_exits_zero_on_sigint(
     char trace[LB_PATH_MAX];
     int port = lb_refusing_port();
     CU_ASSERT_FATAL(port > 0);
-    CU_ASSERT_FATAL(lb_runner_start(&rn, "runner", port, trace) == 0);
+    CU_ASSERT_FATAL(lb_runner_start(&rn, "runner", port, trace, NULL) == 0);
     static const lb_event_t retrying[] = {
         {.ev = "connect_failed"}, {.ev = "reconnect"}, {.ev = "connect"}};
     CU_ASSERT_FATAL(lb_trace_reaches(&rn, trace, retrying, 3, LB_TRACE_MS));
@@ -496,6 +506,137 @@ static void mockgw_refuses_an_unknown_command_with_exit_code_2(void)
     lb_expect_usage_error(argv, "frobnicate");
 }
 
+
+/* ---- the persistent-connection plan's testing plan, over real TCP -------- */
+
+/* The local ports of the ESTABLISHED TCP connections (IPv4) that process
+ * pid holds, as `lsof -iTCP -sTCP:ESTABLISHED` would list them: its socket
+ * inodes from /proc/<pid>/fd, matched in /proc/net/tcp. The count, or -1. */
+static int lb_established_ports(pid_t pid, int *ports, int max)
+{
+    char fd_dir[64], link[LB_PATH_MAX], target[128];
+    unsigned long inodes[64];
+    int ninodes = 0, n = 0;
+    snprintf(fd_dir, sizeof fd_dir, "/proc/%d/fd", (int)pid);
+    DIR *d = opendir(fd_dir);
+    if (!d)
+        return -1;
+    for (struct dirent *e; (e = readdir(d)) != NULL && ninodes < 64;) {
+        snprintf(link, sizeof link, "%s/%s", fd_dir, e->d_name);
+        ssize_t len = readlink(link, target, sizeof target - 1);
+        target[len > 0 ? len : 0] = '\0';
+        if (sscanf(target, "socket:[%lu]", &inodes[ninodes]) == 1)
+            ninodes++;
+    }
+    closedir(d);
+    FILE *f = fopen("/proc/net/tcp", "r");
+    if (!f)
+        return -1;
+    char line[512];
+    while (fgets(line, sizeof line, f)) {
+        unsigned port, state;
+        unsigned long inode;
+        /* sl local rem st tx:rx tr:when retrnsmt uid timeout inode */
+        if (sscanf(line, " %*d: %*x:%x %*x:%*x %x %*x:%*x %*x:%*x %*x %*u %*u %lu", &port,
+                   &state, &inode) != 3 || state != 0x01)
+            continue;
+        for (int i = 0; i < ninodes; i++)
+            if (inodes[i] == inode && n < max)
+                ports[n++] = (int)port;
+    }
+    fclose(f);
+    return n;
+}
+
+/* The "label" of the status file, or "" (caller's buffer). */
+static const char *lb_status_label(const char *path, char *buf, size_t cap)
+{
+    char *text = lb_slurp(path);
+    cJSON *j = text ? cJSON_Parse(text) : NULL;
+    const cJSON *label = cJSON_GetObjectItemCaseSensitive(j, "label");
+    snprintf(buf, cap, "%s", cJSON_IsString(label) ? label->valuestring : "");
+    cJSON_Delete(j);
+    free(text);
+    return buf;
+}
+
+/* Waits for the nth (1-based) successful cycle_end after the given events. */
+static int lb_cycles_reach(lb_proc_t *rn, const char *trace, const lb_event_t *before,
+                           size_t nbefore, int cycles)
+{
+    lb_event_t want[8];
+    size_t n = 0;
+    for (; n < nbefore; n++)
+        want[n] = before[n];
+    for (int i = 0; i < cycles && n < 8; i++)
+        want[n++] = (lb_event_t){.ev = "cycle_end", .key1 = "ok", .val1 = "1"};
+    return lb_trace_reaches(rn, trace, want, n, LB_TRACE_MS);
+}
+
+/* Several cycles: one ESTABLISHED connection, the same local port
+ * throughout, and the status file says "API Connected" between them. */
+static void lb_check_one_connection_across_cycles(lb_proc_t *rn, const char *trace,
+                                                  const char *status)
+{
+    int first_port = -1;
+    char label[64];
+    for (int cycles = 1; cycles <= 3; cycles++) {
+        CU_ASSERT_FATAL(lb_cycles_reach(rn, trace, NULL, 0, cycles));
+        int ports[4];
+        int n = lb_established_ports(rn->pid, ports, 4);
+        CU_ASSERT_EQUAL(n, 1);
+        if (n < 1)
+            continue;
+        if (first_port < 0)
+            first_port = ports[0];
+        CU_ASSERT_EQUAL(ports[0], first_port);
+        CU_ASSERT_STRING_EQUAL(lb_status_label(status, label, sizeof label), "API Connected");
+    }
+}
+
+static void plan_runner_keeps_one_connection_across_cycles_reconnects_and_exits_cleanly(void)
+{
+    lb_proc_t gw = {0}, rn = {0};
+    char trace[LB_PATH_MAX], status[LB_PATH_MAX];
+    int port = lb_gateway_start(&gw, 0);
+    CU_ASSERT_FATAL(port > 0);
+    lb_path(status, "status.json");
+    char *extra[] = {"--symbols", "AAPL", "--interval", "1s", "--request-timeout", "2s",
+                     "--status-file", status, NULL};
+    CU_ASSERT_FATAL(lb_runner_start(&rn, "runner", port, trace, extra) == 0);
+    lb_check_one_connection_across_cycles(&rn, trace, status);
+    /* Kill the gateway hard and bring it back on the same port. */
+    lb_kill_pid(gw.pid);
+    gw.pid = 0;
+    CU_ASSERT_FATAL(lb_gateway_start(&gw, port) == port);
+    static const lb_event_t back[] = {
+        {.ev = "ready"}, {.ev = "disconnect", .key1 = "by", .val1 = "gateway"},
+        {.ev = "reconnect"}, {.ev = "ready"}};
+    CU_ASSERT_FATAL(lb_cycles_reach(&rn, trace, back, 4, 1));
+    int ports[4];
+    CU_ASSERT_EQUAL(lb_established_ports(rn.pid, ports, 4), 1);
+    CU_ASSERT_EQUAL(lb_interrupt(&rn), 0);
+    static const lb_event_t bye[] = {
+        {.ev = "signal", .key1 = "name", .val1 = "SIGINT"},
+        {.ev = "disconnect", .key1 = "by", .val1 = "client", .key2 = "how", .val2 = "fin"},
+        {.ev = "exit", .key1 = "code", .val1 = "0"}};
+    CU_ASSERT(lb_trace_reaches(&rn, trace, bye, 3, 0));
+    char label[64];
+    CU_ASSERT_STRING_EQUAL(lb_status_label(status, label, sizeof label), "Disconnected");
+    /* The mock saw the goodbye as an orderly close by the client. */
+    lb_sleep_ms(200);
+    CU_ASSERT(lb_file_contains(gw.err, "closed by client (fin)"));
+    lb_stop_gateway(&gw);
+}
+
+static void runner_refuses_trade_on_a_live_port_without_allow_live(void)
+{
+    char bin[LB_PATH_MAX];
+    lb_binary(bin, "runner");
+    char *argv[] = {bin, "--port", "4001", "--symbols", "AAPL", "--trade", NULL};
+    lb_expect_usage_error(argv, "--allow-live");
+}
+
 static CU_TestInfo loopback_tests[] = {
     {"runner_pings_the_gateway_and_exits_zero_after_a_fin_close_on_sigint",
      runner_pings_the_gateway_and_exits_zero_after_a_fin_close_on_sigint},
@@ -509,6 +650,10 @@ static CU_TestInfo loopback_tests[] = {
      mockgw_refuses_a_port_above_65535_with_exit_code_2},
     {"mockgw_refuses_an_unknown_command_with_exit_code_2",
      mockgw_refuses_an_unknown_command_with_exit_code_2},
+    {"plan_runner_keeps_one_connection_across_cycles_reconnects_and_exits_cleanly",
+     plan_runner_keeps_one_connection_across_cycles_reconnects_and_exits_cleanly},
+    {"runner_refuses_trade_on_a_live_port_without_allow_live",
+     runner_refuses_trade_on_a_live_port_without_allow_live},
     CU_TEST_INFO_NULL,
 };
 

@@ -536,14 +536,16 @@ static void req_ids_answers_with_the_next_valid_id(void)
     env_stop();
 }
 
-static void unknown_requests_are_ignored_and_the_session_keeps_working(void)
+static void unknown_requests_get_an_error_and_the_session_keeps_working(void)
 {
     env_start();
     t_client_t *c = client_ready("1");
     client_send_fields(c, 2, "61", "1");
     client_send_fields(c, 3, "999", "1", "x");
     run_ms(5);
-    CU_ASSERT_EQUAL(c->nframes, 6);
+    CU_ASSERT_EQUAL(c->nframes, 8);
+    CU_ASSERT_STRING_EQUAL(frame_at(c, 6), "62|1");
+    CU_ASSERT_STRING_EQUAL(frame_at(c, 7), "4|2|-1|505|Fatal Error: Unknown message id.|");
     CU_ASSERT(client_gets_current_time(c));
     CU_ASSERT_EQUAL(gw_session_count(E.gw), 1);
     env_stop();
@@ -914,8 +916,8 @@ static CU_TestInfo gateway_tests[] = {
     {"req_current_time_answers_with_the_wall_clock_seconds",
      req_current_time_answers_with_the_wall_clock_seconds},
     {"req_ids_answers_with_the_next_valid_id", req_ids_answers_with_the_next_valid_id},
-    {"unknown_requests_are_ignored_and_the_session_keeps_working",
-     unknown_requests_are_ignored_and_the_session_keeps_working},
+    {"unknown_requests_get_an_error_and_the_session_keeps_working",
+     unknown_requests_get_an_error_and_the_session_keeps_working},
     {"request_before_start_api_closes_the_session", request_before_start_api_closes_the_session},
     {"zero_length_frame_closes_the_session_with_rst",
      zero_length_frame_closes_the_session_with_rst},

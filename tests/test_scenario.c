@@ -3,15 +3,21 @@
  * recorder, and whole runs of the scenarios in scenarios/ (including the
  * determinism test: same seed, same bytes). Run from the project root. */
 #include <CUnit/CUnit.h>
+#include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "../sim/check.h"
 #include "../proto/duration.h"
 #include "../sim/engine.h"
+#include "../sim/invariant.h"
+#include "../sim/report.h"
 #include "../sim/scenario.h"
+#include "../sim/schedule.h"
+#include "../sim/shrink.h"
 #include "../sim/trace.h"
 #include "testlib.h"
 
@@ -240,10 +246,14 @@ static void a_full_scenario_loads_into_the_configs(void)
     CU_ASSERT_EQUAL(sc->net.jitter_us, 1000);
     CU_ASSERT_EQUAL(sc->net.chunking, 1);
     CU_ASSERT_EQUAL_FATAL(sc->nevents, 5);
-    CU_ASSERT_EQUAL(sc->events[0].how, IO_CLOSE_RST);
-    CU_ASSERT_EQUAL(sc->events[1].how, IO_CLOSE_FIN);
-    CU_ASSERT_EQUAL(sc->events[2].for_us, -1);
-    CU_ASSERT_EQUAL(sc->events[3].for_us, S(30));
+    CU_ASSERT_EQUAL(sc->events[0].fault.kind, GW_FAULT_KILL);
+    CU_ASSERT_EQUAL(sc->events[0].fault.how, IO_CLOSE_RST);
+    CU_ASSERT_EQUAL(sc->events[1].fault.how, IO_CLOSE_FIN);
+    CU_ASSERT_EQUAL(sc->events[2].fault.kind, GW_FAULT_STALE);
+    CU_ASSERT_EQUAL(sc->events[2].fault.for_us, 0);
+    CU_ASSERT_EQUAL(sd_event_end(&sc->events[2]), -1);
+    CU_ASSERT_EQUAL(sc->events[3].fault.for_us, S(30));
+    CU_ASSERT_EQUAL(sd_event_end(&sc->events[3]), START_US + S(270));
     CU_ASSERT_EQUAL(sc->events[4].action, SC_SIGNAL);
     CU_ASSERT_EQUAL(sc->events[4].sig, IO_SIGTERM);
     CU_ASSERT_EQUAL(sc->events[4].at_us, START_US + S(540));
@@ -333,7 +343,7 @@ static void unknown_words_are_refused_with_their_path(void)
 {
     load_fails("{" SPAN ", \"events\": [{\"at\": \"+1m\", \"fault\": \"kill\"},"
                " {\"at\": \"+2m\", \"fault\": \"explode\"}], " CHECK "}",
-               "events[1].fault: unknown fault \"explode\"");
+               "events[1].fault: unknown fault \"explode\" (faults: kill, down, refuse");
     load_fails("{" SPAN ", \"events\": [{\"at\": \"+1m\", \"fault\": \"kill\", \"how\": \"cut\"}], "
                CHECK "}", "events[0].how: expected \"fin\" or \"rst\"");
     load_fails("{" SPAN ", \"events\": [{\"at\": \"+1m\", \"signal\": \"SIGHUP\"}], " CHECK "}",
@@ -353,24 +363,10 @@ static void unknown_words_are_refused_with_their_path(void)
                "expect[0].src: expected \"runner\" or \"gateway\"");
 }
 
-static void contract_words_this_build_lacks_are_refused_as_not_yet_supported(void)
+static void the_one_contract_key_the_mock_lacks_is_refused_as_not_yet_supported(void)
 {
-    load_fails("{" SPAN ", \"runner\": {\"symbols\": [\"AAPL\"]}, " CHECK "}",
-               "runner.symbols: not supported by this build yet");
-    load_fails("{" SPAN ", \"gateway\": {\"daily_restart\": {}}, " CHECK "}",
-               "gateway.daily_restart: not supported by this build yet");
-    load_fails("{" SPAN ", \"events\": [{\"at\": \"+1m\", \"fault\": \"down\", \"for\": \"2m\"}], "
-               CHECK "}", "events[0].fault: fault \"down\" is not supported by this build yet");
-    load_fails("{" SPAN ", \"events\": [{\"at\": \"+1m\", \"random\": {}}], " CHECK "}",
-               "events[0].random: not supported by this build yet");
-    load_fails("{" SPAN ", \"events\": [{\"at\": \"+1m\", \"fault\": \"stale\", \"only\": []}], "
-               CHECK "}", "events[0].only: not supported by this build yet");
-    load_fails("{" SPAN ", \"expect\": [{\"status\": \"API Connected\"}]}",
-               "expect[0].status: check \"status\" is not supported by this build yet");
-    load_fails("{" SPAN ", \"expect\": [{\"clean_shutdown\": true}]}",
-               "expect[0].clean_shutdown: check \"clean_shutdown\" is not supported");
-    load_fails("{" SPAN ", \"expect\": [{\"count\": \"cycle_start\", \"ge\": 1}]}",
-               "expect[0].count: event kind \"cycle_start\" is not supported by this build yet");
+    load_fails("{" SPAN ", \"gateway\": {\"replay\": {}}, " CHECK "}",
+               "gateway.replay: not supported yet");
 }
 
 static void event_times_must_be_given_and_inside_the_span(void)
@@ -378,7 +374,7 @@ static void event_times_must_be_given_and_inside_the_span(void)
     load_fails("{" SPAN ", \"events\": [{\"fault\": \"kill\"}], " CHECK "}",
                "events[0].at: missing");
     load_fails("{" SPAN ", \"events\": [{\"at\": \"+1m\"}], " CHECK "}",
-               "events[0]: an event has exactly one of");
+               "events[0]: an event has exactly one of \"fault\", \"signal\" or \"random\"");
     load_fails("{" SPAN ", \"events\": [{\"at\": \"+11m\", \"signal\": \"SIGINT\"}], " CHECK "}",
                "events[0].at: +11m0s from start is outside the scenario's span [+0s, +10m0s]");
     load_fails("{" SPAN ", \"events\": [{\"at\": \"2025-12-10T14:24:59Z\", \"signal\": \"SIGINT\"}], "
@@ -415,6 +411,214 @@ static void every_truncation_of_a_scenario_is_an_error_not_a_crash(void)
     sc_free(sc);
 }
 
+/* Loads text (must succeed) from memory. */
+static sc_scenario_t *load_ok(const char *text)
+{
+    char err[512] = "";
+    sc_scenario_t *sc = NULL;
+    int rc = sc_load_text("m.json", text, strlen(text), &sc, err, sizeof err);
+    if (rc != 0)
+        fprintf(stderr, "\n  %s\n", err);
+    CU_ASSERT_EQUAL_FATAL(rc, 0);
+    return sc;
+}
+
+static void every_fault_loads_with_its_parameters(void)
+{
+    sc_scenario_t *sc = load_ok(
+        "{" SPAN ", \"events\": ["
+        "{\"at\": \"+1m\", \"fault\": \"down\", \"for\": \"2m\", \"how\": \"rst\"},"
+        "{\"at\": \"+1m\", \"fault\": \"refuse\", \"for\": \"30s\", \"client_id\": 3},"
+        "{\"at\": \"+1m\", \"fault\": \"stale\", \"for\": \"1m\", \"only\": [\"historical\","
+        " \"current_time\"]},"
+        "{\"at\": \"+1m\", \"fault\": \"handshake_stall\", \"for\": \"20s\"},"
+        "{\"at\": \"+1m\", \"fault\": \"latency\", \"value\": \"2s\", \"for\": \"1m\"},"
+        "{\"at\": \"+1m\", \"fault\": \"slice\", \"max\": 3, \"for\": \"1m\"},"
+        "{\"at\": \"+1m\", \"fault\": \"garbage\", \"bytes\": 17},"
+        "{\"at\": \"+1m\", \"fault\": \"connectivity_lost\", \"for\": \"45s\", \"restored\": 1102},"
+        "{\"at\": \"+1m\", \"fault\": \"client_id_in_use\", \"times\": 2},"
+        "{\"at\": \"+1m\", \"fault\": \"error\", \"code\": 2110, \"text\": \"farm\","
+        " \"req_id\": 4},"
+        "{\"at\": \"+1m\", \"fault\": \"farm_outage\", \"for\": \"5m\"},"
+        "{\"at\": \"+1m\", \"fault\": \"clear\"}], " CHECK "}");
+    CU_ASSERT_EQUAL_FATAL(sc->nevents, 12);
+    const gw_fault_t *f = &sc->events[0].fault;
+    CU_ASSERT(f->kind == GW_FAULT_DOWN && f->for_us == S(120) && f->how == IO_CLOSE_RST);
+    f = &sc->events[1].fault;
+    CU_ASSERT(f->kind == GW_FAULT_REFUSE && f->for_us == S(30) && f->client_id == 3);
+    CU_ASSERT_EQUAL(sc->events[0].fault.client_id, -1);
+    f = &sc->events[2].fault;
+    CU_ASSERT_EQUAL(f->only, GW_KIND_HISTORICAL | GW_KIND_CURRENT_TIME);
+    CU_ASSERT(sc->events[3].fault.kind == GW_FAULT_HANDSHAKE_STALL);
+    CU_ASSERT(sc->events[4].fault.value_us == S(2) && sc->events[4].fault.for_us == S(60));
+    CU_ASSERT_EQUAL(sc->events[5].fault.max_bytes, 3);
+    CU_ASSERT_EQUAL(sc->events[6].fault.bytes, 17);
+    CU_ASSERT_EQUAL(sc->events[7].fault.restored_code, 1102);
+    CU_ASSERT_EQUAL(sc->events[8].fault.times, 2);
+    f = &sc->events[9].fault;
+    CU_ASSERT(f->code == 2110 && f->req_id == 4 && strcmp(f->text, "farm") == 0);
+    CU_ASSERT_EQUAL(sc->events[10].fault.kind, GW_FAULT_FARM_OUTAGE);
+    CU_ASSERT_EQUAL(sc->events[11].fault.kind, GW_FAULT_CLEAR);
+    CU_ASSERT_EQUAL(sd_event_end(&sc->events[0]), START_US + S(180));
+    CU_ASSERT_EQUAL(sd_event_end(&sc->events[6]), START_US + S(60));
+    sc_free(sc);
+}
+
+static void fault_parameters_are_checked_per_fault(void)
+{
+#define EV(x) "{" SPAN ", \"events\": [" x "], " CHECK "}"
+    load_fails(EV("{\"at\": \"+1m\", \"fault\": \"down\"}"), "events[0].for: missing");
+    load_fails(EV("{\"at\": \"+1m\", \"fault\": \"latency\", \"for\": \"1m\"}"),
+               "events[0].value: missing");
+    load_fails(EV("{\"at\": \"+1m\", \"fault\": \"refuse\", \"for\": \"1m\", \"how\": \"rst\"}"),
+               "events[0].how: unknown key (known here: at, fault, client_id, for)");
+    load_fails(EV("{\"at\": \"+1m\", \"fault\": \"stale\", \"only\": [\"quotes\"]}"),
+               "events[0].only[0]: unknown message kind \"quotes\" (kinds: current_time,");
+    load_fails(EV("{\"at\": \"+1m\", \"fault\": \"connectivity_lost\", \"for\": \"1m\","
+                  " \"restored\": 1103}"), "events[0].restored: expected an integer from 1101");
+    load_fails(EV("{\"at\": \"+1m\", \"fault\": \"slice\", \"max\": 0, \"for\": \"1m\"}"),
+               "events[0].max: expected an integer from 1");
+    load_fails(EV("{\"at\": \"+1m\", \"fault\": \"error\"}"), "events[0].code: missing");
+    load_fails(EV("{\"at\": \"+1m\", \"fault\": 3}"), "events[0].fault: expected a string");
+}
+
+static void runner_and_gateway_keys_fill_their_configs(void)
+{
+    sc_scenario_t *sc = load_ok(
+        "{" SPAN ", \"liveness\": \"90s\", \"runner\": {\"symbols\": [\"AAPL\", \"MSFT\"],"
+        " \"interval\": \"15m\", \"persistent\": false, \"trade\": true,"
+        " \"cycle_timeout\": \"2m\"},"
+        " \"gateway\": {\"accounts\": [\"DU1\"], \"positions\": [{\"account\": \"DU1\","
+        " \"symbol\": \"AAPL\", \"qty\": 10, \"avg_cost\": 150.5}], \"prices\": {\"AAPL\": 190,"
+        " \"MSFT\": 410.25}, \"daily_restart\": {\"at\": \"23:45\", \"down_for\": \"3m\"}}, "
+        CHECK "}");
+    CU_ASSERT_EQUAL_FATAL(sc->runner.nsymbols, 2);
+    CU_ASSERT_STRING_EQUAL(sc->runner.symbols[1], "MSFT");
+    CU_ASSERT_EQUAL(sc->runner.interval_us, S(900));
+    CU_ASSERT_EQUAL(sc->runner.persistent, 0);
+    CU_ASSERT_EQUAL(sc->runner.trade, 1);
+    CU_ASSERT_EQUAL(sc->runner.cycle_timeout_us, S(120));
+    CU_ASSERT_EQUAL_FATAL(sc->gateway.npositions, 1);
+    CU_ASSERT_STRING_EQUAL(sc->gateway.positions[0].symbol, "AAPL");
+    CU_ASSERT_DOUBLE_EQUAL(sc->gateway.positions[0].avg_cost, 150.5, 1e-9);
+    CU_ASSERT_EQUAL_FATAL(sc->gateway.nprices, 2);
+    CU_ASSERT_DOUBLE_EQUAL(sc->gateway.prices[1].price, 410.25, 1e-9);
+    CU_ASSERT_EQUAL(sc->gateway.daily_restart_min, 23 * 60 + 45);
+    CU_ASSERT_EQUAL(sc->gateway.daily_restart_down_us, S(180));
+    CU_ASSERT_EQUAL(sc->liveness_us, S(90));
+    sc_free(sc);
+    sc = load_ok("{" SPAN ", \"liveness\": false, " CHECK "}");
+    CU_ASSERT_EQUAL(sc->liveness_us, 0);
+    sc_free(sc);
+    sc = load_ok("{" SPAN ", " CHECK "}");
+    CU_ASSERT_EQUAL(sc->liveness_us, SC_LIVENESS_DEFAULT_US);
+    sc_free(sc);
+    load_fails("{" SPAN ", \"runner\": {\"symbols\": [\"A\", \"A\"]}, " CHECK "}",
+               "runner.symbols[1]: \"A\" is listed twice");
+    load_fails("{" SPAN ", \"gateway\": {\"daily_restart\": {\"at\": \"24:00\", \"down_for\":"
+               " \"1m\"}}, " CHECK "}", "gateway.daily_restart.at: expected a time of day");
+    load_fails("{" SPAN ", \"gateway\": {\"positions\": [{\"account\": \"A\","
+               " \"symbol\": \"B\"}]}, " CHECK "}", "gateway.positions[0].qty: missing");
+    load_fails("{" SPAN ", \"gateway\": {\"prices\": {\"A\": -1}}, " CHECK "}",
+               "gateway.prices.A: -1 is out of range");
+    load_fails("{" SPAN ", \"liveness\": 5, " CHECK "}", "liveness: expected a duration or false");
+}
+
+#define RANDOM_SC(extra)                                                                    \
+    "{\"start\": \"" START_TEXT "\", \"end\": \"+10d\", \"events\": [{\"random\": {\"kinds\":" \
+    " [\"kill\", \"stale\", \"latency\"], \"rate\": \"2/day\", \"for\": [\"10s\", \"2m\"]"     \
+    extra "}}], " CHECK "}"
+
+static void random_entries_draw_their_faults_from_the_seed(void)
+{
+    sc_scenario_t *sc = load_ok(RANDOM_SC(", \"from\": \"+1d\", \"to\": \"+9d\""));
+    CU_ASSERT_EQUAL_FATAL(sc->nevents, 1);
+    CU_ASSERT_EQUAL(sc->events[0].action, SC_RANDOM);
+    CU_ASSERT_DOUBLE_EQUAL(sc->events[0].random.per_day, 2.0, 1e-12);
+    sc_event_t *a, *b, *c;
+    size_t na, nb, nc;
+    CU_ASSERT_EQUAL_FATAL(sd_schedule(sc, 5, &a, &na), 0);
+    CU_ASSERT_EQUAL_FATAL(sd_schedule(sc, 5, &b, &nb), 0);
+    CU_ASSERT_EQUAL_FATAL(sd_schedule(sc, 6, &c, &nc), 0);
+    CU_ASSERT_EQUAL(na, 16); /* 2/day over 8 days, a whole number */
+    CU_ASSERT_EQUAL_FATAL(na, nb);
+    CU_ASSERT_EQUAL(memcmp(a, b, na * sizeof *a), 0);
+    CU_ASSERT(nc != na || memcmp(a, c, na * sizeof *a) != 0);
+    for (size_t i = 0; i < na; i++) {
+        CU_ASSERT_EQUAL(a[i].action, SC_FAULT);
+        CU_ASSERT(a[i].at_us >= START_US + S(86400) && a[i].at_us < START_US + S(9 * 86400));
+        CU_ASSERT(i == 0 || a[i].at_us >= a[i - 1].at_us);
+        CU_ASSERT(a[i].fault.kind == GW_FAULT_KILL || a[i].fault.kind == GW_FAULT_STALE ||
+                  a[i].fault.kind == GW_FAULT_LATENCY);
+        if (a[i].fault.kind != GW_FAULT_KILL)
+            CU_ASSERT(a[i].fault.for_us >= S(10) && a[i].fault.for_us <= S(120));
+    }
+    free(a);
+    free(b);
+    free(c);
+    sc_free(sc);
+    load_fails(RANDOM_SC(", \"to\": \"+11d\""),
+               "events[0].random.to: +264h0m0s from start is outside");
+    load_fails("{" SPAN ", \"events\": [{\"random\": {\"kinds\": [\"error\"],"
+               " \"rate\": \"1/day\"}}], " CHECK "}",
+               "events[0].random.kinds[0]: \"error\" cannot be drawn at random");
+    load_fails("{" SPAN ", \"events\": [{\"random\": {\"kinds\": [\"kill\"], \"rate\": \"1/h\"}}], "
+               CHECK "}", "events[0].random.rate: expected \"N/day\"");
+    load_fails("{" SPAN ", \"events\": [{\"random\": {\"kinds\": [\"kill\"], \"rate\": \"1/day\","
+               " \"for\": [\"2m\", \"1m\"]}}], " CHECK "}",
+               "events[0].random.for: max must not be less than min");
+}
+
+static void new_checks_load_and_refuse_bad_phases(void)
+{
+    sc_scenario_t *sc = load_ok("{" SPAN ", \"expect\": [{\"status\": \"API Connected\","
+                                " \"throughout\": [\"+1m\", \"+9m\"], \"except\": [\"cycle\","
+                                " \"reconnect\"]}, {\"clean_shutdown\": true},"
+                                " {\"count\": \"order[symbol=AAPL]\", \"le\": 1},"
+                                " {\"never\": \"fault_end:down\"}]}");
+    CU_ASSERT_EQUAL(sc->checks[0].kind, SC_CHECK_STATUS);
+    CU_ASSERT_EQUAL(sc->checks[0].from_us, START_US + S(60));
+    CU_ASSERT_EQUAL(sc->checks[0].except, SC_PHASE_CYCLE | SC_PHASE_RECONNECT);
+    CU_ASSERT_EQUAL(sc->checks[1].kind, SC_CHECK_CLEAN_SHUTDOWN);
+    sc_free(sc);
+    load_fails("{" SPAN ", \"expect\": [{\"status\": \"X\", \"except\": [\"lunch\"]}]}",
+               "expect[0].except[0]: unknown phase \"lunch\"");
+    load_fails("{" SPAN ", \"expect\": [{\"clean_shutdown\": false}]}",
+               "expect[0].clean_shutdown: only true is a check");
+    load_fails("{" SPAN ", \"expect\": [{\"never\": \"fault:explode\"}]}",
+               "expect[0].never: unknown event kind \"fault:explode\"");
+    load_fails("{" SPAN ", \"expect\": [{\"never\": \"order[price=1]\"}]}",
+               "expect[0].never: \"order[price=1]\": order events have no field \"price\"");
+}
+
+/* A schedule written out and loaded back is the same schedule. */
+static void a_written_schedule_loads_back_the_same(void)
+{
+    sc_scenario_t *sc = load_ok(RANDOM_SC(""));
+    sc_event_t *ev;
+    size_t n;
+    CU_ASSERT_EQUAL_FATAL(sd_schedule(sc, 11, &ev, &n), 0);
+    CU_ASSERT_FATAL(n > 5);
+    gw_fault_init(&ev[0].fault, GW_FAULT_STALE);
+    ev[0].fault.only = GW_KIND_HISTORICAL;
+    ev[0].fault.for_us = S(61);
+    char path[128], err[256];
+    snprintf(path, sizeof path, "%s/written.json", test_dir);
+    CU_ASSERT_EQUAL_FATAL(sd_write(sc, 77, ev, n, path, err, sizeof err), 0);
+    sc_scenario_t *back = NULL;
+    CU_ASSERT_EQUAL_FATAL(sc_load_file(path, &back, err, sizeof err), 0);
+    CU_ASSERT_EQUAL(back->seed, 77);
+    CU_ASSERT_EQUAL_FATAL(back->nevents, n);
+    for (size_t i = 0; i < n; i++) {
+        CU_ASSERT_EQUAL(back->events[i].at_us, ev[i].at_us);
+        CU_ASSERT_EQUAL(memcmp(&back->events[i].fault, &ev[i].fault, sizeof ev[i].fault), 0);
+    }
+    unlink(path);
+    free(ev);
+    sc_free(back);
+    sc_free(sc);
+}
+
 /* ---- checks on synthetic traces ---------------------------------------- */
 
 /* A synthetic trace event: seconds from start, source, kind, and up to two
@@ -423,6 +627,17 @@ typedef struct fake_ev {
     double at_s;
     const char *src, *ev, *k1, *v1, *k2, *v2;
 } fake_ev_t;
+
+static tr_recorder_t *fake_trace(const fake_ev_t *evs, size_t n)
+{
+    tr_recorder_t *rec = tr_new();
+    for (size_t i = 0; i < n; i++) {
+        io_trace_field_t f[2] = {IO_TS(evs[i].k1, evs[i].v1), IO_TS(evs[i].k2, evs[i].v2)};
+        size_t nf = evs[i].k2 ? 2 : evs[i].k1 ? 1 : 0;
+        tr_sink(rec, START_US + (io_us_t)(evs[i].at_s * 1e6), evs[i].src, evs[i].ev, nf, f);
+    }
+    return rec;
+}
 
 /* Loads a scenario whose only check is check_json, feeds evs to a recorder,
  * evaluates, copies the message into msg and returns the verdict. */
@@ -433,12 +648,7 @@ static int judge(const char *check_json, const fake_ev_t *evs, size_t n, int exi
     snprintf(text, sizeof text, "{" SPAN ", \"expect\": [%s]}", check_json);
     sc_scenario_t *sc = NULL;
     CU_ASSERT_EQUAL_FATAL(sc_load_text("c.json", text, strlen(text), &sc, err, sizeof err), 0);
-    tr_recorder_t *rec = tr_new();
-    for (size_t i = 0; i < n; i++) {
-        io_trace_field_t f[2] = {IO_TS(evs[i].k1, evs[i].v1), IO_TS(evs[i].k2, evs[i].v2)};
-        size_t nf = evs[i].k2 ? 2 : evs[i].k1 ? 1 : 0;
-        tr_sink(rec, START_US + (io_us_t)(evs[i].at_s * 1e6), evs[i].src, evs[i].ev, nf, f);
-    }
+    tr_recorder_t *rec = fake_trace(evs, n);
     ck_run_t run = {rec, exited, code, sc->end_us};
     ck_result_t res;
     CU_ASSERT_EQUAL(ck_evaluate(sc, &run, &res), (size_t)res.pass);
@@ -534,6 +744,215 @@ static void exit_check_passes_and_fails_on_the_exit(void)
     CU_ASSERT_FALSE(judge("{\"exit\": 0}", day, NDAY, 0, 0, msg));
     CU_ASSERT_STRING_EQUAL(msg, "expect[0] exit 0: the runner was still running when the run"
                                 " ended at +10m0s");
+}
+
+#define NOF(x) (sizeof(x) / sizeof((x)[0]))
+
+static const fake_ev_t phases[] = {
+    {0, "runner", "status", "label", "Connecting", NULL, NULL},
+    {0.01, "runner", "ready", NULL, NULL, NULL, NULL},
+    {0.01, "runner", "status", "label", "API Connected", NULL, NULL},
+    {100, "runner", "cycle_start", "n", "1", NULL, NULL},
+    {100, "runner", "status", "label", "Cycle running", NULL, NULL},
+    {130, "runner", "cycle_end", "n", "1", NULL, NULL},
+    {130, "runner", "status", "label", "API Connected", NULL, NULL},
+    {200, "runner", "disconnect", "by", "gateway", "how", "rst"},
+    {200, "runner", "status", "label", "Reconnecting", NULL, NULL},
+    {202, "runner", "ready", NULL, NULL, NULL, NULL},
+    {202, "runner", "status", "label", "API Connected", NULL, NULL},
+};
+
+static void status_check_holds_outside_the_excepted_phases(void)
+{
+    char msg[CK_MSG_MAX];
+    CU_ASSERT(judge("{\"status\": \"API Connected\", \"throughout\": [\"+1s\", \"+10m\"],"
+                    " \"except\": [\"cycle\", \"reconnect\"]}", phases, NOF(phases), 0, 0, msg));
+    CU_ASSERT(judge("{\"status\": \"API Connected\", \"throughout\": [\"+1s\", \"+3m\"],"
+                    " \"except\": [\"cycle\"]}", phases, NOF(phases), 0, 0, msg));
+    CU_ASSERT_FALSE(judge("{\"status\": \"API Connected\", \"throughout\": [\"+1s\", \"+10m\"],"
+                          " \"except\": [\"cycle\"]}", phases, NOF(phases), 0, 0, msg));
+    CU_ASSERT_PTR_NOT_NULL(strstr(msg, ": the label was \"Reconnecting\" at +3m20s"));
+    CU_ASSERT_FALSE(judge("{\"status\": \"API Connected\", \"throughout\": [\"+1s\", \"+3m\"]}",
+                          phases, NOF(phases), 0, 0, msg));
+    CU_ASSERT_PTR_NOT_NULL(strstr(msg, "the label was \"Cycle running\" at +1m40s"));
+    CU_ASSERT_FALSE(judge("{\"status\": \"API Connected\"}", phases, NOF(phases), 0, 0, msg));
+    CU_ASSERT_PTR_NOT_NULL(strstr(msg, "the label was \"Connecting\" at +0s"));
+}
+
+static const fake_ev_t shutdown_ok[] = {
+    {0, "runner", "connect", NULL, NULL, NULL, NULL},
+    {0, "runner", "msg_out", "id", "71", "name", "startApi"},
+    {0.01, "runner", "ready", NULL, NULL, NULL, NULL},
+    {60, "runner", "msg_out", "id", "49", "name", "reqCurrentTime"},
+    {60, "runner", "msg_out", "id", "20", "name", "reqHistoricalData"},
+    {60.001, "runner", "signal", "name", "SIGINT", NULL, NULL},
+    {60.002, "runner", "msg_in", "id", "49", "name", "currentTime"},
+    {60.002, "runner", "msg_out", "id", "25", "name", "cancelHistoricalData"},
+    {60.003, "runner", "disconnect", "by", "client", "how", "fin"},
+    {60.003, "runner", "exit", "code", "0", NULL, NULL},
+};
+
+static void clean_shutdown_wants_fin_every_answer_and_exit_0(void)
+{
+    char msg[CK_MSG_MAX];
+    fake_ev_t ev[NOF(shutdown_ok)];
+    const char *check = "{\"clean_shutdown\": true}";
+    CU_ASSERT(judge(check, shutdown_ok, NOF(shutdown_ok), 1, 0, msg));
+    CU_ASSERT_FALSE(judge(check, shutdown_ok, NOF(shutdown_ok), 1, 3, msg));
+    CU_ASSERT_PTR_NOT_NULL(strstr(msg, "the runner exited with 3"));
+    memcpy(ev, shutdown_ok, sizeof ev);
+    ev[6].ev = "ping"; /* the currentTime never came */
+    CU_ASSERT_FALSE(judge(check, ev, NOF(ev), 1, 0, msg));
+    CU_ASSERT_PTR_NOT_NULL(strstr(msg, "1 request(s) unanswered at the disconnect: "
+                                       "reqCurrentTime x1"));
+    memcpy(ev, shutdown_ok, sizeof ev);
+    ev[7].ev = "ping"; /* nor was the historical request withdrawn */
+    CU_ASSERT_FALSE(judge(check, ev, NOF(ev), 1, 0, msg));
+    CU_ASSERT_PTR_NOT_NULL(strstr(msg, "reqHistoricalData x1"));
+    memcpy(ev, shutdown_ok, sizeof ev);
+    ev[8].v2 = "rst";
+    CU_ASSERT_FALSE(judge(check, ev, NOF(ev), 1, 0, msg));
+    CU_ASSERT_PTR_NOT_NULL(strstr(msg, "ended by client with rst"));
+    CU_ASSERT_FALSE(judge(check, shutdown_ok, 5, 0, 0, msg));
+    CU_ASSERT_PTR_NOT_NULL(strstr(msg, "no signal in the trace"));
+}
+
+/* Evaluates the invariants of a scenario with a kill at +1m on a fake trace. */
+static size_t invariants(const fake_ev_t *evs, size_t n, size_t timers_left, ck_result_t *out)
+{
+    sc_scenario_t *sc = load_ok("{" SPAN ", \"events\": [{\"at\": \"+1m\", \"fault\": \"kill\"}], "
+                                CHECK "}");
+    tr_recorder_t *rec = fake_trace(evs, n);
+    ck_run_t run = {rec, 0, 0, sc->end_us};
+    iv_input_t in = {sc, &run, sc->events, sc->nevents, {timers_left, 0, 0}};
+    size_t held = iv_evaluate(&in, out);
+    for (int k = 0; k < IV_COUNT; k++)
+        CU_ASSERT_EQUAL(out[k].pass, out[k].msg[0] == '\0');
+    tr_free(rec);
+    sc_free(sc);
+    return held;
+}
+
+/* The one invariant broken by evs, with its message. */
+static void breaks_only(const fake_ev_t *evs, size_t n, enum iv_kind kind, const char *why)
+{
+    ck_result_t r[IV_COUNT];
+    CU_ASSERT_EQUAL(invariants(evs, n, 0, r), IV_COUNT - 1);
+    CU_ASSERT_FALSE(r[kind].pass);
+    if (!strstr(r[kind].msg, why))
+        fprintf(stderr, "\n  %s lacks %s\n", r[kind].msg, why);
+    CU_ASSERT_PTR_NOT_NULL(strstr(r[kind].msg, why));
+}
+
+static void each_invariant_holds_on_a_good_trace_and_breaks_on_its_fault(void)
+{
+    ck_result_t r[IV_COUNT];
+    CU_ASSERT_EQUAL(invariants(shutdown_ok, NOF(shutdown_ok), 0, r), IV_COUNT);
+    CU_ASSERT_EQUAL(invariants(day, NDAY, 0, r), IV_COUNT);
+    CU_ASSERT_EQUAL(invariants(day, NDAY, 2, r), IV_COUNT - 1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(r[IV_NOTHING_LEFT].msg, "2 timer(s), 0 stream(s)"));
+    const fake_ev_t twins[] = {
+        {1, "gateway", "session_ready", "conn", "1", "client_id", "7"},
+        {2, "gateway", "session_ready", "conn", "2", "client_id", "8"},
+        {3, "gateway", "session_closed", "conn", "1", "client_id", "7"},
+        {4, "gateway", "session_ready", "conn", "3", "client_id", "7"},
+        {5, "gateway", "session_ready", "conn", "4", "client_id", "8"},
+    };
+    breaks_only(twins, NOF(twins), IV_ONE_SESSION,
+                "invariant one_session: client id 8 has two live sessions (conn 2 and conn 4)"
+                " at +5s");
+    const fake_ev_t early[] = {
+        {1, "runner", "connect", NULL, NULL, NULL, NULL},
+        {1, "runner", "msg_out", "id", "71", "name", "startApi"},
+        {1, "runner", "msg_out", "id", "49", "name", "reqCurrentTime"},
+        {2, "runner", "ready", NULL, NULL, NULL, NULL},
+    };
+    breaks_only(early, NOF(early), IV_REQUEST_WINDOW, "reqCurrentTime sent before ready at +1s");
+    const fake_ev_t late[] = {
+        {1, "runner", "connect", NULL, NULL, NULL, NULL},
+        {2, "runner", "ready", NULL, NULL, NULL, NULL},
+        {3, "runner", "disconnect", "by", "gateway", "how", "fin"},
+        {4, "runner", "msg_out", "id", "49", "name", "reqCurrentTime"},
+    };
+    breaks_only(late, NOF(late), IV_REQUEST_WINDOW, "sent with no connection open at +4s");
+    const fake_ev_t degraded[] = {
+        {1, "runner", "connect", NULL, NULL, NULL, NULL},
+        {2, "runner", "ready", NULL, NULL, NULL, NULL},
+        {3, "runner", "order", "symbol", "AAPL", "order_id", "1"},
+        {4, "runner", "error:1100", "id", "-1", NULL, NULL},
+        {5, "runner", "order", "symbol", "AAPL", "order_id", "2"},
+    };
+    breaks_only(degraded, NOF(degraded), IV_ORDER_STATE, "order sent while degraded");
+    const fake_ev_t restored[] = {
+        {1, "runner", "connect", NULL, NULL, NULL, NULL},
+        {2, "runner", "ready", NULL, NULL, NULL, NULL},
+        {4, "runner", "error:1100", "id", "-1", NULL, NULL},
+        {5, "runner", "error:1102", "id", "-1", NULL, NULL},
+        {6, "runner", "order", "symbol", "AAPL", "order_id", "2"},
+    };
+    CU_ASSERT_EQUAL(invariants(restored, NOF(restored), 0, r), IV_COUNT);
+    const fake_ev_t twice[] = {
+        {1, "runner", "connect", NULL, NULL, NULL, NULL},
+        {2, "runner", "ready", NULL, NULL, NULL, NULL},
+        {3, "runner", "cycle_start", "n", "4", NULL, NULL},
+        {4, "runner", "order", "symbol", "AAPL", "order_id", "9"},
+        {5, "runner", "disconnect", "by", "gateway", "how", "rst"},
+        {6, "runner", "connect", NULL, NULL, NULL, NULL},
+        {7, "runner", "ready", NULL, NULL, NULL, NULL},
+        {8, "runner", "order", "symbol", "AAPL", "order_id", "10"},
+    };
+    breaks_only(twice, NOF(twice), IV_ORDER_ONCE, "AAPL ordered twice in cycle 4, across a "
+                                                  "reconnect at +8s");
+    fake_ev_t same_id[NOF(twice)];
+    memcpy(same_id, twice, sizeof same_id);
+    same_id[7].v1 = "MSFT";
+    same_id[7].v2 = "9";
+    breaks_only(same_id, NOF(same_id), IV_ORDER_ONCE, "order id 9 placed twice at +8s");
+    const fake_ev_t leak[] = {
+        {1, "runner", "connect", NULL, NULL, NULL, NULL},
+        {2, "runner", "ready", NULL, NULL, NULL, NULL},
+        {3, "runner", "connect", NULL, NULL, NULL, NULL},
+        {3, "runner", "connect_failed", "reason", "refused", NULL, NULL},
+    };
+    breaks_only(leak, NOF(leak), IV_CLOSED, "a connect while the last connection is still open");
+}
+
+/* The liveness verdict of a scenario with a 1m stale at +1m, on a trace. */
+static int liveness(const char *extra, const fake_ev_t *evs, size_t n, char *msg)
+{
+    char text[512];
+    snprintf(text, sizeof text, "{" SPAN "%s, \"events\": [{\"at\": \"+1m\", \"fault\": \"stale\","
+             " \"for\": \"1m\"}], " CHECK "}", extra);
+    sc_scenario_t *sc = load_ok(text);
+    tr_recorder_t *rec = fake_trace(evs, n);
+    ck_run_t run = {rec, 0, 0, sc->end_us};
+    iv_input_t in = {sc, &run, sc->events, sc->nevents, {0, 0, 0}};
+    ck_result_t r;
+    iv_liveness(&in, &r);
+    strcpy(msg, r.msg);
+    tr_free(rec);
+    sc_free(sc);
+    return r.pass;
+}
+
+static void liveness_wants_a_connected_label_within_the_bound(void)
+{
+    fake_ev_t ev[] = {
+        {0, "runner", "status", "label", "API Connected", NULL, NULL},
+        {90, "runner", "status", "label", "Reconnecting", NULL, NULL},
+        {230, "runner", "status", "label", "API Connected (Market Closed)", NULL, NULL},
+    };
+    char msg[CK_MSG_MAX];
+    CU_ASSERT(liveness("", ev, NOF(ev), msg)); /* back at +3m50s, bound +2m+2m */
+    CU_ASSERT_FALSE(liveness(", \"liveness\": \"1m\"", ev, NOF(ev), msg));
+    CU_ASSERT_STRING_EQUAL(msg, "liveness: not connected 1m0s after the last fault ended at"
+                                " +2m0s: the label was \"Reconnecting\"");
+    CU_ASSERT(liveness(", \"liveness\": false", ev, NOF(ev), msg));
+    CU_ASSERT_PTR_NOT_NULL(strstr(msg, "not judged: liveness is off"));
+    ev[2].at_s = 700; /* never back within the span: a run that ended too soon is not judged */
+    CU_ASSERT(liveness(", \"liveness\": \"9m\"", ev, NOF(ev), msg));
+    CU_ASSERT_PTR_NOT_NULL(strstr(msg, "not judged: the run ended 8m0s after"));
+    CU_ASSERT_FALSE(liveness("", ev, NOF(ev), msg));
 }
 
 /* ---- the trace recorder ------------------------------------------------ */
@@ -682,14 +1101,13 @@ static void events_fire_at_their_moment_and_stale_ends_after_for(void)
     run_ok(sc, &opt, &res);
     long on = find_ev(&res, "fault:stale", 0);
     CU_ASSERT_FATAL(on >= 0);
-    long off = find_ev(&res, "fault:stale", (size_t)on + 1);
+    long off = find_ev(&res, "fault_end:stale", (size_t)on + 1);
     long kill = find_ev(&res, "fault:kill", 0);
     CU_ASSERT_FATAL(off >= 0 && kill >= 0);
     char num[24];
     CU_ASSERT_EQUAL(tr_event(res.trace, (size_t)on)->wall_us, START_US + S(120));
     CU_ASSERT_STRING_EQUAL(tr_field_text(tr_event(res.trace, (size_t)on), "on", num), "1");
     CU_ASSERT_EQUAL(tr_event(res.trace, (size_t)off)->wall_us, START_US + S(180));
-    CU_ASSERT_STRING_EQUAL(tr_field_text(tr_event(res.trace, (size_t)off), "on", num), "0");
     CU_ASSERT_EQUAL(tr_event(res.trace, (size_t)kill)->wall_us, START_US + S(300));
     /* Nobody stopped the runner: the run spans the scenario, and exit 0 fails. */
     CU_ASSERT_EQUAL(res.span_us, S(600));
@@ -716,6 +1134,294 @@ static void the_run_stops_when_the_runner_exits(void)
     sc_free(sc);
 }
 
+/* ---- shrinking --------------------------------------------------------- */
+
+/* 20 faults in an hour (480/day), and a check any kill in the last ten
+ * minutes breaks. */
+#define TWENTY                                                                              \
+    "{\"name\": \"twenty\", \"seed\": 4, \"start\": \"" START_TEXT "\", \"end\": \"+1h\","    \
+    " \"runner\": {\"health_check\": {\"interval\": \"30s\", \"timeout\": \"5s\"}},"           \
+    " \"events\": [{\"random\": {\"kinds\": [\"kill\", \"latency\", \"refuse\"],"                \
+    " \"rate\": \"480/day\", \"for\": [\"10s\", \"1m\"]}}],"                                     \
+    " \"expect\": [{\"never\": \"fault:kill\", \"from\": \"+50m\"}]}"
+
+static void shrink_turns_a_twenty_fault_failing_schedule_into_a_smaller_one_that_still_fails(void)
+{
+    sc_scenario_t *sc = load_ok(TWENTY);
+    en_options_t opt = {0};
+    en_result_t res;
+    run_ok(sc, &opt, &res);
+    CU_ASSERT_EQUAL_FATAL(res.outcome, EN_FAIL_CHECK);
+    CU_ASSERT_EQUAL(res.nfaults, 20);
+    en_result_free(&res);
+    sh_result_t r;
+    char err[512] = "", path[128];
+    CU_ASSERT_EQUAL_FATAL(sh_shrink(sc, &opt, &r, err, sizeof err), 0);
+    CU_ASSERT_EQUAL(r.from, 20);
+    CU_ASSERT_EQUAL(r.outcome, EN_FAIL_CHECK);
+    CU_ASSERT_EQUAL_FATAL(r.nevents, 1); /* the one kill after +50m it needs */
+    CU_ASSERT_EQUAL(r.events[0].fault.kind, GW_FAULT_KILL);
+    CU_ASSERT(r.events[0].at_us >= sc->start_us + S(3000));
+    CU_ASSERT(r.runs > 20);
+    snprintf(path, sizeof path, "%s/shrunk.json", test_dir);
+    CU_ASSERT_EQUAL_FATAL(sd_write(sc, r.seed, r.events, r.nevents, path, err, sizeof err), 0);
+    sc_scenario_t *small = load_scenario(path);
+    CU_ASSERT_EQUAL(small->nevents, 1);
+    run_ok(small, &opt, &res);
+    CU_ASSERT_EQUAL(res.outcome, EN_FAIL_CHECK);
+    CU_ASSERT_EQUAL(res.seed, sc->seed);
+    en_result_free(&res);
+    unlink(path);
+    sc_free(small);
+    sh_result_free(&r);
+    sc_free(sc);
+}
+
+static void shrink_halves_a_fault_while_it_still_fails(void)
+{
+    sc_scenario_t *sc = load_ok(
+        "{" SPAN ", \"runner\": {\"reconnect\": {\"initial\": \"1s\", \"max\": \"1s\","
+        " \"jitter\": 0}}, \"events\": [{\"at\": \"+1m\", \"fault\": \"down\", \"for\": \"4m\"}],"
+        " \"expect\": [{\"count\": \"connect_failed\", \"le\": 3}]}");
+    sh_result_t r;
+    char err[512] = "";
+    en_options_t opt = {0};
+    CU_ASSERT_EQUAL_FATAL(sh_shrink(sc, &opt, &r, err, sizeof err), 0);
+    CU_ASSERT_EQUAL_FATAL(r.nevents, 1);
+    /* Four connects refused need about 4s of down time: 4m halves to 7.5s. */
+    CU_ASSERT(r.events[0].fault.for_us < S(16) && r.events[0].fault.for_us >= S(3));
+    sh_result_free(&r);
+    /* A passing run has nothing to shrink. */
+    sc_free(sc);
+    sc = load_ok("{" SPAN ", \"expect\": [{\"count\": \"ready\", \"ge\": 1}]}");
+    CU_ASSERT_EQUAL(sh_shrink(sc, &opt, &r, err, sizeof err), IO_ERR_INVAL);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "seed 0 passes; nothing to shrink"));
+    sc_free(sc);
+}
+
+/* ---- reports ----------------------------------------------------------- */
+
+/* Three records: a pass, a failed check, a file that did not load. */
+static void three_runs(rp_run_t runs[3])
+{
+    sc_scenario_t *sc = load_ok("{\"name\": \"two\", \"seed\": 3, " SPAN ", \"expect\": ["
+                                "{\"count\": \"ready\", \"ge\": 1}, {\"never\": \"ping\"}]}");
+    en_options_t opt = {0};
+    en_result_t res;
+    run_ok(sc, &opt, &res);
+    CU_ASSERT_EQUAL_FATAL(rp_from_result(&runs[1], "s/two.json", sc, &res, 1.5), 0);
+    sc_free(sc);
+    sc = load_ok("{\"name\": \"one\", " SPAN ", \"expect\": [{\"count\": \"ready\", \"ge\": 1}]}");
+    en_result_free(&res);
+    run_ok(sc, &opt, &res);
+    CU_ASSERT_EQUAL_FATAL(rp_from_result(&runs[0], "s/one.json", sc, &res, 0.5), 0);
+    CU_ASSERT_EQUAL_FATAL(rp_from_error(&runs[2], "s/bad.json", 0, 0, "s/bad.json: seed: x"), 0);
+    en_result_free(&res);
+    sc_free(sc);
+}
+
+/* What a report function writes, as a string (free()). */
+static char *report_text(void (*fn)(FILE *, const rp_run_t *, size_t), const rp_run_t *runs,
+                         size_t n)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    fn(f, runs, n);
+    fclose(f);
+    return buf;
+}
+
+static void a_record_survives_its_json_line(void)
+{
+    rp_run_t runs[3], back;
+    three_runs(runs);
+    CU_ASSERT_EQUAL(runs[1].code, EN_FAIL_CHECK);
+    CU_ASSERT_EQUAL_FATAL(runs[1].nfailures, 1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(runs[1].failures[0].excerpt, "> {\"t\":"));
+    for (int i = 0; i < 3; i++) {
+        char *line = rp_to_line(&runs[i]), *again;
+        CU_ASSERT_EQUAL_FATAL(rp_from_line(line, &back), 0);
+        again = rp_to_line(&back);
+        CU_ASSERT_STRING_EQUAL(line, again);
+        CU_ASSERT_EQUAL(back.hash, runs[i].hash);
+        free(line);
+        free(again);
+        rp_clear(&back);
+        rp_clear(&runs[i]);
+    }
+    CU_ASSERT_EQUAL(rp_from_line("{\"file\": 1}", &back), IO_ERR_INVAL);
+}
+
+static void the_reports_say_what_failed_and_how_to_reproduce_it(void)
+{
+    rp_run_t runs[3];
+    three_runs(runs);
+    char *text = report_text(rp_text, runs, 2);
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "PASS one  1/1 checks  virtual 10m0s  wall 0.5ms  trace "));
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "FAIL two  1/2 checks"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "  expect[1] never ping: ping at +"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "      > {\"t\":"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "  reproduce: sim --seed 3 s/two.json\n"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "scenarios: 1 passed, 1 failed\n"));
+    free(text);
+    text = report_text(rp_tap, runs, 3);
+    CU_ASSERT_EQUAL(strncmp(text, "TAP version 13\n1..3\nok 1 - one seed 0\nnot ok 2 - two seed 3\n"
+                                  "  ---\n  message: \"expect[1] never ping", 80), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "  reproduce: \"sim --seed 3 s/two.json\"\n"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "not ok 3 - s/bad.json\n"));
+    CU_ASSERT(strlen(text) > 20 && strcmp(text + strlen(text) - 20, "\n1 passed, 2 failed\n") == 0);
+    free(text);
+    text = report_text(rp_json, runs, 3);
+    cJSON *doc = cJSON_Parse(text);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(doc);
+    CU_ASSERT_EQUAL(cJSON_GetArraySize(cJSON_GetObjectItem(doc, "runs")), 3);
+    CU_ASSERT_EQUAL(cJSON_GetObjectItem(doc, "exit")->valueint, 2);
+    cJSON_Delete(doc);
+    free(text);
+    CU_ASSERT_EQUAL(rp_exit_code(runs, 2), 1);
+    CU_ASSERT_EQUAL(rp_exit_code(runs, 3), 2);
+    for (int i = 0; i < 3; i++)
+        rp_clear(&runs[i]);
+}
+
+static void junit_has_a_suite_per_file_a_case_per_seed_and_the_reproduce_line(void)
+{
+    rp_run_t runs[3];
+    three_runs(runs);
+    char path[128], err[256], buf[8192];
+    snprintf(path, sizeof path, "%s/junit.xml", test_dir);
+    CU_ASSERT_EQUAL_FATAL(rp_junit(path, runs, 3, err, sizeof err), 0);
+    FILE *f = fopen(path, "r");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    buf[n] = '\0';
+    fclose(f);
+    CU_ASSERT_PTR_NOT_NULL(strstr(buf, "<testsuites name=\"sim\" tests=\"3\" failures=\"1\""
+                                       " errors=\"1\""));
+    CU_ASSERT_PTR_NOT_NULL(strstr(buf, "<testsuite name=\"two\" tests=\"1\" failures=\"1\""));
+    CU_ASSERT_PTR_NOT_NULL(strstr(buf, "<testcase classname=\"two\" name=\"seed 3\""
+                                       " file=\"s/two.json\""));
+    CU_ASSERT_PTR_NOT_NULL(strstr(buf, "<failure message=\"expect[1] never ping: ping at +"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(buf, "&gt; {&quot;t&quot;:"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(buf, "<system-out>reproduce: sim --seed 3 s/two.json\n"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(buf, "<error message=\"s/bad.json: seed: x\" type=\"load\"/>"));
+    /* Well-formed XML, when a checker is at hand. */
+    char cmd[200];
+    snprintf(cmd, sizeof cmd, "command -v xmllint >/dev/null && xmllint --noout %s", path);
+    int rc = system(cmd);
+    CU_ASSERT(rc == 0 || WEXITSTATUS(rc) == 1); /* 1: no xmllint */
+    unlink(path);
+    for (int i = 0; i < 3; i++)
+        rp_clear(&runs[i]);
+}
+
+/* The sim binary's output for args, its wall times blanked (free()). */
+static char *sim_output(const char *args, int *code)
+{
+    const char *dir = getenv("TEST_BUILD_DIR");
+    char cmd[512], *out = malloc(1 << 20);
+    snprintf(cmd, sizeof cmd, "%s/sim %s 2>&1", dir ? dir : "build", args);
+    FILE *p = popen(cmd, "r");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+    size_t n = fread(out, 1, (1 << 20) - 1, p);
+    out[n] = '\0';
+    *code = WEXITSTATUS(pclose(p));
+    for (char *w = strstr(out, "\"wall_ms\":"); w; w = strstr(w + 1, "\"wall_ms\":")) {
+        size_t digits = strcspn(w + 10, ",");
+        w[10] = '0';
+        memmove(w + 11, w + 10 + digits, strlen(w + 10 + digits) + 1);
+    }
+    return out;
+}
+
+static void workers_and_shards_give_the_report_of_one_process(void)
+{
+    int c1, c2, c3, c4;
+    char *one = sim_output("--json --jobs 1 --seeds 3 scenarios/", &c1);
+    char *two = sim_output("--json --jobs 2 --seeds 3 scenarios/", &c2);
+    char *s1 = sim_output("--json --jobs 2 --seeds 3 --shard 1/2 scenarios/", &c3);
+    char *s2 = sim_output("--json --jobs 1 --seeds 3 --shard 2/2 scenarios/", &c4);
+    CU_ASSERT_EQUAL(c1, 0);
+    CU_ASSERT_EQUAL(c2, 0);
+    CU_ASSERT_STRING_EQUAL(one, two);
+    cJSON *all = cJSON_Parse(one), *a = cJSON_Parse(s1), *b = cJSON_Parse(s2);
+    CU_ASSERT_FATAL(all && a && b);
+    cJSON *runs = cJSON_GetObjectItem(all, "runs");
+    int n = cJSON_GetArraySize(runs);
+    CU_ASSERT(n >= 12 && n % 3 == 0); /* the project's scenarios, three seeds each */
+    CU_ASSERT_EQUAL(cJSON_GetArraySize(cJSON_GetObjectItem(a, "runs")), (n + 1) / 2);
+    CU_ASSERT_EQUAL(cJSON_GetArraySize(cJSON_GetObjectItem(b, "runs")), n / 2);
+    /* Run k of the sweep is in shard k mod 2 + 1. */
+    for (int k = 0; k < n; k++) {
+        cJSON *shard = cJSON_GetObjectItem(k % 2 ? b : a, "runs");
+        char *x = cJSON_PrintUnformatted(cJSON_GetArrayItem(runs, k));
+        char *y = cJSON_PrintUnformatted(cJSON_GetArrayItem(shard, k / 2));
+        CU_ASSERT_STRING_EQUAL(x, y);
+        free(x);
+        free(y);
+    }
+    cJSON_Delete(all);
+    cJSON_Delete(a);
+    cJSON_Delete(b);
+    free(one);
+    free(two);
+    free(s1);
+    free(s2);
+}
+
+static void the_exit_code_names_the_kind_of_failure(void)
+{
+    int code;
+    free(sim_output("scenarios/kill-detected.json", &code));
+    CU_ASSERT_EQUAL(code, 0);
+    free(sim_output("--seeds 2 --shard 3/2 scenarios/", &code));
+    CU_ASSERT_EQUAL(code, 2);
+    free(sim_output("no/such/file.json", &code));
+    CU_ASSERT_EQUAL(code, 2);
+    char path[128], cmd[300];
+    snprintf(path, sizeof path, "%s/live.json", test_dir);
+    FILE *f = fopen(path, "w");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    /* The runner dials a port nobody listens on: never connected. */
+    fputs("{\"start\": \"" START_TEXT "\", \"end\": \"+10m\", \"runner\": {\"port\": 4100},"
+          " \"expect\": [{\"count\": \"connect\", \"ge\": 1}]}", f);
+    fclose(f);
+    snprintf(cmd, sizeof cmd, "%s", path);
+    char *out = sim_output(cmd, &code);
+    CU_ASSERT_EQUAL(code, 4);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "liveness: not connected 2m0s after the last fault ended"
+                                       " at +0s"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "reproduce: sim --seed 0 "));
+    free(out);
+    unlink(path);
+}
+
+static void the_cli_shrinks_the_first_failure_into_a_file_that_fails_alike(void)
+{
+    char in[128], out[128], args[400];
+    int code;
+    snprintf(in, sizeof in, "%s/twenty.json", test_dir);
+    snprintf(out, sizeof out, "%s/small.json", test_dir);
+    FILE *f = fopen(in, "w");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    fputs(TWENTY, f);
+    fclose(f);
+    snprintf(args, sizeof args, "--jobs 1 --shrink %s %s", out, in);
+    char *text = sim_output(args, &code);
+    CU_ASSERT_EQUAL(code, 1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "seed 4 (check): 20 events -> 1 in "));
+    free(text);
+    text = sim_output(out, &code);
+    CU_ASSERT_EQUAL(code, 1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "FAIL twenty  0/1 checks"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "reproduce: sim --seed 4 "));
+    free(text);
+    unlink(in);
+    unlink(out);
+}
+
 static CU_TestInfo duration_tests[] = {
     {"duration_parses_each_unit_and_their_compositions",
      duration_parses_each_unit_and_their_compositions},
@@ -738,8 +1444,15 @@ static CU_TestInfo load_tests[] = {
     {"bad_durations_and_moments_are_refused_with_their_path",
      bad_durations_and_moments_are_refused_with_their_path},
     {"unknown_words_are_refused_with_their_path", unknown_words_are_refused_with_their_path},
-    {"contract_words_this_build_lacks_are_refused_as_not_yet_supported",
-     contract_words_this_build_lacks_are_refused_as_not_yet_supported},
+    {"the_one_contract_key_the_mock_lacks_is_refused_as_not_yet_supported",
+     the_one_contract_key_the_mock_lacks_is_refused_as_not_yet_supported},
+    {"every_fault_loads_with_its_parameters", every_fault_loads_with_its_parameters},
+    {"fault_parameters_are_checked_per_fault", fault_parameters_are_checked_per_fault},
+    {"runner_and_gateway_keys_fill_their_configs", runner_and_gateway_keys_fill_their_configs},
+    {"random_entries_draw_their_faults_from_the_seed",
+     random_entries_draw_their_faults_from_the_seed},
+    {"new_checks_load_and_refuse_bad_phases", new_checks_load_and_refuse_bad_phases},
+    {"a_written_schedule_loads_back_the_same", a_written_schedule_loads_back_the_same},
     {"event_times_must_be_given_and_inside_the_span",
      event_times_must_be_given_and_inside_the_span},
     {"end_must_come_after_start", end_must_come_after_start},
@@ -756,6 +1469,14 @@ static CU_TestInfo check_tests[] = {
     {"sequence_check_passes_and_fails_on_a_trace", sequence_check_passes_and_fails_on_a_trace},
     {"exit_check_passes_and_fails_on_the_exit", exit_check_passes_and_fails_on_the_exit},
     {"recorder_hashes_exactly_its_json_lines", recorder_hashes_exactly_its_json_lines},
+    {"status_check_holds_outside_the_excepted_phases",
+     status_check_holds_outside_the_excepted_phases},
+    {"clean_shutdown_wants_fin_every_answer_and_exit_0",
+     clean_shutdown_wants_fin_every_answer_and_exit_0},
+    {"each_invariant_holds_on_a_good_trace_and_breaks_on_its_fault",
+     each_invariant_holds_on_a_good_trace_and_breaks_on_its_fault},
+    {"liveness_wants_a_connected_label_within_the_bound",
+     liveness_wants_a_connected_label_within_the_bound},
     CU_TEST_INFO_NULL,
 };
 
@@ -766,6 +1487,19 @@ static CU_TestInfo engine_tests[] = {
     {"events_fire_at_their_moment_and_stale_ends_after_for",
      events_fire_at_their_moment_and_stale_ends_after_for},
     {"the_run_stops_when_the_runner_exits", the_run_stops_when_the_runner_exits},
+    {"shrink_turns_a_twenty_fault_failing_schedule_into_a_smaller_one_that_still_fails",
+     shrink_turns_a_twenty_fault_failing_schedule_into_a_smaller_one_that_still_fails},
+    {"shrink_halves_a_fault_while_it_still_fails", shrink_halves_a_fault_while_it_still_fails},
+    {"a_record_survives_its_json_line", a_record_survives_its_json_line},
+    {"the_reports_say_what_failed_and_how_to_reproduce_it",
+     the_reports_say_what_failed_and_how_to_reproduce_it},
+    {"junit_has_a_suite_per_file_a_case_per_seed_and_the_reproduce_line",
+     junit_has_a_suite_per_file_a_case_per_seed_and_the_reproduce_line},
+    {"workers_and_shards_give_the_report_of_one_process",
+     workers_and_shards_give_the_report_of_one_process},
+    {"the_exit_code_names_the_kind_of_failure", the_exit_code_names_the_kind_of_failure},
+    {"the_cli_shrinks_the_first_failure_into_a_file_that_fails_alike",
+     the_cli_shrinks_the_first_failure_into_a_file_that_fails_alike},
     CU_TEST_INFO_NULL,
 };
 
@@ -773,6 +1507,6 @@ CU_SuiteInfo test_suites[] = {
     {"duration", NULL, NULL, NULL, NULL, duration_tests},
     {"load", load_suite_init, load_suite_clean, NULL, NULL, load_tests},
     {"check", NULL, NULL, NULL, NULL, check_tests},
-    {"engine", NULL, NULL, NULL, NULL, engine_tests},
+    {"engine", load_suite_init, load_suite_clean, NULL, NULL, engine_tests},
     CU_SUITE_INFO_NULL,
 };

@@ -86,14 +86,24 @@ stop_gateway() {
 
 install_client
 
-"$mockgw" serve --port 0 --verbose >"$tmp/gw.out" 2>"$tmp/gw.err" &
+# The scenario format's gateway object: the client checks it sees the position.
+cat >"$tmp/gateway.json" <<'JSON'
+{
+  "accounts": ["DU1234567"],
+  "positions": [{"account": "DU1234567", "symbol": "MSFT", "qty": 25, "avg_cost": 410.5}],
+  "prices": {"AAPL": 190.25, "EURUSD": 1.0842},
+  "market_seed": 7
+}
+JSON
+
+"$mockgw" serve --config "$tmp/gateway.json" --port 0 --verbose >"$tmp/gw.out" 2>"$tmp/gw.err" &
 gw_pid=$!
 port=$(wait_for_port)
 [ -n "$port" ] || { show_gw_logs; die "mockgw did not print 'listening on H:P' within 5 s"; }
 echo "mockgw listening on port $port (pid $gw_pid)"
 
 if ! node "$here/client.js" --host 127.0.0.1 --port "$port" --client-id "$client_id" \
-    >"$tmp/client.out" 2>"$tmp/client.err"; then
+    --symbol AAPL --position-symbol MSFT >"$tmp/client.out" 2>"$tmp/client.err"; then
     cat "$tmp/client.out" "$tmp/client.err"; show_gw_logs
     die "@stoqey/ib client failed against mockgw"
 fi
@@ -103,8 +113,10 @@ stop_gateway
 
 # The verbose log names every message in and out ("in  conn=1 reqCurrentTime
 # [49,1]"): the client's request must have come in and the answer gone out.
-for want in 'in +conn=[0-9]+ reqCurrentTime' 'out +conn=[0-9]+ currentTime'; do
+for want in 'in +conn=[0-9]+ reqCurrentTime' 'out +conn=[0-9]+ currentTime' \
+    'out +conn=[0-9]+ execDetails' 'out +conn=[0-9]+ completedOrder '; do
     grep -qE "$want" "$tmp/gw.out" "$tmp/gw.err" ||
         { show_gw_logs; die "mockgw verbose log has no line matching /$want/"; }
 done
-echo "PASS: @stoqey/ib connected, got nextValidId, managedAccounts and currentTime"
+echo "PASS: @stoqey/ib ran the whole surface (time, positions, account summary, contract" \
+     "details, bars, snapshot, MKT fill, LMT cancel, executions, orders, duplicate id)"

@@ -1,0 +1,486 @@
+/* market.c - the synthetic market: contract resolution, a seeded price
+ * function of (seed, symbol, time), and historical bars built from it.
+ *
+ * The price is start * exp(sum over octaves k of a_k * ramp_k(t)), where
+ * ramp_k interpolates seeded values in [-1, 1] placed every 5 * 2^k seconds
+ * and a_k grows with the square root of that spacing, as the spread of a
+ * random walk does. Nothing is stored or summed from an origin, so any
+ * time costs the same few hashes and history never depends on what was
+ * asked before. */
+#include "market.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../proto/nytime.h"
+
+#define MKT_OCTAVES 21
+#define MKT_BASE_STEP_S 5
+#define MKT_SIGMA_PER_SQRT_S 6.5e-5 /* about 1% over a 6.5 hour session */
+#define MKT_DEFAULT_PRICE 100.0
+#define MKT_SAMPLES_MAX 12          /* points per bar for high and low */
+#define MKT_DAY_S 86400
+#define MKT_RTH_OPEN_MIN (9 * 60 + 30)
+#define MKT_RTH_CLOSE_MIN (16 * 60)
+#define MKT_SPAN_DAYS_MAX (366 * 30)
+
+struct gw_market {
+    const gw_config_t *cfg;
+};
+
+gw_market_t *gw_mkt_new(const gw_config_t *cfg)
+{
+    gw_market_t *m = calloc(1, sizeof *m);
+    if (m)
+        m->cfg = cfg;
+    return m;
+}
+
+void gw_mkt_free(gw_market_t *m)
+{
+    free(m);
+}
+
+/* ---- contracts --------------------------------------------------------- */
+
+static uint64_t mkt_fnv(const char *s)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (; *s; s++)
+        h = (h ^ (uint8_t)*s) * 1099511628211ull;
+    return h;
+}
+
+/* A stable conId per market key, in the positive int32 range clients use. */
+static int32_t mkt_con_id(const char *key)
+{
+    return (int32_t)(mkt_fnv(key) % 2000000000u) + 1000;
+}
+
+static void mkt_copy(char *dst, size_t cap, const char *src)
+{
+    snprintf(dst, cap, "%s", src);
+}
+
+void gw_mkt_stock(gw_mkt_contract_t *c, const char *symbol)
+{
+    memset(c, 0, sizeof *c);
+    mkt_copy(c->symbol, sizeof c->symbol, symbol);
+    mkt_copy(c->sec_type, sizeof c->sec_type, "STK");
+    gw_mkt_contract_resolve(c);
+}
+
+int gw_mkt_contract_resolve(gw_mkt_contract_t *c)
+{
+    if (c->symbol[0] == '\0')
+        return IO_ERR_INVAL;
+    if (strcmp(c->sec_type, "STK") == 0) {
+        if (c->currency[0] == '\0')
+            mkt_copy(c->currency, sizeof c->currency, "USD");
+        if (c->exchange[0] == '\0')
+            mkt_copy(c->exchange, sizeof c->exchange, "SMART");
+        mkt_copy(c->primary_exchange, sizeof c->primary_exchange, "NASDAQ");
+        mkt_copy(c->key, sizeof c->key, c->symbol);
+        mkt_copy(c->local_symbol, sizeof c->local_symbol, c->symbol);
+        mkt_copy(c->trading_class, sizeof c->trading_class, "NMS");
+    } else if (strcmp(c->sec_type, "CASH") == 0) {
+        if (c->currency[0] == '\0')
+            return IO_ERR_INVAL;
+        mkt_copy(c->exchange, sizeof c->exchange, "IDEALPRO");
+        c->primary_exchange[0] = '\0';
+        snprintf(c->key, sizeof c->key, "%s%s", c->symbol, c->currency);
+        snprintf(c->local_symbol, sizeof c->local_symbol, "%s.%s", c->symbol, c->currency);
+        mkt_copy(c->trading_class, sizeof c->trading_class, c->local_symbol);
+    } else {
+        return IO_ERR_INVAL;
+    }
+    c->con_id = mkt_con_id(c->key);
+    return 0;
+}
+
+/* ---- prices ------------------------------------------------------------ */
+
+static uint64_t mkt_mix(uint64_t x)
+{
+    x += 0x9e3779b97f4a7c15ull;
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+    return x ^ (x >> 31);
+}
+
+static uint64_t mkt_hash(uint64_t seed, uint64_t sym, uint64_t a, uint64_t b)
+{
+    return mkt_mix(mkt_mix(mkt_mix(seed ^ sym) ^ a) ^ b);
+}
+
+/* The top 53 bits as a double in [-1, 1). */
+static double mkt_signed_unit(uint64_t h)
+{
+    return (double)(h >> 11) * (2.0 / 9007199254740992.0) - 1.0;
+}
+
+static int64_t mkt_floor_div(int64_t a, int64_t b)
+{
+    int64_t q = a / b;
+    return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
+}
+
+static double mkt_start_price(const gw_market_t *m, const char *key)
+{
+    for (size_t i = 0; i < m->cfg->nprices; i++)
+        if (strcmp(m->cfg->prices[i].symbol, key) == 0)
+            return m->cfg->prices[i].price;
+    return MKT_DEFAULT_PRICE;
+}
+
+/* 100 for a cent tick, 10000 for 0.0001: rounding through the inverse
+ * keeps prices exact decimals ("101.23", not "101.23000000000002"). */
+static double mkt_tick_scale(const gw_market_t *m, const char *key)
+{
+    return mkt_start_price(m, key) >= 10.0 ? 100.0 : 10000.0;
+}
+
+double gw_mkt_min_tick(const gw_market_t *m, const char *key)
+{
+    return 1.0 / mkt_tick_scale(m, key);
+}
+
+static double mkt_log_offset(uint64_t seed, uint64_t sym, int64_t t_s)
+{
+    double sum = 0.0;
+    for (int k = 0; k < MKT_OCTAVES; k++) {
+        int64_t step = (int64_t)MKT_BASE_STEP_S << k;
+        int64_t i = mkt_floor_div(t_s, step);
+        double frac = (double)(t_s - i * step) / (double)step;
+        double a = mkt_signed_unit(mkt_hash(seed, sym, (uint64_t)k, (uint64_t)i));
+        double b = mkt_signed_unit(mkt_hash(seed, sym, (uint64_t)k, (uint64_t)(i + 1)));
+        sum += MKT_SIGMA_PER_SQRT_S * sqrt((double)step) * (a + (b - a) * frac);
+    }
+    return sum;
+}
+
+double gw_mkt_price(const gw_market_t *m, const char *key, int64_t t_s)
+{
+    double raw = mkt_start_price(m, key) * exp(mkt_log_offset(m->cfg->market_seed,
+                                                              mkt_fnv(key), t_s));
+    double scale = mkt_tick_scale(m, key);
+    return round(raw * scale) / scale;
+}
+
+/* ---- request parsing --------------------------------------------------- */
+
+static int mkt_fail(char *err, size_t errlen, const char *what, const char *text)
+{
+    if (err)
+        snprintf(err, errlen, "%s \"%s\"", what, text);
+    return IO_ERR_INVAL;
+}
+
+static int mkt_zone_is_utc(const char *zone)
+{
+    return strcmp(zone, "UTC") == 0 || strcmp(zone, "GMT") == 0 || strcmp(zone, "Etc/UTC") == 0;
+}
+
+static int mkt_zone_is_ny(const char *zone)
+{
+    return zone[0] == '\0' || strcmp(zone, "US/Eastern") == 0 ||
+           strcmp(zone, "America/New_York") == 0 || strcmp(zone, "EST") == 0 ||
+           strcmp(zone, "EDT") == 0;
+}
+
+static int mkt_parse_end(const char *text, int64_t now_s, int64_t *out)
+{
+    int y, mo, d, h, mi, s, n = 0;
+    char sep;
+    if (text[0] == '\0') {
+        *out = now_s;
+        return 0;
+    }
+    if (sscanf(text, "%4d%2d%2d%c%2d:%2d:%2d%n", &y, &mo, &d, &sep, &h, &mi, &s, &n) != 7 ||
+        (sep != ' ' && sep != '-') || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 ||
+        mi > 59 || s > 59 || y < 1970 || h < 0 || mi < 0 || s < 0)
+        return IO_ERR_INVAL;
+    const char *zone = text + n;
+    while (*zone == ' ')
+        zone++;
+    if (sep == '-' && zone[0] == '\0') {
+        *out = (ny_days_from_civil(y, mo, d) * MKT_DAY_S) + h * 3600 + mi * 60 + s;
+        return 0;
+    }
+    if (sep == ' ' && mkt_zone_is_utc(zone)) {
+        *out = (ny_days_from_civil(y, mo, d) * MKT_DAY_S) + h * 3600 + mi * 60 + s;
+        return 0;
+    }
+    if (sep == ' ' && mkt_zone_is_ny(zone)) {
+        *out = ny_to_utc(y, mo, d, h, mi, s);
+        return 0;
+    }
+    return IO_ERR_INVAL;
+}
+
+/* The bar sizes a Gateway accepts, in seconds. */
+static int mkt_parse_bar_size(const char *text, int *bar_s)
+{
+    static const struct {
+        const char *text;
+        int seconds;
+    } sizes[] = {
+        {"1 secs", 1},      {"5 secs", 5},      {"10 secs", 10},    {"15 secs", 15},
+        {"30 secs", 30},    {"1 min", 60},      {"2 mins", 120},    {"3 mins", 180},
+        {"5 mins", 300},    {"10 mins", 600},   {"15 mins", 900},   {"20 mins", 1200},
+        {"30 mins", 1800},  {"1 hour", 3600},   {"2 hours", 7200},  {"3 hours", 10800},
+        {"4 hours", 14400}, {"8 hours", 28800}, {"1 day", MKT_DAY_S},
+    };
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+        if (strcmp(text, sizes[i].text) == 0) {
+            *bar_s = sizes[i].seconds;
+            return 0;
+        }
+    }
+    return IO_ERR_INVAL;
+}
+
+static int mkt_parse_duration(const char *text, int *n, char *unit)
+{
+    int count = 0, len = 0;
+    char u = 0;
+    if (sscanf(text, "%9d %c%n", &count, &u, &len) != 2 || text[len] != '\0' || count < 1 ||
+        strchr("SDWMY", u) == NULL)
+        return IO_ERR_INVAL;
+    *n = count;
+    *unit = u;
+    return 0;
+}
+
+static int mkt_parse_what(const char *text, enum gw_mkt_what *what)
+{
+    static const char *const names[] = {"TRADES", "MIDPOINT", "BID", "ASK"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        if (strcmp(text, names[i]) == 0) {
+            *what = (enum gw_mkt_what)i;
+            return 0;
+        }
+    }
+    return IO_ERR_INVAL;
+}
+
+int gw_mkt_parse_query(const char *end, const char *bar_size, const char *duration,
+                       const char *what, int use_rth, int64_t now_s, gw_mkt_query_t *q,
+                       char *err, size_t errlen)
+{
+    memset(q, 0, sizeof *q);
+    q->use_rth = use_rth != 0;
+    if (mkt_parse_end(end, now_s, &q->end_s) < 0)
+        return mkt_fail(err, errlen, "bad end date/time", end);
+    if (mkt_parse_bar_size(bar_size, &q->bar_s) < 0)
+        return mkt_fail(err, errlen, "bad bar size", bar_size);
+    if (mkt_parse_duration(duration, &q->dur_n, &q->dur_unit) < 0)
+        return mkt_fail(err, errlen, "bad duration", duration);
+    if (mkt_parse_what(what, &q->what) < 0)
+        return mkt_fail(err, errlen, "unsupported whatToShow", what);
+    return 0;
+}
+
+/* ---- sessions and spans ------------------------------------------------ */
+
+static int mkt_weekday(int64_t days)
+{
+    return (int)(((days % 7) + 11) % 7); /* 1970-01-01 was a Thursday (4) */
+}
+
+static int64_t mkt_ny_days(int64_t t_s)
+{
+    ny_civil_t c;
+    ny_from_utc(t_s, &c);
+    return ny_days_from_civil(c.year, c.month, c.day);
+}
+
+static int64_t mkt_ny_at(int64_t days, int minute)
+{
+    int y, m, d;
+    ny_civil_from_days(days, &y, &m, &d);
+    return ny_to_utc(y, m, d, minute / 60, minute % 60, 0);
+}
+
+static int mkt_is_trading_day(int64_t days)
+{
+    int wd = mkt_weekday(days);
+    return wd != 0 && wd != 6;
+}
+
+/* The span's start. "N S" is N seconds back; with useRTH the day units
+ * count trading sessions (a week is 5, a month 21, a year 252), else they
+ * are calendar spans (1, 7, 30, 365 days). */
+static int mkt_span_start(const gw_mkt_query_t *q, int64_t *start_s, char *err, size_t errlen)
+{
+    static const char units[] = "DWMY";
+    static const int calendar_days[] = {1, 7, 30, 365};
+    static const int trading_days[] = {1, 5, 21, 252};
+    if (q->dur_unit == 'S') {
+        *start_s = q->end_s - q->dur_n;
+        return 0;
+    }
+    size_t u = (size_t)(strchr(units, q->dur_unit) - units);
+    int64_t days = (int64_t)q->dur_n * (q->use_rth ? trading_days[u] : calendar_days[u]);
+    if (days > MKT_SPAN_DAYS_MAX) {
+        if (err)
+            snprintf(err, errlen, "duration %d %c is too long", q->dur_n, q->dur_unit);
+        return IO_ERR_INVAL;
+    }
+    if (!q->use_rth) {
+        *start_s = q->end_s - days * MKT_DAY_S;
+        return 0;
+    }
+    int64_t day = mkt_ny_days(q->end_s);
+    int64_t found = 0;
+    *start_s = q->end_s;
+    for (; found < days; day--) {
+        int64_t open = mkt_ny_at(day, MKT_RTH_OPEN_MIN);
+        if (mkt_is_trading_day(day) && open < q->end_s) {
+            *start_s = open;
+            found++;
+        }
+    }
+    return 0;
+}
+
+/* ---- bars -------------------------------------------------------------- */
+
+typedef struct mkt_bars {
+    gw_mkt_bar_t *v;
+    size_t n, cap;
+} mkt_bars_t;
+
+static void mkt_make_bar(const gw_market_t *m, const char *key, const gw_mkt_query_t *q,
+                         int64_t start, int64_t len, int daily, gw_mkt_bar_t *b)
+{
+    int samples = len < MKT_SAMPLES_MAX ? (int)len : MKT_SAMPLES_MAX;
+    double shift = 0.0;
+    if (q->what == GW_MKT_BID)
+        shift = -gw_mkt_min_tick(m, key);
+    else if (q->what == GW_MKT_ASK)
+        shift = gw_mkt_min_tick(m, key);
+    double scale = mkt_tick_scale(m, key);
+    b->start_s = start;
+    b->daily = daily;
+    b->open = gw_mkt_price(m, key, start);
+    b->close = gw_mkt_price(m, key, start + len - 1);
+    b->high = fmax(b->open, b->close);
+    b->low = fmin(b->open, b->close);
+    for (int i = 1; i < samples; i++) {
+        double p = gw_mkt_price(m, key, start + (len - 1) * i / samples);
+        b->high = fmax(b->high, p);
+        b->low = fmin(b->low, p);
+    }
+    b->open = round((b->open + shift) * scale) / scale;
+    b->high = round((b->high + shift) * scale) / scale;
+    b->low = round((b->low + shift) * scale) / scale;
+    b->close = round((b->close + shift) * scale) / scale;
+    b->volume = b->wap = -1;
+    b->count = -1;
+    if (q->what == GW_MKT_TRADES) {
+        uint64_t h = mkt_hash(m->cfg->market_seed, mkt_fnv(key), 0xba5, (uint64_t)start);
+        b->count = (int)(1 + h % 40) * (int)(1 + len / 60);
+        b->volume = (double)b->count * 100;
+        b->wap = round((b->high + b->low + b->close) / 3.0 * scale) / scale;
+    }
+}
+
+static int mkt_push(const gw_market_t *m, const char *key, const gw_mkt_query_t *q,
+                    mkt_bars_t *bars, int64_t start, int64_t len, int daily, char *err,
+                    size_t errlen)
+{
+    if (bars->n == GW_MKT_BARS_MAX) {
+        if (err)
+            snprintf(err, errlen, "more than %d bars requested", GW_MKT_BARS_MAX);
+        return IO_ERR_INVAL;
+    }
+    if (bars->n == bars->cap) {
+        size_t cap = bars->cap ? bars->cap * 2 : 64;
+        gw_mkt_bar_t *v = realloc(bars->v, cap * sizeof *v);
+        if (!v)
+            return IO_ERR_NOMEM;
+        bars->v = v;
+        bars->cap = cap;
+    }
+    mkt_make_bar(m, key, q, start, len, daily, &bars->v[bars->n++]);
+    return 0;
+}
+
+/* Regular sessions between start and end: daily bars, or intraday bars
+ * counted from each session's open and cut at its close. */
+static int mkt_session_bars(const gw_market_t *m, const char *key, const gw_mkt_query_t *q,
+                            int64_t start, mkt_bars_t *bars, char *err, size_t errlen)
+{
+    int rc = 0;
+    int daily = q->bar_s >= MKT_DAY_S;
+    for (int64_t day = mkt_ny_days(start); rc == 0 && day <= mkt_ny_days(q->end_s); day++) {
+        if (!mkt_is_trading_day(day))
+            continue;
+        int64_t open = mkt_ny_at(day, MKT_RTH_OPEN_MIN);
+        int64_t close = mkt_ny_at(day, MKT_RTH_CLOSE_MIN);
+        if (daily) {
+            if (open >= start && open < q->end_s)
+                rc = mkt_push(m, key, q, bars, open, close - open, 1, err, errlen);
+            continue;
+        }
+        for (int64_t t = open; rc == 0 && t < close && t < q->end_s; t += q->bar_s) {
+            int64_t len = close - t < q->bar_s ? close - t : q->bar_s;
+            if (t >= start)
+                rc = mkt_push(m, key, q, bars, t, len, 0, err, errlen);
+        }
+    }
+    return rc;
+}
+
+static int mkt_clock_bars(const gw_market_t *m, const char *key, const gw_mkt_query_t *q,
+                          int64_t start, mkt_bars_t *bars, char *err, size_t errlen)
+{
+    int rc = 0;
+    int64_t first = -mkt_floor_div(-start, q->bar_s) * q->bar_s; /* start rounded up */
+    if ((q->end_s - first) / q->bar_s >= GW_MKT_BARS_MAX) {
+        if (err)
+            snprintf(err, errlen, "more than %d bars requested", GW_MKT_BARS_MAX);
+        return IO_ERR_INVAL;
+    }
+    for (int64_t t = first; rc == 0 && t < q->end_s; t += q->bar_s)
+        rc = mkt_push(m, key, q, bars, t, q->bar_s, 0, err, errlen);
+    return rc;
+}
+
+int gw_mkt_bars(const gw_market_t *m, const char *key, const gw_mkt_query_t *q,
+                gw_mkt_bar_t **out, size_t *n, int64_t *start_s, char *err, size_t errlen)
+{
+    mkt_bars_t bars = {NULL, 0, 0};
+    *out = NULL;
+    *n = 0;
+    int rc = mkt_span_start(q, start_s, err, errlen);
+    if (rc == 0 && (q->use_rth || q->bar_s >= MKT_DAY_S))
+        rc = mkt_session_bars(m, key, q, *start_s, &bars, err, errlen);
+    else if (rc == 0)
+        rc = mkt_clock_bars(m, key, q, *start_s, &bars, err, errlen);
+    if (rc < 0) {
+        free(bars.v);
+        if (rc == IO_ERR_NOMEM && err)
+            snprintf(err, errlen, "out of memory");
+        return rc;
+    }
+    *out = bars.v;
+    *n = bars.n;
+    return 0;
+}
+
+void gw_mkt_format_date(int64_t t_s, int daily, int format_date, char buf[40])
+{
+    ny_civil_t c;
+    ny_from_utc(t_s, &c);
+    if (daily)
+        snprintf(buf, 40, "%04d%02d%02d", c.year, c.month, c.day);
+    else if (format_date == 2)
+        snprintf(buf, 40, "%lld", (long long)t_s);
+    else
+        snprintf(buf, 40, "%04d%02d%02d %02d:%02d:%02d US/Eastern", c.year, c.month, c.day,
+                 c.hour, c.minute, c.second);
+}

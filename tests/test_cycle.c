@@ -1,0 +1,1358 @@
+/* test_cycle.c - the trading cycle (runner/cycle.c) over a real client
+ * session on the simulated network, plus its pure parts: the strategy,
+ * the order journal. The peer is a scripted fake gateway written here: it
+ * listens on io_sim, keeps the exact bytes the session sends (so tests
+ * count and read the frames it received) and answers what each test
+ * scripts. The session's events are wired the way the runner wires them:
+ * every message goes to cyc_on_message, and a closed session aborts the
+ * cycle with "disconnected". Trace events are recorded and checked. */
+#include <CUnit/CUnit.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../mockgw/gateway.h"
+#include "../proto/proto.h"
+#include "../runner/client.h"
+#include "../runner/cycle.h"
+#include "../runner/journal.h"
+#include "../runner/strategy.h"
+#include "../sim/io_sim.h"
+#include "testlib.h"
+
+#define T0_WALL_US 1765376700000000LL /* 2025-12-10T14:25:00Z at virtual time 0 */
+#define PORT 4002
+#define CLIENT_ID 7
+#define MS IO_US_PER_MS
+#define SEC IO_US_PER_S
+#define TEV_MAX 1024
+#define TEV_FIELDS 6
+#define RESULTS_MAX 8
+#define FIELDS_MAX 160
+
+static const char HELLO[] = "API\0\0\0\0\x09v157..178";
+#define LIT_LEN(s) (sizeof(s) - 1)
+
+typedef struct tev {
+    char ev[32];
+    size_t n;
+    struct {
+        char key[24];
+        char str[192];
+        int64_t num;
+        int is_str;
+    } f[TEV_FIELDS];
+} tev_t;
+
+typedef struct result {
+    uint32_t n;
+    int ok;
+    char reason[192];
+    int orders;
+} result_t;
+
+/* One frame the fake gateway received: its fields point into fx.rx. */
+typedef struct rframe {
+    const char *f[FIELDS_MAX];
+    int n;
+    size_t at;  /* byte offset of its length prefix in fx.rx */
+    size_t len; /* prefix included */
+} rframe_t;
+
+static struct fixture {
+    io_loop_t *loop;
+    ibc_t *client;
+    cyc_t *cyc;
+    const char *symbols[2];
+    cyc_config_t cfg;
+    tev_t ev[TEV_MAX];
+    size_t nev;
+    int overflow;
+    int readies;
+    int closes;
+    result_t res[RESULTS_MAX];
+    int nres;
+    char dir[64];
+    char journal[96];
+    /* the scripted fake gateway */
+    io_listener_t *lis;
+    io_stream_t *peer;
+    int accepts;
+    uint8_t rx[16384];
+    size_t rxlen;
+    int placed; /* placeOrder frames seen over every connection */
+    /* the real mock gateway */
+    gw_t *gw;
+} fx;
+
+/* ---- recording ---------------------------------------------------------- */
+
+static void fx_trace(void *data, io_us_t wall_us, const char *src, const char *ev, size_t n,
+                     const io_trace_field_t *fields)
+{
+    (void)data, (void)wall_us;
+    if (strcmp(src, "runner") != 0)
+        return;
+    if (fx.nev == TEV_MAX) {
+        fx.overflow = 1;
+        return;
+    }
+    tev_t *e = &fx.ev[fx.nev++];
+    memset(e, 0, sizeof *e);
+    snprintf(e->ev, sizeof e->ev, "%s", ev);
+    e->n = n < TEV_FIELDS ? n : TEV_FIELDS;
+    for (size_t i = 0; i < e->n; i++) {
+        snprintf(e->f[i].key, sizeof e->f[i].key, "%s", fields[i].key);
+        e->f[i].is_str = fields[i].str != NULL;
+        if (fields[i].str)
+            snprintf(e->f[i].str, sizeof e->f[i].str, "%s", fields[i].str);
+        e->f[i].num = fields[i].num;
+    }
+}
+
+static void fx_quiet_log(void *data, io_us_t wall_us, enum io_log_level level, const char *src,
+                         const char *text)
+{
+    (void)data, (void)wall_us, (void)level, (void)src, (void)text;
+}
+
+static const tev_t *rev(const char *ev, int nth)
+{
+    for (size_t i = 0; i < fx.nev; i++)
+        if (strcmp(fx.ev[i].ev, ev) == 0 && nth-- == 0)
+            return &fx.ev[i];
+    return NULL;
+}
+
+static int rcount(const char *ev)
+{
+    int n = 0;
+    while (rev(ev, n))
+        n++;
+    return n;
+}
+
+static const char *fstr(const tev_t *e, const char *key)
+{
+    for (size_t i = 0; e && i < e->n; i++)
+        if (strcmp(e->f[i].key, key) == 0 && e->f[i].is_str)
+            return e->f[i].str;
+    return "<missing>";
+}
+
+static int64_t fnum(const tev_t *e, const char *key)
+{
+    for (size_t i = 0; e && i < e->n; i++)
+        if (strcmp(e->f[i].key, key) == 0 && !e->f[i].is_str)
+            return e->f[i].num;
+    return INT64_MIN;
+}
+
+/* ---- the session and the cycle, wired as the runner wires them --------- */
+
+static void on_ready(void *data, const ibc_ready_t *r)
+{
+    (void)data, (void)r;
+    fx.readies++;
+}
+
+static void on_ping_done(void *data, const ibc_ping_result_t *r)
+{
+    (void)data, (void)r;
+}
+
+static void on_closed(void *data, const ibc_closed_t *cl)
+{
+    (void)data, (void)cl;
+    fx.closes++;
+    if (fx.cyc)
+        cyc_abort(fx.cyc, "disconnected");
+}
+
+static void on_message(void *data, int32_t id, const proto_frame_t *f)
+{
+    (void)data;
+    if (fx.cyc)
+        cyc_on_message(fx.cyc, id, f);
+}
+
+static void on_done(void *data, const cyc_result_t *r)
+{
+    (void)data;
+    CU_ASSERT_FATAL(fx.nres < RESULTS_MAX);
+    result_t *out = &fx.res[fx.nres++];
+    out->n = r->n;
+    out->ok = r->ok;
+    out->orders = r->orders;
+    snprintf(out->reason, sizeof out->reason, "%s", r->reason ? r->reason : "");
+}
+
+static void fx_setup(int trade)
+{
+    memset(&fx, 0, sizeof fx);
+    io_sim_config_t sc = {.seed = 7, .start_wall_us = T0_WALL_US, .net = IO_SIM_NET_DEFAULT};
+    fx.loop = io_sim_loop_new(&sc);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(fx.loop);
+    io_set_trace_sink(fx.loop, fx_trace, NULL);
+    io_set_log_sink(fx.loop, IO_LOG_ERROR, fx_quiet_log, NULL);
+    ibc_config_t cc = {"127.0.0.1", PORT, CLIENT_ID, 1 * SEC, 2 * SEC};
+    ibc_events_t ev = {.ready = on_ready,
+                       .ping_done = on_ping_done,
+                       .closed = on_closed,
+                       .data = NULL,
+                       .message = on_message};
+    char err[256];
+    CU_ASSERT_EQUAL_FATAL(ibc_new(fx.loop, &cc, &ev, &fx.client, err, sizeof err), 0);
+    fx.symbols[0] = "AAPL";
+    fx.symbols[1] = "MSFT";
+    fx.cfg = (cyc_config_t){.symbols = fx.symbols,
+                            .nsymbols = 1,
+                            .trade = trade,
+                            .request_timeout_us = 2 * SEC,
+                            .deadline_us = 10 * SEC,
+                            .journal_file = NULL};
+}
+
+/* A journal file in a fresh directory, used from then on. */
+static void fx_use_journal_file(void)
+{
+    snprintf(fx.dir, sizeof fx.dir, "/tmp/test_cycle.XXXXXX");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(fx.dir));
+    snprintf(fx.journal, sizeof fx.journal, "%s/orders.journal", fx.dir);
+    fx.cfg.journal_file = fx.journal;
+}
+
+static void fx_new_cycle(void)
+{
+    char err[256] = "";
+    int rc = cyc_new(fx.loop, fx.client, &fx.cfg, on_done, NULL, &fx.cyc, err, sizeof err);
+    CU_ASSERT_EQUAL_FATAL(rc, 0);
+}
+
+static void run_for(io_us_t dt)
+{
+    io_sim_run_until(fx.loop, io_now_us(fx.loop) + dt);
+}
+
+static void fx_teardown(void)
+{
+    cyc_free(fx.cyc);
+    ibc_free(fx.client);
+    gw_free(fx.gw);
+    if (fx.lis)
+        io_listener_close(fx.lis);
+    if (fx.peer)
+        io_stream_close(fx.peer, IO_CLOSE_RST);
+    io_stats_t st;
+    io_loop_stats(fx.loop, &st);
+    CU_ASSERT_EQUAL(st.timers, 0);
+    CU_ASSERT_EQUAL(st.streams, 0);
+    CU_ASSERT_EQUAL(st.listeners, 0);
+    CU_ASSERT_FALSE(fx.overflow);
+    io_loop_free(fx.loop);
+    if (fx.journal[0])
+        unlink(fx.journal);
+    if (fx.dir[0])
+        rmdir(fx.dir);
+}
+
+/* ---- the scripted fake gateway ------------------------------------------ */
+
+static int rx_frame(int id, int nth, rframe_t *out);
+
+static void fgw_on_peer(io_stream_t *s, const io_stream_event_t *ev, void *data)
+{
+    (void)data;
+    if (ev->kind == IO_EV_DATA) {
+        CU_ASSERT_FATAL(fx.rxlen + ev->len <= sizeof fx.rx);
+        memcpy(fx.rx + fx.rxlen, ev->data, ev->len);
+        fx.rxlen += ev->len;
+        return;
+    }
+    if (ev->kind == IO_EV_EOF || ev->kind == IO_EV_RESET) {
+        io_stream_close(s, IO_CLOSE_FIN);
+        fx.peer = NULL;
+    }
+}
+
+/* A new connection starts a new byte record; the orders placed on the old
+ * one are counted first. */
+static void fgw_on_accept(io_listener_t *l, io_stream_t *s, void *data)
+{
+    (void)l, (void)data;
+    rframe_t f;
+    while (rx_frame(PROTO_OUT_PLACE_ORDER, 0, &f)) {
+        fx.placed++;
+        memmove(fx.rx + f.at, fx.rx + f.at + f.len, fx.rxlen - f.at - f.len);
+        fx.rxlen -= f.len;
+    }
+    if (fx.peer)
+        io_stream_close(fx.peer, IO_CLOSE_RST);
+    fx.peer = s;
+    fx.accepts++;
+    fx.rxlen = 0;
+    io_stream_set_cb(s, fgw_on_peer, NULL);
+}
+
+/* Builds one frame from '|'-separated fields ("61|1" is two fields). */
+static void frame_of(proto_writer_t *w, const char *fields)
+{
+    proto_writer_init(w);
+    proto_frame_begin(w);
+    char buf[2048];
+    snprintf(buf, sizeof buf, "%s", fields);
+    for (char *p = buf;;) {
+        char *bar = strchr(p, '|');
+        if (bar)
+            *bar = '\0';
+        proto_put_str(w, p);
+        if (!bar)
+            break;
+        p = bar + 1;
+    }
+    CU_ASSERT_EQUAL_FATAL(proto_frame_end(w), 0);
+}
+
+static void fgw_write(const proto_writer_t *w)
+{
+    CU_ASSERT_PTR_NOT_NULL_FATAL(fx.peer);
+    CU_ASSERT_EQUAL(io_stream_write(fx.peer, w->buf, w->len), 0);
+}
+
+static void fgw_send(const char *fields)
+{
+    proto_writer_t w;
+    frame_of(&w, fields);
+    fgw_write(&w);
+    proto_writer_free(&w);
+}
+
+static void fgw_sendf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static void fgw_sendf(const char *fmt, ...)
+{
+    char buf[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    fgw_send(buf);
+}
+
+/* The nth frame with that message id the gateway received on the current
+ * connection (the hello is not a frame and is skipped). */
+static int rx_frame(int id, int nth, rframe_t *out)
+{
+    size_t pos = fx.rxlen >= LIT_LEN(HELLO) ? LIT_LEN(HELLO) : fx.rxlen;
+    while (pos + 4 <= fx.rxlen) {
+        size_t len = (size_t)fx.rx[pos] << 24 | (size_t)fx.rx[pos + 1] << 16 |
+                     (size_t)fx.rx[pos + 2] << 8 | fx.rx[pos + 3];
+        if (pos + 4 + len > fx.rxlen)
+            break;
+        out->n = 0;
+        out->at = pos;
+        out->len = 4 + len;
+        for (size_t i = pos + 4; i < pos + 4 + len && out->n < FIELDS_MAX;) {
+            out->f[out->n++] = (const char *)fx.rx + i;
+            i += strlen((const char *)fx.rx + i) + 1;
+        }
+        if (out->n > 0 && atoi(out->f[0]) == id && nth-- == 0)
+            return 1;
+        pos += 4 + len;
+    }
+    return 0;
+}
+
+static int rx_count(int id)
+{
+    rframe_t f;
+    int n = 0;
+    while (rx_frame(id, n, &f))
+        n++;
+    return n;
+}
+
+/* The fields of the nth frame with that id, joined with '|'. */
+static const char *rx_fields(int id, int nth)
+{
+    static char buf[2048];
+    rframe_t f;
+    buf[0] = '\0';
+    if (!rx_frame(id, nth, &f))
+        return "<none>";
+    for (int i = 0; i < f.n; i++) {
+        size_t len = strlen(buf);
+        snprintf(buf + len, sizeof buf - len, "%s%s", i ? "|" : "", f.f[i]);
+    }
+    return buf;
+}
+
+static void fgw_listen(void)
+{
+    char err[256];
+    int rc = io_listen(fx.loop, "127.0.0.1", PORT, fgw_on_accept, NULL, &fx.lis, err, sizeof err);
+    CU_ASSERT_EQUAL_FATAL(rc, 0);
+}
+
+/* Connects the session and takes it to ready, nextValidId next_id. */
+static void fgw_to_ready(int next_id)
+{
+    int readies = fx.readies;
+    if (!fx.lis)
+        fgw_listen();
+    CU_ASSERT_EQUAL_FATAL(ibc_connect(fx.client), 0);
+    run_for(10 * MS);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(fx.peer);
+    proto_writer_t w;
+    proto_writer_init(&w);
+    CU_ASSERT_EQUAL(proto_server_hello_write(&w, 178, "20251210 09:25:00 EST"), 0);
+    fgw_write(&w);
+    proto_writer_free(&w);
+    run_for(10 * MS);
+    fgw_send("15|1|DU111");
+    fgw_sendf("9|1|%d", next_id);
+    run_for(10 * MS);
+    CU_ASSERT_EQUAL_FATAL(fx.readies, readies + 1);
+}
+
+/* The request id field of the last reqHistoricalData. */
+static int hist_req_id(void)
+{
+    rframe_t f;
+    int n = rx_count(PROTO_OUT_REQ_HISTORICAL_DATA);
+    CU_ASSERT_FATAL(n > 0 && rx_frame(PROTO_OUT_REQ_HISTORICAL_DATA, n - 1, &f));
+    return atoi(f.f[1]);
+}
+
+static void fgw_send_position(const char *symbol, int qty)
+{
+    fgw_sendf("61|3|DU111|265598|%s|STK||0.0|||NASDAQ|USD|%s|NMS|%d|150.5", symbol, symbol,
+              qty);
+}
+
+/* 26 bars (2 days of 13) whose closes go up (or down) by 0.5 a bar. */
+static void fgw_send_bars(int req_id, int up)
+{
+    char buf[4096];
+    int len = snprintf(buf, sizeof buf, "17|%d|20251208 09:30:00|20251210 09:25:00|26", req_id);
+    for (int i = 0; i < 26; i++) {
+        double c = up ? 100.0 + 0.5 * i : 150.0 - 0.5 * i;
+        len += snprintf(buf + len, sizeof buf - (size_t)len,
+                        "|20251208 %02d:%02d:00|%.2f|%.2f|%.2f|%.2f|1000|%.2f|10", 9 + i / 2,
+                        i % 2 ? 30 : 0, c, c + 1, c - 1, c, c);
+    }
+    fgw_send(buf);
+}
+
+/* Starts cycle n and answers positions (AAPL: position) and the bars. */
+static void cycle_through_bars(uint32_t n, int position, int up)
+{
+    CU_ASSERT_EQUAL_FATAL(cyc_start(fx.cyc, n), 0);
+    run_for(10 * MS);
+    CU_ASSERT_EQUAL_FATAL(rx_count(PROTO_OUT_REQ_POSITIONS), 1);
+    if (position)
+        fgw_send_position("AAPL", position);
+    fgw_send_position("IBM", 300);
+    fgw_send("62|1");
+    run_for(10 * MS);
+    CU_ASSERT_EQUAL_FATAL(rx_count(PROTO_OUT_REQ_HISTORICAL_DATA), 1);
+    fgw_send_bars(hist_req_id(), up);
+    run_for(10 * MS);
+}
+
+static void fgw_send_order_status(int order_id, const char *status, int filled, int remaining)
+{
+    fgw_sendf("3|%d|%s|%d|%d|%s|1234|0|%s|%d||0", order_id, status, filled, remaining,
+              filled ? "150.25" : "0", filled ? "150.25" : "0", CLIENT_ID);
+}
+
+/* An openOrder with the 127 fields of table 4.4: what the cycle reads is
+ * filled in, the rest is empty. */
+static void fgw_send_open_order(int order_id, const char *symbol, const char *status)
+{
+    char buf[1024];
+    int len = snprintf(buf, sizeof buf, "5");
+    for (int i = 1; i < 127; i++) {
+        char v[32] = "";
+        if (i == 1)
+            snprintf(v, sizeof v, "%d", order_id);
+        else if (i == 3)
+            snprintf(v, sizeof v, "%s", symbol);
+        else if (i == 4)
+            snprintf(v, sizeof v, "STK");
+        else if (i == 13)
+            snprintf(v, sizeof v, "BUY");
+        else if (i == 14)
+            snprintf(v, sizeof v, "100");
+        else if (i == 15)
+            snprintf(v, sizeof v, "MKT");
+        else if (i == 24)
+            snprintf(v, sizeof v, "%d", CLIENT_ID);
+        else if (i == 85)
+            snprintf(v, sizeof v, "%s", status);
+        len += snprintf(buf + len, sizeof buf - (size_t)len, "|%s", v);
+    }
+    fgw_send(buf);
+}
+
+/* execDetails, 32 fields. */
+static void fgw_send_execution(int req_id, int order_id, const char *symbol, int shares,
+                               int client_id)
+{
+    fgw_sendf("11|%d|%d|265598|%s|STK||0.0|||SMART|USD|%s|NMS|0001f4e8.1|20251210 09:31:00 "
+              "US/Eastern|DU111|ISLAND|BOT|%d|150.25|1234|%d|0|%d|150.25||||0|0",
+              req_id, order_id, symbol, symbol, shares, client_id, shares);
+}
+
+/* ---- strategy ----------------------------------------------------------- */
+
+static void signal_is_long_when_the_fast_average_is_above_the_slow_one(void)
+{
+    double closes[25];
+    for (int i = 0; i < 25; i++)
+        closes[i] = 1.0 + i; /* last 5: 21..25, mean 23; last 20: 6..25, mean 15.5 */
+    strat_signal_t s;
+    strat_params_t p = STRAT_PARAMS_DEFAULT;
+    CU_ASSERT_EQUAL_FATAL(strat_signal(closes, 25, &p, &s), 0);
+    CU_ASSERT_DOUBLE_EQUAL(s.fast, 23.0, 1e-9);
+    CU_ASSERT_DOUBLE_EQUAL(s.slow, 15.5, 1e-9);
+    CU_ASSERT_EQUAL(s.target, 100);
+    for (int i = 0; i < 25; i++)
+        closes[i] = 50.0 - i; /* falling: fast below slow */
+    CU_ASSERT_EQUAL_FATAL(strat_signal(closes, 25, &p, &s), 0);
+    CU_ASSERT_TRUE(s.fast < s.slow);
+    CU_ASSERT_EQUAL(s.target, 0);
+}
+
+static void signal_is_flat_on_equal_averages_and_needs_slow_bars(void)
+{
+    double closes[20];
+    for (int i = 0; i < 20; i++)
+        closes[i] = 42.0;
+    strat_signal_t s = {0};
+    strat_params_t p = STRAT_PARAMS_DEFAULT;
+    CU_ASSERT_EQUAL(strat_signal(closes, 20, &p, &s), 0);
+    CU_ASSERT_EQUAL(s.target, 0);
+    CU_ASSERT_EQUAL(strat_signal(closes, 19, &p, &s), -1);
+    p.fast = 20;
+    CU_ASSERT_EQUAL(strat_signal(closes, 20, &p, &s), -1);
+}
+
+static void order_is_the_difference_between_target_and_position(void)
+{
+    strat_order_t o = strat_order(100, 0);
+    CU_ASSERT_STRING_EQUAL(o.action, "BUY");
+    CU_ASSERT_EQUAL(o.qty, 100);
+    o = strat_order(0, 100);
+    CU_ASSERT_STRING_EQUAL(o.action, "SELL");
+    CU_ASSERT_EQUAL(o.qty, 100);
+    o = strat_order(100, 40.4);
+    CU_ASSERT_STRING_EQUAL(o.action, "BUY");
+    CU_ASSERT_EQUAL(o.qty, 60);
+    o = strat_order(100, 100);
+    CU_ASSERT_PTR_NULL(o.action);
+    CU_ASSERT_EQUAL(o.qty, 0);
+}
+
+/* ---- the cycle against the fake gateway --------------------------------- */
+
+static void dry_run_traces_the_order_and_sends_no_place_order(void)
+{
+    fx_setup(0);
+    fx_new_cycle();
+    fgw_to_ready(10);
+    size_t handshake = fx.rxlen;
+    cycle_through_bars(1, 0, 1);
+    /* The exact bytes of the whole cycle: reqPositions, cancelPositions,
+     * reqHistoricalData (23 fields), and nothing else. */
+    proto_writer_t want;
+    proto_writer_init(&want);
+    const char *frames[] = {
+        "61|1",
+        "64|1",
+        "20|1|0|AAPL|STK||0.0|||SMART||USD|||0||30 mins|3 D|1|TRADES|1|0|",
+    };
+    for (size_t i = 0; i < 3; i++) {
+        proto_writer_t f;
+        frame_of(&f, frames[i]);
+        proto_put_raw(&want, f.buf, f.len);
+        proto_writer_free(&f);
+    }
+    CU_ASSERT_EQUAL(fx.rxlen - handshake, want.len);
+    CU_ASSERT_EQUAL(memcmp(fx.rx + handshake, want.buf, want.len), 0);
+    proto_writer_free(&want);
+    CU_ASSERT_EQUAL(rx_count(PROTO_OUT_PLACE_ORDER), 0);
+    const tev_t *s = rev("signal_computed", 0);
+    CU_ASSERT_STRING_EQUAL(fstr(s, "symbol"), "AAPL");
+    CU_ASSERT_STRING_EQUAL(fstr(s, "fast"), "111.5000"); /* closes 110.5 .. 112.5 */
+    CU_ASSERT_STRING_EQUAL(fstr(s, "slow"), "107.7500"); /* closes 103.0 .. 112.5 */
+    CU_ASSERT_EQUAL(fnum(s, "target"), 100);
+    const tev_t *d = rev("order_dry_run", 0);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(d);
+    CU_ASSERT_STRING_EQUAL(fstr(d, "symbol"), "AAPL");
+    CU_ASSERT_STRING_EQUAL(fstr(d, "action"), "BUY");
+    CU_ASSERT_EQUAL(fnum(d, "qty"), 100);
+    CU_ASSERT_EQUAL(rcount("order"), 0);
+    CU_ASSERT_EQUAL_FATAL(fx.nres, 1);
+    CU_ASSERT_TRUE(fx.res[0].ok);
+    CU_ASSERT_EQUAL(fx.res[0].n, 1);
+    CU_ASSERT_EQUAL(fx.res[0].orders, 0);
+    CU_ASSERT_EQUAL(fnum(rev("cycle_end", 0), "ok"), 1);
+    CU_ASSERT_FALSE(cyc_running(fx.cyc));
+    fx_teardown();
+}
+
+static void no_order_when_the_position_is_already_at_target(void)
+{
+    fx_setup(1);
+    fx_new_cycle();
+    fgw_to_ready(10);
+    cycle_through_bars(1, 100, 1);
+    CU_ASSERT_EQUAL(fnum(rev("signal_computed", 0), "target"), 100);
+    CU_ASSERT_EQUAL(rx_count(PROTO_OUT_PLACE_ORDER), 0);
+    CU_ASSERT_EQUAL(rcount("order_dry_run"), 0);
+    CU_ASSERT_EQUAL_FATAL(fx.nres, 1);
+    CU_ASSERT_TRUE(fx.res[0].ok);
+    fx_teardown();
+}
+
+/* Fields of the 114-field MKT placeOrder that are not empty. */
+static const struct {
+    int i;
+    const char *v;
+} place_order_fields[] = {
+    {0, "3"},    {1, "10"},   {2, "0"},    {3, "AAPL"}, {4, "STK"},  {6, "0.0"},  {9, "SMART"},
+    {11, "USD"}, {16, "BUY"}, {17, "100"}, {18, "MKT"}, {21, "DAY"}, {25, "0"},   {27, "1"},
+    {28, "0"},   {29, "0"},   {30, "0"},   {31, "0"},   {32, "0"},   {33, "0"},   {34, "0"},
+    {36, "0"},   {43, "0"},   {45, "-1"},  {46, "0"},   {49, "0"},   {52, "0"},   {53, "0"},
+    {55, "0"},   {61, "0"},   {66, "0"},   {77, "0"},   {80, "0"},   {81, "0"},   {84, "0"},
+    {86, "0"},   {87, "0"},   {88, "0"},   {89, "0"},   {96, "0"},   {105, "0"},  {106, "0"},
+    {107, "0"},  {111, "0"},
+};
+
+static void trade_mode_places_the_114_field_order_and_waits_for_filled(void)
+{
+    fx_setup(1);
+    fx_new_cycle();
+    fgw_to_ready(10);
+    cycle_through_bars(1, 0, 1);
+    rframe_t f;
+    CU_ASSERT_EQUAL_FATAL(rx_count(PROTO_OUT_PLACE_ORDER), 1);
+    CU_ASSERT_FATAL(rx_frame(PROTO_OUT_PLACE_ORDER, 0, &f));
+    CU_ASSERT_EQUAL_FATAL(f.n, 114);
+    size_t k = 0, nwant = sizeof place_order_fields / sizeof place_order_fields[0];
+    for (int i = 0; i < f.n; i++) {
+        int set = k < nwant && place_order_fields[k].i == i;
+        CU_ASSERT_STRING_EQUAL(f.f[i], set ? place_order_fields[k].v : "");
+        k += set;
+    }
+    const tev_t *o = rev("order", 0);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(o);
+    CU_ASSERT_STRING_EQUAL(fstr(o, "symbol"), "AAPL");
+    CU_ASSERT_STRING_EQUAL(fstr(o, "action"), "BUY");
+    CU_ASSERT_EQUAL(fnum(o, "qty"), 100);
+    CU_ASSERT_EQUAL(fnum(o, "order_id"), 10);
+    CU_ASSERT_EQUAL(rcount("order_dry_run"), 0);
+    /* Working is not done. */
+    fgw_send_open_order(10, "AAPL", "Submitted");
+    fgw_send_order_status(10, "Submitted", 0, 100);
+    run_for(10 * MS);
+    CU_ASSERT_TRUE(cyc_running(fx.cyc));
+    CU_ASSERT_EQUAL(fx.nres, 0);
+    CU_ASSERT_FALSE(cyc_needs_reconcile(fx.cyc));
+    fgw_send_order_status(10, "Filled", 100, 0);
+    run_for(10 * MS);
+    CU_ASSERT_EQUAL(rcount("order_status"), 2);
+    const tev_t *st = rev("order_status", 1);
+    CU_ASSERT_EQUAL(fnum(st, "order_id"), 10);
+    CU_ASSERT_STRING_EQUAL(fstr(st, "status"), "Filled");
+    CU_ASSERT_EQUAL(fnum(st, "filled"), 100);
+    CU_ASSERT_EQUAL_FATAL(fx.nres, 1);
+    CU_ASSERT_TRUE(fx.res[0].ok);
+    CU_ASSERT_EQUAL(fx.res[0].orders, 1);
+    CU_ASSERT_FALSE(cyc_needs_reconcile(fx.cyc));
+    fx_teardown();
+}
+
+static void falling_bars_sell_the_position_down_to_flat(void)
+{
+    fx_setup(1);
+    fx_new_cycle();
+    fgw_to_ready(10);
+    cycle_through_bars(1, 100, 0);
+    CU_ASSERT_EQUAL(fnum(rev("signal_computed", 0), "target"), 0);
+    CU_ASSERT_STRING_EQUAL(fstr(rev("order", 0), "action"), "SELL");
+    CU_ASSERT_EQUAL(fnum(rev("order", 0), "qty"), 100);
+    fgw_send_order_status(10, "Filled", 100, 0);
+    run_for(10 * MS);
+    CU_ASSERT_EQUAL_FATAL(fx.nres, 1);
+    CU_ASSERT_TRUE(fx.res[0].ok);
+    fx_teardown();
+}
+
+static void missing_position_end_is_a_request_timeout_that_fails_the_cycle(void)
+{
+    fx_setup(0);
+    fx_new_cycle();
+    fgw_to_ready(10);
+    io_us_t t0 = io_now_us(fx.loop);
+    CU_ASSERT_EQUAL(cyc_start(fx.cyc, 3), 0);
+    CU_ASSERT_EQUAL(fx.nres, 0); /* never from inside cyc_start */
+    CU_ASSERT_EQUAL(cyc_start(fx.cyc, 4), IO_ERR_INVAL);
+    run_for(10 * MS);
+    fgw_send_position("AAPL", 5);
+    run_for(fx.cfg.request_timeout_us - 20 * MS);
+    CU_ASSERT_EQUAL(fx.nres, 0);
+    run_for(20 * MS);
+    CU_ASSERT_EQUAL_FATAL(fx.nres, 1);
+    CU_ASSERT_FALSE(fx.res[0].ok);
+    CU_ASSERT_EQUAL(fx.res[0].n, 3);
+    CU_ASSERT_STRING_EQUAL(fx.res[0].reason, "request timeout: reqPositions");
+    const tev_t *e = rev("cycle_end", 0);
+    CU_ASSERT_EQUAL(fnum(e, "n"), 3);
+    CU_ASSERT_EQUAL(fnum(e, "ok"), 0);
+    CU_ASSERT_STRING_EQUAL(fstr(e, "reason"), "request timeout: reqPositions");
+    CU_ASSERT_TRUE(io_now_us(fx.loop) - t0 <= fx.cfg.request_timeout_us + 10 * MS);
+    run_for(10 * MS);
+    CU_ASSERT_EQUAL(rx_count(PROTO_OUT_CANCEL_POSITIONS), 1); /* the subscription is ended */
+    CU_ASSERT_EQUAL(rx_count(PROTO_OUT_REQ_HISTORICAL_DATA), 0);
+    /* A late positionEnd belongs to nobody. */
+    fgw_send("62|1");
+    run_for(10 * MS);
+    CU_ASSERT_EQUAL(fx.nres, 1);
+    CU_ASSERT_EQUAL(rx_count(PROTO_OUT_REQ_HISTORICAL_DATA), 0);
+    fx_teardown();
+}
+
+static void deadline_fails_the_cycle_and_cancels_the_historical_request(void)
+{
+    fx_setup(0);
+    fx.cfg.deadline_us = 1 * SEC;
+    fx_new_cycle();
+    fgw_to_ready(10);
+    CU_ASSERT_EQUAL(cyc_start(fx.cyc, 1), 0);
+    run_for(10 * MS);
+    fgw_send("62|1");
+    run_for(10 * MS);
+    int req = hist_req_id();
+    run_for(fx.cfg.deadline_us);
+    CU_ASSERT_EQUAL_FATAL(fx.nres, 1);
+    CU_ASSERT_FALSE(fx.res[0].ok);
+    CU_ASSERT_STRING_EQUAL(fx.res[0].reason, "deadline");
+    CU_ASSERT_STRING_EQUAL(fstr(rev("cycle_end", 0), "reason"), "deadline");
+    char want[32];
+    snprintf(want, sizeof want, "25|1|%d", req);
+    CU_ASSERT_STRING_EQUAL(rx_fields(PROTO_OUT_CANCEL_HISTORICAL_DATA, 0), want);
+    fx_teardown();
+}
+
+static void error_162_fails_the_cycle_with_the_reason_and_sends_no_cancel(void)
+{
+    fx_setup(0);
+    fx.symbols[0] = "MSFT";
+    fx.symbols[1] = "AAPL";
+    fx.cfg.nsymbols = 2;
+    fx_new_cycle();
+    fgw_to_ready(10);
+    CU_ASSERT_EQUAL(cyc_start(fx.cyc, 1), 0);
+    run_for(10 * MS);
+    fgw_send("62|1");
+    run_for(10 * MS);
+    fgw_sendf("4|2|%d|162|Historical Market Data Service error message:HMDS query returned no "
+              "data: MSFT@SMART Trades|",
+              hist_req_id());
+    run_for(10 * MS);
+    CU_ASSERT_EQUAL_FATAL(fx.nres, 1);
+    CU_ASSERT_FALSE(fx.res[0].ok);
+    CU_ASSERT_STRING_EQUAL(fx.res[0].reason,
+                           "reqHistoricalData MSFT: error 162: Historical Market Data Service "
+                           "error message:HMDS query returned no data: MSFT@SMART Trades");
+    CU_ASSERT_PTR_NOT_NULL(rev("error:162", 0)); /* the session traced it too */
+    CU_ASSERT_EQUAL(rx_count(PROTO_OUT_CANCEL_HISTORICAL_DATA), 0);
+    CU_ASSERT_EQUAL(rx_count(PROTO_OUT_REQ_HISTORICAL_DATA), 1); /* AAPL never asked */
+    fx_teardown();
+}
+
+static void notice_with_the_request_id_does_not_end_the_request(void)
+{
+    fx_setup(0);
+    fx_new_cycle();
+    fgw_to_ready(10);
+    CU_ASSERT_EQUAL(cyc_start(fx.cyc, 1), 0);
+    run_for(10 * MS);
+    fgw_send("62|1");
+    run_for(10 * MS);
+    fgw_sendf("4|2|%d|165|Historical Market Data Service query message:ok|", hist_req_id());
+    run_for(10 * MS);
+    CU_ASSERT_TRUE(cyc_running(fx.cyc));
+    fgw_send_bars(hist_req_id(), 1);
+    run_for(10 * MS);
+    CU_ASSERT_EQUAL_FATAL(fx.nres, 1);
+    CU_ASSERT_TRUE(fx.res[0].ok);
+    fx_teardown();
+}
+
+static void too_few_bars_fail_the_cycle_naming_the_symbol(void)
+{
+    fx_setup(0);
+    fx_new_cycle();
+    fgw_to_ready(10);
+    CU_ASSERT_EQUAL(cyc_start(fx.cyc, 1), 0);
+    run_for(10 * MS);
+    fgw_send("62|1");
+    run_for(10 * MS);
+    fgw_sendf("17|%d|a|b|1|20251208 09:30:00|1|2|0.5|1.5|10|1.2|3", hist_req_id());
+    run_for(10 * MS);
+    CU_ASSERT_EQUAL_FATAL(fx.nres, 1);
+    CU_ASSERT_STRING_EQUAL(fx.res[0].reason, "not enough bars for AAPL: 1, need 20");
+    fx_teardown();
+}
+
+static void malformed_bars_fail_the_cycle_as_a_bad_reply(void)
+{
+    fx_setup(0);
+    fx_new_cycle();
+    fgw_to_ready(10);
+    CU_ASSERT_EQUAL(cyc_start(fx.cyc, 1), 0);
+    run_for(10 * MS);
+    fgw_send("62|1");
+    run_for(10 * MS);
+    fgw_sendf("17|%d|a|b|5|20251208 09:30:00|1|2|0.5|1.5|10|1.2|3", hist_req_id());
+    run_for(10 * MS);
+    CU_ASSERT_EQUAL_FATAL(fx.nres, 1);
+    CU_ASSERT_EQUAL(strncmp(fx.res[0].reason, "bad historicalData: ", 20), 0);
+    fx_teardown();
+}
+
+static void cancelled_order_error_202_ends_the_wait_and_the_cycle_goes_on(void)
+{
+    fx_setup(1);
+    fx.cfg.nsymbols = 2;
+    fx_new_cycle();
+    fgw_to_ready(10);
+    cycle_through_bars(1, 0, 1);
+    CU_ASSERT_EQUAL_FATAL(rx_count(PROTO_OUT_PLACE_ORDER), 1);
+    fgw_send("4|2|10|202|Order Canceled - reason:|");
+    run_for(10 * MS);
+    CU_ASSERT_STRING_EQUAL(fstr(rev("order_status", 0), "status"), "Cancelled");
+    CU_ASSERT_EQUAL(rx_count(PROTO_OUT_REQ_HISTORICAL_DATA), 2); /* on to MSFT */
+    CU_ASSERT_TRUE(cyc_running(fx.cyc));
+    CU_ASSERT_FALSE(cyc_needs_reconcile(fx.cyc));
+    fx_teardown();
+}
+
+static void order_error_fails_the_cycle_and_leaves_the_order_to_reconcile(void)
+{
+    fx_setup(1);
+    fx_new_cycle();
+    fgw_to_ready(10);
+    cycle_through_bars(1, 0, 1);
+    fgw_send("4|2|10|201|Order rejected - reason:no trading permissions|");
+    run_for(10 * MS);
+    CU_ASSERT_EQUAL_FATAL(fx.nres, 1);
+    CU_ASSERT_STRING_EQUAL(fx.res[0].reason, "placeOrder AAPL order 10: error 201: Order "
+                                             "rejected - reason:no trading permissions");
+    CU_ASSERT_TRUE(cyc_needs_reconcile(fx.cyc));
+    fx_teardown();
+}
+
+/* Trade mode, order 10 (BUY 100 AAPL) sent, then the connection drops
+ * before any orderStatus. */
+static void place_order_then_disconnect(void)
+{
+    fgw_to_ready(10);
+    cycle_through_bars(1, 0, 1);
+    CU_ASSERT_EQUAL_FATAL(rx_count(PROTO_OUT_PLACE_ORDER), 1);
+    CU_ASSERT_FALSE(cyc_needs_reconcile(fx.cyc));
+    io_stream_close(fx.peer, IO_CLOSE_RST);
+    fx.peer = NULL;
+    run_for(10 * MS);
+    CU_ASSERT_EQUAL_FATAL(fx.nres, 1);
+    CU_ASSERT_FALSE(fx.res[0].ok);
+    CU_ASSERT_STRING_EQUAL(fx.res[0].reason, "disconnected");
+    CU_ASSERT_EQUAL(fx.res[0].orders, 1);
+    CU_ASSERT_TRUE(cyc_needs_reconcile(fx.cyc));
+}
+
+/* Cycle 2 after the reconnect: the reconcile comes first; answers the open
+ * orders with `open_status` for order 10 (NULL: none) and the executions
+ * with `shares` of it (0: none). */
+static void reconcile_cycle(const char *open_status, int shares)
+{
+    fgw_to_ready(5); /* nextValidId went backwards, as after a gateway restart */
+    CU_ASSERT_EQUAL_FATAL(cyc_start(fx.cyc, 2), 0);
+    run_for(10 * MS);
+    CU_ASSERT_STRING_EQUAL(rx_fields(PROTO_OUT_REQ_OPEN_ORDERS, 0), "5|1");
+    CU_ASSERT_EQUAL(rx_count(PROTO_OUT_REQ_POSITIONS), 0);
+    if (open_status) {
+        fgw_send_open_order(10, "AAPL", open_status);
+        fgw_send_order_status(10, open_status, 0, 100);
+    }
+    fgw_send("53|1");
+    run_for(10 * MS);
+    rframe_t f;
+    CU_ASSERT_FATAL(rx_frame(PROTO_OUT_REQ_EXECUTIONS, 0, &f));
+    char want[64];
+    snprintf(want, sizeof want, "7|3|%s|%d||||||", f.f[2], CLIENT_ID);
+    CU_ASSERT_STRING_EQUAL(rx_fields(PROTO_OUT_REQ_EXECUTIONS, 0), want);
+    int req = atoi(f.f[2]);
+    if (shares) {
+        fgw_send_execution(req, 10, "AAPL", shares, CLIENT_ID);
+        fgw_send_execution(req, 10, "AAPL", 999, CLIENT_ID + 1); /* another client's order 10 */
+    }
+    fgw_sendf("55|1|%d", req);
+    run_for(10 * MS);
+    CU_ASSERT_EQUAL_FATAL(rx_count(PROTO_OUT_REQ_POSITIONS), 1);
+    fgw_send("62|1"); /* the position does not show the fill yet */
+    run_for(10 * MS);
+    fgw_send_bars(hist_req_id(), 1);
+    run_for(10 * MS);
+}
+
+static void execution_found_after_a_disconnect_holds_the_symbol_this_cycle(void)
+{
+    fx_setup(1);
+    fx_new_cycle();
+    place_order_then_disconnect();
+    reconcile_cycle(NULL, 100);
+    const tev_t *r = rev("reconcile", 0);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(r);
+    CU_ASSERT_STRING_EQUAL(fstr(r, "symbol"), "AAPL");
+    CU_ASSERT_EQUAL(fnum(r, "order_id"), 10);
+    CU_ASSERT_STRING_EQUAL(fstr(r, "outcome"), "filled");
+    CU_ASSERT_EQUAL(fnum(rev("signal_computed", 1), "target"), 100);
+    CU_ASSERT_EQUAL(rx_count(PROTO_OUT_PLACE_ORDER), 0); /* held this cycle */
+    CU_ASSERT_EQUAL(fx.placed, 1);
+    CU_ASSERT_EQUAL_FATAL(fx.nres, 2);
+    CU_ASSERT_TRUE(fx.res[1].ok);
+    CU_ASSERT_EQUAL(fx.res[1].orders, 0);
+    CU_ASSERT_FALSE(cyc_needs_reconcile(fx.cyc));
+    fx_teardown();
+}
+
+static void order_the_gateway_never_had_is_not_found_and_the_next_id_stays_above_it(void)
+{
+    fx_setup(1);
+    fx_new_cycle();
+    place_order_then_disconnect();
+    reconcile_cycle(NULL, 0);
+    CU_ASSERT_STRING_EQUAL(fstr(rev("reconcile", 0), "outcome"), "not_found");
+    rframe_t f;
+    CU_ASSERT_FATAL(rx_frame(PROTO_OUT_PLACE_ORDER, 0, &f));
+    CU_ASSERT_STRING_EQUAL(f.f[1], "11"); /* not the gateway's 5, nor 10 again */
+    CU_ASSERT_EQUAL(fnum(rev("order", 1), "order_id"), 11);
+    fx_teardown();
+}
+
+static void order_still_working_stays_pending_and_holds_the_symbol(void)
+{
+    fx_setup(1);
+    fx_new_cycle();
+    place_order_then_disconnect();
+    reconcile_cycle("Submitted", 0);
+    CU_ASSERT_STRING_EQUAL(fstr(rev("reconcile", 0), "outcome"), "open");
+    CU_ASSERT_EQUAL(rx_count(PROTO_OUT_PLACE_ORDER), 0);
+    CU_ASSERT_EQUAL_FATAL(fx.nres, 2);
+    CU_ASSERT_TRUE(fx.res[1].ok);
+    CU_ASSERT_TRUE(cyc_needs_reconcile(fx.cyc));
+    fx_teardown();
+}
+
+static void cycle_on_a_closed_session_fails_as_not_connected(void)
+{
+    fx_setup(0);
+    fx_new_cycle();
+    CU_ASSERT_EQUAL(cyc_start(fx.cyc, 1), 0);
+    CU_ASSERT_EQUAL(fx.nres, 0);
+    run_for(1 * MS);
+    CU_ASSERT_EQUAL_FATAL(fx.nres, 1);
+    CU_ASSERT_STRING_EQUAL(fx.res[0].reason, "not connected");
+    CU_ASSERT_EQUAL(fnum(rev("cycle_start", 0), "n"), 1);
+    fx_teardown();
+}
+
+static void abort_ends_the_cycle_at_once_and_only_once(void)
+{
+    fx_setup(0);
+    fx_new_cycle();
+    fgw_to_ready(10);
+    CU_ASSERT_EQUAL(cyc_start(fx.cyc, 1), 0);
+    run_for(10 * MS);
+    cyc_abort(fx.cyc, "shutdown");
+    CU_ASSERT_EQUAL_FATAL(fx.nres, 1);
+    CU_ASSERT_STRING_EQUAL(fx.res[0].reason, "shutdown");
+    cyc_abort(fx.cyc, "again");
+    run_for(5 * SEC);
+    CU_ASSERT_EQUAL(fx.nres, 1);
+    CU_ASSERT_EQUAL(rcount("cycle_end"), 1);
+    run_for(10 * MS);
+    CU_ASSERT_EQUAL(rx_count(PROTO_OUT_CANCEL_POSITIONS), 1);
+    fx_teardown();
+}
+
+static void bad_config_is_refused_with_a_reason(void)
+{
+    fx_setup(0);
+    char err[256] = "";
+    fx.cfg.nsymbols = 0;
+    CU_ASSERT_EQUAL(cyc_new(fx.loop, fx.client, &fx.cfg, on_done, NULL, &fx.cyc, err, sizeof err),
+                    IO_ERR_INVAL);
+    CU_ASSERT_PTR_NULL(fx.cyc);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "no symbols"));
+    fx.cfg.nsymbols = 1;
+    fx.symbols[0] = "BRK B";
+    CU_ASSERT_EQUAL(cyc_new(fx.loop, fx.client, &fx.cfg, on_done, NULL, &fx.cyc, err, sizeof err),
+                    IO_ERR_INVAL);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "symbol"));
+    fx_teardown();
+}
+
+/* ---- the journal -------------------------------------------------------- */
+
+static char *slurp(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    static char buf[4096];
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    buf[n] = '\0';
+    fclose(f);
+    return buf;
+}
+
+static void spit(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "wb");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+static void restarted_runner_reconciles_and_never_places_the_order_twice(void)
+{
+    fx_setup(1);
+    fx_use_journal_file();
+    fx_new_cycle();
+    fgw_to_ready(10);
+    cycle_through_bars(1, 0, 1);
+    CU_ASSERT_EQUAL_FATAL(rx_count(PROTO_OUT_PLACE_ORDER), 1);
+    CU_ASSERT_STRING_EQUAL(slurp(fx.journal),
+                           "intent cycle=1 symbol=AAPL order_id=10 action=BUY qty=100\n"
+                           "sent order_id=10\n");
+    /* The runner dies: no status, no abort, no goodbye. */
+    cyc_free(fx.cyc);
+    fx.cyc = NULL;
+    ibc_free(fx.client);
+    fx.client = NULL;
+    run_for(10 * MS);
+    /* A new runner over the same journal. */
+    ibc_config_t cc = {"127.0.0.1", PORT, CLIENT_ID, 1 * SEC, 2 * SEC};
+    ibc_events_t ev = {on_ready, on_ping_done, on_closed, NULL, on_message};
+    char err[256];
+    CU_ASSERT_EQUAL_FATAL(ibc_new(fx.loop, &cc, &ev, &fx.client, err, sizeof err), 0);
+    fx_new_cycle();
+    CU_ASSERT_TRUE(cyc_needs_reconcile(fx.cyc));
+    reconcile_cycle("Submitted", 0);
+    CU_ASSERT_STRING_EQUAL(fstr(rev("reconcile", 0), "outcome"), "open");
+    CU_ASSERT_EQUAL(fx.placed + rx_count(PROTO_OUT_PLACE_ORDER), 1);
+    CU_ASSERT_TRUE(cyc_needs_reconcile(fx.cyc));
+    /* Cycle 3: the order filled meanwhile; its status is journaled. */
+    CU_ASSERT_EQUAL_FATAL(cyc_start(fx.cyc, 3), 0);
+    run_for(10 * MS);
+    fgw_send("53|1");
+    run_for(10 * MS);
+    rframe_t f;
+    CU_ASSERT_FATAL(rx_frame(PROTO_OUT_REQ_EXECUTIONS, 1, &f));
+    fgw_send_execution(atoi(f.f[2]), 10, "AAPL", 100, CLIENT_ID);
+    fgw_sendf("55|1|%s", f.f[2]);
+    run_for(10 * MS);
+    CU_ASSERT_STRING_EQUAL(fstr(rev("reconcile", 1), "outcome"), "filled");
+    CU_ASSERT_FALSE(cyc_needs_reconcile(fx.cyc));
+    CU_ASSERT_PTR_NOT_NULL(
+        strstr(slurp(fx.journal), "status order_id=10 status=Filled filled=100\n"));
+    fx_teardown();
+}
+
+static void journal_only_grows_and_replays_to_the_same_pending_orders(void)
+{
+    fx_setup(0);
+    fx_use_journal_file();
+    char err[256];
+    jrn_t *j;
+    CU_ASSERT_EQUAL_FATAL(jrn_open(fx.journal, &j, err, sizeof err), 0);
+    jrn_order_t a = {.cycle = 1, .symbol = "AAPL", .order_id = 3, .action = "BUY", .qty = 100};
+    jrn_order_t b = {.cycle = 1, .symbol = "MSFT", .order_id = 4, .action = "SELL", .qty = 7};
+    char before[4096] = "";
+    for (int step = 0; step < 5; step++) {
+        int rc = step == 0   ? jrn_intent(j, &a, err, sizeof err)
+                 : step == 1 ? jrn_sent(j, 3, err, sizeof err)
+                 : step == 2 ? jrn_intent(j, &b, err, sizeof err)
+                 : step == 3 ? jrn_final(j, 3, "Filled", 100, err, sizeof err)
+                             : jrn_sent(j, 4, err, sizeof err);
+        CU_ASSERT_EQUAL(rc, 0);
+        const char *now = slurp(fx.journal);
+        CU_ASSERT_TRUE(strlen(now) > strlen(before));
+        CU_ASSERT_EQUAL(strncmp(now, before, strlen(before)), 0);
+        snprintf(before, sizeof before, "%s", now);
+    }
+    CU_ASSERT_EQUAL(jrn_intent(j, &b, err, sizeof err), IO_ERR_INVAL); /* already pending */
+    CU_ASSERT_EQUAL(jrn_sent(j, 3, err, sizeof err), IO_ERR_INVAL);    /* already final */
+    CU_ASSERT_EQUAL(jrn_pending_count(j), 1);
+    jrn_close(j);
+    CU_ASSERT_EQUAL_FATAL(jrn_open(fx.journal, &j, err, sizeof err), 0);
+    CU_ASSERT_EQUAL_FATAL(jrn_pending_count(j), 1);
+    const jrn_order_t *p = jrn_pending_at(j, 0);
+    CU_ASSERT_EQUAL(p->order_id, 4);
+    CU_ASSERT_STRING_EQUAL(p->symbol, "MSFT");
+    CU_ASSERT_STRING_EQUAL(p->action, "SELL");
+    CU_ASSERT_EQUAL(p->qty, 7);
+    CU_ASSERT_TRUE(p->sent);
+    CU_ASSERT_EQUAL(jrn_max_order_id(j), 4);
+    CU_ASSERT_EQUAL(jrn_torn_line(j), 0);
+    jrn_close(j);
+    fx_teardown();
+}
+
+static void torn_last_line_is_dropped_and_cut_so_appends_start_a_new_line(void)
+{
+    fx_setup(0);
+    fx_use_journal_file();
+    spit(fx.journal, "intent cycle=2 symbol=AAPL order_id=8 action=BUY qty=100\n"
+                     "sent order_id=8\n"
+                     "status order_id=8 stat");
+    char err[256];
+    jrn_t *j;
+    CU_ASSERT_EQUAL_FATAL(jrn_open(fx.journal, &j, err, sizeof err), 0);
+    CU_ASSERT_EQUAL(jrn_torn_line(j), 3);
+    CU_ASSERT_EQUAL(jrn_pending_count(j), 1); /* the torn status does not count */
+    CU_ASSERT_STRING_EQUAL(slurp(fx.journal),
+                           "intent cycle=2 symbol=AAPL order_id=8 action=BUY qty=100\n"
+                           "sent order_id=8\n");
+    CU_ASSERT_EQUAL(jrn_final(j, 8, "Cancelled", 0, err, sizeof err), 0);
+    jrn_close(j);
+    CU_ASSERT_EQUAL_FATAL(jrn_open(fx.journal, &j, err, sizeof err), 0);
+    CU_ASSERT_EQUAL(jrn_torn_line(j), 0);
+    CU_ASSERT_EQUAL(jrn_pending_count(j), 0);
+    CU_ASSERT_EQUAL(jrn_max_order_id(j), 8);
+    jrn_close(j);
+    fx_teardown();
+}
+
+static void corrupt_journal_line_is_an_error_naming_file_and_line(void)
+{
+    fx_setup(0);
+    fx_use_journal_file();
+    spit(fx.journal, "intent cycle=2 symbol=AAPL order_id=8 action=BUY qty=100\n"
+                     "sent order_id=9\n"
+                     "sent order_id=8\n");
+    char err[256] = "", want[160];
+    jrn_t *j = NULL;
+    CU_ASSERT_EQUAL(jrn_open(fx.journal, &j, err, sizeof err), IO_ERR_INVAL);
+    CU_ASSERT_PTR_NULL(j);
+    snprintf(want, sizeof want, "journal %s:2: order 9 has no pending intent", fx.journal);
+    CU_ASSERT_STRING_EQUAL(err, want);
+    spit(fx.journal, "intent cycle=2 symbol=AAPL order_id=8 action=HOLD qty=100\n");
+    CU_ASSERT_EQUAL(jrn_open(fx.journal, &j, err, sizeof err), IO_ERR_INVAL);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, ":1: action"));
+    spit(fx.journal, "garbage\n");
+    CU_ASSERT_EQUAL(jrn_open(fx.journal, &j, err, sizeof err), IO_ERR_INVAL);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, ":1: not a journal record"));
+    /* cyc_new refuses to start over it. */
+    CU_ASSERT_EQUAL(cyc_new(fx.loop, fx.client, &fx.cfg, on_done, NULL, &fx.cyc, err, sizeof err),
+                    IO_ERR_INVAL);
+    CU_ASSERT_PTR_NULL(fx.cyc);
+    fx_teardown();
+}
+
+/* ---- the cycle against the real mock gateway ----------------------------- */
+
+/* msg_out events of that message id: what the session sent. */
+static int sent_count(int id)
+{
+    int n = 0;
+    for (int i = 0; rev("msg_out", i); i++)
+        n += fnum(rev("msg_out", i), "id") == id;
+    return n;
+}
+
+/* The mock with a position of qty AAPL, and the session ready on it. */
+static void mock_to_ready(double qty)
+{
+    gw_config_t gc;
+    gw_config_defaults(&gc);
+    gc.port = PORT;
+    gc.positions[0] = (gw_position_t){"DU1234567", "AAPL", qty, 140.0};
+    gc.npositions = 1;
+    gc.market_seed = 11;
+    char err[256];
+    CU_ASSERT_EQUAL_FATAL(gw_new(fx.loop, &gc, &fx.gw, err, sizeof err), 0);
+    CU_ASSERT_EQUAL_FATAL(ibc_connect(fx.client), 0);
+    run_for(100 * MS);
+    CU_ASSERT_EQUAL_FATAL(fx.readies, 1);
+}
+
+/* Runs in small steps until the nth event of that kind is traced. */
+static void run_until_event(const char *ev, int nth, io_us_t max_us)
+{
+    io_us_t end = io_now_us(fx.loop) + max_us;
+    while (!rev(ev, nth) && io_now_us(fx.loop) < end)
+        run_for(20);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(rev(ev, nth));
+}
+
+static void mock_trade_cycle_places_the_difference_and_sees_it_filled(void)
+{
+    fx_setup(1);
+    fx_new_cycle();
+    mock_to_ready(50); /* whichever the signal, the order is 50 shares */
+    CU_ASSERT_EQUAL(cyc_start(fx.cyc, 1), 0);
+    run_for(1 * SEC);
+    CU_ASSERT_EQUAL_FATAL(fx.nres, 1);
+    CU_ASSERT_TRUE(fx.res[0].ok);
+    CU_ASSERT_STRING_EQUAL(fx.res[0].reason, "");
+    CU_ASSERT_EQUAL(fx.res[0].orders, 1);
+    CU_ASSERT_EQUAL(sent_count(PROTO_OUT_PLACE_ORDER), 1);
+    const tev_t *o = rev("order", 0);
+    CU_ASSERT_EQUAL(fnum(o, "qty"), 50);
+    int64_t target = fnum(rev("signal_computed", 0), "target");
+    CU_ASSERT_STRING_EQUAL(fstr(o, "action"), target ? "BUY" : "SELL");
+    const tev_t *st = rev("order_status", rcount("order_status") - 1);
+    CU_ASSERT_STRING_EQUAL(fstr(st, "status"), "Filled");
+    CU_ASSERT_EQUAL(fnum(st, "filled"), 50);
+    CU_ASSERT_EQUAL(fnum(st, "order_id"), fnum(o, "order_id"));
+    CU_ASSERT_FALSE(cyc_needs_reconcile(fx.cyc));
+    /* Cycle 2 sees the position at the target: no order. */
+    CU_ASSERT_EQUAL(cyc_start(fx.cyc, 2), 0);
+    run_for(1 * SEC);
+    CU_ASSERT_EQUAL_FATAL(fx.nres, 2);
+    CU_ASSERT_TRUE(fx.res[1].ok);
+    CU_ASSERT_EQUAL(fnum(rev("signal_computed", 1), "target"), target);
+    CU_ASSERT_EQUAL(sent_count(PROTO_OUT_PLACE_ORDER), 1);
+    fx_teardown();
+}
+
+static void mock_dry_run_traces_the_order_and_places_nothing(void)
+{
+    fx_setup(0);
+    fx_new_cycle();
+    mock_to_ready(50);
+    CU_ASSERT_EQUAL(cyc_start(fx.cyc, 1), 0);
+    run_for(1 * SEC);
+    CU_ASSERT_EQUAL_FATAL(fx.nres, 1);
+    CU_ASSERT_TRUE(fx.res[0].ok);
+    CU_ASSERT_EQUAL(fnum(rev("order_dry_run", 0), "qty"), 50);
+    CU_ASSERT_EQUAL(sent_count(PROTO_OUT_PLACE_ORDER), 0);
+    CU_ASSERT_EQUAL(rcount("order"), 0);
+    fx_teardown();
+}
+
+/* At 10:05 New York time today's session has one bar: the request still
+ * brings the slow average's 20. */
+static void mock_cycle_in_the_morning_has_enough_bars(void)
+{
+    fx_setup(0);
+    fx_new_cycle();
+    mock_to_ready(0);
+    run_for(40 * 60 * SEC); /* 09:25 → 10:05 */
+    CU_ASSERT_EQUAL(cyc_start(fx.cyc, 1), 0);
+    run_for(1 * SEC);
+    CU_ASSERT_EQUAL_FATAL(fx.nres, 1);
+    CU_ASSERT_STRING_EQUAL(fx.res[0].reason, "");
+    CU_ASSERT_TRUE(fx.res[0].ok);
+    fx_teardown();
+}
+
+static void mock_kill_after_place_order_is_reconciled_without_a_second_order(void)
+{
+    fx_setup(1);
+    fx_new_cycle();
+    mock_to_ready(50);
+    CU_ASSERT_EQUAL(cyc_start(fx.cyc, 1), 0);
+    run_until_event("order", 0, 1 * SEC);
+    run_for(300); /* the order reaches the gateway; its answers are on the way */
+    gw_kill(fx.gw, IO_CLOSE_RST, -1);
+    run_for(10 * MS);
+    CU_ASSERT_EQUAL_FATAL(fx.nres, 1);
+    CU_ASSERT_STRING_EQUAL(fx.res[0].reason, "disconnected");
+    CU_ASSERT_EQUAL(rcount("order_status"), 0); /* its fate is unknown here */
+    CU_ASSERT_TRUE(cyc_needs_reconcile(fx.cyc));
+    CU_ASSERT_EQUAL_FATAL(ibc_connect(fx.client), 0);
+    run_for(100 * MS);
+    CU_ASSERT_EQUAL_FATAL(fx.readies, 2);
+    CU_ASSERT_EQUAL(cyc_start(fx.cyc, 2), 0);
+    run_for(1 * SEC);
+    CU_ASSERT_EQUAL_FATAL(fx.nres, 2);
+    CU_ASSERT_TRUE(fx.res[1].ok);
+    const tev_t *r = rev("reconcile", 0);
+    CU_ASSERT_EQUAL(fnum(r, "order_id"), fnum(rev("order", 0), "order_id"));
+    CU_ASSERT_STRING_EQUAL(fstr(r, "outcome"), "filled");
+    CU_ASSERT_EQUAL(sent_count(PROTO_OUT_PLACE_ORDER), 1);
+    CU_ASSERT_FALSE(cyc_needs_reconcile(fx.cyc));
+    fx_teardown();
+}
+
+static CU_TestInfo tests[] = {
+    {"signal_is_long_when_the_fast_average_is_above_the_slow_one",
+     signal_is_long_when_the_fast_average_is_above_the_slow_one},
+    {"signal_is_flat_on_equal_averages_and_needs_slow_bars",
+     signal_is_flat_on_equal_averages_and_needs_slow_bars},
+    {"order_is_the_difference_between_target_and_position",
+     order_is_the_difference_between_target_and_position},
+    {"dry_run_traces_the_order_and_sends_no_place_order",
+     dry_run_traces_the_order_and_sends_no_place_order},
+    {"no_order_when_the_position_is_already_at_target",
+     no_order_when_the_position_is_already_at_target},
+    {"trade_mode_places_the_114_field_order_and_waits_for_filled",
+     trade_mode_places_the_114_field_order_and_waits_for_filled},
+    {"falling_bars_sell_the_position_down_to_flat", falling_bars_sell_the_position_down_to_flat},
+    {"missing_position_end_is_a_request_timeout_that_fails_the_cycle",
+     missing_position_end_is_a_request_timeout_that_fails_the_cycle},
+    {"deadline_fails_the_cycle_and_cancels_the_historical_request",
+     deadline_fails_the_cycle_and_cancels_the_historical_request},
+    {"error_162_fails_the_cycle_with_the_reason_and_sends_no_cancel",
+     error_162_fails_the_cycle_with_the_reason_and_sends_no_cancel},
+    {"notice_with_the_request_id_does_not_end_the_request",
+     notice_with_the_request_id_does_not_end_the_request},
+    {"too_few_bars_fail_the_cycle_naming_the_symbol",
+     too_few_bars_fail_the_cycle_naming_the_symbol},
+    {"malformed_bars_fail_the_cycle_as_a_bad_reply", malformed_bars_fail_the_cycle_as_a_bad_reply},
+    {"cancelled_order_error_202_ends_the_wait_and_the_cycle_goes_on",
+     cancelled_order_error_202_ends_the_wait_and_the_cycle_goes_on},
+    {"order_error_fails_the_cycle_and_leaves_the_order_to_reconcile",
+     order_error_fails_the_cycle_and_leaves_the_order_to_reconcile},
+    {"execution_found_after_a_disconnect_holds_the_symbol_this_cycle",
+     execution_found_after_a_disconnect_holds_the_symbol_this_cycle},
+    {"order_the_gateway_never_had_is_not_found_and_the_next_id_stays_above_it",
+     order_the_gateway_never_had_is_not_found_and_the_next_id_stays_above_it},
+    {"order_still_working_stays_pending_and_holds_the_symbol",
+     order_still_working_stays_pending_and_holds_the_symbol},
+    {"cycle_on_a_closed_session_fails_as_not_connected",
+     cycle_on_a_closed_session_fails_as_not_connected},
+    {"abort_ends_the_cycle_at_once_and_only_once", abort_ends_the_cycle_at_once_and_only_once},
+    {"bad_config_is_refused_with_a_reason", bad_config_is_refused_with_a_reason},
+    {"restarted_runner_reconciles_and_never_places_the_order_twice",
+     restarted_runner_reconciles_and_never_places_the_order_twice},
+    {"journal_only_grows_and_replays_to_the_same_pending_orders",
+     journal_only_grows_and_replays_to_the_same_pending_orders},
+    {"torn_last_line_is_dropped_and_cut_so_appends_start_a_new_line",
+     torn_last_line_is_dropped_and_cut_so_appends_start_a_new_line},
+    {"corrupt_journal_line_is_an_error_naming_file_and_line",
+     corrupt_journal_line_is_an_error_naming_file_and_line},
+    {"mock_trade_cycle_places_the_difference_and_sees_it_filled",
+     mock_trade_cycle_places_the_difference_and_sees_it_filled},
+    {"mock_dry_run_traces_the_order_and_places_nothing",
+     mock_dry_run_traces_the_order_and_places_nothing},
+    {"mock_cycle_in_the_morning_has_enough_bars", mock_cycle_in_the_morning_has_enough_bars},
+    {"mock_kill_after_place_order_is_reconciled_without_a_second_order",
+     mock_kill_after_place_order_is_reconciled_without_a_second_order},
+    CU_TEST_INFO_NULL,
+};
+
+CU_SuiteInfo test_suites[] = {
+    {"cycle", NULL, NULL, NULL, NULL, tests},
+    CU_SUITE_INFO_NULL,
+};
