@@ -2,8 +2,8 @@
  *
  * The walk is strict on purpose: a misspelt key silently ignored would make
  * a scenario test something other than what its author meant, so every
- * object's keys are checked against the keys this build knows, the keys the
- * contract has but this build does not implement yet, and nothing else. */
+ * object's keys are checked against the keys it may have, and every word
+ * (fault, check, event kind, phase) against the words there are. */
 #include "scenario.h"
 
 #include <cjson/cJSON.h>
@@ -249,11 +249,10 @@ static int sc_missing(sc_ctx_t *c, const char *parent, const char *key, const ch
     return sc_fail(c, path, "missing (%s)", what);
 }
 
-/* Every key of obj must be in known; keys in later are the contract's and
- * refused as not implemented; duplicates are refused too, since cJSON would
- * quietly use the first. */
+/* Every key of obj must be in known; duplicates are refused too, since
+ * cJSON would quietly use the first. */
 static int sc_check_keys(sc_ctx_t *c, const cJSON *obj, const char *parent,
-                         const char *const *known, const char *const *later)
+                         const char *const *known)
 {
     char path[SC_PATH_MAX], list[256];
     for (const cJSON *k = obj->child; k; k = k->next) {
@@ -261,8 +260,6 @@ static int sc_check_keys(sc_ctx_t *c, const cJSON *obj, const char *parent,
         for (const cJSON *p = obj->child; p != k; p = p->next)
             if (strcmp(p->string, k->string) == 0)
                 return sc_fail(c, path, "duplicate key");
-        if (sc_in_list(k->string, later))
-            return sc_fail(c, path, "not supported by this build yet");
         if (!sc_in_list(k->string, known))
             return sc_fail(c, path, "unknown key (known here: %s)",
                            sc_list_text(known, list, sizeof list));
@@ -467,7 +464,7 @@ static int sc_load_health(sc_ctx_t *c, const cJSON *runner)
     if (rc <= 0)
         return rc;
     rn_config_t *r = &c->sc->runner;
-    if ((rc = sc_check_keys(c, hc, path, known, NULL)) < 0 ||
+    if ((rc = sc_check_keys(c, hc, path, known)) < 0 ||
         (rc = sc_get_duration(c, hc, path, "interval", 1, &r->ping_interval_us)) < 0 ||
         (rc = sc_get_duration(c, hc, path, "timeout", 1, &r->ping_timeout_us)) < 0)
         return rc;
@@ -483,7 +480,7 @@ static int sc_load_reconnect(sc_ctx_t *c, const cJSON *runner)
     if (rc <= 0)
         return rc;
     rn_config_t *r = &c->sc->runner;
-    if ((rc = sc_check_keys(c, rc_obj, path, known, NULL)) < 0 ||
+    if ((rc = sc_check_keys(c, rc_obj, path, known)) < 0 ||
         (rc = sc_get_duration(c, rc_obj, path, "initial", 1, &r->reconnect_initial_us)) < 0 ||
         (rc = sc_get_duration(c, rc_obj, path, "max", 1, &r->reconnect_max_us)) < 0 ||
         (rc = sc_get_number(c, rc_obj, path, "multiplier", 1.0, 100.0,
@@ -539,7 +536,7 @@ static int sc_load_runner(sc_ctx_t *c, const cJSON *root)
     int rc = sc_get_object(c, root, "", "runner", &obj);
     if (rc <= 0)
         return rc;
-    if ((rc = sc_check_keys(c, obj, "runner", known, NULL)) < 0)
+    if ((rc = sc_check_keys(c, obj, "runner", known)) < 0)
         return rc;
     if ((rc = sc_get_int(c, obj, "runner", "client_id", 0, 2147483647.0, &v)) < 0)
         return rc;
@@ -587,7 +584,7 @@ static int sc_load_network(sc_ctx_t *c, const cJSON *root)
     int rc = sc_get_object(c, root, "", "network", &obj);
     if (rc <= 0)
         return rc;
-    if ((rc = sc_check_keys(c, obj, "network", known, NULL)) < 0 ||
+    if ((rc = sc_check_keys(c, obj, "network", known)) < 0 ||
         (rc = sc_get_duration(c, obj, "network", "latency", 0, &n->latency_us)) < 0 ||
         (rc = sc_get_duration(c, obj, "network", "jitter", 0, &n->jitter_us)) < 0 ||
         (rc = sc_get_bool(c, obj, "network", "chunking", &n->chunking)) < 0)
@@ -742,7 +739,7 @@ static int sc_load_fault(sc_ctx_t *c, const cJSON *obj, const char *path, sc_eve
         keys[3 + i] = params[i] + (params[i][0] == '*');
     e->action = SC_FAULT;
     gw_fault_init(&e->fault, (enum gw_fault_kind)kind);
-    if ((rc = sc_check_keys(c, obj, path, keys, NULL)) < 0 ||
+    if ((rc = sc_check_keys(c, obj, path, keys)) < 0 ||
         (rc = sc_get_int(c, obj, path, "client_id", 0, 2147483647.0, &id)) < 0)
         return rc;
     if (rc)
@@ -763,7 +760,7 @@ static int sc_load_signal(sc_ctx_t *c, const cJSON *obj, const char *path, sc_ev
     const char *name;
     char spath[SC_PATH_MAX];
     int rc;
-    if ((rc = sc_check_keys(c, obj, path, keys, NULL)) < 0 ||
+    if ((rc = sc_check_keys(c, obj, path, keys)) < 0 ||
         (rc = sc_get_string(c, obj, path, "signal", &name)) < 0)
         return rc;
     e->action = SC_SIGNAL;
@@ -865,10 +862,10 @@ static int sc_load_random(sc_ctx_t *c, const cJSON *item, const char *path, sc_e
     r->for_max_us = 5 * 60 * IO_US_PER_S;
     r->from_us = c->sc->start_us;
     r->to_us = c->sc->end_us;
-    if ((rc = sc_check_keys(c, item, path, item_keys, NULL)) < 0 ||
+    if ((rc = sc_check_keys(c, item, path, item_keys)) < 0 ||
         (rc = sc_get_moment_in_span(c, item, path, "at", &r->from_us)) < 0 ||
         (rc = sc_get_object(c, item, path, "random", &obj)) < 0 ||
-        (rc = sc_check_keys(c, obj, rpath, keys, NULL)) < 0 ||
+        (rc = sc_check_keys(c, obj, rpath, keys)) < 0 ||
         (rc = sc_get_kinds(c, obj, rpath, r)) < 0 ||
         (rc = sc_get_rate(c, obj, rpath, &r->per_day)) < 0 ||
         (rc = sc_get_for_range(c, obj, rpath, r)) < 0 ||
@@ -970,7 +967,7 @@ static int sc_load_count(sc_ctx_t *c, const cJSON *obj, const char *path, sc_che
     static const char *const keys[] = {"count", "eq", "ge", "le", "from", "to", "src", NULL};
     static const char *const cmps[] = {"eq", "ge", "le"};
     int rc, found = 0;
-    if ((rc = sc_check_keys(c, obj, path, keys, NULL)) < 0 ||
+    if ((rc = sc_check_keys(c, obj, path, keys)) < 0 ||
         (rc = sc_get_pattern(c, obj, path, "count", &k->what)) < 0)
         return rc;
     for (int i = 0; i < 3; i++) {
@@ -994,7 +991,7 @@ static int sc_load_never(sc_ctx_t *c, const cJSON *obj, const char *path, sc_che
 {
     static const char *const keys[] = {"never", "from", "to", "src", NULL};
     int rc;
-    if ((rc = sc_check_keys(c, obj, path, keys, NULL)) < 0 ||
+    if ((rc = sc_check_keys(c, obj, path, keys)) < 0 ||
         (rc = sc_get_pattern(c, obj, path, "never", &k->what)) < 0 ||
         (rc = sc_load_window(c, obj, path, k)) < 0)
         return rc;
@@ -1005,7 +1002,7 @@ static int sc_load_within(sc_ctx_t *c, const cJSON *obj, const char *path, sc_ch
 {
     static const char *const keys[] = {"within", "after", "expect", "src", NULL};
     int rc;
-    if ((rc = sc_check_keys(c, obj, path, keys, NULL)) < 0 ||
+    if ((rc = sc_check_keys(c, obj, path, keys)) < 0 ||
         (rc = sc_get_duration(c, obj, path, "within", 1, &k->within_us)) < 0 ||
         (rc = sc_get_pattern(c, obj, path, "after", &k->what)) < 0 ||
         (rc = sc_get_pattern(c, obj, path, "expect", &k->then)) < 0)
@@ -1019,7 +1016,7 @@ static int sc_load_sequence(sc_ctx_t *c, const cJSON *obj, const char *path, sc_
     const cJSON *arr, *item;
     char ipath[SC_PATH_MAX], spath[SC_PATH_MAX];
     int rc;
-    if ((rc = sc_check_keys(c, obj, path, keys, NULL)) < 0 ||
+    if ((rc = sc_check_keys(c, obj, path, keys)) < 0 ||
         (rc = sc_get_array(c, obj, path, "sequence", &arr)) < 0)
         return rc;
     sc_join(spath, path, "sequence");
@@ -1045,7 +1042,7 @@ static int sc_load_exit(sc_ctx_t *c, const cJSON *obj, const char *path, sc_chec
     static const char *const keys[] = {"exit", NULL};
     int64_t code;
     int rc;
-    if ((rc = sc_check_keys(c, obj, path, keys, NULL)) < 0 ||
+    if ((rc = sc_check_keys(c, obj, path, keys)) < 0 ||
         (rc = sc_get_int(c, obj, path, "exit", 0, 255, &code)) < 0)
         return rc;
     k->exit_code = (int)code;
@@ -1088,7 +1085,7 @@ static int sc_load_status(sc_ctx_t *c, const cJSON *obj, const char *path, sc_ch
     const cJSON *arr, *item;
     char epath[SC_PATH_MAX], ipath[SC_PATH_MAX];
     int rc;
-    if ((rc = sc_check_keys(c, obj, path, keys, NULL)) < 0 ||
+    if ((rc = sc_check_keys(c, obj, path, keys)) < 0 ||
         (rc = sc_get_string(c, obj, path, "status", &label)) < 0 ||
         (rc = sc_load_throughout(c, obj, path, k)) < 0 ||
         (rc = sc_get_array(c, obj, path, "except", &arr)) < 0)
@@ -1117,7 +1114,7 @@ static int sc_load_clean_shutdown(sc_ctx_t *c, const cJSON *obj, const char *pat
     static const char *const keys[] = {"clean_shutdown", NULL};
     int on = 0, rc;
     (void)k;
-    if ((rc = sc_check_keys(c, obj, path, keys, NULL)) < 0 ||
+    if ((rc = sc_check_keys(c, obj, path, keys)) < 0 ||
         (rc = sc_get_bool(c, obj, path, "clean_shutdown", &on)) < 0)
         return rc;
     if (!on) {
@@ -1264,7 +1261,7 @@ static int sc_load_root(sc_ctx_t *c, const cJSON *root)
     int rc;
     if (!cJSON_IsObject(root))
         return sc_type_error(c, "(top level)", root, "an object");
-    if ((rc = sc_check_keys(c, root, "", known, NULL)) < 0 || (rc = sc_set_name(c, root)) < 0 ||
+    if ((rc = sc_check_keys(c, root, "", known)) < 0 || (rc = sc_set_name(c, root)) < 0 ||
         (rc = sc_load_span(c, root)) < 0 || (rc = sc_load_runner(c, root)) < 0 ||
         (rc = sc_load_gateway(c, root)) < 0 || (rc = sc_load_network(c, root)) < 0 ||
         (rc = sc_load_events(c, root)) < 0)
