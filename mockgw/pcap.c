@@ -34,6 +34,7 @@
 #define PCAP_FILE_HLEN 24
 #define PCAP_RECORD_HLEN 16
 #define PCAPNG_MAGIC 0x0A0D0D0Au
+#define PCAP_READ_BUFFER ((size_t)1 << 20)
 
 /* BSD AF_INET6 differs per system; AF_INET is 2 everywhere. */
 #define BSD_AF_INET 2
@@ -292,6 +293,9 @@ int gw_pcap_open(const char *path, gw_pcap_t **out, char *err, size_t errlen)
         free(p);
         return GW_PCAP_ERR_OPEN;
     }
+    /* Big reads: with stdio's default 4 KiB, the read calls cost more than
+     * decoding. */
+    setvbuf(p->fp, NULL, _IOFBF, PCAP_READ_BUFFER);
     p->pcapng = fread(magic, 1, 4, p->fp) == 4 && be32(magic) == PCAPNG_MAGIC;
     rewind(p->fp);
     p->pc = pcap_fopen_offline_with_tstamp_precision(p->fp, PCAP_TSTAMP_PRECISION_MICRO, perr);

@@ -477,6 +477,28 @@ static void a_truncated_file_names_the_packet_and_byte_offset(void)
     unlink(f.path);
 }
 
+static void a_malformed_packet_in_a_file_is_reported_and_skipped(void)
+{
+    uint8_t buf[T_PKT_MAX];
+    t_file_t f;
+    file_open(&f, DLT_EN10MB);
+    t_pkt_t k = {0, 50312, 4002, 1, 1, GW_TCP_ACK, NULL, 0};
+    size_t n = build_packet(buf, DLT_EN10MB, &k);
+    file_add(&f, &k);
+    file_raw(&f, buf, n - 8, n); /* the snaplen cut the TCP header */
+    file_close(&f);
+    t_events_t e;
+    char err[256];
+    gw_cap_t *c;
+    CU_ASSERT_EQUAL(read_events(f.path, NULL, &e, &c, err), 0);
+    CU_ASSERT(has_line(&e, "packet packet 2 at byte offset 94: TCP header needs 20 bytes, "
+                           "12 captured"));
+    CU_ASSERT_EQUAL(gw_cap_stats(c)->packets.malformed, 1);
+    CU_ASSERT_EQUAL(gw_cap_stats(c)->packets.tcp, 1);
+    gw_cap_free(c);
+    unlink(f.path);
+}
+
 static void a_file_that_is_not_a_capture_is_refused(void)
 {
     char path[] = "/tmp/test_capture_notpcap_XXXXXX";
@@ -1065,6 +1087,8 @@ static CU_TestInfo pcap_tests[] = {
      ipv4_options_and_ipv6_extension_headers_are_skipped},
     {"a_truncated_file_names_the_packet_and_byte_offset",
      a_truncated_file_names_the_packet_and_byte_offset},
+    {"a_malformed_packet_in_a_file_is_reported_and_skipped",
+     a_malformed_packet_in_a_file_is_reported_and_skipped},
     {"a_file_that_is_not_a_capture_is_refused", a_file_that_is_not_a_capture_is_refused},
     CU_TEST_INFO_NULL,
 };
