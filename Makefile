@@ -8,12 +8,14 @@ CC      ?= gcc
 BUILD   ?= build
 PREFIX  ?= /usr/local
 DESTDIR ?=
-PKGS    := libpcap libcjson cunit
+PKGS    := libpcap libcjson cunit libmicrohttpd libsystemd
 
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 CJSON_LIBS := $(shell pkg-config --libs libcjson 2>/dev/null)
 CUNIT_LIBS := $(shell pkg-config --libs cunit 2>/dev/null)
 PCAP_LIBS  := $(shell pkg-config --libs libpcap 2>/dev/null)
+# Only the runner binary's operator surface (runner/main_*.c) links these.
+SURFACE_LIBS := $(shell pkg-config --libs libmicrohttpd libsystemd 2>/dev/null)
 
 # OPTFLAGS is what sanitize/coverage swap; CFLAGS from the command line adds
 # to the fixed flags instead of replacing them.
@@ -29,19 +31,20 @@ IOBASE_SRC := io/io_base.c
 POSIX_SRC  := io/io_posix.c
 IOSIM_SRC  := sim/io_sim.c
 GW_SRC     := $(filter-out mockgw/main.c,$(sort $(wildcard mockgw/*.c)))
-RN_SRC     := $(filter-out runner/main.c,$(sort $(wildcard runner/*.c)))
+RN_MAIN    := runner/main.c $(sort $(wildcard runner/main_*.c))
+RN_SRC     := $(filter-out $(RN_MAIN),$(sort $(wildcard runner/*.c)))
 ENGINE_SRC := $(filter-out sim/main.c sim/io_sim.c,$(sort $(wildcard sim/*.c)))
 TESTLIB    := tests/testlib.c
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 
-RUNNER_OBJ := $(call obj,runner/main.c $(RN_SRC) $(PROTO_SRC) $(IOBASE_SRC) $(POSIX_SRC))
+RUNNER_OBJ := $(call obj,$(RN_MAIN) $(RN_SRC) $(PROTO_SRC) $(IOBASE_SRC) $(POSIX_SRC))
 MOCKGW_OBJ := $(call obj,mockgw/main.c $(GW_SRC) $(PROTO_SRC) $(IOBASE_SRC) $(POSIX_SRC))
 SIM_OBJ    := $(call obj,sim/main.c $(ENGINE_SRC) $(RN_SRC) $(GW_SRC) $(PROTO_SRC) $(IOBASE_SRC) $(IOSIM_SRC))
 
 # ---- tests: one CUnit binary per module ---------------------------------
 TESTS := proto io_posix io_sim mockgw runner scenario loopback calendar runner_loop cycle \
-         mockgw_faults mockgw_surface capture broken_runner
+         mockgw_faults mockgw_surface capture broken_runner status replay cli
 TEST_DEPS_proto    := $(PROTO_SRC)
 TEST_DEPS_io_posix := $(IOBASE_SRC) $(POSIX_SRC)
 TEST_DEPS_io_sim   := $(IOBASE_SRC) $(IOSIM_SRC)
@@ -49,15 +52,18 @@ TEST_DEPS_mockgw   := $(GW_SRC) $(PROTO_SRC) $(IOBASE_SRC) $(IOSIM_SRC)
 TEST_DEPS_runner   := $(RN_SRC) $(GW_SRC) $(PROTO_SRC) $(IOBASE_SRC) $(IOSIM_SRC)
 TEST_DEPS_scenario := $(ENGINE_SRC) $(RN_SRC) $(GW_SRC) $(PROTO_SRC) $(IOBASE_SRC) $(IOSIM_SRC)
 TEST_DEPS_loopback :=
+TEST_DEPS_cli :=
 TEST_DEPS_calendar := runner/calendar.c runner/calendar_data.c $(PROTO_SRC)
 TEST_DEPS_runner_loop := $(RN_SRC) $(GW_SRC) $(PROTO_SRC) $(IOBASE_SRC) $(IOSIM_SRC)
 TEST_DEPS_cycle := $(RN_SRC) $(GW_SRC) $(PROTO_SRC) $(IOBASE_SRC) $(IOSIM_SRC)
 TEST_DEPS_mockgw_faults := $(GW_SRC) $(PROTO_SRC) $(IOBASE_SRC) $(IOSIM_SRC)
 TEST_DEPS_mockgw_surface := $(GW_SRC) $(PROTO_SRC) $(IOBASE_SRC) $(IOSIM_SRC)
 TEST_DEPS_capture := $(GW_SRC) $(PROTO_SRC) $(IOBASE_SRC) $(IOSIM_SRC)
+TEST_DEPS_replay := $(GW_SRC) $(PROTO_SRC) $(IOBASE_SRC) $(IOSIM_SRC)
 # A deliberately broken runner build: ibc_ping is swapped at link time for a
 # stand-in that never sends (tests/test_broken_runner.c); the sweep must catch it.
 TEST_DEPS_broken_runner := $(TEST_DEPS_scenario)
+TEST_DEPS_status := $(RN_SRC) $(GW_SRC) $(PROTO_SRC) $(IOBASE_SRC) $(IOSIM_SRC)
 $(BUILD)/tests/test_broken_runner: LDFLAGS += -Wl,--wrap=ibc_ping
 TEST_BINS := $(addprefix $(BUILD)/tests/test_,$(TESTS))
 
@@ -70,7 +76,7 @@ BENCH_BINS := $(addprefix $(BUILD)/bench/bench_,$(BENCHES))
 
 BINS := $(BUILD)/runner $(BUILD)/mockgw $(BUILD)/sim
 
-.PHONY: all deps test run sweep lint sanitize valgrind fuzz coverage bench install clean
+.PHONY: all build-all deps test run sweep soak lint sanitize valgrind fuzz coverage bench install clean
 all: deps $(BINS)
 
 # Installs missing Debian packages (needs root or sudo); quiet when present.
@@ -78,7 +84,7 @@ deps:
 	@pkg-config --exists $(PKGS) || ci/deps.sh
 
 $(BUILD)/runner: $(RUNNER_OBJ)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(SURFACE_LIBS) $(LDLIBS)
 $(BUILD)/mockgw: $(MOCKGW_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PCAP_LIBS) $(CJSON_LIBS) $(LDLIBS)
 $(BUILD)/sim: $(SIM_OBJ)
@@ -97,6 +103,10 @@ $(BUILD)/bench/bench_%: $$(call obj,bench/bench_$$*.c $$(BENCH_DEPS_$$*))
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PCAP_LIBS) $(CJSON_LIBS) $(LDLIBS)
 
+# The programs and every test binary, built but not run (CI's build step;
+# warnings are errors in every build).
+build-all: all $(TEST_BINS)
+
 # The whole suite: every unit binary, the lint self-test, the third-party
 # client interop test. The loopback test needs the binaries built first.
 test: all $(TEST_BINS)
@@ -107,9 +117,18 @@ run: all
 	$(BUILD)/sim scenarios/
 
 # The scenario suite under 100 seeds on two workers, with a JUnit report
-# (what CI runs; ci/github-sweep.yml splits it across machines with --shard).
+# (what CI runs; .github/workflows/ci.yml splits it across machines with --shard).
 sweep: all
 	$(BUILD)/sim --seeds 100 --jobs 2 --junit $(BUILD)/sweep.xml scenarios/
+
+# Soaks, outside the default CI run: tests/soak/ (random faults of every
+# kind) under SOAK_SEEDS seeds with no invariant or liveness violation, then
+# the live runner against mockgw serve under ctl faults (ci/soak-live.sh).
+SOAK_SEEDS ?= 10000
+SOAK_MINUTES ?= 5
+soak: all
+	$(BUILD)/sim --seeds $(SOAK_SEEDS) --jobs 2 --junit $(BUILD)/soak.xml tests/soak/
+	ci/soak-live.sh $(SOAK_MINUTES) $(BUILD)
 
 lint:
 	@ci/lint.sh
@@ -133,9 +152,13 @@ valgrind: all $(filter-out $(BUILD)/tests/test_loopback,$(TEST_BINS))
 # libFuzzer targets (clang): each runs FUZZ_SECONDS on a work copy of its
 # committed seed corpus; a crash leaves its input in build/fuzz/.
 FUZZ_SECONDS ?= 60
-FUZZERS := decoder hello
+FUZZERS := decoder hello scenario pcap gateway client
 FUZZ_DEPS_decoder := $(PROTO_SRC)
 FUZZ_DEPS_hello   := $(PROTO_SRC)
+FUZZ_DEPS_scenario := $(ENGINE_SRC) $(RN_SRC) $(GW_SRC) $(PROTO_SRC) $(IOBASE_SRC) $(IOSIM_SRC)
+FUZZ_DEPS_pcap     := $(GW_SRC) $(PROTO_SRC) $(IOBASE_SRC) $(IOSIM_SRC)
+FUZZ_DEPS_gateway  := $(GW_SRC) $(PROTO_SRC) $(IOBASE_SRC) $(IOSIM_SRC)
+FUZZ_DEPS_client   := $(RN_SRC) $(PROTO_SRC) $(IOBASE_SRC) $(IOSIM_SRC)
 FUZZ_CFLAGS := -std=c11 -D_POSIX_C_SOURCE=200809L -g -O1 -fsanitize=fuzzer,address,undefined \
                -fno-sanitize-recover=undefined $(PKG_CFLAGS)
 build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $$(FUZZ_DEPS_$$*)

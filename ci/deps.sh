@@ -3,6 +3,10 @@
 # Idempotent and quiet when everything is present; needs root (or sudo).
 set -eu
 PKGS="build-essential make pkg-config libpcap-dev libcjson-dev libcunit1-dev lcov valgrind nodejs npm tcpdump"
+# The runner's operator surface: its HTTP endpoint and systemd notifications.
+PKGS="$PKGS libmicrohttpd-dev libsystemd-dev"
+# The browser test of the status page (large: about 100 MB with its libraries).
+PKGS="$PKGS chromium curl"
 
 missing=""
 for p in $PKGS; do

@@ -1,6 +1,7 @@
 #!/bin/sh
-# run-tests.sh BUILD TEST... - runs every CUnit binary, the lint self-test
-# and the third-party interop test; prints one line each and a total.
+# run-tests.sh BUILD TEST... - runs every CUnit binary, the lint self-test,
+# the third-party interop test and the browser test of the status page;
+# prints one line each and a total.
 # Exit 1 if anything failed.
 set -u
 build=$1; shift
@@ -25,9 +26,16 @@ else
     grep -q 'forbidden call' "$log_dir/lint-selftest.log"; report lint-selftest $?
 fi
 
-tests/interop/run.sh "$build" >"$log_dir/interop.log" 2>&1
-rc=$?
-if [ $rc -eq 77 ]; then echo "SKIP interop: $(tail -n 1 "$log_dir/interop.log")"; else report interop $rc; fi
+# A test that needs something CI installs but a workstation may lack
+# exits 77 without it: a SKIP, not a failure.
+optional() { # name script
+    "$2" "$build" >"$log_dir/$1.log" 2>&1
+    rc=$?
+    if [ $rc -eq 77 ]; then echo "SKIP $1: $(tail -n 1 "$log_dir/$1.log")"; else report "$1" $rc; fi
+}
+optional interop tests/interop/run.sh
+# The status page in headless Chromium; its screenshot is $build/browser/status.png.
+optional browser tests/browser/run.sh
 
 echo "tests: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

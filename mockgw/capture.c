@@ -237,7 +237,8 @@ static int side_scan(cap_side_t *s, int final, int64_t t_us)
     s->skipped += pos;
     s->scan_off += pos;
     s->scan_len -= pos;
-    memmove(s->scan, s->scan + pos, s->scan_len);
+    if (pos > 0) /* scan is NULL while nothing was ever buffered */
+        memmove(s->scan, s->scan + pos, s->scan_len);
     if (c != CAND_YES)
         return 0;
     gw_cap_event_t ev = {.kind = GW_CAP_RESYNC, .offset = s->scan_off, .length = s->skipped};
@@ -743,14 +744,11 @@ void gw_cap_free(gw_cap_t *c)
     free(c);
 }
 
-int gw_cap_read_file(gw_cap_t *c, const char *path, char *err, size_t errlen)
+int gw_cap_read(gw_cap_t *c, gw_pcap_t *p, char *err, size_t errlen)
 {
-    gw_pcap_t *p;
     gw_pcap_pkt_t pkt;
     char why[CAP_ERR_MAX];
-    int rc = gw_pcap_open(path, &p, err, errlen);
-    if (rc < 0)
-        return rc;
+    int rc;
     while ((rc = gw_pcap_next(p, &pkt, why, sizeof why)) > 0) {
         if (rc == GW_PCAP_MALFORMED) {
             gw_cap_event_t ev = {.kind = GW_CAP_PACKET, .t_us = pkt.t_us,
@@ -767,8 +765,18 @@ int gw_cap_read_file(gw_cap_t *c, const char *path, char *err, size_t errlen)
         proto_errf(err, errlen, "%s", why);
     gw_cap_finish(c);
     c->stats.packets = *gw_pcap_stats(p);
-    gw_pcap_close(p);
     return rc < 0 ? rc : 0;
+}
+
+int gw_cap_read_file(gw_cap_t *c, const char *path, char *err, size_t errlen)
+{
+    gw_pcap_t *p;
+    int rc = gw_pcap_open(path, &p, err, errlen);
+    if (rc < 0)
+        return rc;
+    rc = gw_cap_read(c, p, err, errlen);
+    gw_pcap_close(p);
+    return rc;
 }
 
 const gw_cap_stats_t *gw_cap_stats(const gw_cap_t *c)

@@ -98,6 +98,8 @@ void gw_cap_finish(gw_cap_t *c);
  * the open or of the truncated record, with "packet N at byte offset X" in
  * err. */
 int gw_cap_read_file(gw_cap_t *c, const char *path, char *err, size_t errlen);
+/* The same for a reader already open (gw_pcap_fopen); p stays the caller's. */
+int gw_cap_read(gw_cap_t *c, gw_pcap_t *p, char *err, size_t errlen);
 
 const gw_cap_stats_t *gw_cap_stats(const gw_cap_t *c);
 /* Conversations in the order found; valid until gw_cap_free. */

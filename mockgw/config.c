@@ -338,10 +338,54 @@ static int cfg_daily_restart(cfg_ctx_t *x, const cJSON *v, const char *path)
     return 0;
 }
 
+/* One of two words for a choice; *out is the index of the word. */
+static int cfg_word(cfg_ctx_t *x, const cJSON *v, const char *path, const char *const words[2],
+                    int *out)
+{
+    if (!cJSON_IsString(v))
+        return cfg_type_error(x, path, v, "a string");
+    for (int i = 0; i < 2; i++) {
+        if (strcmp(v->valuestring, words[i]) == 0) {
+            *out = i;
+            return 0;
+        }
+    }
+    return cfg_fail(x, path, "expected \"%s\" or \"%s\", got \"%s\"", words[0], words[1],
+                    v->valuestring);
+}
+
 static int cfg_replay(cfg_ctx_t *x, const cJSON *v, const char *path)
 {
-    (void)v;
-    return cfg_fail(x, path, "not supported yet");
+    static const char *const keys[] = {"file", "mode", "timing", "conn", NULL};
+    static const char *const modes[] = {"strict", "lenient"};
+    static const char *const timings[] = {"recorded", "fast"};
+    char sub[CFG_PATH_MAX];
+    gw_replay_config_t r = {NULL, 0, 0, 0};
+    if (!cJSON_IsObject(v))
+        return cfg_type_error(x, path, v, "an object");
+    int rc = cfg_check_keys(x, v, path, keys);
+    const cJSON *file = cJSON_GetObjectItemCaseSensitive(v, "file");
+    const cJSON *mode = cJSON_GetObjectItemCaseSensitive(v, "mode");
+    const cJSON *timing = cJSON_GetObjectItemCaseSensitive(v, "timing");
+    const cJSON *conn = cJSON_GetObjectItemCaseSensitive(v, "conn");
+    cfg_join(sub, path, "file");
+    if (rc == 0 && !file)
+        rc = cfg_fail(x, sub, "missing");
+    if (rc == 0)
+        rc = cfg_name(x, file, sub, &r.file);
+    cfg_join(sub, path, "mode");
+    if (rc == 0 && mode)
+        rc = cfg_word(x, mode, sub, modes, &r.lenient);
+    cfg_join(sub, path, "timing");
+    if (rc == 0 && timing)
+        rc = cfg_word(x, timing, sub, timings, &r.fast);
+    cfg_join(sub, path, "conn");
+    double n = 0;
+    if (rc == 0 && conn && (rc = cfg_int(x, conn, sub, 1, CFG_NUMBER_MAX, &n)) == 0)
+        r.conn = (unsigned)n;
+    if (rc == 0)
+        x->c.replay = r;
+    return rc;
 }
 
 /* Keys in the order they are applied: accounts before positions, which

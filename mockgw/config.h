@@ -12,7 +12,12 @@
  *   prices          object symbol -> starting price (> 0)
  *   market_seed     integer >= 0, the synthetic market's seed
  *   daily_restart   {"at": "HH:MM" New York time, "down_for": duration}
- *   replay          refused: not supported yet
+ *   replay          {"file": capture (relative to the working directory),
+ *                   "mode": "strict" (default) | "lenient",
+ *                   "timing": "recorded" (default) | "fast",
+ *                   "conn": which TWS conversation, from 1 (default: the first)}
+ *                   answer from a recording (replay.h); the file is read by
+ *                   gw_new
  *
  * Unknown keys and wrong types are errors naming the JSON path
  * ("gateway.positions[1].qty: expected a number, got a string").

@@ -17,6 +17,7 @@
 #include "market.h"
 #include "orders.h"
 #include "registry.h"
+#include "replay.h"
 #include "requests.h"
 #include "session.h"
 
@@ -43,6 +44,7 @@ struct gw {
     char *accounts_csv;
     gw_market_t *market;
     gw_orders_t *orders;
+    gw_replay_t *replay;     /* NULL unless cfg.replay.file is set */
     gw_session_t *sessions[GW_SESSIONS_MAX]; /* NULL: a free slot */
     size_t nsessions;
     gw_held_t held[GW_FAULTS_MAX];
@@ -329,7 +331,8 @@ int gw_new(io_loop_t *loop, const gw_config_t *cfg, gw_t **out, char *err, size_
     gw->daily = daily;
     gw_registry_init(&gw->registry);
     gw->host = (gw_session_host_t){loop,           &gw->cfg,        &gw->registry, csv,
-                                   gw_on_session_closed, gw_on_start_api, gw, NULL, NULL};
+                                   gw_on_session_closed, gw_on_start_api, gw, NULL, NULL,
+                                   NULL};
     gw->market = gw_mkt_new(&gw->cfg);
     gw->orders = gw->market ? gw_ord_new(loop, &gw->cfg, gw->market, gw_on_order_event, gw) : NULL;
     if (!gw->orders) {
@@ -340,6 +343,10 @@ int gw_new(io_loop_t *loop, const gw_config_t *cfg, gw_t **out, char *err, size_
     }
     gw->host.market = gw->market;
     gw->host.orders = gw->orders;
+    if (cfg->replay.file &&
+        (rc = gw_replay_load(loop, &cfg->replay, &gw->replay, err, errlen)) < 0)
+        goto fail;
+    gw->host.replay = gw->replay;
     rc = io_listen(loop, cfg->host, cfg->port, gw_on_accept, gw, &gw->listener, err, errlen);
     if (rc < 0)
         goto fail;
@@ -352,6 +359,7 @@ int gw_new(io_loop_t *loop, const gw_config_t *cfg, gw_t **out, char *err, size_
     return 0;
 fail:
     if (gw) {
+        gw_replay_free(gw->replay);
         gw_ord_free(gw->orders);
         gw_mkt_free(gw->market);
     }
@@ -379,6 +387,7 @@ void gw_free(gw_t *gw)
     if (gw->daily)
         io_timer_free(gw->daily);
     io_timer_free(gw->relisten);
+    gw_replay_free(gw->replay);
     gw_ord_free(gw->orders);
     gw_mkt_free(gw->market);
     free(gw->accounts_csv);

@@ -13,6 +13,8 @@
  *   fault_end:<kind> {client_id}   a held fault (see gw_hold_fault) ended
  * and the other fault:<kind> events faults.h lists. A session dropped for
  * not reading is a session_closed with reason "output bound exceeded".
+ * A replaying gateway (cfg.replay) adds replay_refused, replay_diverged and
+ * replay_unconsumed (replay.h).
  */
 #ifndef MOCKGW_GATEWAY_H
 #define MOCKGW_GATEWAY_H
@@ -44,6 +46,17 @@ typedef struct gw_price {
     double price;
 } gw_price_t;
 
+/* A capture to answer from instead of the synthetic market (replay.h). */
+typedef struct gw_replay_config {
+    const char *file;         /* pcap/pcapng; NULL: no replay (the default) */
+    int lenient;              /* 0 strict: requests as recorded, in order;
+                                 1 lenient: any order, the synthetic market
+                                 answers what the recording does not hold */
+    int fast;                 /* 0: answers and unsolicited messages at their
+                                 recorded offsets; 1: at once */
+    unsigned conn;            /* the capture's TWS conversation, from 1; 0: the first */
+} gw_replay_config_t;
+
 typedef struct gw_config {
     const char *host;         /* listen address, default "127.0.0.1" */
     uint16_t port;            /* default 4002; 0 picks a free port */
@@ -67,6 +80,7 @@ typedef struct gw_config {
     size_t output_max;        /* bytes one session may have waiting unsent
                                  before it is dropped (RST) as a client that
                                  does not read; default GW_OUTPUT_MAX */
+    gw_replay_config_t replay;
     struct gw_config_string *owned; /* strings gw_config_from_json copied
                                  (config.h); NULL when none */
 } gw_config_t;

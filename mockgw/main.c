@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../io/io_base.h"
 #include "../io/io_posix.h"
 #include "../proto/duration.h"
 #include "../proto/proto.h"
@@ -24,6 +25,7 @@
 #include "ctl.h"
 #include "gateway.h"
 #include "inspect.h"
+#include "proxy.h"
 
 #define EXIT_USAGE 2
 
@@ -31,6 +33,7 @@ static const char usage_top[] =
     "usage: mockgw serve [options]    run a mock IB Gateway on a TCP port\n"
     "       mockgw ctl COMMAND...     inject a fault into a running one, or ask its status\n"
     "       mockgw inspect FILE       decode the TWS conversations in a pcap/pcapng capture\n"
+    "       mockgw proxy [options]    relay clients to a real Gateway, record a pcap\n"
     "       mockgw --help             this text\n"
     "       mockgw serve --help       the serve options\n"
     "       mockgw ctl --help         the control commands\n";
@@ -39,7 +42,8 @@ static const char usage_serve[] =
     "usage: mockgw serve [--host H] [--port P] [--accounts A,B] [--server-version N]\n"
     "                    [--verbose] [--seed N] [--ctl-port P]\n"
     "                    [--daily-restart HH:MM [--daily-restart-down DURATION]]\n"
-    "                    [--config FILE]\n"
+    "                    [--config FILE] [--replay FILE [--replay-mode strict|lenient]\n"
+    "                    [--replay-timing recorded|fast] [--replay-conn N]]\n"
     "\n"
     "Listens on H:P and speaks the TWS API wire protocol to any client that connects.\n"
     "Prints \"mockgw: listening on H:P\" once listening (with --port 0, P is the port\n"
@@ -53,13 +57,20 @@ static const char usage_serve[] =
     "  --verbose            log every message in and out\n"
     "  --seed N             seed for the random source (default: from the clock)\n"
     "  --ctl-port P         control port on 127.0.0.1; 0 picks a free one (default: the\n"
-    "                       port + 1000, or 0 when the port is 0 or above 64535)\n"
+    "                       port + 1000 if free, else as 0)\n"
     "  --daily-restart HH:MM  go down every day at that New York time, like IB Gateway's\n"
     "                       nightly restart (each one is traced as fault:down)\n"
     "  --daily-restart-down DURATION  how long it stays down (default 2m)\n"
     "  --config FILE        a JSON file holding the scenario format's `gateway` object\n"
     "                       (server_version, accounts, port, positions, prices,\n"
-    "                       market_seed, daily_restart); options after it override it\n"
+    "                       market_seed, daily_restart, replay); options after it override it\n"
+    "  --replay FILE        answer from the first TWS conversation of a pcap/pcapng capture\n"
+    "                       (its server version, its answers, ids remapped to the client's)\n"
+    "  --replay-mode M      strict (default): requests must come as recorded, in order; a\n"
+    "                       divergence is logged with expected and actual and closes the\n"
+    "                       session; lenient: any order, the synthetic market answers the rest\n"
+    "  --replay-timing T    recorded (default): answers at their recorded delays; fast: at once\n"
+    "  --replay-conn N      replay the capture's conversation N instead of the first\n"
     "  --help               this text\n"
     "\n"
     "Exit status: 0 stopped by SIGINT/SIGTERM, 1 runtime failure (e.g. the port is in\n"
@@ -142,7 +153,8 @@ static int option_takes_value(const char *opt)
     static const char *const names[] = {"--host",       "--port",          "--accounts",
                                         "--server-version", "--seed",      "--ctl-port",
                                         "--daily-restart",  "--daily-restart-down",
-                                        "--config"};
+                                        "--config", "--replay", "--replay-mode",
+                                        "--replay-timing", "--replay-conn"};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
         if (strcmp(opt, names[i]) == 0)
             return 1;
@@ -261,6 +273,20 @@ static int parse_option(serve_opts_t *o, const char *opt, const char *val)
             return usage_error("--daily-restart-down: \"%s\" is not a duration like 2m", val);
     } else if (strcmp(opt, "--config") == 0) {
         return load_config(o, val);
+    } else if (strcmp(opt, "--replay") == 0) {
+        o->cfg.replay.file = val;
+    } else if (strcmp(opt, "--replay-mode") == 0) {
+        if (strcmp(val, "strict") != 0 && strcmp(val, "lenient") != 0)
+            return usage_error("--replay-mode: \"%s\" is not strict or lenient", val);
+        o->cfg.replay.lenient = strcmp(val, "lenient") == 0;
+    } else if (strcmp(opt, "--replay-timing") == 0) {
+        if (strcmp(val, "recorded") != 0 && strcmp(val, "fast") != 0)
+            return usage_error("--replay-timing: \"%s\" is not recorded or fast", val);
+        o->cfg.replay.fast = strcmp(val, "fast") == 0;
+    } else if (strcmp(opt, "--replay-conn") == 0) {
+        if (parse_number(val, 1, UINT_MAX, &n) < 0)
+            return usage_error("--replay-conn: \"%s\" is not a conversation number (1...)", val);
+        o->cfg.replay.conn = (unsigned)n;
     } else { /* --seed */
         if (parse_number(val, 0, ULLONG_MAX, &n) < 0)
             return usage_error("--seed: \"%s\" is not a non-negative integer", val);
@@ -319,7 +345,7 @@ static void on_signal(io_loop_t *loop, enum io_signal sig, void *data)
 }
 
 /* The control port: as given, else the API port + 1000 when that is a
- * port, else one picked by the system. */
+ * port, else one picked by the system (also when that one is taken). */
 static uint16_t ctl_port_for(const serve_opts_t *o, uint16_t api_port)
 {
     if (o->ctl_port >= 0)
@@ -355,6 +381,10 @@ static int serve(serve_opts_t *o)
     printf("mockgw: listening on %s:%u\n", o->cfg.host, (unsigned)gw_port(sv.gw));
     rc = gw_ctl_new(loop, sv.gw, "127.0.0.1", ctl_port_for(o, gw_port(sv.gw)), &sv.ctl, err,
                     sizeof err);
+    /* The default port is only a convention: if it is taken, any will do
+     * (the line below says which). A port given with --ctl-port is not. */
+    if (rc == IO_ERR_INUSE && o->ctl_port < 0)
+        rc = gw_ctl_new(loop, sv.gw, "127.0.0.1", 0, &sv.ctl, err, sizeof err);
     if (rc < 0) {
         fprintf(stderr, "mockgw: cannot listen for control commands: %s\n", err);
         served_free(&sv);
@@ -510,6 +540,227 @@ static int ctl_main(int argc, char **argv)
     return strncmp(answer, "{\"ok\":true", 10) == 0 ? 0 : 1;
 }
 
+/* ---- mockgw proxy ----------------------------------------------------- */
+
+static const char usage_proxy[] =
+    "usage: mockgw proxy [--listen H:P] [--upstream H:P] [--record FILE.pcap]\n"
+    "                    [--scrub-accounts] [--seed N] [--fault 'AT KIND ARGS']...\n"
+    "                    [--chaos MEAN]\n"
+    "\n"
+    "Relays every client that connects to H:P to its own connection to the upstream\n"
+    "Gateway, both ways, byte for byte, and records the client's side of each\n"
+    "conversation into a pcap (synthetic TCP/IPv4 packets, link type RAW) that\n"
+    "`mockgw inspect`, tcpdump, Wireshark and `mockgw serve --replay` read. Prints\n"
+    "\"mockgw: proxy on H:P\" once listening, then runs until SIGINT or SIGTERM.\n"
+    "\n"
+    "  --listen H:P         address to listen on (default 127.0.0.1:4003)\n"
+    "  --upstream H:P       the Gateway (default 127.0.0.1:4002)\n"
+    "  --record FILE        the pcap to write (default: relay only)\n"
+    "  --scrub-accounts     replace account ids by same-length placeholders in the\n"
+    "                       recording (the live stream is untouched)\n"
+    "  --seed N             seed of the random source: faults, garbage bytes, sequence\n"
+    "                       numbers (default: from the clock; printed at start)\n"
+    "  --fault 'AT K ARGS'  at AT after start (a duration), inject fault K into the live\n"
+    "                       stream: kill [fin|rst], latency VALUE DURATION,\n"
+    "                       slice MAX DURATION, garbage [BYTES]; repeatable\n"
+    "  --chaos MEAN         random kill/latency/slice/garbage faults, one per MEAN on\n"
+    "                       average, drawn from the seed\n"
+    "  --verbose            debug logging\n"
+    "\n"
+    "Exit status: 0 stopped by SIGINT/SIGTERM, 1 runtime failure, 2 bad usage.\n";
+
+#define PROXY_FAULTS_MAX 32
+
+typedef struct proxy_fault {
+    io_loop_t *loop;
+    gw_proxy_t **px;
+    io_us_t at_us;
+    gw_fault_t f;
+    io_timer_t *timer;
+} proxy_fault_t;
+
+typedef struct proxy_opts {
+    gw_proxy_config_t cfg;
+    char *listen_host, *upstream_host;
+    uint64_t seed;
+    int seeded, verbose;
+    io_us_t chaos_us;
+    proxy_fault_t faults[PROXY_FAULTS_MAX];
+    size_t nfaults;
+} proxy_opts_t;
+
+/* "H:P" (the last ':' splits, so "::1:4003" works) into a malloc'd host. */
+static int parse_host_port(const char *text, char **host, uint16_t *port)
+{
+    const char *colon = strrchr(text, ':');
+    unsigned long long n;
+    if (!colon || colon == text || parse_number(colon + 1, 0, 65535, &n) < 0)
+        return -1;
+    free(*host);
+    *host = strndup(text, (size_t)(colon - text));
+    *port = (uint16_t)n;
+    return *host ? 0 : -1;
+}
+
+/* "AT KIND ARGS...": a duration, then the words `mockgw ctl` takes. */
+static int parse_proxy_fault(proxy_opts_t *o, const char *text)
+{
+    char buf[256], *words[16], err[256];
+    int n = 0;
+    if (o->nfaults == PROXY_FAULTS_MAX || strlen(text) >= sizeof buf)
+        return usage_error("--fault: too many faults or too long: \"%s\"", text);
+    snprintf(buf, sizeof buf, "%s", text);
+    for (char *w = strtok(buf, " "); w && n < 16; w = strtok(NULL, " "))
+        words[n++] = w;
+    proxy_fault_t *pf = &o->faults[o->nfaults];
+    if (n < 2 || dur_parse(words[0], &pf->at_us, NULL, 0) < 0)
+        return usage_error("--fault: \"%s\" is not 'AT KIND ARGS' (AT a duration)", text);
+    if (gw_fault_parse_words(n - 1, words + 1, &pf->f, err, sizeof err) < 0) {
+        fprintf(stderr, "mockgw: --fault \"%s\": %s\n", text, err);
+        return EXIT_USAGE;
+    }
+    enum gw_fault_kind k = pf->f.kind;
+    if (k != GW_FAULT_KILL && k != GW_FAULT_LATENCY && k != GW_FAULT_SLICE &&
+        k != GW_FAULT_GARBAGE)
+        return usage_error("--fault: \"%s\": a relay injects kill, latency, slice and garbage",
+                           text);
+    o->nfaults++;
+    return 0;
+}
+
+static int parse_proxy(proxy_opts_t *o, int argc, char **argv)
+{
+    static const char *const valued[] = {"--listen", "--upstream", "--record", "--seed",
+                                         "--fault", "--chaos"};
+    for (int i = 0; i < argc; i++) {
+        const char *opt = argv[i];
+        int takes = 0;
+        for (size_t k = 0; k < sizeof valued / sizeof valued[0]; k++)
+            takes |= strcmp(opt, valued[k]) == 0;
+        if (strcmp(opt, "--help") == 0 || strcmp(opt, "-h") == 0) {
+            fputs(usage_proxy, stdout);
+            return -1;
+        } else if (strcmp(opt, "--scrub-accounts") == 0) {
+            o->cfg.scrub_accounts = 1;
+            continue;
+        } else if (strcmp(opt, "--verbose") == 0) {
+            o->verbose = 1;
+            continue;
+        } else if (!takes) {
+            return usage_error("unknown option \"%s\"", opt);
+        } else if (i + 1 == argc) {
+            return usage_error("option %s needs a value", opt);
+        }
+        const char *val = argv[++i];
+        unsigned long long n;
+        int rc = 0;
+        if (strcmp(opt, "--listen") == 0) {
+            if (parse_host_port(val, &o->listen_host, &o->cfg.port) < 0)
+                return usage_error("--listen: \"%s\" is not HOST:PORT", val);
+        } else if (strcmp(opt, "--upstream") == 0) {
+            if (parse_host_port(val, &o->upstream_host, &o->cfg.upstream_port) < 0)
+                return usage_error("--upstream: \"%s\" is not HOST:PORT", val);
+        } else if (strcmp(opt, "--record") == 0) {
+            o->cfg.record = val;
+        } else if (strcmp(opt, "--seed") == 0) {
+            if (parse_number(val, 0, ULLONG_MAX, &n) < 0)
+                return usage_error("--seed: \"%s\" is not a non-negative integer", val);
+            o->seed = n;
+            o->seeded = 1;
+        } else if (strcmp(opt, "--fault") == 0) {
+            rc = parse_proxy_fault(o, val);
+        } else if (dur_parse(val, &o->chaos_us, NULL, 0) < 0 || o->chaos_us <= 0) {
+            return usage_error("--chaos: \"%s\" is not a duration like 30s", val);
+        }
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+static void on_proxy_fault(io_timer_t *timer, void *data)
+{
+    proxy_fault_t *pf = data;
+    char err[256];
+    (void)timer;
+    if (*pf->px && gw_proxy_fault(*pf->px, &pf->f, err, sizeof err) < 0)
+        io_log(pf->loop, IO_LOG_ERROR, "mockgw", "fault: %s", err);
+}
+
+static void on_proxy_signal(io_loop_t *loop, enum io_signal sig, void *data)
+{
+    gw_proxy_t **px = data;
+    io_log(loop, IO_LOG_INFO, "mockgw", "signal %d: shutting down", (int)sig);
+    gw_proxy_free(*px);
+    *px = NULL;
+    io_loop_stop(loop);
+}
+
+static int proxy_run(proxy_opts_t *o)
+{
+    char err[256] = "";
+    if (!o->seeded) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        o->seed = ((uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec) ^ (uint64_t)getpid();
+    }
+    io_loop_t *loop = io_posix_loop_new(o->seed, err, sizeof err);
+    if (!loop) {
+        fprintf(stderr, "mockgw: cannot start the event loop: %s\n", err);
+        return 1;
+    }
+    if (o->verbose)
+        io_set_log_sink(loop, IO_LOG_DEBUG, io_base_stderr_sink, NULL);
+    io_log(loop, IO_LOG_INFO, "mockgw", "seed=%llu (repeat this run's faults with --seed %llu)",
+           (unsigned long long)o->seed, (unsigned long long)o->seed);
+    gw_proxy_t *px = NULL;
+    if (gw_proxy_new(loop, &o->cfg, &px, err, sizeof err) < 0) {
+        fprintf(stderr, "mockgw: proxy: %s\n", err);
+        io_loop_free(loop);
+        return 1;
+    }
+    printf("mockgw: proxy on %s:%u\n", o->cfg.host, (unsigned)gw_proxy_port(px));
+    fflush(stdout);
+    for (size_t i = 0; i < o->nfaults; i++) {
+        proxy_fault_t *pf = &o->faults[i];
+        pf->px = &px;
+        pf->loop = loop;
+        pf->timer = io_timer_new(loop, on_proxy_fault, pf);
+        if (pf->timer)
+            io_timer_start(pf->timer, pf->at_us);
+    }
+    if (o->chaos_us > 0)
+        gw_proxy_chaos(px, o->chaos_us);
+    io_signal_watch(loop, on_proxy_signal, &px);
+    io_loop_run(loop);
+    io_signal_watch(loop, NULL, NULL);
+    gw_proxy_free(px);
+    for (size_t i = 0; i < o->nfaults; i++)
+        if (o->faults[i].timer)
+            io_timer_free(o->faults[i].timer);
+    io_loop_free(loop);
+    return 0;
+}
+
+static int proxy_main(int argc, char **argv)
+{
+    proxy_opts_t o;
+    memset(&o, 0, sizeof o);
+    gw_proxy_config_defaults(&o.cfg);
+    int rc = parse_proxy(&o, argc, argv);
+    if (o.listen_host)
+        o.cfg.host = o.listen_host;
+    if (o.upstream_host)
+        o.cfg.upstream_host = o.upstream_host;
+    if (rc == 0)
+        rc = proxy_run(&o);
+    else if (rc < 0)
+        rc = 0;
+    free(o.listen_host);
+    free(o.upstream_host);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -526,6 +777,10 @@ int main(int argc, char **argv)
     }
     if (strcmp(argv[1], "inspect") == 0)
         return gw_inspect_main(argc - 1, argv + 1);
+    if (strcmp(argv[1], "proxy") == 0) {
+        usage_command = "proxy";
+        return proxy_main(argc - 2, argv + 2);
+    }
     if (strcmp(argv[1], "serve") != 0) {
         if (strncmp(argv[1], "-", 1) == 0)
             return usage_error("unknown option \"%s\"", argv[1]);

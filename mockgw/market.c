@@ -25,14 +25,45 @@
 #define MKT_RTH_OPEN_MIN (9 * 60 + 30)
 #define MKT_RTH_CLOSE_MIN (16 * 60)
 #define MKT_SPAN_DAYS_MAX (366 * 30)
+#define MKT_CACHE_SETS 128          /* a power of two */
+#define MKT_CACHE_WAYS 4
+
+/* A bar already built, with everything it was built from. */
+typedef struct mkt_slot {
+    char key[24];                   /* "": empty */
+    uint64_t seed;
+    double start_price;
+    int64_t start, len;
+    enum gw_mkt_what what;
+    int daily;
+    uint64_t used;                  /* the market's clock at the last use */
+    gw_mkt_bar_t bar;
+} mkt_slot_t;
+
+/* The bars are a pure function of their inputs, and a client polling
+ * history asks for nearly the same bars every time (a trading year of
+ * 30-minute cycles rebuilds each bar some forty times), so they are kept
+ * in a set-associative cache. Consecutive bars of a series go to
+ * consecutive sets, so a series never evicts itself; a miss only costs the
+ * rebuild. The cache is not part of the market's value: gw_mkt_bars stays
+ * const. */
+typedef struct mkt_cache {
+    uint64_t clock;
+    mkt_slot_t slot[MKT_CACHE_SETS][MKT_CACHE_WAYS];
+} mkt_cache_t;
 
 struct gw_market {
     const gw_config_t *cfg;
+    mkt_cache_t *cache;
 };
 
 gw_market_t *gw_mkt_new(const gw_config_t *cfg)
 {
     gw_market_t *m = calloc(1, sizeof *m);
+    if (m && !(m->cache = calloc(1, sizeof *m->cache))) {
+        free(m);
+        return NULL;
+    }
     if (m)
         m->cfg = cfg;
     return m;
@@ -40,6 +71,8 @@ gw_market_t *gw_mkt_new(const gw_config_t *cfg)
 
 void gw_mkt_free(gw_market_t *m)
 {
+    if (m)
+        free(m->cache);
     free(m);
 }
 
@@ -147,26 +180,59 @@ double gw_mkt_min_tick(const gw_market_t *m, const char *key)
     return 1.0 / mkt_tick_scale(m, key);
 }
 
-static double mkt_log_offset(uint64_t seed, uint64_t sym, int64_t t_s)
+/* The walk of one symbol: mkt_hash(seed, sym, k, i) with the part that
+ * does not depend on i hashed once per octave, and each octave's two
+ * points kept, since a bar's samples mostly fall between the same points
+ * of the slower octaves. A cache of values only: the sums are the same. */
+typedef struct mkt_walk {
+    uint64_t octave[MKT_OCTAVES];
+    int64_t i[MKT_OCTAVES];
+    double a[MKT_OCTAVES], b[MKT_OCTAVES];
+    uint32_t known;                 /* bit k: i, a and b of octave k are set */
+} mkt_walk_t;
+
+static void mkt_walk_init(mkt_walk_t *w, uint64_t seed, uint64_t sym)
+{
+    uint64_t root = mkt_mix(seed ^ sym);
+    for (int k = 0; k < MKT_OCTAVES; k++)
+        w->octave[k] = mkt_mix(root ^ (uint64_t)k);
+    w->known = 0;
+}
+
+/* floor(t / (5 * 2^k)) is floor(t / 5) >> k (gcc shifts signed values
+ * arithmetically, which floors). */
+static double mkt_log_offset(mkt_walk_t *w, int64_t t_s)
 {
     double sum = 0.0;
+    int64_t base_i = mkt_floor_div(t_s, MKT_BASE_STEP_S);
     for (int k = 0; k < MKT_OCTAVES; k++) {
         int64_t step = (int64_t)MKT_BASE_STEP_S << k;
-        int64_t i = mkt_floor_div(t_s, step);
+        int64_t i = base_i >> k;
+        if (!(w->known >> k & 1) || w->i[k] != i) {
+            w->a[k] = mkt_signed_unit(mkt_mix(w->octave[k] ^ (uint64_t)i));
+            w->b[k] = mkt_signed_unit(mkt_mix(w->octave[k] ^ (uint64_t)(i + 1)));
+            w->i[k] = i;
+            w->known |= 1u << k;
+        }
         double frac = (double)(t_s - i * step) / (double)step;
-        double a = mkt_signed_unit(mkt_hash(seed, sym, (uint64_t)k, (uint64_t)i));
-        double b = mkt_signed_unit(mkt_hash(seed, sym, (uint64_t)k, (uint64_t)(i + 1)));
+        double a = w->a[k], b = w->b[k];
         sum += MKT_SIGMA_PER_SQRT_S * sqrt((double)step) * (a + (b - a) * frac);
     }
     return sum;
 }
 
-double gw_mkt_price(const gw_market_t *m, const char *key, int64_t t_s)
+static double mkt_price_on(const gw_market_t *m, const char *key, mkt_walk_t *w, int64_t t_s)
 {
-    double raw = mkt_start_price(m, key) * exp(mkt_log_offset(m->cfg->market_seed,
-                                                              mkt_fnv(key), t_s));
+    double raw = mkt_start_price(m, key) * exp(mkt_log_offset(w, t_s));
     double scale = mkt_tick_scale(m, key);
     return round(raw * scale) / scale;
+}
+
+double gw_mkt_price(const gw_market_t *m, const char *key, int64_t t_s)
+{
+    mkt_walk_t w;
+    mkt_walk_init(&w, m->cfg->market_seed, mkt_fnv(key));
+    return mkt_price_on(m, key, &w, t_s);
 }
 
 /* ---- request parsing --------------------------------------------------- */
@@ -363,14 +429,16 @@ static void mkt_make_bar(const gw_market_t *m, const char *key, const gw_mkt_que
     else if (q->what == GW_MKT_ASK)
         shift = gw_mkt_min_tick(m, key);
     double scale = mkt_tick_scale(m, key);
+    mkt_walk_t w;
+    mkt_walk_init(&w, m->cfg->market_seed, mkt_fnv(key));
     b->start_s = start;
     b->daily = daily;
-    b->open = gw_mkt_price(m, key, start);
-    b->close = gw_mkt_price(m, key, start + len - 1);
+    b->open = mkt_price_on(m, key, &w, start);
+    b->close = mkt_price_on(m, key, &w, start + len - 1);
     b->high = fmax(b->open, b->close);
     b->low = fmin(b->open, b->close);
     for (int i = 1; i < samples; i++) {
-        double p = gw_mkt_price(m, key, start + (len - 1) * i / samples);
+        double p = mkt_price_on(m, key, &w, start + (len - 1) * i / samples);
         b->high = fmax(b->high, p);
         b->low = fmin(b->low, p);
     }
@@ -386,6 +454,44 @@ static void mkt_make_bar(const gw_market_t *m, const char *key, const gw_mkt_que
         b->volume = (double)b->count * 100;
         b->wap = round((b->high + b->low + b->close) / 3.0 * scale) / scale;
     }
+}
+
+static int mkt_slot_holds(const mkt_slot_t *s, const char *key, const gw_mkt_query_t *q,
+                          int64_t start, int64_t len, int daily, uint64_t seed,
+                          double start_price)
+{
+    return s->start == start && s->len == len && s->what == q->what && s->daily == daily &&
+           s->seed == seed && s->start_price == start_price && strcmp(s->key, key) == 0;
+}
+
+/* The bar from the cache, or built and kept there in the set's least
+ * recently used way. */
+static void mkt_cached_bar(const gw_market_t *m, const char *key, const gw_mkt_query_t *q,
+                           int64_t start, int64_t len, int daily, gw_mkt_bar_t *b)
+{
+    uint64_t seed = m->cfg->market_seed;
+    double start_price = mkt_start_price(m, key);
+    uint64_t series = mkt_mix(mkt_fnv(key) ^ (uint64_t)q->what << 32 ^ (uint64_t)daily);
+    mkt_slot_t *set = m->cache->slot[(series + (uint64_t)(len > 0 ? start / len : start)) %
+                                    MKT_CACHE_SETS];
+    mkt_slot_t *victim = &set[0];
+    uint64_t now = ++m->cache->clock;
+    for (int w = 0; w < MKT_CACHE_WAYS; w++) {
+        if (mkt_slot_holds(&set[w], key, q, start, len, daily, seed, start_price)) {
+            set[w].used = now;
+            *b = set[w].bar;
+            return;
+        }
+        if (set[w].used < victim->used)
+            victim = &set[w];
+    }
+    mkt_make_bar(m, key, q, start, len, daily, b);
+    if (strlen(key) >= sizeof victim->key)
+        return; /* not kept: a longer key would not compare equal */
+    *victim = (mkt_slot_t){.seed = seed, .start_price = start_price, .start = start,
+                           .len = len, .what = q->what, .daily = daily, .used = now,
+                           .bar = *b};
+    strcpy(victim->key, key);
 }
 
 static int mkt_push(const gw_market_t *m, const char *key, const gw_mkt_query_t *q,
@@ -405,7 +511,7 @@ static int mkt_push(const gw_market_t *m, const char *key, const gw_mkt_query_t 
         bars->v = v;
         bars->cap = cap;
     }
-    mkt_make_bar(m, key, q, start, len, daily, &bars->v[bars->n++]);
+    mkt_cached_bar(m, key, q, start, len, daily, &bars->v[bars->n++]);
     return 0;
 }
 
@@ -416,7 +522,8 @@ static int mkt_session_bars(const gw_market_t *m, const char *key, const gw_mkt_
 {
     int rc = 0;
     int daily = q->bar_s >= MKT_DAY_S;
-    for (int64_t day = mkt_ny_days(start); rc == 0 && day <= mkt_ny_days(q->end_s); day++) {
+    int64_t last_day = mkt_ny_days(q->end_s);
+    for (int64_t day = mkt_ny_days(start); rc == 0 && day <= last_day; day++) {
         if (!mkt_is_trading_day(day))
             continue;
         int64_t open = mkt_ny_at(day, MKT_RTH_OPEN_MIN);
@@ -472,10 +579,41 @@ int gw_mkt_bars(const gw_market_t *m, const char *key, const gw_mkt_query_t *q,
     return 0;
 }
 
+/* Writes v (0 <= v < 10^width) as width digits; returns the end. */
+static char *mkt_digits(char *p, int v, int width)
+{
+    for (int i = width - 1; i >= 0; i--, v /= 10)
+        p[i] = (char)('0' + v % 10);
+    return p + width;
+}
+
+/* "yyyyMMdd HH:mm:ss US/Eastern" without printf, which costs ten times as
+ * much (every bar of every answer has one); 0 when the year has other than
+ * four digits and printf must do it. */
+static int mkt_format_ny(const ny_civil_t *c, char buf[40])
+{
+    static const char zone[] = " US/Eastern";
+    if (c->year < 1000 || c->year > 9999)
+        return 0;
+    char *p = mkt_digits(buf, c->year, 4);
+    p = mkt_digits(p, c->month, 2);
+    p = mkt_digits(p, c->day, 2);
+    *p++ = ' ';
+    p = mkt_digits(p, c->hour, 2);
+    *p++ = ':';
+    p = mkt_digits(p, c->minute, 2);
+    *p++ = ':';
+    p = mkt_digits(p, c->second, 2);
+    memcpy(p, zone, sizeof zone);
+    return 1;
+}
+
 void gw_mkt_format_date(int64_t t_s, int daily, int format_date, char buf[40])
 {
     ny_civil_t c;
     ny_from_utc(t_s, &c);
+    if (!daily && format_date != 2 && mkt_format_ny(&c, buf))
+        return;
     if (daily)
         snprintf(buf, 40, "%04d%02d%02d", c.year, c.month, c.day);
     else if (format_date == 2)

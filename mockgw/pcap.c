@@ -279,23 +279,30 @@ static int dlt_supported(int dlt)
 
 int gw_pcap_open(const char *path, gw_pcap_t **out, char *err, size_t errlen)
 {
+    *out = NULL;
+    FILE *fp = fopen(path, "rb");
+    if (!fp) {
+        proto_errf(err, errlen, "cannot open: %s", strerror(errno));
+        return GW_PCAP_ERR_OPEN;
+    }
+    /* Big reads: with stdio's default 4 KiB, the read calls cost more than
+     * decoding. */
+    setvbuf(fp, NULL, _IOFBF, PCAP_READ_BUFFER);
+    return gw_pcap_fopen(fp, out, err, errlen);
+}
+
+int gw_pcap_fopen(FILE *fp, gw_pcap_t **out, char *err, size_t errlen)
+{
     char perr[PCAP_ERRBUF_SIZE] = "";
     uint8_t magic[4];
     *out = NULL;
     gw_pcap_t *p = calloc(1, sizeof *p);
     if (!p) {
         proto_errf(err, errlen, "out of memory");
+        fclose(fp);
         return GW_PCAP_ERR_OPEN;
     }
-    p->fp = fopen(path, "rb");
-    if (!p->fp) {
-        proto_errf(err, errlen, "cannot open: %s", strerror(errno));
-        free(p);
-        return GW_PCAP_ERR_OPEN;
-    }
-    /* Big reads: with stdio's default 4 KiB, the read calls cost more than
-     * decoding. */
-    setvbuf(p->fp, NULL, _IOFBF, PCAP_READ_BUFFER);
+    p->fp = fp;
     p->pcapng = fread(magic, 1, 4, p->fp) == 4 && be32(magic) == PCAPNG_MAGIC;
     rewind(p->fp);
     p->pc = pcap_fopen_offline_with_tstamp_precision(p->fp, PCAP_TSTAMP_PRECISION_MICRO, perr);
@@ -326,6 +333,16 @@ void gw_pcap_close(gw_pcap_t *p)
     free(p);
 }
 
+/* pcapng timestamps are 64-bit, and a damaged one can be beyond what int64
+ * microseconds hold: clamp the seconds (with room for a bad tv_usec, which
+ * classic pcap does not check either) rather than overflow. */
+static int64_t pcap_time_us(const struct timeval *tv)
+{
+    const int64_t max_s = INT64_MAX / 1000000 - 10000;
+    int64_t s = tv->tv_sec > max_s ? max_s : tv->tv_sec < -max_s ? -max_s : tv->tv_sec;
+    return s * 1000000 + tv->tv_usec;
+}
+
 int gw_pcap_next(gw_pcap_t *p, gw_pcap_pkt_t *out, char *err, size_t errlen)
 {
     struct pcap_pkthdr *h;
@@ -344,7 +361,7 @@ int gw_pcap_next(gw_pcap_t *p, gw_pcap_pkt_t *out, char *err, size_t errlen)
     p->next_offset = offset + PCAP_RECORD_HLEN + h->caplen;
     out->number = p->stats.packets;
     out->offset = offset;
-    out->t_us = (int64_t)h->ts.tv_sec * 1000000 + h->ts.tv_usec;
+    out->t_us = pcap_time_us(&h->ts);
     char why[160];
     rc = gw_pcap_decode(p->dlt, data, h->caplen, out, why, sizeof why);
     if (rc == GW_PCAP_TCP) {

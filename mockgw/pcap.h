@@ -9,6 +9,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 enum gw_pcap_err {
     GW_PCAP_ERR_OPEN = -40,      /* not a readable pcap/pcapng file */
@@ -61,6 +62,9 @@ typedef struct gw_pcap_stats {
 /* Opens a pcap or pcapng file (microsecond timestamps). 0, or
  * GW_PCAP_ERR_OPEN / GW_PCAP_ERR_LINKTYPE with the reason in err. */
 int gw_pcap_open(const char *path, gw_pcap_t **out, char *err, size_t errlen);
+/* The same for a stream already open (a file, an fmemopen buffer), read
+ * from its start. The reader owns fp from then on, on failure too. */
+int gw_pcap_fopen(FILE *fp, gw_pcap_t **out, char *err, size_t errlen);
 void gw_pcap_close(gw_pcap_t *p);
 
 /* The next packet: GW_PCAP_TCP, GW_PCAP_OTHER, GW_PCAP_MALFORMED ("packet N

@@ -51,12 +51,35 @@ typedef struct req_sub {
     io_timer_t *timer;
 } req_sub_t;
 
+#define REQ_BAR_SETS 64      /* a power of two */
+#define REQ_BAR_WAYS 8       /* a set is chosen by the bar's start, shared by every symbol */
+#define REQ_BAR_TEXT_MAX 128 /* a bar's fields on the wire: about 90 bytes */
+
+/* One bar's fields as written to the wire, with the bar they were written
+ * from: the text is a pure function of (bar, formatDate). */
+typedef struct req_bar_text {
+    gw_mkt_bar_t bar;
+    int format_date;
+    uint64_t used;           /* the memo's clock at the last use */
+    size_t len;              /* 0: empty */
+    uint8_t text[REQ_BAR_TEXT_MAX];
+} req_bar_text_t;
+
+/* A client polling history gets nearly the same bars on every request, and
+ * writing a bar (a date, six doubles in their shortest round-trip form) is
+ * most of the answer's cost, so the texts are kept, set-associatively. */
+typedef struct req_bar_memo {
+    uint64_t clock;
+    req_bar_text_t slot[REQ_BAR_SETS][REQ_BAR_WAYS];
+} req_bar_memo_t;
+
 struct gw_req_session {
     gw_session_t *s;
     int handling;            /* inside gw_req_handle: the session frees itself after */
     int positions_subscribed;
     int market_data_type;
     req_sub_t subs[GW_REQ_SUBS_MAX];
+    req_bar_memo_t *bars;    /* NULL until the first historical answer */
 };
 
 /* The fields of one request, read in order; the first error sticks and
@@ -105,6 +128,7 @@ void gw_req_session_free(gw_req_session_t *st)
     for (size_t i = 0; i < GW_REQ_SUBS_MAX; i++)
         if (st->subs[i].used)
             req_sub_stop(&st->subs[i]);
+    free(st->bars);
     free(st);
 }
 
@@ -662,10 +686,73 @@ static void req_contract_details(req_ctx_t *x)
 
 /* ---- historical data --------------------------------------------------- */
 
+static void out_bar_fields(proto_writer_t *w, const gw_mkt_bar_t *b, int format_date)
+{
+    char date[40];
+    gw_mkt_format_date(b->start_s, b->daily, format_date, date);
+    proto_put_str(w, date);
+    proto_put_double(w, b->open);
+    proto_put_double(w, b->high);
+    proto_put_double(w, b->low);
+    proto_put_double(w, b->close);
+    proto_put_double(w, b->volume);
+    proto_put_double(w, b->wap);
+    proto_put_int(w, b->count);
+}
+
+static int req_bar_same(const gw_mkt_bar_t *a, const gw_mkt_bar_t *b)
+{
+    return a->start_s == b->start_s && a->daily == b->daily && a->open == b->open &&
+           a->high == b->high && a->low == b->low && a->close == b->close &&
+           a->volume == b->volume && a->wap == b->wap && a->count == b->count;
+}
+
+/* The memo's set for a bar: by its start, which tells a series' bars apart. */
+static req_bar_text_t *req_bar_set(req_bar_memo_t *m, const gw_mkt_bar_t *b, int format_date)
+{
+    uint64_t h = (uint64_t)b->start_s ^ (uint64_t)format_date << 60 ^ (uint64_t)b->daily << 62;
+    h = (h ^ h >> 30) * 0xbf58476d1ce4e5b9ULL;
+    h = (h ^ h >> 27) * 0x94d049bb133111ebULL;
+    return m->slot[(h ^ h >> 31) % REQ_BAR_SETS];
+}
+
+/* Writes the bar's fields, from the memo when they were written before
+ * (no memo: out of memory, every bar is written afresh). */
+static void out_bar(req_bar_memo_t *m, proto_writer_t *w, const gw_mkt_bar_t *b,
+                    int format_date)
+{
+    if (!m) {
+        out_bar_fields(w, b, format_date);
+        return;
+    }
+    req_bar_text_t *set = req_bar_set(m, b, format_date), *victim = &set[0];
+    uint64_t now = ++m->clock;
+    for (int i = 0; i < REQ_BAR_WAYS; i++) {
+        if (set[i].len && set[i].format_date == format_date && req_bar_same(&set[i].bar, b)) {
+            set[i].used = now;
+            proto_put_raw(w, set[i].text, set[i].len);
+            return;
+        }
+        if (set[i].used < victim->used)
+            victim = &set[i];
+    }
+    size_t from = w->len;
+    out_bar_fields(w, b, format_date);
+    if (w->error || w->len - from > REQ_BAR_TEXT_MAX)
+        return;
+    victim->bar = *b;
+    victim->format_date = format_date;
+    victim->used = now;
+    victim->len = w->len - from;
+    memcpy(victim->text, w->buf + from, victim->len);
+}
+
 static void out_bars(req_ctx_t *x, int req_id, int format_date, int64_t start_s,
                      int64_t end_s, const gw_mkt_bar_t *bars, size_t n)
 {
     char date[40];
+    if (!x->st->bars)
+        x->st->bars = calloc(1, sizeof *x->st->bars);
     proto_writer_t *w = out_begin(x->s, PROTO_IN_HISTORICAL_DATA);
     proto_put_int(w, req_id);
     gw_mkt_format_date(start_s, 0, format_date, date);
@@ -673,18 +760,8 @@ static void out_bars(req_ctx_t *x, int req_id, int format_date, int64_t start_s,
     gw_mkt_format_date(end_s, 0, format_date, date);
     proto_put_str(w, date);
     proto_put_int(w, (int64_t)n);
-    for (size_t i = 0; i < n; i++) {
-        const gw_mkt_bar_t *b = &bars[i];
-        gw_mkt_format_date(b->start_s, b->daily, format_date, date);
-        proto_put_str(w, date);
-        proto_put_double(w, b->open);
-        proto_put_double(w, b->high);
-        proto_put_double(w, b->low);
-        proto_put_double(w, b->close);
-        proto_put_double(w, b->volume);
-        proto_put_double(w, b->wap);
-        proto_put_int(w, b->count);
-    }
+    for (size_t i = 0; i < n; i++)
+        out_bar(x->st->bars, w, &bars[i], format_date);
     out_end(x->s, PROTO_IN_HISTORICAL_DATA);
 }
 

@@ -19,6 +19,7 @@
 #include "../proto/proto.h"
 #include "requests.h"
 #include "faults.h"
+#include "replay.h"
 
 #define SESSION_SRC "gateway"
 #define SESSION_ERR_MAX 256
@@ -55,6 +56,7 @@ struct gw_session {
     int client_id;           /* -1 until startApi registered one */
     int next_order_id;
     struct gw_req_session *req; /* the request handlers' state (requests.c) */
+    struct gw_replay_session *replay; /* its replay of a recording (replay.c) */
     gw_session_faults_t faults;
     int stalled;             /* accepted during a handshake stall: mute for good */
     session_out_t *held, *held_tail; /* output waiting for its time */
@@ -110,6 +112,7 @@ static void session_finish(gw_session_t *s)
     proto_decoder_free(&s->in);
     proto_writer_free(&s->out);
     gw_req_session_free(s->req);
+    gw_replay_session_free(s->replay);
     while (s->held) {
         session_out_t *next = s->held->next;
         free(s->held);
@@ -438,8 +441,14 @@ static void session_on_hello(gw_session_t *s, const proto_client_hello_t *hello)
         io_log(loop, IO_LOG_INFO, SESSION_SRC, "in  conn=%llu hello v%d..%d%s%s", s->conn,
                hello->min_version, hello->max_version, hello->options[0] ? " " : "",
                hello->options);
-    if (proto_negotiate(hello, cfg->server_version_min, cfg->server_version_max, &s->version, err,
-                        sizeof err) < 0) {
+    if (s->host->replay) {
+        /* The recording fixes the version; replay.c logs and traces a refusal. */
+        if (gw_replay_hello(s->host->replay, s, hello, &s->version) < 0) {
+            session_end(s, "gateway", IO_CLOSE_FIN, "replay version refused");
+            return;
+        }
+    } else if (proto_negotiate(hello, cfg->server_version_min, cfg->server_version_max,
+                               &s->version, err, sizeof err) < 0) {
         /* A Gateway says nothing to a client it cannot serve; it hangs up. */
         io_log(loop, IO_LOG_WARN, SESSION_SRC, "conn=%llu version refused: %s", s->conn, err);
         IO_TRACE(loop, SESSION_SRC, "reject", IO_TI("conn", s->conn), IO_TI("client_id", -1),
@@ -510,9 +519,11 @@ static int session_on_start_api(gw_session_t *s, proto_reader_t *r, char *err, s
         return 0;
     }
     s->client_id = client_id;
-    session_send_accounts(s);
-    session_send_int(s, PROTO_IN_NEXT_VALID_ID, s->next_order_id);
-    session_send_farm_notices(s);
+    if (!s->host->replay || gw_replay_start(s->host->replay, s) < 0) {
+        session_send_accounts(s);
+        session_send_int(s, PROTO_IN_NEXT_VALID_ID, s->next_order_id);
+        session_send_farm_notices(s);
+    }
     session_transition(s, GW_SESSION_READY);
     io_log(s->host->loop, IO_LOG_INFO, SESSION_SRC, "conn=%llu ready: client_id=%d version=%d",
            s->conn, s->client_id, s->version);
@@ -521,9 +532,12 @@ static int session_on_start_api(gw_session_t *s, proto_reader_t *r, char *err, s
     return 0;
 }
 
-/* Every request of a ready session is answered by requests.c. */
+/* Every request of a ready session is answered by requests.c, unless the
+ * session replays a recording that answers it. */
 static int session_on_request(gw_session_t *s, int32_t id, proto_reader_t *r)
 {
+    if (s->replay && gw_replay_request(s->replay, id, r))
+        return 0;
     gw_req_handle(s, id, r);
     return 0;
 }
@@ -713,4 +727,15 @@ void gw_session_set_next_order_id(gw_session_t *s, int id)
 struct gw_req_session **gw_session_req(gw_session_t *s)
 {
     return &s->req;
+}
+
+struct gw_replay_session **gw_session_replay(gw_session_t *s)
+{
+    return &s->replay;
+}
+
+void gw_session_end(gw_session_t *s, enum io_close_how how, const char *reason)
+{
+    if (s->state != GW_SESSION_CLOSED)
+        session_end(s, "gateway", how, reason);
 }

@@ -32,6 +32,8 @@ typedef struct gw_session_host {
     void *data;
     gw_market_t *market;  /* the synthetic market every session reads */
     gw_orders_t *orders;  /* the order book every session shares */
+    struct gw_replay *replay; /* the recording sessions answer from (replay.h);
+                                 NULL: the synthetic market */
 } gw_session_host_t;
 
 /* The output faults in force on one session, folded by the gateway from
@@ -105,5 +107,13 @@ void gw_session_set_next_order_id(gw_session_t *s, int id);
 /* Where requests.c keeps the session's request state; the session frees it
  * with gw_req_session_free when it frees itself. */
 struct gw_req_session **gw_session_req(gw_session_t *s);
+
+/* Where replay.c keeps the session's replay; freed with
+ * gw_replay_session_free when the session frees itself. */
+struct gw_replay_session **gw_session_replay(gw_session_t *s);
+
+/* Closes the session from the gateway's side like gw_session_close, but
+ * leaves the freeing to the session: safe inside a request handler. */
+void gw_session_end(gw_session_t *s, enum io_close_how how, const char *reason);
 
 #endif

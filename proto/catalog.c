@@ -1,16 +1,11 @@
 /* catalog.c - the names of message ids (both directions) and of the error
- * and notice codes, with the texts a Gateway sends for them. Lookups scan
- * small tables: they serve logs, traces and `mockgw inspect`, not the hot
- * decode path. */
+ * and notice codes, with the texts a Gateway sends for them. Names are
+ * found by id in one step (every traced message is named); the other
+ * lookups scan small tables. */
 #include "catalog.h"
 
 #include <stddef.h>
 #include <string.h>
-
-typedef struct catalog_name {
-    int id;
-    const char *name;
-} catalog_name_t;
 
 typedef struct catalog_code {
     int code;
@@ -20,68 +15,68 @@ typedef struct catalog_code {
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
-static const catalog_name_t catalog_in[] = {
-    {PROTO_IN_TICK_PRICE, "tickPrice"},
-    {PROTO_IN_TICK_SIZE, "tickSize"},
-    {PROTO_IN_ORDER_STATUS, "orderStatus"},
-    {PROTO_IN_ERR_MSG, "errMsg"},
-    {PROTO_IN_OPEN_ORDER, "openOrder"},
-    {PROTO_IN_ACCT_VALUE, "acctValue"},
-    {PROTO_IN_PORTFOLIO_VALUE, "portfolioValue"},
-    {PROTO_IN_ACCT_UPDATE_TIME, "acctUpdateTime"},
-    {PROTO_IN_NEXT_VALID_ID, "nextValidId"},
-    {PROTO_IN_CONTRACT_DATA, "contractData"},
-    {PROTO_IN_EXECUTION_DATA, "execDetails"},
-    {PROTO_IN_MANAGED_ACCTS, "managedAccounts"},
-    {PROTO_IN_HISTORICAL_DATA, "historicalData"},
-    {PROTO_IN_TICK_GENERIC, "tickGeneric"},
-    {PROTO_IN_TICK_STRING, "tickString"},
-    {PROTO_IN_CURRENT_TIME, "currentTime"},
-    {PROTO_IN_CONTRACT_DATA_END, "contractDataEnd"},
-    {PROTO_IN_OPEN_ORDER_END, "openOrderEnd"},
-    {PROTO_IN_ACCT_DOWNLOAD_END, "acctDownloadEnd"},
-    {PROTO_IN_EXECUTION_DATA_END, "execDetailsEnd"},
-    {PROTO_IN_TICK_SNAPSHOT_END, "tickSnapshotEnd"},
-    {PROTO_IN_MARKET_DATA_TYPE, "marketDataType"},
-    {PROTO_IN_COMMISSION_REPORT, "commissionReport"},
-    {PROTO_IN_POSITION_DATA, "position"},
-    {PROTO_IN_POSITION_END, "positionEnd"},
-    {PROTO_IN_ACCOUNT_SUMMARY, "accountSummary"},
-    {PROTO_IN_ACCOUNT_SUMMARY_END, "accountSummaryEnd"},
-    {PROTO_IN_ACCOUNT_UPDATE_MULTI, "accountUpdateMulti"},
-    {PROTO_IN_ACCOUNT_UPDATE_MULTI_END, "accountUpdateMultiEnd"},
-    {PROTO_IN_TICK_REQ_PARAMS, "tickReqParams"},
-    {PROTO_IN_HISTORICAL_DATA_UPDATE, "historicalDataUpdate"},
-    {PROTO_IN_COMPLETED_ORDER, "completedOrder"},
-    {PROTO_IN_COMPLETED_ORDERS_END, "completedOrdersEnd"},
-    {PROTO_IN_HISTORICAL_DATA_END, "historicalDataEnd"},
+static const char *const catalog_in[] = {
+    [PROTO_IN_TICK_PRICE] = "tickPrice",
+    [PROTO_IN_TICK_SIZE] = "tickSize",
+    [PROTO_IN_ORDER_STATUS] = "orderStatus",
+    [PROTO_IN_ERR_MSG] = "errMsg",
+    [PROTO_IN_OPEN_ORDER] = "openOrder",
+    [PROTO_IN_ACCT_VALUE] = "acctValue",
+    [PROTO_IN_PORTFOLIO_VALUE] = "portfolioValue",
+    [PROTO_IN_ACCT_UPDATE_TIME] = "acctUpdateTime",
+    [PROTO_IN_NEXT_VALID_ID] = "nextValidId",
+    [PROTO_IN_CONTRACT_DATA] = "contractData",
+    [PROTO_IN_EXECUTION_DATA] = "execDetails",
+    [PROTO_IN_MANAGED_ACCTS] = "managedAccounts",
+    [PROTO_IN_HISTORICAL_DATA] = "historicalData",
+    [PROTO_IN_TICK_GENERIC] = "tickGeneric",
+    [PROTO_IN_TICK_STRING] = "tickString",
+    [PROTO_IN_CURRENT_TIME] = "currentTime",
+    [PROTO_IN_CONTRACT_DATA_END] = "contractDataEnd",
+    [PROTO_IN_OPEN_ORDER_END] = "openOrderEnd",
+    [PROTO_IN_ACCT_DOWNLOAD_END] = "acctDownloadEnd",
+    [PROTO_IN_EXECUTION_DATA_END] = "execDetailsEnd",
+    [PROTO_IN_TICK_SNAPSHOT_END] = "tickSnapshotEnd",
+    [PROTO_IN_MARKET_DATA_TYPE] = "marketDataType",
+    [PROTO_IN_COMMISSION_REPORT] = "commissionReport",
+    [PROTO_IN_POSITION_DATA] = "position",
+    [PROTO_IN_POSITION_END] = "positionEnd",
+    [PROTO_IN_ACCOUNT_SUMMARY] = "accountSummary",
+    [PROTO_IN_ACCOUNT_SUMMARY_END] = "accountSummaryEnd",
+    [PROTO_IN_ACCOUNT_UPDATE_MULTI] = "accountUpdateMulti",
+    [PROTO_IN_ACCOUNT_UPDATE_MULTI_END] = "accountUpdateMultiEnd",
+    [PROTO_IN_TICK_REQ_PARAMS] = "tickReqParams",
+    [PROTO_IN_HISTORICAL_DATA_UPDATE] = "historicalDataUpdate",
+    [PROTO_IN_COMPLETED_ORDER] = "completedOrder",
+    [PROTO_IN_COMPLETED_ORDERS_END] = "completedOrdersEnd",
+    [PROTO_IN_HISTORICAL_DATA_END] = "historicalDataEnd",
 };
 
-static const catalog_name_t catalog_out[] = {
-    {PROTO_OUT_REQ_MKT_DATA, "reqMktData"},
-    {PROTO_OUT_CANCEL_MKT_DATA, "cancelMktData"},
-    {PROTO_OUT_PLACE_ORDER, "placeOrder"},
-    {PROTO_OUT_CANCEL_ORDER, "cancelOrder"},
-    {PROTO_OUT_REQ_OPEN_ORDERS, "reqOpenOrders"},
-    {PROTO_OUT_REQ_ACCT_DATA, "reqAccountUpdates"},
-    {PROTO_OUT_REQ_EXECUTIONS, "reqExecutions"},
-    {PROTO_OUT_REQ_IDS, "reqIds"},
-    {PROTO_OUT_REQ_CONTRACT_DATA, "reqContractDetails"},
-    {PROTO_OUT_REQ_AUTO_OPEN_ORDERS, "reqAutoOpenOrders"},
-    {PROTO_OUT_REQ_ALL_OPEN_ORDERS, "reqAllOpenOrders"},
-    {PROTO_OUT_REQ_MANAGED_ACCTS, "reqManagedAccts"},
-    {PROTO_OUT_REQ_HISTORICAL_DATA, "reqHistoricalData"},
-    {PROTO_OUT_CANCEL_HISTORICAL_DATA, "cancelHistoricalData"},
-    {PROTO_OUT_REQ_CURRENT_TIME, "reqCurrentTime"},
-    {PROTO_OUT_REQ_GLOBAL_CANCEL, "reqGlobalCancel"},
-    {PROTO_OUT_REQ_MARKET_DATA_TYPE, "reqMarketDataType"},
-    {PROTO_OUT_REQ_POSITIONS, "reqPositions"},
-    {PROTO_OUT_REQ_ACCOUNT_SUMMARY, "reqAccountSummary"},
-    {PROTO_OUT_CANCEL_ACCOUNT_SUMMARY, "cancelAccountSummary"},
-    {PROTO_OUT_CANCEL_POSITIONS, "cancelPositions"},
-    {PROTO_OUT_START_API, "startApi"},
-    {PROTO_OUT_REQ_ACCOUNT_UPDATES_MULTI, "reqAccountUpdatesMulti"},
-    {PROTO_OUT_REQ_COMPLETED_ORDERS, "reqCompletedOrders"},
+static const char *const catalog_out[] = {
+    [PROTO_OUT_REQ_MKT_DATA] = "reqMktData",
+    [PROTO_OUT_CANCEL_MKT_DATA] = "cancelMktData",
+    [PROTO_OUT_PLACE_ORDER] = "placeOrder",
+    [PROTO_OUT_CANCEL_ORDER] = "cancelOrder",
+    [PROTO_OUT_REQ_OPEN_ORDERS] = "reqOpenOrders",
+    [PROTO_OUT_REQ_ACCT_DATA] = "reqAccountUpdates",
+    [PROTO_OUT_REQ_EXECUTIONS] = "reqExecutions",
+    [PROTO_OUT_REQ_IDS] = "reqIds",
+    [PROTO_OUT_REQ_CONTRACT_DATA] = "reqContractDetails",
+    [PROTO_OUT_REQ_AUTO_OPEN_ORDERS] = "reqAutoOpenOrders",
+    [PROTO_OUT_REQ_ALL_OPEN_ORDERS] = "reqAllOpenOrders",
+    [PROTO_OUT_REQ_MANAGED_ACCTS] = "reqManagedAccts",
+    [PROTO_OUT_REQ_HISTORICAL_DATA] = "reqHistoricalData",
+    [PROTO_OUT_CANCEL_HISTORICAL_DATA] = "cancelHistoricalData",
+    [PROTO_OUT_REQ_CURRENT_TIME] = "reqCurrentTime",
+    [PROTO_OUT_REQ_GLOBAL_CANCEL] = "reqGlobalCancel",
+    [PROTO_OUT_REQ_MARKET_DATA_TYPE] = "reqMarketDataType",
+    [PROTO_OUT_REQ_POSITIONS] = "reqPositions",
+    [PROTO_OUT_REQ_ACCOUNT_SUMMARY] = "reqAccountSummary",
+    [PROTO_OUT_CANCEL_ACCOUNT_SUMMARY] = "cancelAccountSummary",
+    [PROTO_OUT_CANCEL_POSITIONS] = "cancelPositions",
+    [PROTO_OUT_START_API] = "startApi",
+    [PROTO_OUT_REQ_ACCOUNT_UPDATES_MULTI] = "reqAccountUpdatesMulti",
+    [PROTO_OUT_REQ_COMPLETED_ORDERS] = "reqCompletedOrders",
 };
 
 /* Farm texts end in ':' because the Gateway appends the farm name
@@ -128,21 +123,21 @@ static const catalog_code_t catalog_codes[] = {
  * rather than errors (the two lists' common part; 202 is in only one). */
 static const int catalog_notice_codes[] = {110, 165, 399, 404, 434, 492, 10167};
 
-static const char *names_find_name(const catalog_name_t *t, size_t n, int id)
+/* The name tables are indexed by message id (NULL: no such message), so
+ * that naming a message costs one load: every message a run sends or
+ * receives is traced by name. */
+static const char *names_find_name(const char *const *t, size_t n, int id)
 {
-    for (size_t i = 0; i < n; i++)
-        if (t[i].id == id)
-            return t[i].name;
-    return NULL;
+    return id >= 0 && (size_t)id < n ? t[id] : NULL;
 }
 
-static int names_find_id(const catalog_name_t *t, size_t n, const char *name)
+static int names_find_id(const char *const *t, size_t n, const char *name)
 {
     if (!name)
         return -1;
     for (size_t i = 0; i < n; i++)
-        if (strcmp(t[i].name, name) == 0)
-            return t[i].id;
+        if (t[i] && strcmp(t[i], name) == 0)
+            return (int)i;
     return -1;
 }
 

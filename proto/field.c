@@ -234,6 +234,40 @@ static int parse_double_word(const char *s, size_t n, double *out)
     return 0;
 }
 
+#define FAST_DECIMALS_MAX 22 /* 10^22 is the largest power of ten a double holds exactly */
+#define FAST_DIGITS_MAX 15   /* below 2^53: every such integer is an exact double */
+
+/* Clinger's fast path for the common "[sign]digits[.digits]" with at most
+ * 15 digits: the digits m and 10^decimals are exact doubles, so the one
+ * correctly rounded division m / 10^decimals is the nearest double to the
+ * text, which is what strtod returns. 0 when the text is anything else. */
+static int parse_double_fast(const char *s, size_t n, double *out)
+{
+    static const double pow10[FAST_DECIMALS_MAX + 1] = {
+        1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
+        1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+    size_t i = n > 0 && (s[0] == '-' || s[0] == '+');
+    uint64_t m = 0;
+    int digits = 0, decimals = 0, point = 0;
+    for (; i < n; i++) {
+        if (s[i] >= '0' && s[i] <= '9') {
+            if (++digits > FAST_DIGITS_MAX)
+                return 0;
+            m = m * 10 + (uint64_t)(s[i] - '0');
+            decimals += point;
+        } else if (s[i] == '.' && !point) {
+            point = 1;
+        } else {
+            return 0;
+        }
+    }
+    if (digits == 0)
+        return 0;
+    double v = (double)m / pow10[decimals];
+    *out = s[0] == '-' ? -v : v;
+    return 1;
+}
+
 /* s[n] is the field's NUL, so strtod stops inside the frame. */
 static int parse_double(const char *s, size_t n, double *out)
 {
@@ -241,7 +275,7 @@ static int parse_double(const char *s, size_t n, double *out)
         *out = PROTO_DBL_UNSET;
         return NUMBER_OK;
     }
-    if (parse_double_word(s, n, out))
+    if (parse_double_fast(s, n, out) || parse_double_word(s, n, out))
         return NUMBER_OK;
     if (!is_decimal_text(s, n))
         return NUMBER_BAD;

@@ -228,11 +228,97 @@ void proto_put_str(proto_writer_t *w, const char *s)
     proto_put_raw(w, s, strlen(s) + 1);
 }
 
+/* Writes the decimal digits of v, NUL-terminated, ending at text + 24;
+ * returns where they start. Frames are mostly integers, and snprintf costs
+ * ten times this. */
+static char *u64_text(uint64_t v, char text[24])
+{
+    static const char pairs[] = "00010203040506070809101112131415161718192021222324"
+                                "25262728293031323334353637383940414243444546474849"
+                                "50515253545556575859606162636465666768697071727374"
+                                "75767778798081828384858687888990919293949596979899";
+    char *p = text + 23;
+    *p = '\0';
+    for (; v >= 100; v /= 100) { /* two digits a division */
+        p -= 2;
+        memcpy(p, pairs + v % 100 * 2, 2);
+    }
+    if (v >= 10) {
+        p -= 2;
+        memcpy(p, pairs + v * 2, 2);
+    } else {
+        *--p = (char)('0' + v);
+    }
+    return p;
+}
+
+/* "%" PRId64, without printf. */
+static char *i64_text(int64_t v, char text[24])
+{
+    /* The magnitude in unsigned arithmetic, where INT64_MIN has one. */
+    uint64_t mag = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+    char *p = u64_text(mag, text);
+    if (v < 0)
+        *--p = '-';
+    return p;
+}
+
 void proto_put_int(proto_writer_t *w, int64_t v)
 {
     char text[24];
-    int n = snprintf(text, sizeof text, "%" PRId64, v);
-    proto_put_raw(w, text, (size_t)n + 1);
+    char *p = i64_text(v, text);
+    proto_put_raw(w, p, (size_t)(text + 24 - p));
+}
+
+#define DOUBLE_FAST_DECIMALS 9
+
+/* The text "%.15g" gives for v when v is the double nearest some decimal
+ * k / 10^d of at most 15 significant digits (prices, sizes, -1), without
+ * printf: by the definition of DBL_DIG, printing 15 digits of that double
+ * gives back exactly that decimal, which then also survives the round trip
+ * double_text checks. Only values %g writes without an exponent
+ * (1e-4 <= |v| < 1e15) qualify; -0 and everything else return 0. */
+static int double_text_decimal(double v, char text[32])
+{
+    static const double pow10[DOUBLE_FAST_DECIMALS + 1] = {1e0, 1e1, 1e2, 1e3, 1e4,
+                                                           1e5, 1e6, 1e7, 1e8, 1e9};
+    double mag = fabs(v);
+    if (!(mag >= 1e-4 && mag < 1e15))
+        return 0;
+    for (int d = 0; d <= DOUBLE_FAST_DECIMALS; d++) {
+        double scaled = mag * pow10[d];
+        if (scaled >= 1e15)
+            return 0;
+        /* k and 10^d are exact doubles, so k / 10^d is the nearest double
+         * to the decimal: equality means v is that decimal's double (the
+         * rounding only has to find k, the test proves it). */
+        uint64_t k = (uint64_t)(scaled + 0.5);
+        if ((double)k / pow10[d] != mag)
+            continue;
+        uint64_t unit = (uint64_t)pow10[d];
+        char digits[24];
+        char *p = text;
+        if (v < 0)
+            *p++ = '-';
+        const char *whole = u64_text(k / unit, digits);
+        size_t n = strlen(whole);
+        memcpy(p, whole, n);
+        p += n;
+        if (d > 0) {
+            uint64_t frac = k % unit;
+            *p++ = '.';
+            for (int i = d - 1; i >= 0; i--, frac /= 10)
+                p[i] = (char)('0' + frac % 10);
+            p += d;
+            while (p[-1] == '0')
+                p--; /* %g drops trailing zeros, and the point with them */
+            if (p[-1] == '.')
+                p--;
+        }
+        *p = '\0';
+        return 1;
+    }
+    return 0;
 }
 
 /* Java's spellings for the values clients compare against: DBL_MAX is the
@@ -242,7 +328,9 @@ void proto_put_int(proto_writer_t *w, int64_t v)
  * fewer, so the search starts there; subnormals hold fewer digits. */
 static void double_text(double v, char text[32])
 {
-    if (isnan(v)) {
+    if (double_text_decimal(v, text)) {
+        return;
+    } else if (isnan(v)) {
         strcpy(text, "NaN");
     } else if (isinf(v)) {
         strcpy(text, v > 0 ? "Infinity" : "-Infinity");

@@ -84,3 +84,28 @@ int64_t cal_next_open(int64_t utc_s)
     /* Unreachable: five weekdays in a row are never all holidays. */
     return utc_s + (int64_t)CAL_SEARCH_DAYS * 86400;
 }
+
+/* Makes the memo cover utc_s. In a session the answer holds until its
+ * close; outside one, until the next open (nothing opens before it). */
+static void cal_memo_cover(cal_memo_t *m, int64_t utc_s)
+{
+    if (utc_s >= m->from_s && utc_s < m->until_s)
+        return;
+    int64_t close = cal_close_of_session(utc_s);
+    m->from_s = utc_s;
+    m->open = close >= 0;
+    m->until_s = m->open ? close : cal_next_open(utc_s);
+}
+
+int cal_memo_is_open(cal_memo_t *m, int64_t utc_s)
+{
+    cal_memo_cover(m, utc_s);
+    return m->open;
+}
+
+int64_t cal_memo_next_open(cal_memo_t *m, int64_t utc_s)
+{
+    cal_memo_cover(m, utc_s);
+    /* Closed: the open that ends the stretch is the first at or after it. */
+    return m->open ? cal_next_open(utc_s) : m->until_s;
+}

@@ -54,4 +54,18 @@ int64_t cal_next_open(int64_t utc_s);
 /* The close of the session in progress at utc_s, or -1 when closed. */
 int64_t cal_close_of_session(int64_t utc_s);
 
+/* A memo of the last answer: whether the market is open from `from_s`
+ * until `until_s` (the close, or the next open). A caller that asks at
+ * every health check (every few seconds, over a year) then works the
+ * calendar out about twice a day. Zeroed, it holds nothing. */
+typedef struct cal_memo {
+    int64_t from_s, until_s; /* the answer holds on [from_s, until_s) */
+    int open;
+} cal_memo_t;
+
+/* cal_is_open(utc_s), from the memo when it covers utc_s. */
+int cal_memo_is_open(cal_memo_t *m, int64_t utc_s);
+/* cal_next_open(utc_s), from the memo when it covers utc_s. */
+int64_t cal_memo_next_open(cal_memo_t *m, int64_t utc_s);
+
 #endif

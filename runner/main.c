@@ -1,7 +1,9 @@
 /* main.c - the `runner` binary: reads the flags and the environment (the
- * only runner code allowed to), builds the real io loop, runs the runner
- * core until it exits and exits with its code. Flags override the IBKR_*
- * environment; --trade against a live-account port needs --allow-live. */
+ * only runner code allowed to, with its glue main_http.c and
+ * main_notify.c), builds the real io loop, runs the runner core until it
+ * exits and exits with its code. Flags override the IBKR_* environment;
+ * --trade against a live-account port needs --allow-live. The status the
+ * core publishes goes to the --http endpoint and to systemd. */
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
@@ -14,6 +16,8 @@
 #include "../io/io_base.h"
 #include "../io/io_posix.h"
 #include "../proto/duration.h"
+#include "main_http.h"
+#include "main_notify.h"
 #include "runner.h"
 
 #define MAIN_EXIT_USAGE 2
@@ -28,6 +32,8 @@ typedef struct main_opts {
     int allow_live;
     char *symbols_text;               /* a copy, cut in place at the commas */
     const char *symbols[MAIN_SYMBOLS_MAX];
+    char http_host[64];               /* "" = no --http */
+    uint16_t http_port;
 } main_opts_t;
 
 typedef struct main_state {
@@ -35,6 +41,8 @@ typedef struct main_state {
     FILE *trace;
     int exit_code;
     int exited;
+    mh_t *http;   /* NULL without --http */
+    mn_t *notify;
 } main_state_t;
 
 static void main_usage(FILE *out)
@@ -45,7 +53,7 @@ static void main_usage(FILE *out)
           "              [--ping-interval SECS] [--ping-timeout SECS]\n"
           "              [--connect-timeout SECS] [--cycle-timeout DUR]\n"
           "              [--request-timeout DUR] [--closed-ping-interval DUR]\n"
-          "              [--seed N] [--trace FILE]\n"
+          "              [--seed N] [--trace FILE] [--http ADDR:PORT]\n"
           "\n"
           "Runs a trading cycle every interval during NYSE hours over one TWS API\n"
           "connection to IB Gateway that it keeps alive between cycles: health checks\n"
@@ -74,12 +82,17 @@ static void main_usage(FILE *out)
           "                         (default 5m)\n"
           "  --seed N               random seed for reconnect jitter (default: the clock)\n"
           "  --trace FILE           write trace events to FILE as JSON lines\n"
+          "  --http ADDR:PORT       serve the status page (/), /status (JSON) and\n"
+          "                         /metrics (Prometheus) on ADDR:PORT, e.g.\n"
+          "                         127.0.0.1:8080 (default: off; 0 picks a free port)\n"
           "  --help                 show this text\n"
           "\n"
           "Environment (flags win): IBKR_HOST, IBKR_PORT, IBKR_CLIENT_ID;\n"
           "IBKR_PERSISTENT_CONNECTION=false connects per cycle (as --per-cycle);\n"
           "IBKR_FORCE_DISCONNECT=1 closes with RST instead of FIN, so no zombie session\n"
-          "keeps the client id.\n",
+          "keeps the client id.\n"
+          "Under systemd (NOTIFY_SOCKET set) it notifies READY=1 once connected,\n"
+          "STATUS=<label> on every change, and WATCHDOG=1 while healthy.\n",
           out);
 }
 
@@ -202,6 +215,13 @@ static int main_parse_flag(main_opts_t *o, const char *flag, const char *v)
         o->cfg.status_file = v;
     } else if (strcmp(flag, "--journal") == 0) {
         o->cfg.journal_file = v;
+    } else if (strcmp(flag, "--http") == 0) {
+        char why[160];
+        if (mh_parse_addr(v, o->http_host, sizeof o->http_host, &o->http_port, why,
+                          sizeof why) < 0) {
+            fprintf(stderr, "runner: %s: %s\ntry 'runner --help'\n", flag, why);
+            return -1;
+        }
     } else {
         fprintf(stderr, "runner: unknown argument '%s'\ntry 'runner --help'\n", flag);
         return -1;
@@ -285,6 +305,43 @@ static void main_on_exit(void *data, int code)
     io_loop_stop(st->loop);
 }
 
+/* The core's status, published: to the HTTP endpoint and to systemd. */
+static void main_on_status(void *data, const st_snapshot_t *snap, int label_changed)
+{
+    main_state_t *st = data;
+    if (st->http)
+        mh_publish(st->http, snap);
+    mn_publish(st->notify, snap, label_changed);
+}
+
+/* The operator surface, before the runner exists: its first snapshot is
+ * published from rn_new. 0, or -1 after printing why. */
+static int main_start_surface(const main_opts_t *o, main_state_t *st)
+{
+    char err[256] = "";
+    st->notify = mn_new(st->loop);
+    if (!st->notify) {
+        fprintf(stderr, "runner: out of memory\n");
+        return -1;
+    }
+    if (!o->http_host[0])
+        return 0;
+    uint16_t port;
+    if (mh_start(o->http_host, o->http_port, &st->http, &port, err, sizeof err) < 0) {
+        fprintf(stderr, "runner: --http: %s\n", err);
+        return -1;
+    }
+    io_log(st->loop, IO_LOG_INFO, "runner", "http: listening on %s:%u", o->http_host,
+           (unsigned)port);
+    return 0;
+}
+
+static void main_stop_surface(main_state_t *st)
+{
+    mh_stop(st->http);
+    mn_free(st->notify);
+}
+
 static int main_run(const main_opts_t *o, main_state_t *st)
 {
     char err[256] = "";
@@ -298,19 +355,28 @@ static int main_run(const main_opts_t *o, main_state_t *st)
         io_set_trace_sink(st->loop, main_trace_sink, st);
     io_log(st->loop, IO_LOG_INFO, "runner", "seed=%llu (reproduce with --seed %llu)",
            (unsigned long long)seed, (unsigned long long)seed);
+    if (main_start_surface(o, st) < 0) {
+        main_stop_surface(st);
+        io_loop_free(st->loop);
+        return 1;
+    }
     rn_config_t cfg = o->cfg;
     cfg.on_exit = main_on_exit;
     cfg.exit_data = st;
+    cfg.on_status = main_on_status;
+    cfg.status_data = st;
     rn_t *rn;
     int rc = rn_new(st->loop, &cfg, &rn, err, sizeof err);
     if (rc < 0) {
         fprintf(stderr, "runner: %s\n", err);
+        main_stop_surface(st);
         io_loop_free(st->loop);
         return 1;
     }
     rn_start(rn);
     io_loop_run(st->loop);
     rn_free(rn);
+    main_stop_surface(st);
     io_loop_free(st->loop);
     return st->exited ? st->exit_code : 1;
 }

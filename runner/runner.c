@@ -81,6 +81,7 @@ struct rn {
     int lost;                 /* the last session ended against our will */
     int exit_code;
     int freeing;              /* rn_free in progress: session reports change nothing */
+    cal_memo_t cal;           /* the market hours, asked at every health check */
 };
 
 static void rn_enter(rn_t *rn, enum rn_state next);
@@ -113,17 +114,17 @@ void rn_config_defaults(rn_config_t *cfg)
 
 /* ---- market hours and the cycle schedule -------------------------------- */
 
-static int rn_open_at(const rn_t *rn, io_us_t wall_us)
+static int rn_open_at(rn_t *rn, io_us_t wall_us)
 {
-    return rn->cfg.always_open || cal_is_open(wall_us / IO_US_PER_S);
+    return rn->cfg.always_open || cal_memo_is_open(&rn->cal, wall_us / IO_US_PER_S);
 }
 
 /* The first moment at or after from_us when a cycle may run. */
-static io_us_t rn_slot_from(const rn_t *rn, io_us_t from_us)
+static io_us_t rn_slot_from(rn_t *rn, io_us_t from_us)
 {
     if (rn_open_at(rn, from_us))
         return from_us;
-    return cal_next_open((from_us + IO_US_PER_S - 1) / IO_US_PER_S) * IO_US_PER_S;
+    return cal_memo_next_open(&rn->cal, (from_us + IO_US_PER_S - 1) / IO_US_PER_S) * IO_US_PER_S;
 }
 
 /* "2025-12-10 10:00:00 EST", for log lines. */
@@ -140,7 +141,7 @@ static const char *rn_ny_text(char *buf, size_t cap, io_us_t wall_us)
  * checks every closed_ping_interval, except in the last such stretch before
  * the open, where it goes back to the normal cadence: a Gateway that died
  * silently overnight is then replaced before the open, not found at it. */
-static io_us_t rn_idle_ping_delay(const rn_t *rn)
+static io_us_t rn_idle_ping_delay(rn_t *rn)
 {
     io_us_t now = io_wall_us(rn->loop);
     io_us_t slow = rn->cfg.closed_ping_interval_us;
@@ -176,7 +177,7 @@ static enum st_conn rn_conn_of(const rn_t *rn)
     return ST_DISCONNECTED;
 }
 
-static enum st_phase rn_phase_of(const rn_t *rn)
+static enum st_phase rn_phase_of(rn_t *rn)
 {
     switch (rn->state) {
     case RN_CYCLE:
@@ -216,7 +217,7 @@ static enum io_close_how rn_cleanup_how(const rn_t *rn)
 
 /* Problems outside market hours are the Gateway's nightly restart, as a
  * rule: the log says so quietly instead of warning. */
-static enum io_log_level rn_trouble_level(const rn_t *rn)
+static enum io_log_level rn_trouble_level(rn_t *rn)
 {
     return rn_open_at(rn, io_wall_us(rn->loop)) ? IO_LOG_WARN : IO_LOG_INFO;
 }
@@ -494,9 +495,12 @@ static void rn_on_ping_done(void *data, const ibc_ping_result_t *res)
     if (res->ok) {
         IO_TRACE(rn->loop, RN_SRC, "ping_ok", IO_TI("seq", res->seq), IO_TI("rtt_us", res->rtt_us));
         st_model(rn->st)->last_rtt_us = res->rtt_us;
+        st_model(rn->st)->pings_ok++;
         st_commit(rn->st);
     } else {
         IO_TRACE(rn->loop, RN_SRC, "ping_timeout", IO_TI("seq", res->seq));
+        st_model(rn->st)->pings_failed++;
+        st_commit(rn->st);
         io_log(rn->loop, rn_trouble_level(rn), RN_SRC, "ping %u timed out", (unsigned)res->seq);
     }
     if (rn->state == RN_STOPPING)
@@ -585,6 +589,8 @@ static void rn_on_message(void *data, int32_t msg_id, const proto_frame_t *frame
     if (proto_read_int(&r, &id, NULL, 0) < 0 || proto_read_int(&r, &version, NULL, 0) < 0 ||
         proto_read_int(&r, &req_id, NULL, 0) < 0 || proto_read_int(&r, &code, NULL, 0) < 0)
         return;
+    st_count_error(st_model(rn->st), code);
+    st_commit(rn->st);
     if (code == PROTO_CODE_CONNECTIVITY_LOST || code == PROTO_CODE_RESTORED_DATA_LOST ||
         code == PROTO_CODE_RESTORED_DATA_KEPT)
         rn_on_connectivity(rn, code);
@@ -735,6 +741,8 @@ static int rn_new_parts(rn_t *rn, char *err, size_t errlen)
     int rc = st_new(rn->loop, cfg->status_file, &init, &rn->st, err, errlen);
     if (rc < 0)
         return rc;
+    if (cfg->on_status)
+        st_observe(rn->st, cfg->on_status, cfg->status_data);
     ibc_config_t ccfg = {cfg->host, cfg->port, cfg->client_id, cfg->connect_timeout_us,
                          cfg->ping_timeout_us};
     ibc_events_t events = {.ready = rn_on_ready, .ping_done = rn_on_ping_done,

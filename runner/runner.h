@@ -27,6 +27,7 @@
 #include <stdint.h>
 
 #include "../io/io.h"
+#include "status.h"
 
 typedef void (*rn_exit_cb)(void *data, int code);
 
@@ -59,6 +60,11 @@ typedef struct rn_config {
     const char *journal_file;     /* append-only order journal; NULL = memory */
     rn_exit_cb on_exit;           /* called once, when the runner is done */
     void *exit_data;
+    /* Operator surface (issue 8): sees every published status change (see
+     * st_observe); NULL none. The binary feeds its HTTP endpoint and systemd
+     * from it. */
+    st_observer_cb on_status;
+    void *status_data;
 } rn_config_t;
 
 void rn_config_defaults(rn_config_t *cfg);

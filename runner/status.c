@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,7 +12,7 @@
 #include "../proto/nytime.h"
 
 #define ST_SRC "runner"
-#define ST_JSON_MAX 1024
+#define ST_JSON_MAX 2048
 #define ST_ISO_MAX 32
 
 struct st {
@@ -21,6 +22,9 @@ struct st {
     st_model_t shown;  /* what was last published */
     const char *label; /* of shown */
     int write_failing; /* the last write failed: do not log every retry */
+    st_timeline_t timeline;
+    st_observer_cb observer;
+    void *observer_data;
 };
 
 const char *st_label(enum st_conn conn, enum st_phase phase)
@@ -65,8 +69,8 @@ const char *st_phase_name(enum st_phase phase)
     return names[phase];
 }
 
-/* "2025-12-10T10:00:00-05:00": exchange time, as the dashboard shows it. */
-static const char *st_iso(char *buf, size_t cap, io_us_t wall_us)
+/* 2025-12-10T10:00:00-05:00: exchange time, as the dashboard shows it. */
+static const char *st_iso_text(char *buf, size_t cap, io_us_t wall_us)
 {
     ny_civil_t c;
     ny_from_utc(wall_us / IO_US_PER_S, &c);
@@ -74,8 +78,16 @@ static const char *st_iso(char *buf, size_t cap, io_us_t wall_us)
     char sign = off_min < 0 ? '-' : '+';
     if (off_min < 0)
         off_min = -off_min;
-    snprintf(buf, cap, "\"%04d-%02d-%02dT%02d:%02d:%02d%c%02d:%02d\"", c.year, c.month, c.day,
+    snprintf(buf, cap, "%04d-%02d-%02dT%02d:%02d:%02d%c%02d:%02d", c.year, c.month, c.day,
              c.hour, c.minute, c.second, sign, off_min / 60, off_min % 60);
+    return buf;
+}
+
+/* The same as a JSON string. */
+static const char *st_iso(char *buf, size_t cap, io_us_t wall_us)
+{
+    char text[ST_ISO_MAX];
+    snprintf(buf, cap, "\"%s\"", st_iso_text(text, sizeof text, wall_us));
     return buf;
 }
 
@@ -85,28 +97,312 @@ static const char *st_iso_or_null(char *buf, size_t cap, io_us_t wall_us)
     return wall_us ? st_iso(buf, cap, wall_us) : "null";
 }
 
-size_t st_render_json(const st_model_t *m, io_us_t now_wall_us, char *buf, size_t cap)
+/* Text appended to a caller's buffer; len counts what did not fit too, so
+ * the renderers can say what they need, like snprintf. */
+typedef struct st_out {
+    char *buf;
+    size_t cap;
+    size_t len;
+} st_out_t;
+
+__attribute__((format(printf, 2, 3))) static void st_put(st_out_t *o, const char *fmt, ...)
+{
+    size_t room = o->len < o->cap ? o->cap - o->len : 0;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(room ? o->buf + o->len : NULL, room, fmt, ap);
+    va_end(ap);
+    if (n > 0)
+        o->len += (size_t)n;
+}
+
+static size_t st_out_end(st_out_t *o)
+{
+    if (o->cap > 0 && o->len >= o->cap)
+        o->buf[o->cap - 1] = '\0';
+    return o->len;
+}
+
+static double st_seconds(io_us_t us)
+{
+    return (double)us / (double)IO_US_PER_S;
+}
+
+static io_us_t st_connected_for(const st_model_t *m, io_us_t now_wall_us)
+{
+    return m->connected_wall_us ? now_wall_us - m->connected_wall_us : 0;
+}
+
+static void st_put_errors_json(st_out_t *o, const st_codes_t *c)
+{
+    st_put(o, "{");
+    for (size_t i = 0; i < c->n; i++)
+        st_put(o, "%s\"%d\":%u", i ? "," : "", (int)c->at[i].code, (unsigned)c->at[i].count);
+    if (c->other)
+        st_put(o, "%s\"other\":%u", c->n ? "," : "", (unsigned)c->other);
+    st_put(o, "}");
+}
+
+/* The model's members of the status object, without the braces. */
+static void st_put_model_json(st_out_t *o, const st_model_t *m, io_us_t now_wall_us)
 {
     char now[ST_ISO_MAX], started[ST_ISO_MAX], since[ST_ISO_MAX], next[ST_ISO_MAX];
     char rtt[32] = "null";
     if (m->last_rtt_us >= 0)
         snprintf(rtt, sizeof rtt, "%.3f", (double)m->last_rtt_us / (double)IO_US_PER_MS);
-    io_us_t connected_for = m->connected_wall_us ? now_wall_us - m->connected_wall_us : 0;
-    int n = snprintf(
-        buf, cap,
-        "{\"label\":\"%s\",\"connection\":\"%s\",\"phase\":\"%s\",\"persistent\":%s,"
-        "\"updated\":%s,\"started\":%s,\"uptime_s\":%lld,\"connected_since\":%s,"
-        "\"connected_for_s\":%lld,\"last_ping_rtt_ms\":%s,\"reconnects\":%u,"
-        "\"cycles_ok\":%u,\"cycles_failed\":%u,\"next_cycle\":%s}\n",
-        st_label(m->conn, m->phase), st_conn_name(m->conn), st_phase_name(m->phase),
-        m->persistent ? "true" : "false", st_iso(now, sizeof now, now_wall_us),
-        st_iso(started, sizeof started, m->started_wall_us),
-        (long long)((now_wall_us - m->started_wall_us) / IO_US_PER_S),
-        st_iso_or_null(since, sizeof since, m->connected_wall_us),
-        (long long)(connected_for / IO_US_PER_S), rtt, (unsigned)m->reconnects,
-        (unsigned)m->cycles_ok, (unsigned)m->cycles_failed,
-        st_iso_or_null(next, sizeof next, m->next_cycle_wall_us));
-    return n < 0 ? 0 : (size_t)n;
+    st_put(o,
+           "\"label\":\"%s\",\"connection\":\"%s\",\"phase\":\"%s\",\"persistent\":%s,"
+           "\"updated\":%s,\"started\":%s,\"uptime_s\":%lld,\"connected_since\":%s,"
+           "\"connected_for_s\":%lld,\"last_ping_rtt_ms\":%s,\"reconnects\":%u,"
+           "\"cycles_ok\":%u,\"cycles_failed\":%u,\"next_cycle\":%s,\"healthy\":%s,"
+           "\"health_checks_ok\":%u,\"health_checks_failed\":%u,\"errors\":",
+           st_label(m->conn, m->phase), st_conn_name(m->conn), st_phase_name(m->phase),
+           m->persistent ? "true" : "false", st_iso(now, sizeof now, now_wall_us),
+           st_iso(started, sizeof started, m->started_wall_us),
+           (long long)((now_wall_us - m->started_wall_us) / IO_US_PER_S),
+           st_iso_or_null(since, sizeof since, m->connected_wall_us),
+           (long long)(st_connected_for(m, now_wall_us) / IO_US_PER_S), rtt,
+           (unsigned)m->reconnects, (unsigned)m->cycles_ok, (unsigned)m->cycles_failed,
+           st_iso_or_null(next, sizeof next, m->next_cycle_wall_us),
+           st_healthy(m) ? "true" : "false", (unsigned)m->pings_ok, (unsigned)m->pings_failed);
+    st_put_errors_json(o, &m->errors);
+}
+
+size_t st_render_json(const st_model_t *m, io_us_t now_wall_us, char *buf, size_t cap)
+{
+    st_out_t o = {buf, cap, 0};
+    st_put(&o, "{");
+    st_put_model_json(&o, m, now_wall_us);
+    st_put(&o, "}\n");
+    return st_out_end(&o);
+}
+
+size_t st_render_status(const st_snapshot_t *s, io_us_t now_wall_us, char *buf, size_t cap)
+{
+    st_out_t o = {buf, cap, 0};
+    char at[ST_ISO_MAX];
+    st_put(&o, "{");
+    st_put_model_json(&o, &s->model, now_wall_us);
+    st_put(&o, ",\"timeline\":[");
+    const st_change_t *c;
+    for (size_t i = 0; (c = st_timeline_at(&s->timeline, i)) != NULL; i++)
+        st_put(&o, "%s{\"at\":%s,\"label\":\"%s\",\"connection\":\"%s\",\"phase\":\"%s\"}",
+               i ? "," : "", st_iso(at, sizeof at, c->wall_us), st_label(c->conn, c->phase),
+               st_conn_name(c->conn), st_phase_name(c->phase));
+    st_put(&o, "]}\n");
+    return st_out_end(&o);
+}
+
+/* ---- Prometheus metrics ------------------------------------------------- */
+
+#define ST_METRIC "ibgw_runner_"
+
+static void st_put_help(st_out_t *o, const char *name, const char *type, const char *help)
+{
+    st_put(o, "# HELP " ST_METRIC "%s %s\n# TYPE " ST_METRIC "%s %s\n", name, help, name, type);
+}
+
+/* One gauge per value of an enum, 1 for the current one: the usual way to
+ * export a state so that a query can select on it. */
+static void st_put_state_metrics(st_out_t *o, const st_model_t *m)
+{
+    st_put_help(o, "connection_state", "gauge",
+                "Connection to IB Gateway: 1 for the current state, 0 for the others.");
+    for (int c = ST_CONNECTING; c <= ST_DISCONNECTED; c++)
+        st_put(o, ST_METRIC "connection_state{state=\"%s\"} %d\n",
+               st_conn_name((enum st_conn)c), (int)m->conn == c);
+    st_put_help(o, "phase", "gauge", "Phase of the runner's loop: 1 for the current one.");
+    for (int p = ST_CYCLE; p <= ST_STOPPED; p++)
+        st_put(o, ST_METRIC "phase{phase=\"%s\"} %d\n", st_phase_name((enum st_phase)p),
+               (int)m->phase == p);
+    st_put_help(o, "healthy", "gauge",
+                "1 while the session is up and its health checks pass (feeds the watchdog).");
+    st_put(o, ST_METRIC "healthy %d\n", st_healthy(m));
+}
+
+static void st_put_counter_metrics(st_out_t *o, const st_model_t *m)
+{
+    st_put_help(o, "reconnects_total", "counter",
+                "Reconnects scheduled after a lost, refused or unhealthy session.");
+    st_put(o, ST_METRIC "reconnects_total %u\n", (unsigned)m->reconnects);
+    st_put_help(o, "cycles_total", "counter", "Trading cycles finished, by result.");
+    st_put(o, ST_METRIC "cycles_total{result=\"ok\"} %u\n", (unsigned)m->cycles_ok);
+    st_put(o, ST_METRIC "cycles_total{result=\"failed\"} %u\n", (unsigned)m->cycles_failed);
+    st_put_help(o, "health_checks_total", "counter",
+                "reqCurrentTime health checks, by result.");
+    st_put(o, ST_METRIC "health_checks_total{result=\"ok\"} %u\n", (unsigned)m->pings_ok);
+    st_put(o, ST_METRIC "health_checks_total{result=\"timeout\"} %u\n",
+           (unsigned)m->pings_failed);
+    st_put_help(o, "errors_total", "counter",
+                "errMsg messages from the Gateway, by code (faults and notices alike).");
+    for (size_t i = 0; i < m->errors.n; i++)
+        st_put(o, ST_METRIC "errors_total{code=\"%d\"} %u\n", (int)m->errors.at[i].code,
+               (unsigned)m->errors.at[i].count);
+    if (m->errors.other)
+        st_put(o, ST_METRIC "errors_total{code=\"other\"} %u\n", (unsigned)m->errors.other);
+}
+
+static void st_put_time_metrics(st_out_t *o, const st_model_t *m, io_us_t now_wall_us)
+{
+    st_put_help(o, "ping_rtt_seconds", "gauge",
+                "Round trip of the last answered health check (absent before the first).");
+    if (m->last_rtt_us >= 0)
+        st_put(o, ST_METRIC "ping_rtt_seconds %.6f\n", st_seconds(m->last_rtt_us));
+    st_put_help(o, "uptime_seconds", "gauge", "Seconds since the runner started.");
+    st_put(o, ST_METRIC "uptime_seconds %.3f\n", st_seconds(now_wall_us - m->started_wall_us));
+    st_put_help(o, "connected_seconds", "gauge",
+                "Seconds the current session has been ready; 0 without one.");
+    st_put(o, ST_METRIC "connected_seconds %.3f\n",
+           st_seconds(st_connected_for(m, now_wall_us)));
+}
+
+size_t st_render_metrics(const st_snapshot_t *s, io_us_t now_wall_us, char *buf, size_t cap)
+{
+    st_out_t o = {buf, cap, 0};
+    st_put_state_metrics(&o, &s->model);
+    st_put_counter_metrics(&o, &s->model);
+    st_put_time_metrics(&o, &s->model, now_wall_us);
+    return st_out_end(&o);
+}
+
+/* ---- the operator's page ------------------------------------------------ */
+
+/* Every text the page shows comes from the fixed tables above or from
+ * numbers: nothing needs HTML escaping. The script takes over after the
+ * first paint: it asks /status every second and redraws the same elements
+ * (textContent only), so the page stays current without reloading, and it
+ * says so when the runner stops answering. */
+static const char st_page_head[] =
+    "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
+    "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+    "<title>";
+
+static const char st_page_style[] =
+    "</title>\n<style>\n"
+    "body{font:15px/1.4 system-ui,sans-serif;margin:2em;color:#222;background:#fafafa}\n"
+    "#label{display:inline-block;font-size:1.8em;font-weight:600;padding:.3em .8em;"
+    "border-radius:.3em;color:#fff;background:#777}\n"
+    ".c-connected{background:#2e7d32!important}.c-degraded,.c-connecting,.c-reconnecting"
+    "{background:#e65100!important}.c-disconnected{background:#616161!important}\n"
+    "table{border-collapse:collapse;margin:1em 0}th,td{text-align:left;padding:.25em 1em .25em 0}"
+    "\n#timeline td,#timeline th{border-bottom:1px solid #ddd}#stale{color:#b71c1c}\n"
+    "</style></head><body>\n<h1>IB Gateway runner</h1>\n";
+
+static const char st_page_script[] =
+    "<script>\n"
+    "(function () {\n"
+    "  function put(id, text) { document.getElementById(id).textContent = text; }\n"
+    "  function cell(tr, text) { var td = document.createElement('td');"
+    " td.textContent = text; tr.appendChild(td); }\n"
+    "  function draw(s) {\n"
+    "    document.title = s.label;\n"
+    "    var label = document.getElementById('label');\n"
+    "    label.textContent = s.label; label.className = 'c-' + s.connection;\n"
+    "    put('connection', s.connection); put('phase', s.phase);\n"
+    "    put('uptime', s.uptime_s + ' s'); put('reconnects', s.reconnects);\n"
+    "    put('cycles', s.cycles_ok + ' ok, ' + s.cycles_failed + ' failed');\n"
+    "    put('rtt', s.last_ping_rtt_ms === null ? '-' : s.last_ping_rtt_ms.toFixed(3) + ' ms');\n"
+    "    put('updated', s.updated); put('stale', '');\n"
+    "    var body = document.getElementById('changes');\n"
+    "    while (body.firstChild) body.removeChild(body.firstChild);\n"
+    "    for (var i = s.timeline.length - 1; i >= 0; i--) {\n"
+    "      var c = s.timeline[i], tr = document.createElement('tr');\n"
+    "      cell(tr, c.at); cell(tr, c.label); cell(tr, c.connection); cell(tr, c.phase);\n"
+    "      body.appendChild(tr);\n"
+    "    }\n"
+    "  }\n"
+    "  function refresh() {\n"
+    "    fetch('/status', {cache: 'no-store'}).then(function (r) { return r.json(); })\n"
+    "      .then(draw).catch(function (e) { put('stale', 'runner not answering: ' + e); });\n"
+    "  }\n"
+    "  setInterval(refresh, 1000);\n"
+    "})();\n"
+    "</script>\n</body></html>\n";
+
+static void st_put_page_rows(st_out_t *o, const st_timeline_t *t)
+{
+    char at[ST_ISO_MAX];
+    const st_change_t *c;
+    /* Newest first: the operator looks for what just happened. */
+    for (size_t i = t->count; i-- > 0 && (c = st_timeline_at(t, i)) != NULL;) {
+        st_put(o, "<tr><td>%s</td><td>%s</td><td>%s</td><td>%s</td></tr>\n",
+               st_iso_text(at, sizeof at, c->wall_us),
+               st_label(c->conn, c->phase), st_conn_name(c->conn), st_phase_name(c->phase));
+    }
+}
+
+size_t st_render_page(const st_snapshot_t *s, io_us_t now_wall_us, char *buf, size_t cap)
+{
+    const st_model_t *m = &s->model;
+    const char *label = st_label(m->conn, m->phase);
+    char now[ST_ISO_MAX], rtt[32] = "-";
+    if (m->last_rtt_us >= 0)
+        snprintf(rtt, sizeof rtt, "%.3f ms", (double)m->last_rtt_us / (double)IO_US_PER_MS);
+    st_iso_text(now, sizeof now, now_wall_us);
+    st_out_t o = {buf, cap, 0};
+    st_put(&o, "%s%s%s", st_page_head, label, st_page_style);
+    st_put(&o,
+           "<div id=\"label\" class=\"c-%s\">%s</div>\n<table>\n"
+           "<tr><th>Connection</th><td id=\"connection\">%s</td></tr>\n"
+           "<tr><th>Phase</th><td id=\"phase\">%s</td></tr>\n"
+           "<tr><th>Uptime</th><td id=\"uptime\">%lld s</td></tr>\n"
+           "<tr><th>Reconnects</th><td id=\"reconnects\">%u</td></tr>\n"
+           "<tr><th>Cycles</th><td id=\"cycles\">%u ok, %u failed</td></tr>\n"
+           "<tr><th>Last ping</th><td id=\"rtt\">%s</td></tr>\n"
+           "<tr><th>Updated</th><td id=\"updated\">%s</td></tr>\n</table>\n"
+           "<p id=\"stale\"></p>\n<h2>Last state changes</h2>\n<table id=\"timeline\">\n"
+           "<thead><tr><th>At (New York)</th><th>Label</th><th>Connection</th><th>Phase</th>"
+           "</tr></thead>\n<tbody id=\"changes\">\n",
+           st_conn_name(m->conn), label, st_conn_name(m->conn), st_phase_name(m->phase),
+           (long long)((now_wall_us - m->started_wall_us) / IO_US_PER_S),
+           (unsigned)m->reconnects, (unsigned)m->cycles_ok, (unsigned)m->cycles_failed, rtt,
+           now);
+    st_put_page_rows(&o, &s->timeline);
+    st_put(&o, "</tbody></table>\n%s", st_page_script);
+    return st_out_end(&o);
+}
+
+/* ---- the model's pure parts --------------------------------------------- */
+
+void st_count_error(st_model_t *m, int32_t code)
+{
+    st_codes_t *c = &m->errors;
+    for (size_t i = 0; i < c->n; i++) {
+        if (c->at[i].code == code) {
+            c->at[i].count++;
+            return;
+        }
+    }
+    if (c->n == ST_CODES_MAX) {
+        c->other++;
+        return;
+    }
+    c->at[c->n].code = code;
+    c->at[c->n].count = 1;
+    c->n++;
+}
+
+int st_healthy(const st_model_t *m)
+{
+    if (m->phase == ST_STOPPING || m->phase == ST_STOPPED)
+        return 0;
+    return m->conn == ST_CONNECTED || m->conn == ST_DEGRADED ||
+           (m->conn == ST_DISCONNECTED && !m->persistent);
+}
+
+void st_timeline_push(st_timeline_t *t, const st_change_t *c)
+{
+    t->ring[t->next] = *c;
+    t->next = (t->next + 1) % ST_TIMELINE_MAX;
+    if (t->count < ST_TIMELINE_MAX)
+        t->count++;
+}
+
+const st_change_t *st_timeline_at(const st_timeline_t *t, size_t i)
+{
+    if (i >= t->count)
+        return NULL;
+    return &t->ring[(t->next + ST_TIMELINE_MAX - t->count + i) % ST_TIMELINE_MAX];
 }
 
 static int st_sys_fail(char *err, size_t errlen, const char *step, const char *path)
@@ -224,6 +520,16 @@ static void st_write_file(st_t *s)
     s->write_failing = 0;
 }
 
+static int st_codes_equal(const st_codes_t *a, const st_codes_t *b)
+{
+    if (a->n != b->n || a->other != b->other)
+        return 0;
+    for (size_t i = 0; i < a->n; i++)
+        if (a->at[i].code != b->at[i].code || a->at[i].count != b->at[i].count)
+            return 0;
+    return 1;
+}
+
 /* Field by field: memcmp would also compare padding. */
 static int st_model_equal(const st_model_t *a, const st_model_t *b)
 {
@@ -232,16 +538,30 @@ static int st_model_equal(const st_model_t *a, const st_model_t *b)
            a->connected_wall_us == b->connected_wall_us &&
            a->next_cycle_wall_us == b->next_cycle_wall_us && a->last_rtt_us == b->last_rtt_us &&
            a->reconnects == b->reconnects && a->cycles_ok == b->cycles_ok &&
-           a->cycles_failed == b->cycles_failed;
+           a->cycles_failed == b->cycles_failed && a->pings_ok == b->pings_ok &&
+           a->pings_failed == b->pings_failed && st_codes_equal(&a->errors, &b->errors);
+}
+
+static void st_notify(const st_t *s, int label_changed)
+{
+    if (!s->observer)
+        return;
+    st_snapshot_t snap = {s->shown, s->timeline};
+    s->observer(s->observer_data, &snap, label_changed);
 }
 
 void st_commit(st_t *s)
 {
     if (st_model_equal(&s->m, &s->shown))
         return;
+    if (s->m.conn != s->shown.conn || s->m.phase != s->shown.phase) {
+        st_change_t change = {io_wall_us(s->loop), s->m.conn, s->m.phase};
+        st_timeline_push(&s->timeline, &change);
+    }
     s->shown = s->m;
     const char *label = st_label(s->m.conn, s->m.phase);
-    if (strcmp(label, s->label) != 0) {
+    int label_changed = strcmp(label, s->label) != 0;
+    if (label_changed) {
         s->label = label;
         IO_TRACE(s->loop, ST_SRC, "status", IO_TS("label", label),
                  IO_TS("connection", st_conn_name(s->m.conn)),
@@ -250,9 +570,17 @@ void st_commit(st_t *s)
     }
     if (s->path)
         st_write_file(s);
+    st_notify(s, label_changed);
 }
 
 const char *st_current_label(const st_t *s)
 {
     return s->label;
+}
+
+void st_observe(st_t *s, st_observer_cb cb, void *data)
+{
+    s->observer = cb;
+    s->observer_data = data;
+    st_notify(s, 0);
 }

@@ -2,9 +2,14 @@
  * of the loop, the label they make together (the labels of the
  * persistent-connection plan), and the counters behind them. The runner
  * changes the model and calls st_commit: a label change is traced
- * (`status {label, connection, phase}`) and logged, and any change is
- * written to the status file, atomically (temp file, fsync, rename), so a
- * dashboard never reads half a file. */
+ * (`status {label, connection, phase}`) and logged, a change of connection
+ * or phase goes into a bounded timeline, and any change is written to the
+ * status file, atomically (temp file, fsync, rename), so a dashboard never
+ * reads half a file, and handed to the observer (the binary's HTTP endpoint
+ * and systemd notifications) as a snapshot of plain data.
+ *
+ * The renderers are pure functions of a snapshot and a time: the status
+ * JSON, the Prometheus metrics text and the operator's HTML page. */
 #ifndef RUNNER_STATUS_H
 #define RUNNER_STATUS_H
 
@@ -29,6 +34,17 @@ enum st_phase {
     ST_STOPPED
 };
 
+#define ST_CODES_MAX 32
+
+typedef struct st_codes {
+    struct {
+        int32_t code;
+        uint32_t count;
+    } at[ST_CODES_MAX];
+    size_t n;       /* distinct codes counted in at[] */
+    uint32_t other; /* codes seen once at[] was full */
+} st_codes_t;
+
 typedef struct st_model {
     enum st_conn conn;
     enum st_phase phase;
@@ -40,7 +56,60 @@ typedef struct st_model {
     uint32_t reconnects;
     uint32_t cycles_ok;
     uint32_t cycles_failed;
+    uint32_t pings_ok;         /* health checks answered in time */
+    uint32_t pings_failed;     /* health checks that timed out */
+    st_codes_t errors;         /* errMsg codes the Gateway sent */
 } st_model_t;
+
+/* Counts one errMsg code: the first ST_CODES_MAX distinct codes each get a
+ * counter, later ones count as "other" (a Gateway cannot grow the map). */
+void st_count_error(st_model_t *m, int32_t code);
+
+/* Healthy: the session is up and its health checks pass (connected, or
+ * degraded: the Gateway lost IB but answers), or a per-cycle runner waits
+ * between cycles without a session on purpose. The systemd watchdog is fed
+ * only while this holds. */
+int st_healthy(const st_model_t *m);
+
+/* One change of connection state or phase. */
+typedef struct st_change {
+    io_us_t wall_us;
+    enum st_conn conn;
+    enum st_phase phase;
+} st_change_t;
+
+#define ST_TIMELINE_MAX 16
+
+/* The last ST_TIMELINE_MAX changes, a ring: older ones fall out. */
+typedef struct st_timeline {
+    st_change_t ring[ST_TIMELINE_MAX];
+    size_t next;  /* where the next change goes */
+    size_t count; /* how many the ring holds */
+} st_timeline_t;
+
+void st_timeline_push(st_timeline_t *t, const st_change_t *c);
+/* The i-th change held, 0 = the oldest; NULL past the end. */
+const st_change_t *st_timeline_at(const st_timeline_t *t, size_t i);
+
+/* What an observer gets: the published model and its timeline. */
+typedef struct st_snapshot {
+    st_model_t model;
+    st_timeline_t timeline;
+} st_snapshot_t;
+
+/* Each renderer writes into buf and returns the length it needs, like
+ * snprintf (the text is cut short, NUL-terminated, when cap is too small).
+ * now_wall_us dates the text and gives the uptimes. */
+/* The status JSON with the timeline ("timeline": oldest first). */
+size_t st_render_status(const st_snapshot_t *s, io_us_t now_wall_us, char *buf, size_t cap);
+/* Prometheus text exposition format 0.0.4: ibgw_runner_connection_state,
+ * _phase, _reconnects_total, _cycles_total, _health_checks_total,
+ * _ping_rtt_seconds, _uptime_seconds, _connected_seconds, _errors_total. */
+size_t st_render_metrics(const st_snapshot_t *s, io_us_t now_wall_us, char *buf, size_t cap);
+/* A self-contained HTML page: the label, connection, phase and timeline as
+ * of now, and a script that refreshes them from /status every second (and
+ * keeps the document title equal to the label). */
+size_t st_render_page(const st_snapshot_t *s, io_us_t now_wall_us, char *buf, size_t cap);
 
 /* "API Connected", "API Connected (Market Closed)", "Waiting for cycle",
  * "Connecting", "Reconnecting", "Degraded (connectivity lost)", "Stopping",
@@ -70,5 +139,12 @@ st_model_t *st_model(st_t *s);
 void st_commit(st_t *s);
 
 const char *st_current_label(const st_t *s);
+
+/* Called with the published snapshot right away and after every change
+ * st_commit publishes; label_changed says whether the label moved. Runs on
+ * the loop, inside st_commit: it must not call back into the runner. cb
+ * NULL stops observing. */
+typedef void (*st_observer_cb)(void *data, const st_snapshot_t *snap, int label_changed);
+void st_observe(st_t *s, st_observer_cb cb, void *data);
 
 #endif

@@ -49,22 +49,55 @@ int ck_matches(const sc_check_t *k, const sc_pattern_t *p, const tr_event_t *e)
     return 1;
 }
 
-static int ck_in_window(const sc_check_t *k, const tr_event_t *e)
+static int ck_in_window(const sc_check_t *k, io_us_t wall_us)
 {
-    return (!k->has_from || e->wall_us >= k->from_us) && (!k->has_to || e->wall_us < k->to_us);
+    return (!k->has_from || wall_us >= k->from_us) && (!k->has_to || wall_us < k->to_us);
 }
 
-/* The index of the first event at or after i that matches p, and, when
- * window is set, lies in the check's window; tr_count when there is none. */
-static size_t ck_next(const ck_run_t *run, const sc_check_t *k, const sc_pattern_t *p, size_t i,
-                      int window)
+/* A pattern of a check, with the trace's kinds it can match worked out
+ * once (src and ev are per kind), so that a scan looks up each event's
+ * kind and reads the fields only of those that can match. */
+typedef struct ck_scan {
+    const ck_run_t *run;
+    const sc_check_t *k;
+    const sc_pattern_t *p;
+    uint8_t *kinds; /* NULL when out of memory: every event is matched in full */
+    const uint32_t *kind_of; /* tr_kinds */
+} ck_scan_t;
+
+static ck_scan_t ck_scan_new(const ck_run_t *run, const sc_check_t *k, const sc_pattern_t *p)
 {
-    size_t n = tr_count(run->trace);
-    for (; i < n; i++) {
-        const tr_event_t *e = tr_event(run->trace, i);
-        if (ck_matches(k, p, e) && (!window || ck_in_window(k, e)))
+    const tr_recorder_t *t = run->trace;
+    ck_scan_t sc = {run, k, p, malloc(tr_nkinds(t) + 1), tr_kinds(t)};
+    for (uint32_t kind = 0; sc.kinds && kind < tr_nkinds(t); kind++)
+        sc.kinds[kind] = strcmp(p->ev, tr_kind_ev(t, kind)) == 0 &&
+                         (!k->src || strcmp(k->src, tr_kind_src(t, kind)) == 0);
+    return sc;
+}
+
+static void ck_scan_free(ck_scan_t *sc)
+{
+    free(sc->kinds);
+}
+
+static inline int ck_hit(const ck_scan_t *sc, size_t i)
+{
+    if (sc->kinds && !sc->kinds[sc->kind_of[i]])
+        return 0;
+    tr_event_t e = tr_event(sc->run->trace, i);
+    return ck_matches(sc->k, sc->p, &e);
+}
+
+/* The index of the first event at or after i that matches the scan's
+ * pattern, and, when window is set, lies in the check's window; tr_count
+ * when there is none. */
+static size_t ck_next(const ck_scan_t *sc, size_t i, int window)
+{
+    const tr_recorder_t *t = sc->run->trace;
+    size_t n = tr_count(t);
+    for (; i < n; i++)
+        if (ck_hit(sc, i) && (!window || ck_in_window(sc->k, tr_wall(t, i))))
             return i;
-    }
     return n;
 }
 
@@ -131,13 +164,14 @@ static int ck_count(const sc_scenario_t *sc, const sc_check_t *k, const ck_run_t
     (void)sc;
     int64_t got = 0;
     size_t n = tr_count(run->trace), last = n;
-    for (size_t i = ck_next(run, k, &k->what, 0, 1); i < n;
-         i = ck_next(run, k, &k->what, i + 1, 1)) {
+    ck_scan_t what = ck_scan_new(run, k, &k->what);
+    for (size_t i = ck_next(&what, 0, 1); i < n; i = ck_next(&what, i + 1, 1)) {
         got++;
         /* Too many: show where the one over the limit happened. */
         if (last == n && got > k->n && k->cmp != SC_CMP_GE)
             last = i;
     }
+    ck_scan_free(&what);
     int ok = k->cmp == SC_CMP_EQ ? got == k->n : k->cmp == SC_CMP_GE ? got >= k->n : got <= k->n;
     if (!ok) {
         snprintf(why, cap, "got %" PRId64, got);
@@ -149,24 +183,27 @@ static int ck_count(const sc_scenario_t *sc, const sc_check_t *k, const ck_run_t
 static int ck_never(const sc_scenario_t *sc, const sc_check_t *k, const ck_run_t *run, char *why,
                     size_t cap, long *at)
 {
-    size_t n = tr_count(run->trace), first = ck_next(run, k, &k->what, 0, 1), total = 0;
+    ck_scan_t what = ck_scan_new(run, k, &k->what);
+    size_t n = tr_count(run->trace), first = ck_next(&what, 0, 1), total = 0;
     char t[40];
+    for (size_t i = first; i < n; i = ck_next(&what, i + 1, 1))
+        total++;
+    ck_scan_free(&what);
     if (first == n)
         return 1;
-    for (size_t i = first; i < n; i = ck_next(run, k, &k->what, i + 1, 1))
-        total++;
     snprintf(why, cap, "%s at %s (%zu in all)", k->what.text,
-             ck_at(sc, tr_event(run->trace, first)->wall_us, t, sizeof t), total);
+             ck_at(sc, tr_wall(run->trace, first), t, sizeof t), total);
     *at = (long)first;
     return 0;
 }
 
 /* Whether some event after index i, no later than deadline, matches then. */
-static int ck_followed(const ck_run_t *run, const sc_check_t *k, size_t i, io_us_t deadline_us)
+static int ck_followed(const ck_scan_t *then, size_t i, io_us_t deadline_us)
 {
-    size_t n = tr_count(run->trace);
-    for (size_t j = i + 1; j < n && tr_event(run->trace, j)->wall_us <= deadline_us; j++)
-        if (ck_matches(k, &k->then, tr_event(run->trace, j)))
+    const tr_recorder_t *t = then->run->trace;
+    size_t n = tr_count(t);
+    for (size_t j = i + 1; j < n && tr_wall(t, j) <= deadline_us; j++)
+        if (ck_hit(then, j))
             return 1;
     return 0;
 }
@@ -175,22 +212,24 @@ static int ck_within(const sc_scenario_t *sc, const sc_check_t *k, const ck_run_
                      char *why, size_t cap, long *at)
 {
     size_t n = tr_count(run->trace), times = 0, missed = 0, first_miss = n;
-    for (size_t i = ck_next(run, k, &k->what, 0, 0); i < n;
-         i = ck_next(run, k, &k->what, i + 1, 0)) {
+    ck_scan_t what = ck_scan_new(run, k, &k->what), then = ck_scan_new(run, k, &k->then);
+    for (size_t i = ck_next(&what, 0, 0); i < n; i = ck_next(&what, i + 1, 0)) {
         times++;
-        if (!ck_followed(run, k, i, tr_event(run->trace, i)->wall_us + k->within_us)) {
+        if (!ck_followed(&then, i, tr_wall(run->trace, i) + k->within_us)) {
             missed++;
             first_miss = first_miss < n ? first_miss : i;
         }
     }
+    ck_scan_free(&what);
+    ck_scan_free(&then);
     if (missed == 0)
         return 1;
-    const tr_event_t *e = tr_event(run->trace, first_miss);
+    io_us_t wall_us = tr_wall(run->trace, first_miss);
     char t[40], d[40];
     snprintf(why, cap, "%s at %s was not followed by %s within %s%s (%zu of %zu times)",
-             k->what.text, ck_at(sc, e->wall_us, t, sizeof t), k->then.text,
+             k->what.text, ck_at(sc, wall_us, t, sizeof t), k->then.text,
              dur_format(k->within_us, d, sizeof d),
-             e->wall_us + k->within_us > run->end_us ? ", the run ended first" : "", missed, times);
+             wall_us + k->within_us > run->end_us ? ", the run ended first" : "", missed, times);
     *at = (long)first_miss;
     return 0;
 }
@@ -201,7 +240,9 @@ static int ck_sequence(const sc_scenario_t *sc, const sc_check_t *k, const ck_ru
     size_t n = tr_count(run->trace), i = 0, step;
     char t[40];
     for (step = 0; step < k->nseq; step++) {
-        size_t found = ck_next(run, k, &k->seq[step], i, 0);
+        ck_scan_t next = ck_scan_new(run, k, &k->seq[step]);
+        size_t found = ck_next(&next, i, 0);
+        ck_scan_free(&next);
         if (found == n)
             break;
         i = found + 1;
@@ -212,7 +253,7 @@ static int ck_sequence(const sc_scenario_t *sc, const sc_check_t *k, const ck_ru
         snprintf(why, cap, "no %s at all", k->seq[0].text);
     } else {
         snprintf(why, cap, "no %s after %s at %s", k->seq[step].text, k->seq[step - 1].text,
-                 ck_at(sc, tr_event(run->trace, i - 1)->wall_us, t, sizeof t));
+                 ck_at(sc, tr_wall(run->trace, i - 1), t, sizeof t));
         *at = (long)(i - 1);
     }
     return 0;
@@ -235,9 +276,60 @@ static int ck_exit(const sc_scenario_t *sc, const sc_check_t *k, const ck_run_t 
     return 1;
 }
 
-static int ck_is_runner(const tr_event_t *e, const char *ev)
+/* What a runner event means to the status and shutdown checks. */
+enum ck_role {
+    CK_OTHER,
+    CK_STATUS,
+    CK_CYCLE_START,
+    CK_CYCLE_END,
+    CK_CONNECT,
+    CK_READY,
+    CK_DISCONNECT,
+    CK_SIGNAL,
+    CK_MSG_OUT,
+    CK_MSG_IN,
+    CK_ERROR /* error:<code> */
+};
+
+static enum ck_role ck_role_named(const char *src, const char *ev)
 {
-    return strcmp(e->src, "runner") == 0 && strcmp(e->ev, ev) == 0;
+    static const char *const names[] = {
+        [CK_STATUS] = "status",         [CK_CYCLE_START] = "cycle_start",
+        [CK_CYCLE_END] = "cycle_end",   [CK_CONNECT] = "connect",
+        [CK_READY] = "ready",           [CK_DISCONNECT] = "disconnect",
+        [CK_SIGNAL] = "signal",         [CK_MSG_OUT] = "msg_out",
+        [CK_MSG_IN] = "msg_in",
+    };
+    if (strcmp(src, "runner") != 0)
+        return CK_OTHER;
+    if (strncmp(ev, "error:", 6) == 0)
+        return CK_ERROR;
+    for (size_t r = CK_STATUS; r < sizeof names / sizeof names[0]; r++)
+        if (strcmp(ev, names[r]) == 0)
+            return (enum ck_role)r;
+    return CK_OTHER;
+}
+
+/* The roles of a trace, worked out once per kind. */
+typedef struct ck_roles {
+    const tr_recorder_t *trace;
+    uint8_t *of_kind; /* NULL when out of memory: each event is named in full */
+} ck_roles_t;
+
+static ck_roles_t ck_roles_new(const tr_recorder_t *t)
+{
+    ck_roles_t r = {t, malloc(tr_nkinds(t) + 1)};
+    for (uint32_t k = 0; r.of_kind && k < tr_nkinds(t); k++)
+        r.of_kind[k] = (uint8_t)ck_role_named(tr_kind_src(t, k), tr_kind_ev(t, k));
+    return r;
+}
+
+static enum ck_role ck_role(const ck_roles_t *r, size_t i)
+{
+    uint32_t kind = tr_kind(r->trace, i);
+    if (r->of_kind)
+        return (enum ck_role)r->of_kind[kind];
+    return ck_role_named(tr_kind_src(r->trace, kind), tr_kind_ev(r->trace, kind));
 }
 
 /* The phases a status check may except, as the runner's events draw them. */
@@ -247,20 +339,30 @@ typedef struct ck_phase {
     int cycle, reconnect;
 } ck_phase_t;
 
-static void ck_phase_step(ck_phase_t *p, const tr_event_t *e, size_t i)
+static void ck_phase_step(ck_phase_t *p, const ck_roles_t *r, size_t i)
 {
     char num[24];
-    if (ck_is_runner(e, "status")) {
-        p->label = tr_field_text(e, "label", num);
+    switch (ck_role(r, i)) {
+    case CK_STATUS: {
+        tr_event_t e = tr_event(r->trace, i);
+        p->label = tr_field_text(&e, "label", num);
         p->since = i;
-    } else if (ck_is_runner(e, "cycle_start")) {
+        break;
+    }
+    case CK_CYCLE_START:
         p->cycle = 1;
-    } else if (ck_is_runner(e, "cycle_end")) {
+        break;
+    case CK_CYCLE_END:
         p->cycle = 0;
-    } else if (ck_is_runner(e, "disconnect")) {
+        break;
+    case CK_DISCONNECT:
         p->reconnect = 1;
-    } else if (ck_is_runner(e, "ready")) {
+        break;
+    case CK_READY:
         p->reconnect = 0;
+        break;
+    default:
+        break;
     }
 }
 
@@ -283,13 +385,15 @@ static int ck_status(const sc_scenario_t *sc, const sc_check_t *k, const ck_run_
     ck_phase_t p = {0};
     io_us_t prev = sc->start_us;
     size_t n = tr_count(run->trace);
+    ck_roles_t roles = ck_roles_new(run->trace);
     char t[40];
+    int ok = 1;
     if (!k->has_from) {
         win.from_us = sc->start_us;
         win.to_us = run->end_us;
     }
-    for (size_t i = 0; i <= n; i++) {
-        io_us_t now = i < n ? tr_event(run->trace, i)->wall_us : run->end_us;
+    for (size_t i = 0; i <= n && ok; i++) {
+        io_us_t now = i < n ? tr_wall(run->trace, i) : run->end_us;
         if (ck_phase_breaks(&win, &p, prev, now)) {
             io_us_t from = prev > win.from_us ? prev : win.from_us;
             if (p.label)
@@ -298,22 +402,14 @@ static int ck_status(const sc_scenario_t *sc, const sc_check_t *k, const ck_run_
             else
                 snprintf(why, cap, "no status yet at %s", ck_at(sc, from, t, sizeof t));
             *at = p.label ? (long)p.since : (i < n ? (long)i : -1);
-            return 0;
+            ok = 0;
+        } else if (i < n) {
+            ck_phase_step(&p, &roles, i);
         }
-        if (i < n)
-            ck_phase_step(&p, tr_event(run->trace, i), i);
         prev = now;
     }
-    return 1;
-}
-
-/* Tracks whether the runner holds a ready connection. */
-static void ck_phase_connected(const tr_event_t *e, int *connected)
-{
-    if (ck_is_runner(e, "ready"))
-        *connected = 1;
-    else if (ck_is_runner(e, "disconnect"))
-        *connected = 0;
+    free(roles.of_kind);
+    return ok;
 }
 
 /* Requests that expect an answer, what answers them and what withdraws
@@ -338,83 +434,101 @@ static const struct {
 };
 #define CK_NREQUESTS (sizeof ck_requests / sizeof ck_requests[0])
 
-/* Adds what event e does to the outstanding count of each request kind;
+/* Adds what event i does to the outstanding count of each request kind;
  * a request-scoped error (id > 0) answers one request of any kind. */
-static void ck_account(const tr_event_t *e, long *open, long *errors)
+static void ck_account(const ck_roles_t *r, size_t i, long *open, long *errors)
 {
+    enum ck_role role = ck_role(r, i);
+    if (role != CK_MSG_OUT && role != CK_MSG_IN && role != CK_ERROR)
+        return;
     char num[24];
-    const char *id_text = tr_field_text(e, "id", num);
+    tr_event_t e = tr_event(r->trace, i);
+    const char *id_text = tr_field_text(&e, "id", num);
     int id = id_text ? atoi(id_text) : -1;
-    int out = ck_is_runner(e, "msg_out"), in = ck_is_runner(e, "msg_in");
-    if (strcmp(e->src, "runner") == 0 && strncmp(e->ev, "error:", 6) == 0 && id > 0)
+    int out = role == CK_MSG_OUT, in = role == CK_MSG_IN;
+    if (role == CK_ERROR && id > 0)
         (*errors)++;
-    for (size_t r = 0; r < CK_NREQUESTS && (out || in); r++) {
-        if (out && id == ck_requests[r].out)
-            open[r]++;
-        else if ((out && ck_requests[r].cancel && id == ck_requests[r].cancel) ||
-                 (in && (id == ck_requests[r].answers[0] || id == ck_requests[r].answers[1])))
-            open[r]--;
+    for (size_t q = 0; q < CK_NREQUESTS && (out || in); q++) {
+        if (out && id == ck_requests[q].out)
+            open[q]++;
+        else if ((out && ck_requests[q].cancel && id == ck_requests[q].cancel) ||
+                 (in && (id == ck_requests[q].answers[0] || id == ck_requests[q].answers[1])))
+            open[q]--;
     }
 }
 
 /* Requests of the connection that ends at index end (exclusive) and began
  * at the last connect before it, left without an answer. */
-static long ck_unanswered(const ck_run_t *run, size_t end, char *what, size_t cap)
+static long ck_unanswered(const ck_roles_t *r, size_t end, char *what, size_t cap)
 {
     long open[CK_NREQUESTS] = {0}, errors = 0, total = 0;
     size_t begin = end;
-    while (begin > 0 && !ck_is_runner(tr_event(run->trace, begin - 1), "connect"))
+    while (begin > 0 && ck_role(r, begin - 1) != CK_CONNECT)
         begin--;
     for (size_t i = begin; i < end; i++)
-        ck_account(tr_event(run->trace, i), open, &errors);
+        ck_account(r, i, open, &errors);
     what[0] = '\0';
-    for (size_t r = 0; r < CK_NREQUESTS; r++) {
-        if (open[r] <= 0)
+    for (size_t q = 0; q < CK_NREQUESTS; q++) {
+        if (open[q] <= 0)
             continue;
-        total += open[r];
-        ck_append(what, cap, "%s%s x%ld", what[0] ? ", " : "", proto_out_name(ck_requests[r].out),
-                  open[r]);
+        total += open[q];
+        ck_append(what, cap, "%s%s x%ld", what[0] ? ", " : "", proto_out_name(ck_requests[q].out),
+                  open[q]);
     }
     return total > errors ? total - errors : 0;
+}
+
+/* After the signal: the runner closed by itself with FIN, nothing left
+ * unanswered. 1 on pass (and when it was not connected), else 0 with why. */
+static int ck_closed_cleanly(const ck_roles_t *r, size_t sig, char *why, size_t cap, long *at)
+{
+    size_t n = tr_count(r->trace), i;
+    char what[160], h[24], b[24];
+    for (i = sig; i < n && ck_role(r, i) != CK_DISCONNECT; i++)
+        ;
+    if (i == n) {
+        snprintf(why, cap, "the runner never closed its connection after the signal");
+        return 0;
+    }
+    tr_event_t e = tr_event(r->trace, i);
+    const char *how = tr_field_text(&e, "how", h);
+    const char *by = tr_field_text(&e, "by", b);
+    *at = (long)i;
+    if (!how || !by || strcmp(how, "fin") != 0 || strcmp(by, "client") != 0) {
+        snprintf(why, cap, "the connection ended by %s with %s, not by the client with fin",
+                 by ? by : "?", how ? how : "?");
+        return 0;
+    }
+    long left = ck_unanswered(r, i, what, sizeof what);
+    if (left > 0) {
+        snprintf(why, cap, "%ld request(s) unanswered at the disconnect: %s", left, what);
+        return 0;
+    }
+    return 1;
 }
 
 static int ck_clean_shutdown(const sc_scenario_t *sc, const sc_check_t *k, const ck_run_t *run,
                              char *why, size_t cap, long *at)
 {
-    size_t n = tr_count(run->trace), sig = 0, i;
-    int connected = 0;
-    char what[160];
+    size_t n = tr_count(run->trace), sig = 0;
+    int connected = 0, ok;
+    ck_roles_t roles = ck_roles_new(run->trace);
     (void)k;
-    for (; sig < n && !ck_is_runner(tr_event(run->trace, sig), "signal"); sig++)
-        ck_phase_connected(tr_event(run->trace, sig), &connected);
+    for (; sig < n && ck_role(&roles, sig) != CK_SIGNAL; sig++) {
+        if (ck_role(&roles, sig) == CK_READY)
+            connected = 1;
+        else if (ck_role(&roles, sig) == CK_DISCONNECT)
+            connected = 0;
+    }
     if (sig == n) {
         snprintf(why, cap, "no signal in the trace");
-        return 0;
+        ok = 0;
+    } else {
+        *at = (long)sig;
+        ok = !connected || ck_closed_cleanly(&roles, sig, why, cap, at);
     }
-    *at = (long)sig;
-    if (connected) {
-        for (i = sig; i < n && !ck_is_runner(tr_event(run->trace, i), "disconnect"); i++)
-            ;
-        if (i == n) {
-            snprintf(why, cap, "the runner never closed its connection after the signal");
-            return 0;
-        }
-        char h[24], b[24];
-        const char *how = tr_field_text(tr_event(run->trace, i), "how", h);
-        const char *by = tr_field_text(tr_event(run->trace, i), "by", b);
-        *at = (long)i;
-        if (!how || !by || strcmp(how, "fin") != 0 || strcmp(by, "client") != 0) {
-            snprintf(why, cap, "the connection ended by %s with %s, not by the client with fin",
-                     by ? by : "?", how ? how : "?");
-            return 0;
-        }
-        long left = ck_unanswered(run, i, what, sizeof what);
-        if (left > 0) {
-            snprintf(why, cap, "%ld request(s) unanswered at the disconnect: %s", left, what);
-            return 0;
-        }
-    }
-    return ck_exit(sc, &(sc_check_t){.exit_code = 0}, run, why, cap, at);
+    free(roles.of_kind);
+    return ok && ck_exit(sc, &(sc_check_t){.exit_code = 0}, run, why, cap, at);
 }
 
 size_t ck_evaluate(const sc_scenario_t *sc, const ck_run_t *run, ck_result_t *results)

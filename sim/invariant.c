@@ -31,55 +31,122 @@ int iv_label_is_live(const char *label)
                      strcmp(label, "Waiting for cycle") == 0);
 }
 
-/* The first letters are compared first: a year's trace is mostly msg_in,
- * msg_out and pings, which then cost no strcmp at all. */
-static int iv_is(const tr_event_t *e, const char *src, const char *ev)
+/* What an event means to the invariants. Worked out once per kind of the
+ * trace (src and ev), so that each walk over a year of trace costs one
+ * table lookup per event. */
+enum iv_class {
+    IV_EV_OTHER,
+    IV_EV_SESSION_CLOSED, /* gateway */
+    IV_EV_SESSION_READY,  /* gateway */
+    IV_EV_FAULT,          /* gateway fault:* and fault_end:* */
+    IV_EV_CONNECT,        /* runner, from here on */
+    IV_EV_READY,
+    IV_EV_DOWN,           /* disconnect, connect_failed */
+    IV_EV_EXIT,
+    IV_EV_DEGRADED,       /* error:1100 */
+    IV_EV_RESTORED,       /* error:1101, error:1102 */
+    IV_EV_CYCLE_START,
+    IV_EV_MSG_OUT,
+    IV_EV_ORDER,
+    IV_EV_STATUS
+};
+
+static enum iv_class iv_class_named(const char *src, const char *ev)
 {
-    return e->ev[0] == ev[0] && e->src[0] == src[0] && strcmp(e->ev, ev) == 0 &&
-           strcmp(e->src, src) == 0;
+    static const struct {
+        const char *ev;
+        enum iv_class cls;
+    } runner[] = {
+        {"connect", IV_EV_CONNECT},       {"ready", IV_EV_READY},
+        {"disconnect", IV_EV_DOWN},       {"connect_failed", IV_EV_DOWN},
+        {"exit", IV_EV_EXIT},             {"error:1100", IV_EV_DEGRADED},
+        {"error:1101", IV_EV_RESTORED},   {"error:1102", IV_EV_RESTORED},
+        {"cycle_start", IV_EV_CYCLE_START}, {"msg_out", IV_EV_MSG_OUT},
+        {"order", IV_EV_ORDER},           {"status", IV_EV_STATUS},
+    };
+    if (strcmp(src, "gateway") == 0) {
+        if (strcmp(ev, "session_closed") == 0)
+            return IV_EV_SESSION_CLOSED;
+        if (strcmp(ev, "session_ready") == 0)
+            return IV_EV_SESSION_READY;
+        if (strncmp(ev, "fault:", 6) == 0 || strncmp(ev, "fault_end:", 10) == 0)
+            return IV_EV_FAULT;
+        return IV_EV_OTHER;
+    }
+    for (size_t i = 0; strcmp(src, "runner") == 0 && i < sizeof runner / sizeof runner[0]; i++)
+        if (strcmp(ev, runner[i].ev) == 0)
+            return runner[i].cls;
+    return IV_EV_OTHER;
 }
 
-static long iv_num(const tr_event_t *e, const char *key)
+/* A trace with its kinds classified. */
+typedef struct iv_trace {
+    const iv_input_t *in;
+    const tr_recorder_t *t;
+    size_t n;
+    const uint32_t *kinds; /* tr_kinds */
+    uint8_t *of_kind; /* NULL when out of memory: each event is classified in full */
+} iv_trace_t;
+
+static iv_trace_t iv_trace_new(const iv_input_t *in)
+{
+    const tr_recorder_t *t = in->run->trace;
+    iv_trace_t x = {in, t, tr_count(t), tr_kinds(t), malloc(tr_nkinds(t) + 1)};
+    for (uint32_t k = 0; x.of_kind && k < tr_nkinds(t); k++)
+        x.of_kind[k] = (uint8_t)iv_class_named(tr_kind_src(t, k), tr_kind_ev(t, k));
+    return x;
+}
+
+static inline enum iv_class iv_class(const iv_trace_t *x, size_t i)
+{
+    uint32_t kind = x->kinds[i];
+    if (x->of_kind)
+        return (enum iv_class)x->of_kind[kind];
+    return iv_class_named(tr_kind_src(x->t, kind), tr_kind_ev(x->t, kind));
+}
+
+static long iv_num(const iv_trace_t *x, size_t i, const char *key)
 {
     char buf[24];
-    const char *v = tr_field_text(e, key, buf);
+    tr_event_t e = tr_event(x->t, i);
+    const char *v = tr_field_text(&e, key, buf);
     return v ? strtol(v, NULL, 10) : -1;
 }
 
 /* Marks r broken at trace index i with "invariant NAME: <why>". */
-static void iv_break(ck_result_t *r, enum iv_kind kind, const iv_input_t *in, size_t i,
+static void iv_break(ck_result_t *r, enum iv_kind kind, const iv_trace_t *x, size_t i,
                      const char *why)
 {
     char t[40];
     r->pass = 0;
     r->at = (long)i;
     snprintf(r->msg, sizeof r->msg, "invariant %s: %s at %s", iv_names[kind], why,
-             ck_at(in->sc, tr_event(in->run->trace, i)->wall_us, t, sizeof t));
+             ck_at(x->in->sc, tr_wall(x->t, i), t, sizeof t));
 }
 
-static void iv_one_session(const iv_input_t *in, ck_result_t *r)
+static void iv_one_session(const iv_trace_t *x, ck_result_t *r)
 {
     long conn[IV_LIVE_MAX], client[IV_LIVE_MAX];
-    size_t live = 0, n = tr_count(in->run->trace);
-    for (size_t i = 0; i < n && r->pass; i++) {
-        const tr_event_t *e = tr_event(in->run->trace, i);
-        if (iv_is(e, "gateway", "session_closed")) {
+    size_t live = 0;
+    for (size_t i = 0; i < x->n && r->pass; i++) {
+        enum iv_class c = iv_class(x, i);
+        if (c == IV_EV_SESSION_CLOSED) {
             for (size_t j = 0; j < live; j++)
-                if (conn[j] == iv_num(e, "conn")) {
+                if (conn[j] == iv_num(x, i, "conn")) {
                     conn[j] = conn[--live];
                     client[j] = client[live];
                     break;
                 }
-        } else if (iv_is(e, "gateway", "session_ready") && live < IV_LIVE_MAX) {
-            long id = iv_num(e, "client_id");
+        } else if (c == IV_EV_SESSION_READY && live < IV_LIVE_MAX) {
+            long id = iv_num(x, i, "client_id");
             char why[120];
             for (size_t j = 0; j < live; j++)
                 if (client[j] == id) {
                     snprintf(why, sizeof why, "client id %ld has two live sessions (conn %ld and"
-                             " conn %ld)", id, conn[j], iv_num(e, "conn"));
-                    iv_break(r, IV_ONE_SESSION, in, i, why);
+                             " conn %ld)", id, conn[j], iv_num(x, i, "conn"));
+                    iv_break(r, IV_ONE_SESSION, x, i, why);
                 }
-            conn[live] = iv_num(e, "conn");
+            conn[live] = iv_num(x, i, "conn");
             client[live++] = id;
         }
     }
@@ -95,61 +162,68 @@ typedef struct iv_walk {
     long drops;   /* disconnects so far */
 } iv_walk_t;
 
-static void iv_step(iv_walk_t *w, const tr_event_t *e)
+static void iv_step(iv_walk_t *w, const iv_trace_t *x, size_t i, enum iv_class c)
 {
-    if (!strchr("cdre", e->ev[0]) || strcmp(e->src, "runner") != 0)
-        return; /* none of the kinds below */
-    if (strcmp(e->ev, "connect") == 0) {
+    switch (c) {
+    case IV_EV_CONNECT:
         w->conn = IV_HANDSHAKE;
-    } else if (strcmp(e->ev, "ready") == 0) {
+        break;
+    case IV_EV_READY:
         w->conn = IV_READY;
-    } else if (strcmp(e->ev, "disconnect") == 0 || strcmp(e->ev, "connect_failed") == 0) {
+        break;
+    case IV_EV_DOWN:
         w->conn = IV_OFF;
         w->degraded = 0;
         w->drops++;
-    } else if (strcmp(e->ev, "exit") == 0) {
+        break;
+    case IV_EV_EXIT:
         w->conn = IV_EXITED;
-    } else if (strcmp(e->ev, "error:1100") == 0) {
+        break;
+    case IV_EV_DEGRADED:
         w->degraded = 1;
-    } else if (strcmp(e->ev, "error:1101") == 0 || strcmp(e->ev, "error:1102") == 0) {
+        break;
+    case IV_EV_RESTORED:
         w->degraded = 0;
-    } else if (strcmp(e->ev, "cycle_start") == 0) {
-        w->cycle = iv_num(e, "n");
+        break;
+    case IV_EV_CYCLE_START:
+        w->cycle = iv_num(x, i, "n");
+        break;
+    default:
+        break;
     }
 }
 
-static void iv_request_window(const iv_input_t *in, ck_result_t *r)
+static void iv_request_window(const iv_trace_t *x, ck_result_t *r)
 {
     iv_walk_t w = {IV_OFF, 0, -1, 0};
-    size_t n = tr_count(in->run->trace);
-    for (size_t i = 0; i < n && r->pass; i++) {
-        const tr_event_t *e = tr_event(in->run->trace, i);
-        if (iv_is(e, "runner", "msg_out")) {
+    for (size_t i = 0; i < x->n && r->pass; i++) {
+        enum iv_class c = iv_class(x, i);
+        if (c == IV_EV_MSG_OUT && w.conn != IV_READY) {
             char why[120], buf[24];
-            const char *name = tr_field_text(e, "name", buf);
-            if (w.conn == IV_HANDSHAKE && iv_num(e, "id") != PROTO_OUT_START_API)
+            tr_event_t e = tr_event(x->t, i);
+            const char *name = tr_field_text(&e, "name", buf);
+            if (w.conn == IV_HANDSHAKE && iv_num(x, i, "id") != PROTO_OUT_START_API)
                 snprintf(why, sizeof why, "%s sent before ready", name ? name : "?");
             else if (w.conn == IV_OFF || w.conn == IV_EXITED)
                 snprintf(why, sizeof why, "%s sent with no connection open", name ? name : "?");
             else
                 continue;
-            iv_break(r, IV_REQUEST_WINDOW, in, i, why);
+            iv_break(r, IV_REQUEST_WINDOW, x, i, why);
         }
-        iv_step(&w, e);
+        iv_step(&w, x, i, c);
     }
 }
 
-static void iv_order_state(const iv_input_t *in, ck_result_t *r)
+static void iv_order_state(const iv_trace_t *x, ck_result_t *r)
 {
     iv_walk_t w = {IV_OFF, 0, -1, 0};
-    size_t n = tr_count(in->run->trace);
-    for (size_t i = 0; i < n && r->pass; i++) {
-        const tr_event_t *e = tr_event(in->run->trace, i);
-        if (iv_is(e, "runner", "order") && (w.conn != IV_READY || w.degraded))
-            iv_break(r, IV_ORDER_STATE, in, i,
+    for (size_t i = 0; i < x->n && r->pass; i++) {
+        enum iv_class c = iv_class(x, i);
+        if (c == IV_EV_ORDER && (w.conn != IV_READY || w.degraded))
+            iv_break(r, IV_ORDER_STATE, x, i,
                      w.degraded ? "order sent while degraded (after error 1100)"
                                 : "order sent while not connected");
-        iv_step(&w, e);
+        iv_step(&w, x, i, c);
     }
 }
 
@@ -180,14 +254,14 @@ static int iv_by_cycle(const void *x, const void *y)
 }
 
 /* Sorted twice, so that a year of orders costs n log n, not n^2. */
-static void iv_order_once(const iv_input_t *in, ck_result_t *r)
+static void iv_order_once(const iv_trace_t *x, ck_result_t *r)
 {
     iv_walk_t w = {IV_OFF, 0, -1, 0};
-    size_t n = tr_count(in->run->trace), norders = 0;
+    size_t norders = 0;
     iv_order_t *o = NULL;
-    for (size_t i = 0; i < n; i++) {
-        const tr_event_t *e = tr_event(in->run->trace, i);
-        if (iv_is(e, "runner", "order")) {
+    for (size_t i = 0; i < x->n; i++) {
+        enum iv_class c = iv_class(x, i);
+        if (c == IV_EV_ORDER) {
             if (!(norders & (norders + 1))) { /* capacity doubles at 2^k - 1 */
                 iv_order_t *p = realloc(o, (norders + 1) * 2 * sizeof *p);
                 if (!p) {
@@ -199,11 +273,12 @@ static void iv_order_once(const iv_input_t *in, ck_result_t *r)
                 o = p;
             }
             char buf[24];
-            const char *sym = tr_field_text(e, "symbol", buf);
-            o[norders++] = (iv_order_t){i, iv_num(e, "order_id"), w.cycle, w.drops,
+            tr_event_t e = tr_event(x->t, i);
+            const char *sym = tr_field_text(&e, "symbol", buf);
+            o[norders++] = (iv_order_t){i, iv_num(x, i, "order_id"), w.cycle, w.drops,
                                         sym && sym != buf ? sym : ""};
         }
-        iv_step(&w, e);
+        iv_step(&w, x, i, c);
     }
     char why[120];
     if (norders < 2) {
@@ -214,7 +289,7 @@ static void iv_order_once(const iv_input_t *in, ck_result_t *r)
     for (size_t i = 1; i < norders && r->pass; i++)
         if (o[i].id == o[i - 1].id) {
             snprintf(why, sizeof why, "order id %ld placed twice", o[i].id);
-            iv_break(r, IV_ORDER_ONCE, in, o[i].index, why);
+            iv_break(r, IV_ORDER_ONCE, x, o[i].index, why);
         }
     qsort(o, norders, sizeof *o, iv_by_cycle);
     for (size_t i = 1; i < norders && r->pass; i++)
@@ -222,29 +297,28 @@ static void iv_order_once(const iv_input_t *in, ck_result_t *r)
             o[i].drops != o[i - 1].drops) {
             snprintf(why, sizeof why, "%s ordered twice in cycle %ld, across a reconnect",
                      o[i].symbol, o[i].cycle);
-            iv_break(r, IV_ORDER_ONCE, in, o[i].index, why);
+            iv_break(r, IV_ORDER_ONCE, x, o[i].index, why);
         }
     free(o);
 }
 
-static void iv_closed(const iv_input_t *in, ck_result_t *r)
+static void iv_closed(const iv_trace_t *x, ck_result_t *r)
 {
     iv_walk_t w = {IV_OFF, 0, -1, 0};
-    size_t n = tr_count(in->run->trace);
-    for (size_t i = 0; i < n && r->pass; i++) {
-        const tr_event_t *e = tr_event(in->run->trace, i);
+    for (size_t i = 0; i < x->n && r->pass; i++) {
+        enum iv_class c = iv_class(x, i);
         int open = w.conn == IV_HANDSHAKE || w.conn == IV_READY;
-        if (open && iv_is(e, "runner", "connect"))
-            iv_break(r, IV_CLOSED, in, i, "a connect while the last connection is still open");
-        else if (open && iv_is(e, "runner", "exit"))
-            iv_break(r, IV_CLOSED, in, i, "the runner exited with its connection open");
-        iv_step(&w, e);
+        if (open && c == IV_EV_CONNECT)
+            iv_break(r, IV_CLOSED, x, i, "a connect while the last connection is still open");
+        else if (open && c == IV_EV_EXIT)
+            iv_break(r, IV_CLOSED, x, i, "the runner exited with its connection open");
+        iv_step(&w, x, i, c);
     }
 }
 
-static void iv_nothing_left(const iv_input_t *in, ck_result_t *r)
+static void iv_nothing_left(const iv_trace_t *x, ck_result_t *r)
 {
-    const io_stats_t *s = &in->left;
+    const io_stats_t *s = &x->in->left;
     if (s->timers == 0 && s->streams == 0 && s->listeners == 0)
         return;
     r->pass = 0;
@@ -255,15 +329,17 @@ static void iv_nothing_left(const iv_input_t *in, ck_result_t *r)
 
 size_t iv_evaluate(const iv_input_t *in, ck_result_t out[IV_COUNT])
 {
-    static void (*const eval[IV_COUNT])(const iv_input_t *, ck_result_t *) = {
+    static void (*const eval[IV_COUNT])(const iv_trace_t *, ck_result_t *) = {
         iv_one_session, iv_request_window, iv_order_state, iv_order_once, iv_closed,
         iv_nothing_left};
+    iv_trace_t x = iv_trace_new(in);
     size_t held = 0;
     for (int k = 0; k < IV_COUNT; k++) {
         out[k] = (ck_result_t){.pass = 1, .at = -1};
-        eval[k](in, &out[k]);
+        eval[k](&x, &out[k]);
         held += (size_t)out[k].pass;
     }
+    free(x.of_kind);
     return held;
 }
 
@@ -271,8 +347,9 @@ size_t iv_evaluate(const iv_input_t *in, ck_result_t out[IV_COUNT])
 
 /* When the last fault is over, from the schedule and from the gateway's own
  * fault events (daily restarts); -1 if one never ends. */
-static io_us_t iv_last_fault_end(const iv_input_t *in)
+static io_us_t iv_last_fault_end(const iv_trace_t *x)
 {
+    const iv_input_t *in = x->in;
     io_us_t last = in->sc->start_us;
     for (size_t i = 0; i < in->nschedule; i++) {
         if (in->schedule[i].action != SC_FAULT)
@@ -282,43 +359,34 @@ static io_us_t iv_last_fault_end(const iv_input_t *in)
             return -1;
         last = end > last ? end : last;
     }
-    for (size_t i = 0; i < tr_count(in->run->trace); i++) {
-        const tr_event_t *e = tr_event(in->run->trace, i);
-        if (strcmp(e->src, "gateway") == 0 &&
-            (strncmp(e->ev, "fault:", 6) == 0 || strncmp(e->ev, "fault_end:", 10) == 0))
-            last = e->wall_us > last ? e->wall_us : last;
-    }
+    for (size_t i = 0; i < x->n; i++)
+        if (iv_class(x, i) == IV_EV_FAULT && tr_wall(x->t, i) > last)
+            last = tr_wall(x->t, i);
     return last;
 }
 
 /* The runner's label in force at time t, and the index that set it. */
-static const char *iv_label_at(const iv_input_t *in, io_us_t t, long *at)
+static const char *iv_label_at(const iv_trace_t *x, io_us_t t, long *at)
 {
     const char *label = NULL;
     char buf[24];
     *at = -1;
-    for (size_t i = 0; i < tr_count(in->run->trace); i++) {
-        const tr_event_t *e = tr_event(in->run->trace, i);
-        if (e->wall_us > t)
-            break;
-        if (iv_is(e, "runner", "status")) {
-            label = tr_field_text(e, "label", buf);
+    for (size_t i = 0; i < x->n && tr_wall(x->t, i) <= t; i++) {
+        if (iv_class(x, i) == IV_EV_STATUS) {
+            tr_event_t e = tr_event(x->t, i);
+            label = tr_field_text(&e, "label", buf);
             *at = (long)i;
         }
     }
     return label;
 }
 
-void iv_liveness(const iv_input_t *in, ck_result_t *out)
+/* The verdict of iv_liveness over the classified trace x. */
+static void iv_judge_liveness(const iv_trace_t *x, ck_result_t *out)
 {
+    const iv_input_t *in = x->in;
     char t[40], d[40];
-    *out = (ck_result_t){.pass = 1, .at = -1};
-    for (size_t i = 0; i < in->nschedule; i++)
-        if (in->schedule[i].action == SC_SIGNAL) {
-            snprintf(out->msg, sizeof out->msg, "not judged: the scenario ends with a signal");
-            return;
-        }
-    io_us_t last = iv_last_fault_end(in);
+    io_us_t last = iv_last_fault_end(x);
     if (in->sc->liveness_us == 0 || last < 0) {
         snprintf(out->msg, sizeof out->msg, "not judged: %s",
                  last < 0 ? "a fault never ends" : "liveness is off");
@@ -328,7 +396,7 @@ void iv_liveness(const iv_input_t *in, ck_result_t *out)
     if (deadline > in->run->end_us && !in->run->exited)
         deadline = in->run->end_us;
     long at;
-    const char *label = iv_label_at(in, deadline, &at);
+    const char *label = iv_label_at(x, deadline, &at);
     if (iv_label_is_live(label))
         return;
     if (deadline < last + in->sc->liveness_us && !in->run->exited) {
@@ -341,4 +409,17 @@ void iv_liveness(const iv_input_t *in, ck_result_t *out)
     snprintf(out->msg, sizeof out->msg, "liveness: not connected %s after the last fault ended "
              "at %s: the label was \"%s\"", dur_format(in->sc->liveness_us, d, sizeof d),
              ck_at(in->sc, last, t, sizeof t), label ? label : "(none)");
+}
+
+void iv_liveness(const iv_input_t *in, ck_result_t *out)
+{
+    *out = (ck_result_t){.pass = 1, .at = -1};
+    for (size_t i = 0; i < in->nschedule; i++)
+        if (in->schedule[i].action == SC_SIGNAL) {
+            snprintf(out->msg, sizeof out->msg, "not judged: the scenario ends with a signal");
+            return;
+        }
+    iv_trace_t x = iv_trace_new(in);
+    iv_judge_liveness(&x, out);
+    free(x.of_kind);
 }

@@ -33,41 +33,52 @@ void rp_clear(rp_run_t *r)
     memset(r, 0, sizeof *r);
 }
 
+/* Appends "> " or "  ", event i's JSON line and '\n' to *out (grown as
+ * needed); 0 when out of memory. */
+static int rp_excerpt_line(const tr_recorder_t *trace, size_t i, int mark, char **out,
+                           size_t *used, size_t *cap)
+{
+    size_t room = 256;
+    for (;;) {
+        if (*cap < *used + room + 4) {
+            size_t c = *used + room + 4;
+            char *p = realloc(*out, c);
+            if (!p)
+                return 0;
+            *out = p;
+            *cap = c;
+        }
+        size_t n = tr_format(trace, i, *out + *used + 2, room);
+        if (n == SIZE_MAX)
+            return 0;
+        if (n < room) {
+            memcpy(*out + *used, mark ? "> " : "  ", 2);
+            (*out)[*used + 2 + n] = '\n';
+            *used += n + 3;
+            return 1;
+        }
+        room = n + 1;
+    }
+}
+
 char *rp_excerpt(const tr_recorder_t *trace, long at)
 {
-    size_t len, n = tr_count(trace);
-    const char *text = tr_jsonl(trace, &len);
+    size_t n = tr_count(trace);
     size_t centre = at >= 0 ? (size_t)at : n;
     size_t first = centre > RP_EXCERPT_RADIUS ? centre - RP_EXCERPT_RADIUS : 0;
-    size_t last = at >= 0 ? centre + RP_EXCERPT_RADIUS : n; /* exclusive below */
-    size_t line = 0, cap = 1, used = 0;
-    const char *p = text, *end = text + len;
-    char *out = NULL;
-    if (at >= 0 && last >= n)
-        last = n - 1;
-    /* Two passes over the lines: the size, then the copy. */
-    for (int pass = 0; pass < 2; pass++) {
-        line = 0;
-        p = text;
-        while (p < end && line <= last && line < n) {
-            const char *nl = memchr(p, '\n', (size_t)(end - p));
-            size_t l = nl ? (size_t)(nl - p) + 1 : (size_t)(end - p);
-            if (line >= first && (at >= 0 || line < last)) {
-                if (pass == 0) {
-                    cap += l + 2;
-                } else {
-                    memcpy(out + used, (long)line == at ? "> " : "  ", 2);
-                    memcpy(out + used + 2, p, l);
-                    used += l + 2;
-                }
-            }
-            p += l;
-            line++;
+    size_t last = at >= 0 ? centre + RP_EXCERPT_RADIUS + 1 : n; /* exclusive */
+    size_t used = 0, cap = 1;
+    char *out = malloc(cap);
+    if (last > n)
+        last = n;
+    for (size_t i = first; out && i < last; i++) {
+        if (!rp_excerpt_line(trace, i, (long)i == at, &out, &used, &cap)) {
+            free(out);
+            out = NULL;
         }
-        if (pass == 0 && !(out = malloc(cap)))
-            return NULL;
     }
-    out[used] = '\0';
+    if (out)
+        out[used] = '\0';
     return out;
 }
 

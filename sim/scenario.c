@@ -307,6 +307,10 @@ static const struct {
     {"fault:", {"client_id", "how", "sessions", "on", "for_us", "only", "value_us", "max",
                 "bytes", "restored", "times", "code", "text", "req_id"}},
     {"fault_end:", {"client_id"}},
+    /* A replaying gateway (mockgw/replay.h). */
+    {"replay_refused", {"conn", "version", "client_min", "client_max"}},
+    {"replay_diverged", {"conn", "index", "expected", "actual", "detail"}},
+    {"replay_unconsumed", {"conn", "count", "next"}},
 };
 #define SC_NKINDS (sizeof sc_kinds / sizeof sc_kinds[0])
 

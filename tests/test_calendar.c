@@ -189,6 +189,23 @@ static void years_outside_the_table_close_only_on_weekends(void)
     CU_ASSERT_FALSE(d.trading);
 }
 
+/* The memo answers as the calendar does, minute by minute through a DST
+ * change, a holiday, an early close and a weekend, and when asked about an
+ * earlier time than the last. */
+static void memo_answers_as_the_calendar_does(void)
+{
+    cal_memo_t m = {0};
+    int64_t from = ny(2025, 11, 26, 0, 0), to = ny(2025, 12, 2, 0, 0);
+    for (int64_t t = from; t < to; t += 60) {
+        CU_ASSERT_EQUAL(cal_memo_is_open(&m, t), cal_is_open(t));
+        CU_ASSERT_EQUAL(cal_memo_next_open(&m, t), cal_next_open(t));
+    }
+    for (int64_t t = ny(2025, 3, 10, 16, 0); t > ny(2025, 3, 7, 9, 0); t -= 97) {
+        CU_ASSERT_EQUAL(cal_memo_is_open(&m, t), cal_is_open(t));
+        CU_ASSERT_EQUAL(cal_memo_next_open(&m, t), cal_next_open(t));
+    }
+}
+
 static CU_TestInfo tests[] = {
     {"regular_session_is_0930_to_1600_new_york_time",
      regular_session_is_0930_to_1600_new_york_time},
@@ -209,6 +226,7 @@ static CU_TestInfo tests[] = {
      next_open_at_an_open_is_that_open_and_inside_a_session_the_next},
     {"years_outside_the_table_close_only_on_weekends",
      years_outside_the_table_close_only_on_weekends},
+    {"memo_answers_as_the_calendar_does", memo_answers_as_the_calendar_does},
     CU_TEST_INFO_NULL,
 };
 

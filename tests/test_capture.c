@@ -514,6 +514,35 @@ static void a_file_that_is_not_a_capture_is_refused(void)
     unlink(path);
 }
 
+/* Found by fuzzing: a pcapng packet time far beyond int64 microseconds
+ * overflowed (undefined behaviour); it is clamped and the packet decoded. */
+static void a_pcapng_time_beyond_int64_microseconds_is_clamped(void)
+{
+    static uint8_t file[512];
+    uint8_t pkt[T_PKT_MAX];
+    t_pkt_t k = {0, 50312, 4002, 1, 1, GW_TCP_ACK, "x", 1};
+    size_t caplen = build_packet(pkt, DLT_EN10MB, &k), padded = (caplen + 3) & ~(size_t)3;
+    size_t n = 0;
+    uint32_t shb[] = {0x0A0D0D0A, 28, 0x1A2B3C4D, 1, 0xFFFFFFFF, 0xFFFFFFFF, 28};
+    uint32_t idb[] = {1, 20, 1 /* DLT_EN10MB, reserved 0 */, 65535, 20};
+    uint32_t epb_len = (uint32_t)(32 + padded);
+    uint32_t epb[] = {6, epb_len, 0, 0xFFFFFFFF, 0xFFFFFFFF, (uint32_t)caplen, (uint32_t)caplen};
+    memcpy(file + n, shb, sizeof shb), n += sizeof shb; /* host order: pcapng allows either */
+    memcpy(file + n, idb, sizeof idb), n += sizeof idb;
+    memcpy(file + n, epb, sizeof epb), n += sizeof epb;
+    memcpy(file + n, pkt, caplen), n += padded;
+    memcpy(file + n, &epb_len, 4), n += 4;
+    gw_pcap_t *p;
+    gw_pcap_pkt_t out;
+    char err[256];
+    CU_ASSERT_EQUAL_FATAL(gw_pcap_fopen(fmemopen(file, n, "rb"), &p, err, sizeof err), 0);
+    CU_ASSERT_EQUAL(gw_pcap_next(p, &out, err, sizeof err), GW_PCAP_TCP);
+    CU_ASSERT(out.t_us > (int64_t)9e18); /* clamped near INT64_MAX, not wrapped */
+    CU_ASSERT_EQUAL(out.len, 1);
+    CU_ASSERT_EQUAL(gw_pcap_next(p, &out, err, sizeof err), 0);
+    gw_pcap_close(p);
+}
+
 /* ---- reassembly --------------------------------------------------------------- */
 
 typedef struct t_stream {
@@ -899,6 +928,62 @@ static void a_capture_started_mid_stream_resyncs_on_a_frame(void)
     unlink(f.path);
 }
 
+/* Found by fuzzing: when the last bytes of a direction are missing (a gap
+ * right before its FIN), the resync scan ran over an empty, never
+ * allocated (NULL) buffer: undefined behaviour that UBSan stops on. */
+static void a_gap_at_the_end_of_a_direction_closes_cleanly(void)
+{
+    t_file_t f;
+    proto_writer_t w;
+    file_open(&f, DLT_EN10MB);
+    t_conv_t c = {&f, 0, 50312, 4002, 1, 1};
+    conv_syn(&c);
+    conv_handshake(&c);
+    proto_writer_init(&w);
+    FRAME(&w, "49\0" "1\0");
+    conv_seg(&c, 1, w.buf, w.len); /* sent, not captured */
+    proto_writer_free(&w);
+    conv_fin(&c);
+    file_close(&f);
+    t_events_t e;
+    char err[256];
+    CU_ASSERT_EQUAL(read_events(f.path, NULL, &e, NULL, err), 0);
+    CU_ASSERT(has_line(&e, "c>s 1 msg 71|2|7||"));
+    CU_ASSERT(has_line(&e, "c>s 1 gap 29+9"));
+    CU_ASSERT(has_line(&e, "c>s 1 close fin"));
+    CU_ASSERT(has_line(&e, "s>c 1 close fin"));
+    if (!has_line(&e, "c>s 1 gap 29+9"))
+        dump_lines(&e);
+    unlink(f.path);
+}
+
+/* gw_pcap_fopen + gw_cap_read (what the pcap fuzzer uses) on a capture held
+ * in memory give exactly the events gw_cap_read_file gives on its file. */
+static void a_capture_in_memory_decodes_as_its_file(void)
+{
+    static t_events_t from_file, from_memory;
+    static uint8_t bytes[T_PKT_MAX];
+    char err[256];
+    CU_ASSERT_EQUAL(read_events(T_CAPS "stoqey-4002.pcap", NULL, &from_file, NULL, err), 0);
+    FILE *fp = fopen(T_CAPS "stoqey-4002.pcap", "rb");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(fp);
+    size_t n = fread(bytes, 1, sizeof bytes, fp);
+    fclose(fp);
+    CU_ASSERT_FATAL(n > 0 && n < sizeof bytes);
+    gw_pcap_t *p;
+    CU_ASSERT_EQUAL_FATAL(gw_pcap_fopen(fmemopen(bytes, n, "rb"), &p, err, sizeof err), 0);
+    memset(&from_memory, 0, sizeof from_memory);
+    gw_cap_t *c = gw_cap_new(NULL, collect, &from_memory);
+    CU_ASSERT_EQUAL(gw_cap_read(c, p, err, sizeof err), 0);
+    CU_ASSERT_EQUAL(gw_cap_stats(c)->packets.packets, 19);
+    gw_cap_free(c);
+    gw_pcap_close(p);
+    CU_ASSERT_EQUAL(from_memory.n, from_file.n);
+    for (size_t i = 0; i < from_file.n && i < from_memory.n; i++)
+        CU_ASSERT_STRING_EQUAL(from_memory.lines[i], from_file.lines[i]);
+    CU_ASSERT(has_line(&from_memory, "c>s 1 msg 49|1|"));
+}
+
 static void a_reused_port_after_close_is_a_new_conversation(void)
 {
     t_file_t f;
@@ -1090,6 +1175,8 @@ static CU_TestInfo pcap_tests[] = {
     {"a_malformed_packet_in_a_file_is_reported_and_skipped",
      a_malformed_packet_in_a_file_is_reported_and_skipped},
     {"a_file_that_is_not_a_capture_is_refused", a_file_that_is_not_a_capture_is_refused},
+    {"a_pcapng_time_beyond_int64_microseconds_is_clamped",
+     a_pcapng_time_beyond_int64_microseconds_is_clamped},
     CU_TEST_INFO_NULL,
 };
 
@@ -1122,6 +1209,9 @@ static CU_TestInfo capture_tests[] = {
      a_capture_started_mid_stream_resyncs_on_a_frame},
     {"a_reused_port_after_close_is_a_new_conversation",
      a_reused_port_after_close_is_a_new_conversation},
+    {"a_gap_at_the_end_of_a_direction_closes_cleanly",
+     a_gap_at_the_end_of_a_direction_closes_cleanly},
+    {"a_capture_in_memory_decodes_as_its_file", a_capture_in_memory_decodes_as_its_file},
     {"bad_bytes_are_reported_and_skipped", bad_bytes_are_reported_and_skipped},
     CU_TEST_INFO_NULL,
 };

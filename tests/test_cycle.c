@@ -73,6 +73,9 @@ static struct fixture {
     int overflow;
     int readies;
     int closes;
+    char close_reason[128];
+    int pings_ok, pings_lost;
+    int32_t last_msg_id; /* the last frame passed on to the owner */
     result_t res[RESULTS_MAX];
     int nres;
     char dir[64];
@@ -161,13 +164,18 @@ static void on_ready(void *data, const ibc_ready_t *r)
 
 static void on_ping_done(void *data, const ibc_ping_result_t *r)
 {
-    (void)data, (void)r;
+    (void)data;
+    if (r->ok)
+        fx.pings_ok++;
+    else
+        fx.pings_lost++;
 }
 
 static void on_closed(void *data, const ibc_closed_t *cl)
 {
-    (void)data, (void)cl;
+    (void)data;
     fx.closes++;
+    snprintf(fx.close_reason, sizeof fx.close_reason, "%s", cl->reason ? cl->reason : "");
     if (fx.cyc)
         cyc_abort(fx.cyc, "disconnected");
 }
@@ -175,6 +183,7 @@ static void on_closed(void *data, const ibc_closed_t *cl)
 static void on_message(void *data, int32_t id, const proto_frame_t *f)
 {
     (void)data;
+    fx.last_msg_id = id;
     if (fx.cyc)
         cyc_on_message(fx.cyc, id, f);
 }
@@ -993,6 +1002,83 @@ static void abort_ends_the_cycle_at_once_and_only_once(void)
     fx_teardown();
 }
 
+/* ---- the session on its own ---------------------------------------------- */
+
+/* A currentTime after its ping timed out answers nothing: the session
+ * stays ready and passes it on like any other message. */
+static void late_current_time_after_a_ping_timeout_is_passed_on(void)
+{
+    fx_setup(0);
+    fgw_to_ready(1);
+    CU_ASSERT_EQUAL(ibc_ping(fx.client, 1), 0);
+    CU_ASSERT_EQUAL(ibc_ping(fx.client, 2), IO_ERR_INVAL); /* one at a time */
+    run_for(2500 * MS);
+    CU_ASSERT_EQUAL(fx.pings_lost, 1);
+    CU_ASSERT_FALSE(ibc_ping_outstanding(fx.client));
+    fgw_send("49|1|1765376700");
+    run_for(10 * MS);
+    CU_ASSERT_EQUAL(fx.pings_ok, 0);
+    CU_ASSERT_EQUAL(fx.last_msg_id, 49);
+    CU_ASSERT_TRUE(ibc_is_ready(fx.client));
+    CU_ASSERT_EQUAL(fx.closes, 0);
+    fx_teardown();
+}
+
+/* Each reply that does not parse ends the session with an RST and says
+ * what was wrong. */
+static void unparseable_replies_close_the_session_with_the_reason(void)
+{
+    static const struct {
+        const char *hello, *frame, *why;
+    } cases[] = {
+        {"abc|20251210 09:25:00 EST", NULL, "protocol error: server hello: "},
+        {"100|20251210 09:25:00 EST", NULL, "server version 100 outside 176..178"},
+        {NULL, "x|1", "protocol error: message id: "},
+        {NULL, "49|1|soon", "protocol error: currentTime: "},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        fx_setup(0);
+        if (cases[i].hello) {
+            fgw_listen();
+            CU_ASSERT_EQUAL_FATAL(ibc_connect(fx.client), 0);
+            run_for(10 * MS);
+            CU_ASSERT_EQUAL(ibc_connect(fx.client), IO_ERR_INVAL); /* already active */
+            fgw_send(cases[i].hello);
+        } else {
+            fgw_to_ready(1);
+            fgw_send(cases[i].frame);
+        }
+        run_for(10 * MS);
+        CU_ASSERT_EQUAL(fx.closes, 1);
+        CU_ASSERT_EQUAL(strncmp(fx.close_reason, cases[i].why, strlen(cases[i].why)), 0);
+        if (strncmp(fx.close_reason, cases[i].why, strlen(cases[i].why)) != 0)
+            fprintf(stderr, "\n  case %zu: %s\n", i, fx.close_reason);
+        fx_teardown();
+    }
+}
+
+/* ibc_send takes exactly one whole frame, and only while ready. */
+static void send_takes_one_whole_frame_while_ready(void)
+{
+    fx_setup(0);
+    proto_writer_t one, two;
+    frame_of(&one, "49|1");
+    frame_of(&two, "49|1");
+    proto_frame_begin(&two);
+    proto_put_int(&two, 49);
+    CU_ASSERT_EQUAL(proto_frame_end(&two), 0);
+    CU_ASSERT_EQUAL(ibc_send(fx.client, &one), IO_ERR_INVAL); /* not connected */
+    fgw_to_ready(1);
+    CU_ASSERT_EQUAL(ibc_send(fx.client, &two), IO_ERR_INVAL);
+    CU_ASSERT_EQUAL(ibc_send(fx.client, &one), 0);
+    run_for(10 * MS);
+    CU_ASSERT_EQUAL(rx_count(PROTO_OUT_REQ_CURRENT_TIME), 1);
+    CU_ASSERT_EQUAL(fnum(rev("msg_out", rcount("msg_out") - 1), "id"), 49);
+    proto_writer_free(&one);
+    proto_writer_free(&two);
+    fx_teardown();
+}
+
 static void bad_config_is_refused_with_a_reason(void)
 {
     fx_setup(0);
@@ -1165,6 +1251,82 @@ static void corrupt_journal_line_is_an_error_naming_file_and_line(void)
     CU_ASSERT_EQUAL(cyc_new(fx.loop, fx.client, &fx.cfg, on_done, NULL, &fx.cyc, err, sizeof err),
                     IO_ERR_INVAL);
     CU_ASSERT_PTR_NULL(fx.cyc);
+    fx_teardown();
+}
+
+/* Refusals leave the journal as it was and say why; a memory journal
+ * (no path) keeps the same books. */
+static void journal_refuses_bad_records_with_the_reason(void)
+{
+    char err[256] = "";
+    jrn_t *j;
+    CU_ASSERT_EQUAL_FATAL(jrn_open(NULL, &j, err, sizeof err), 0);
+    jrn_order_t ok = {.cycle = 1, .symbol = "AAPL", .order_id = 5, .action = "BUY", .qty = 10};
+    static const struct {
+        const char *symbol, *action;
+        int32_t id;
+        int64_t qty;
+        const char *why;
+    } bad[] = {
+        {"", "BUY", 6, 1, "bad symbol (order 6)"},
+        {"BRK B", "BUY", 6, 1, "bad symbol (order 6)"},
+        {"AAPL", "HOLD", 6, 1, "action is neither BUY nor SELL (order 6)"},
+        {"AAPL", "SELL", 0, 1, "order id and quantity must be positive (order 0)"},
+        {"AAPL", "SELL", 6, 0, "order id and quantity must be positive (order 6)"},
+        {"AAPL", "SELL", 5, 1, "order id already pending (order 5)"},
+    };
+    CU_ASSERT_EQUAL(jrn_intent(j, &ok, err, sizeof err), 0);
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        jrn_order_t o = {.cycle = 1, .order_id = bad[i].id, .qty = bad[i].qty};
+        snprintf(o.symbol, sizeof o.symbol, "%s", bad[i].symbol);
+        snprintf(o.action, sizeof o.action, "%s", bad[i].action);
+        CU_ASSERT_EQUAL(jrn_intent(j, &o, err, sizeof err), IO_ERR_INVAL);
+        CU_ASSERT_STRING_EQUAL(err, bad[i].why);
+    }
+    CU_ASSERT_EQUAL(jrn_final(j, 5, "Fil led", 1, err, sizeof err), IO_ERR_INVAL);
+    CU_ASSERT_STRING_EQUAL(err, "journal: bad final status for order 5");
+    CU_ASSERT_EQUAL(jrn_final(j, 5, "Filled", -1, err, sizeof err), IO_ERR_INVAL);
+    CU_ASSERT_EQUAL(jrn_final(j, 7, "Filled", 1, err, sizeof err), IO_ERR_INVAL);
+    CU_ASSERT_STRING_EQUAL(err, "order 7 has no pending intent");
+    CU_ASSERT_EQUAL(jrn_pending_count(j), 1);
+    CU_ASSERT_PTR_NOT_NULL(jrn_find(j, 5));
+    CU_ASSERT_PTR_NULL(jrn_find(j, 6));
+    CU_ASSERT_EQUAL(jrn_final(j, 5, "Filled", 10, err, sizeof err), 0);
+    CU_ASSERT_EQUAL(jrn_pending_count(j), 0);
+    CU_ASSERT_EQUAL(jrn_max_order_id(j), 5);
+    jrn_close(j);
+}
+
+/* Each damaged record kind is refused with its line number, and a path
+ * that cannot be opened is named. */
+static void journal_damaged_records_and_unopenable_paths_are_refused(void)
+{
+    static const struct {
+        const char *text, *why;
+    } bad[] = {
+        {"intent cycle=1 symbol=AAPL order_id=3 action=BUY\n", ":1: not a journal record"},
+        {"sent order_id=x\n", ":1: not a journal record"},
+        {"intent cycle=1 symbol=AAPL order_id=3 action=BUY qty=1\nsent order_id=3 more\n",
+         ":2: not a journal record"},
+        {"status order_id=3 status=Filled filled=1\n", ":1: order 3 has no pending intent"},
+        {"status order_id=3 status=Filled\n", ":1: not a journal record"},
+        {"intent cycle=1 symbol=AAPL order_id=3 action=BUY qty=1\n"
+         "intent cycle=1 symbol=MSFT order_id=3 action=BUY qty=1\n",
+         ":2: order id already pending"},
+    };
+    fx_setup(0);
+    fx_use_journal_file();
+    char err[256];
+    jrn_t *j = NULL;
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        spit(fx.journal, bad[i].text);
+        CU_ASSERT_EQUAL(jrn_open(fx.journal, &j, err, sizeof err), IO_ERR_INVAL);
+        CU_ASSERT_PTR_NULL(j);
+        CU_ASSERT_PTR_NOT_NULL(strstr(err, bad[i].why));
+    }
+    CU_ASSERT_EQUAL(jrn_open(fx.dir, &j, err, sizeof err), IO_ERR_SYS); /* a directory */
+    CU_ASSERT_PTR_NULL(j);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, fx.dir));
     fx_teardown();
 }
 
@@ -1342,6 +1504,14 @@ static CU_TestInfo tests[] = {
      torn_last_line_is_dropped_and_cut_so_appends_start_a_new_line},
     {"corrupt_journal_line_is_an_error_naming_file_and_line",
      corrupt_journal_line_is_an_error_naming_file_and_line},
+    {"journal_refuses_bad_records_with_the_reason", journal_refuses_bad_records_with_the_reason},
+    {"late_current_time_after_a_ping_timeout_is_passed_on",
+     late_current_time_after_a_ping_timeout_is_passed_on},
+    {"unparseable_replies_close_the_session_with_the_reason",
+     unparseable_replies_close_the_session_with_the_reason},
+    {"send_takes_one_whole_frame_while_ready", send_takes_one_whole_frame_while_ready},
+    {"journal_damaged_records_and_unopenable_paths_are_refused",
+     journal_damaged_records_and_unopenable_paths_are_refused},
     {"mock_trade_cycle_places_the_difference_and_sees_it_filled",
      mock_trade_cycle_places_the_difference_and_sees_it_filled},
     {"mock_dry_run_traces_the_order_and_places_nothing",

@@ -101,6 +101,37 @@ static void stopped_timer_never_fires_and_restart_moves_it(void)
     io_loop_free(loop);
 }
 
+/* Restarting a queued timer moves it where it stands in the queue; it then
+ * counts as started last, so it goes after timers already due then. */
+static void restarted_timers_fire_in_deadline_then_restart_order(void)
+{
+    io_loop_t *loop = new_loop(1, IO_SIM_NET_DEFAULT);
+    struct fired log = {.loop = loop};
+    struct tagged_timer tt[6];
+    io_timer_t *t[6];
+    const io_us_t delay[6] = {300, 100, 500, 200, 400, 600};
+    for (int i = 0; i < 6; i++) {
+        tt[i] = (struct tagged_timer){&log, i};
+        t[i] = io_timer_new(loop, record_timer, &tt[i]);
+        io_timer_start(t[i], delay[i]);
+    }
+    io_timer_start(t[5], 100);
+    io_timer_start(t[1], 450);
+    io_timer_start(t[3], 400);
+    io_timer_start(t[0], 300);
+    io_loop_run(loop);
+    CU_ASSERT_EQUAL_FATAL(log.n, 6);
+    const int want[6] = {5, 0, 4, 3, 1, 2};
+    const io_us_t at[6] = {100, 300, 400, 400, 450, 500};
+    for (int i = 0; i < 6; i++) {
+        CU_ASSERT_EQUAL(log.order[i], want[i]);
+        CU_ASSERT_EQUAL(log.at[i], at[i]);
+    }
+    for (int i = 0; i < 6; i++)
+        io_timer_free(t[i]);
+    io_loop_free(loop);
+}
+
 static void stop_timer_cb(io_timer_t *timer, void *data)
 {
     (void)timer;
@@ -793,6 +824,8 @@ static CU_TestInfo io_sim_tests[] = {
     {"timers_fire_by_deadline_then_by_start_order", timers_fire_by_deadline_then_by_start_order},
     {"stopped_timer_never_fires_and_restart_moves_it",
      stopped_timer_never_fires_and_restart_moves_it},
+    {"restarted_timers_fire_in_deadline_then_restart_order",
+     restarted_timers_fire_in_deadline_then_restart_order},
     {"clock_jumps_to_events_and_run_until_leaves_it_at_the_bound",
      clock_jumps_to_events_and_run_until_leaves_it_at_the_bound},
     {"loop_run_returns_when_the_heap_is_empty", loop_run_returns_when_the_heap_is_empty},

@@ -12,13 +12,16 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/types.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -637,6 +640,458 @@ static void runner_refuses_trade_on_a_live_port_without_allow_live(void)
     lb_expect_usage_error(argv, "--allow-live");
 }
 
+/* ---- mockgw ctl against a live mockgw serve ----------------------------- */
+
+/* The control port mockgw printed ("control on H:P"), or -1. */
+static int lb_ctl_port(lb_proc_t *gw)
+{
+    for (long waited = 0; waited < LB_START_MS; waited += LB_POLL_MS) {
+        char *text = lb_slurp(gw->out);
+        const char *line = text ? strstr(text, "control on ") : NULL;
+        const char *colon = line ? strchr(line, ':') : NULL;
+        long port = colon && strchr(colon, '\n') ? strtol(colon + 1, NULL, 10) : -1;
+        free(text);
+        if (port > 0 && port <= 65535)
+            return (int)port;
+        lb_sleep_ms(LB_POLL_MS);
+    }
+    lb_dump("mockgw stdout", gw->out);
+    return -1;
+}
+
+/* Runs `mockgw ctl --ctl-port P` with up to three words; its exit code,
+ * with its stdout and stderr in p's files. */
+static int lb_ctl(lb_proc_t *p, int ctl_port, const char *w1, const char *w2, const char *w3)
+{
+    char bin[LB_PATH_MAX], port_text[16];
+    lb_binary(bin, "mockgw");
+    snprintf(port_text, sizeof port_text, "%d", ctl_port);
+    char *argv[] = {bin, "ctl", "--ctl-port", port_text, (char *)w1, (char *)w2, (char *)w3,
+                    NULL};
+    if (lb_spawn(p, "ctl", argv) != 0)
+        return -1;
+    return lb_reap(p, LB_EXIT_MS);
+}
+
+/* A gateway, a runner connected to it (ready, pinged), the control port. */
+static int lb_gateway_with_runner(lb_proc_t *gw, lb_proc_t *rn, char *trace)
+{
+    int port = lb_gateway_start(gw, 0);
+    CU_ASSERT_FATAL(port > 0);
+    int ctl_port = lb_ctl_port(gw);
+    CU_ASSERT_FATAL(ctl_port > 0);
+    CU_ASSERT_FATAL(lb_runner_start(rn, "runner", port, trace, NULL) == 0);
+    CU_ASSERT_FATAL(lb_trace_reaches(rn, trace, lb_ready_and_pinged, 2, LB_TRACE_MS));
+    return ctl_port;
+}
+
+static void mockgw_ctl_kill_makes_a_connected_runner_reconnect(void)
+{
+    lb_proc_t gw = {0}, rn = {0}, ctl = {0};
+    char trace[LB_PATH_MAX];
+    int ctl_port = lb_gateway_with_runner(&gw, &rn, trace);
+    CU_ASSERT_EQUAL(lb_ctl(&ctl, ctl_port, "kill", NULL, NULL), 0);
+    CU_ASSERT(lb_file_contains(ctl.out, "{\"ok\":true,\"applied\":\"kill\",\"client_id\":-1}"));
+    static const lb_event_t back[] = {
+        {.ev = "ready"}, {.ev = "disconnect", .key1 = "by", .val1 = "gateway"},
+        {.ev = "reconnect"}, {.ev = "ready"}};
+    CU_ASSERT(lb_trace_reaches(&rn, trace, back, 4, LB_TRACE_MS));
+    CU_ASSERT(lb_file_contains(gw.err, "fault kill how=fin client_id=-1 sessions=1"));
+    CU_ASSERT_EQUAL(lb_interrupt(&rn), 0);
+    lb_stop_gateway(&gw);
+}
+
+static void mockgw_ctl_stale_makes_the_runner_miss_a_ping(void)
+{
+    lb_proc_t gw = {0}, rn = {0}, ctl = {0};
+    char trace[LB_PATH_MAX];
+    int ctl_port = lb_gateway_with_runner(&gw, &rn, trace);
+    CU_ASSERT_EQUAL(lb_ctl(&ctl, ctl_port, "stale", "2s", NULL), 0);
+    static const lb_event_t timed_out[] = {
+        {.ev = "ready"}, {.ev = "ping_ok"}, {.ev = "ping_timeout"}};
+    CU_ASSERT(lb_trace_reaches(&rn, trace, timed_out, 3, LB_TRACE_MS));
+    CU_ASSERT(lb_file_contains(gw.err, "fault stale on=1 client_id=-1 for_us=2000000"));
+    CU_ASSERT_EQUAL(lb_interrupt(&rn), 0);
+    lb_stop_gateway(&gw);
+}
+
+static void mockgw_ctl_status_answers_json_listing_the_session(void)
+{
+    lb_proc_t gw = {0}, rn = {0}, ctl = {0};
+    char trace[LB_PATH_MAX];
+    int ctl_port = lb_gateway_with_runner(&gw, &rn, trace);
+    CU_ASSERT_EQUAL(lb_ctl(&ctl, ctl_port, "status", NULL, NULL), 0);
+    char *text = lb_slurp(ctl.out);
+    cJSON *st = text ? cJSON_Parse(text) : NULL;
+    CU_ASSERT(cJSON_IsTrue(cJSON_GetObjectItem(st, "ok")));
+    cJSON *sessions = cJSON_GetObjectItem(st, "sessions");
+    CU_ASSERT_EQUAL(cJSON_GetArraySize(sessions), 1);
+    cJSON *client_id = cJSON_GetObjectItem(cJSON_GetArrayItem(sessions, 0), "client_id");
+    CU_ASSERT(cJSON_IsNumber(client_id) && client_id->valueint == atoi(LB_CLIENT_ID));
+    if (!cJSON_IsObject(st))
+        lb_dump("ctl stdout", ctl.out);
+    cJSON_Delete(st);
+    free(text);
+    CU_ASSERT_EQUAL(lb_interrupt(&rn), 0);
+    lb_stop_gateway(&gw);
+}
+
+static void mockgw_ctl_exits_1_with_the_reason_when_the_gateway_refuses(void)
+{
+    lb_proc_t gw = {0}, ctl = {0};
+    CU_ASSERT_FATAL(lb_gateway_start(&gw, 0) > 0);
+    int ctl_port = lb_ctl_port(&gw);
+    CU_ASSERT_FATAL(ctl_port > 0);
+    CU_ASSERT_EQUAL(lb_ctl(&ctl, ctl_port, "down", "soon", NULL), 1);
+    CU_ASSERT(lb_file_contains(ctl.out, "\"ok\":false"));
+    CU_ASSERT(lb_file_contains(ctl.out, "is not a duration"));
+    lb_stop_gateway(&gw);
+}
+
+static void mockgw_ctl_exits_2_when_no_gateway_listens(void)
+{
+    lb_proc_t ctl = {0};
+    int port = lb_refusing_port();
+    CU_ASSERT_FATAL(port > 0);
+    CU_ASSERT_EQUAL(lb_ctl(&ctl, port, "status", NULL, NULL), 2);
+    CU_ASSERT(lb_file_contains(ctl.err, "no gateway control server"));
+}
+
+/* ---- the operator surface: --http and systemd notifications ------------- */
+
+#define OP_HTTP_MAX (256 * 1024)
+#define OP_NOTIFY_MAX 512
+/* A fake systemd watchdog of 300 ms: the runner pings it every 150 ms. */
+#define OP_WATCHDOG_USEC "300000"
+
+static int op_notify_fd = -1; /* the fake NOTIFY_SOCKET, closed by the teardown */
+
+static void op_setup(void)
+{
+    lb_setup();
+    op_notify_fd = -1;
+}
+
+static void op_teardown(void)
+{
+    if (op_notify_fd >= 0)
+        close(op_notify_fd);
+    op_notify_fd = -1;
+    lb_teardown();
+}
+
+/* The port of the runner's "http: listening on 127.0.0.1:P" log line, or -1. */
+static int op_http_port(lb_proc_t *rn)
+{
+    static const char marker[] = "http: listening on 127.0.0.1:";
+    for (long waited = 0; waited < LB_START_MS; waited += LB_POLL_MS) {
+        char *text = lb_slurp(rn->err);
+        const char *at = text ? strstr(text, marker) : NULL;
+        long port = at && strchr(at, '\n') ? strtol(at + strlen(marker), NULL, 10) : -1;
+        free(text);
+        if (port > 0 && port <= 65535)
+            return (int)port;
+        lb_sleep_ms(LB_POLL_MS);
+    }
+    lb_dump("runner stderr", rn->err);
+    return -1;
+}
+
+/* GET path from 127.0.0.1:port over HTTP/1.0 (the server closes after the
+ * answer). The whole answer, head and body, NUL-terminated (caller frees),
+ * or NULL. Bounded by a 5 s receive timeout. */
+static char *op_http_get(int port, const char *path)
+{
+    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    struct timeval tv = {5, 0};
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    char req[256];
+    int len = snprintf(req, sizeof req, "GET %s HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n", path);
+    char *buf = malloc(OP_HTTP_MAX);
+    size_t got = 0;
+    if (fd < 0 || !buf || setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) != 0 ||
+        connect(fd, (struct sockaddr *)&addr, sizeof addr) != 0 ||
+        write(fd, req, (size_t)len) != len) {
+        free(buf);
+        buf = NULL;
+    }
+    for (ssize_t n; buf && (n = read(fd, buf + got, OP_HTTP_MAX - 1 - got)) > 0;)
+        got += (size_t)n;
+    if (buf)
+        buf[got] = '\0';
+    if (fd >= 0)
+        close(fd);
+    return buf;
+}
+
+/* The body of an answer (after the blank line), or "". */
+static const char *op_body(const char *answer)
+{
+    const char *end = answer ? strstr(answer, "\r\n\r\n") : NULL;
+    return end ? end + 4 : "";
+}
+
+/* GET /status as JSON, or NULL (caller deletes). */
+static cJSON *op_status(int port)
+{
+    char *answer = op_http_get(port, "/status");
+    cJSON *j = answer ? cJSON_Parse(op_body(answer)) : NULL;
+    free(answer);
+    return j;
+}
+
+static int op_json_int(const cJSON *j, const char *key)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, key);
+    return cJSON_IsNumber(v) ? v->valueint : -1;
+}
+
+static const char *op_json_str(const cJSON *j, const char *key)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, key);
+    return cJSON_IsString(v) ? v->valuestring : "";
+}
+
+/* Polls /status until its label is label and at least min_reconnects
+ * reconnects happened; 1 if it came within LB_TRACE_MS. */
+static int op_status_reaches(int port, const char *label, int min_reconnects)
+{
+    for (long waited = 0; waited < LB_TRACE_MS; waited += LB_POLL_MS) {
+        cJSON *j = op_status(port);
+        int ok = strcmp(op_json_str(j, "label"), label) == 0 &&
+                 op_json_int(j, "reconnects") >= min_reconnects;
+        cJSON_Delete(j);
+        if (ok)
+            return 1;
+        lb_sleep_ms(LB_POLL_MS);
+    }
+    fprintf(stderr, "\n/status never said \"%s\" after %d reconnects\n", label, min_reconnects);
+    return 0;
+}
+
+/* A gateway and a runner with --http on a port of its choosing; the
+ * runner's HTTP port. */
+static int op_start_with_http(lb_proc_t *gw, lb_proc_t *rn, char *trace, int *ctl_port)
+{
+    int port = lb_gateway_start(gw, 0);
+    CU_ASSERT_FATAL(port > 0);
+    *ctl_port = lb_ctl_port(gw);
+    CU_ASSERT_FATAL(*ctl_port > 0);
+    char *extra[] = {"--http", "127.0.0.1:0", NULL};
+    CU_ASSERT_FATAL(lb_runner_start(rn, "runner", port, trace, extra) == 0);
+    CU_ASSERT_FATAL(lb_trace_reaches(rn, trace, lb_ready_and_pinged, 2, LB_TRACE_MS));
+    int http = op_http_port(rn);
+    CU_ASSERT_FATAL(http > 0);
+    return http;
+}
+
+static void http_status_says_api_connected_and_follows_a_kill_through_its_timeline(void)
+{
+    lb_proc_t gw = {0}, rn = {0}, ctl = {0};
+    char trace[LB_PATH_MAX];
+    int ctl_port, http = op_start_with_http(&gw, &rn, trace, &ctl_port);
+    char *answer = op_http_get(http, "/status");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(answer);
+    CU_ASSERT_EQUAL(strncmp(answer, "HTTP/1.1 200", 12), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(answer, "Content-Type: application/json\r\n"));
+    cJSON *j = cJSON_Parse(op_body(answer));
+    CU_ASSERT_STRING_EQUAL(op_json_str(j, "label"), "API Connected");
+    CU_ASSERT_STRING_EQUAL(op_json_str(j, "connection"), "connected");
+    CU_ASSERT(cJSON_IsTrue(cJSON_GetObjectItem(j, "healthy")));
+    CU_ASSERT(op_json_int(j, "health_checks_ok") >= 1);
+    cJSON_Delete(j);
+    free(answer);
+    CU_ASSERT_EQUAL(lb_ctl(&ctl, ctl_port, "kill", NULL, NULL), 0);
+    CU_ASSERT_FATAL(op_status_reaches(http, "API Connected", 1));
+    j = op_status(http);
+    const cJSON *tl = cJSON_GetObjectItem(j, "timeline");
+    static const char *const story[] = {"Connecting", "API Connected", "Reconnecting",
+                                        "API Connected"};
+    CU_ASSERT_EQUAL(cJSON_GetArraySize(tl), 4);
+    for (int i = 0; i < 4 && i < cJSON_GetArraySize(tl); i++)
+        CU_ASSERT_STRING_EQUAL(op_json_str(cJSON_GetArrayItem(tl, i), "label"), story[i]);
+    cJSON_Delete(j);
+    CU_ASSERT_EQUAL(lb_interrupt(&rn), 0);
+    lb_stop_gateway(&gw);
+}
+
+static void http_metrics_and_page_show_the_live_runner(void)
+{
+    lb_proc_t gw = {0}, rn = {0};
+    char trace[LB_PATH_MAX];
+    int ctl_port, http = op_start_with_http(&gw, &rn, trace, &ctl_port);
+    char *metrics = op_http_get(http, "/metrics");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(metrics);
+    static const char *const want[] = {
+        "HTTP/1.1 200",
+        "Content-Type: text/plain; version=0.0.4; charset=utf-8\r\n",
+        "# TYPE ibgw_runner_connection_state gauge\n",
+        "\nibgw_runner_connection_state{state=\"connected\"} 1\n",
+        "\nibgw_runner_reconnects_total 0\n",
+        "\nibgw_runner_cycles_total{result=\"ok\"} 0\n",
+        "\nibgw_runner_ping_rtt_seconds 0.",
+        "\nibgw_runner_uptime_seconds ",
+        /* mockgw greets every session with the farm notices, as IB does */
+        "\nibgw_runner_errors_total{code=\"2104\"} 1\n",
+    };
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
+        CU_ASSERT_PTR_NOT_NULL(strstr(metrics, want[i]));
+    free(metrics);
+    char *page = op_http_get(http, "/");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(page);
+    CU_ASSERT_PTR_NOT_NULL(strstr(page, "Content-Type: text/html; charset=utf-8\r\n"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(page, "<div id=\"label\" class=\"c-connected\">API Connected"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(page, "setInterval(refresh, 1000)"));
+    free(page);
+    char *missing = op_http_get(http, "/nothing-here");
+    CU_ASSERT_PTR_NOT_NULL(missing);
+    CU_ASSERT(missing && strncmp(missing, "HTTP/1.1 404", 12) == 0);
+    free(missing);
+    CU_ASSERT_EQUAL(lb_interrupt(&rn), 0);
+    lb_stop_gateway(&gw);
+}
+
+static void runner_refuses_an_http_address_that_is_not_ipv4_with_exit_code_2(void)
+{
+    char bin[LB_PATH_MAX];
+    lb_binary(bin, "runner");
+    char *argv[] = {bin, "--http", "localhost:8080", NULL};
+    lb_expect_usage_error(argv, "--http");
+}
+
+static void runner_exits_1_naming_the_address_when_its_http_port_is_taken(void)
+{
+    char bin[LB_PATH_MAX], addr[32];
+    lb_proc_t p = {0};
+    int taken = lb_refusing_port();
+    CU_ASSERT_FATAL(taken > 0);
+    snprintf(addr, sizeof addr, "127.0.0.1:%d", taken);
+    lb_binary(bin, "runner");
+    char *argv[] = {bin, "--port", "1", "--http", addr, NULL};
+    CU_ASSERT_FATAL(lb_spawn(&p, "runner", argv) == 0);
+    CU_ASSERT_EQUAL(lb_reap(&p, LB_EXIT_MS), 1);
+    char want[64];
+    snprintf(want, sizeof want, "--http: cannot listen on %s", addr);
+    CU_ASSERT(lb_file_contains(p.err, want));
+}
+
+/* Binds <dir>/notify as a unix datagram socket, the way systemd's
+ * NOTIFY_SOCKET is one; its path in path. */
+static int op_notify_bind(char *path)
+{
+    struct sockaddr_un addr = {.sun_family = AF_UNIX};
+    lb_path(path, "notify");
+    if (strlen(path) >= sizeof addr.sun_path)
+        return -1;
+    strcpy(addr.sun_path, path);
+    op_notify_fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (op_notify_fd < 0 || bind(op_notify_fd, (struct sockaddr *)&addr, sizeof addr) != 0)
+        return -1;
+    return 0;
+}
+
+/* The next notification within timeout_ms into buf (NUL-terminated); 0 if
+ * none came. */
+static int op_notify_next(char *buf, size_t cap, long timeout_ms)
+{
+    struct pollfd p = {.fd = op_notify_fd, .events = POLLIN};
+    if (poll(&p, 1, (int)timeout_ms) != 1)
+        return 0;
+    ssize_t n = recv(op_notify_fd, buf, cap - 1, 0);
+    buf[n > 0 ? n : 0] = '\0';
+    return n > 0;
+}
+
+/* Waits up to LB_TRACE_MS for a notification holding line; 1 if one came.
+ * *watchdogs counts the WATCHDOG=1 seen meanwhile. */
+static int op_notify_until(const char *line, int *watchdogs)
+{
+    char msg[OP_NOTIFY_MAX];
+    for (long waited = 0; waited < LB_TRACE_MS; waited += LB_POLL_MS) {
+        if (!op_notify_next(msg, sizeof msg, LB_POLL_MS))
+            continue;
+        *watchdogs += strstr(msg, "WATCHDOG=1") != NULL;
+        if (strstr(msg, line))
+            return 1;
+    }
+    fprintf(stderr, "\nno notification with \"%s\"\n", line);
+    return 0;
+}
+
+/* The WATCHDOG=1 notifications in the next ms milliseconds; -1 if a
+ * READY=1 came among them (it must come only once). */
+static int op_watchdogs_within(long ms)
+{
+    char msg[OP_NOTIFY_MAX];
+    int n = 0;
+    for (long waited = 0; waited < ms; waited += LB_POLL_MS) {
+        if (!op_notify_next(msg, sizeof msg, LB_POLL_MS))
+            continue;
+        if (strstr(msg, "READY=1"))
+            return -1;
+        n += strstr(msg, "WATCHDOG=1") != NULL;
+    }
+    return n;
+}
+
+/* Starts the runner with NOTIFY_SOCKET and WATCHDOG_USEC set for it only. */
+static int op_runner_under_systemd(lb_proc_t *rn, int port, char *trace, const char *sock)
+{
+    char *extra[] = {"--connect-timeout", "1", NULL};
+    setenv("NOTIFY_SOCKET", sock, 1);
+    setenv("WATCHDOG_USEC", OP_WATCHDOG_USEC, 1);
+    unsetenv("WATCHDOG_PID"); /* unset: the watchdog is meant for whoever reads it */
+    int rc = lb_runner_start(rn, "runner", port, trace, extra);
+    unsetenv("NOTIFY_SOCKET");
+    unsetenv("WATCHDOG_USEC");
+    return rc;
+}
+
+static void systemd_gets_ready_status_and_watchdog_pings_only_while_healthy(void)
+{
+    lb_proc_t gw = {0}, rn = {0}, ctl = {0};
+    char trace[LB_PATH_MAX], sock[LB_PATH_MAX], msg[OP_NOTIFY_MAX] = "";
+    int port = lb_gateway_start(&gw, 0), ctl_port = lb_ctl_port(&gw), watchdogs = 0;
+    CU_ASSERT_FATAL(port > 0 && ctl_port > 0);
+    CU_ASSERT_FATAL(op_notify_bind(sock) == 0);
+    CU_ASSERT_FATAL(op_runner_under_systemd(&rn, port, trace, sock) == 0);
+    /* READY=1 comes with the label, once connected. */
+    while (!strstr(msg, "READY=1") && op_notify_next(msg, sizeof msg, LB_TRACE_MS)) {
+    }
+    CU_ASSERT_PTR_NOT_NULL_FATAL(strstr(msg, "READY=1"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(msg, "STATUS=API Connected\n"));
+    /* Healthy: the keep-alive (every 150 ms) and each answered ping. */
+    CU_ASSERT(op_watchdogs_within(1000) >= 5);
+    /* A stale Gateway: the ping times out, the runner reconnects and stays
+     * unhealthy, and the watchdog hears nothing. */
+    CU_ASSERT_EQUAL(lb_ctl(&ctl, ctl_port, "stale", NULL, NULL), 0);
+    CU_ASSERT_FATAL(op_notify_until("STATUS=Reconnecting", &watchdogs));
+    CU_ASSERT_EQUAL(op_watchdogs_within(1500), 0);
+    /* The Gateway answers again: back to API Connected, the pings resume,
+     * and READY=1 is not sent twice. */
+    CU_ASSERT_EQUAL(lb_ctl(&ctl, ctl_port, "clear", NULL, NULL), 0);
+    CU_ASSERT_FATAL(op_notify_until("STATUS=API Connected", &watchdogs));
+    CU_ASSERT(op_watchdogs_within(1000) >= 3);
+    CU_ASSERT_EQUAL(kill(rn.pid, SIGINT), 0);
+    CU_ASSERT(op_notify_until("STOPPING=1", &watchdogs));
+    CU_ASSERT_EQUAL(lb_reap(&rn, LB_EXIT_MS), 0);
+    lb_stop_gateway(&gw);
+}
+
+static CU_TestInfo operator_tests[] = {
+    {"http_status_says_api_connected_and_follows_a_kill_through_its_timeline",
+     http_status_says_api_connected_and_follows_a_kill_through_its_timeline},
+    {"http_metrics_and_page_show_the_live_runner", http_metrics_and_page_show_the_live_runner},
+    {"runner_refuses_an_http_address_that_is_not_ipv4_with_exit_code_2",
+     runner_refuses_an_http_address_that_is_not_ipv4_with_exit_code_2},
+    {"runner_exits_1_naming_the_address_when_its_http_port_is_taken",
+     runner_exits_1_naming_the_address_when_its_http_port_is_taken},
+    {"systemd_gets_ready_status_and_watchdog_pings_only_while_healthy",
+     systemd_gets_ready_status_and_watchdog_pings_only_while_healthy},
+    CU_TEST_INFO_NULL,
+};
+
 static CU_TestInfo loopback_tests[] = {
     {"runner_pings_the_gateway_and_exits_zero_after_a_fin_close_on_sigint",
      runner_pings_the_gateway_and_exits_zero_after_a_fin_close_on_sigint},
@@ -654,10 +1109,20 @@ static CU_TestInfo loopback_tests[] = {
      plan_runner_keeps_one_connection_across_cycles_reconnects_and_exits_cleanly},
     {"runner_refuses_trade_on_a_live_port_without_allow_live",
      runner_refuses_trade_on_a_live_port_without_allow_live},
+    {"mockgw_ctl_kill_makes_a_connected_runner_reconnect",
+     mockgw_ctl_kill_makes_a_connected_runner_reconnect},
+    {"mockgw_ctl_stale_makes_the_runner_miss_a_ping",
+     mockgw_ctl_stale_makes_the_runner_miss_a_ping},
+    {"mockgw_ctl_status_answers_json_listing_the_session",
+     mockgw_ctl_status_answers_json_listing_the_session},
+    {"mockgw_ctl_exits_1_with_the_reason_when_the_gateway_refuses",
+     mockgw_ctl_exits_1_with_the_reason_when_the_gateway_refuses},
+    {"mockgw_ctl_exits_2_when_no_gateway_listens", mockgw_ctl_exits_2_when_no_gateway_listens},
     CU_TEST_INFO_NULL,
 };
 
 CU_SuiteInfo test_suites[] = {
     {"loopback", NULL, NULL, lb_setup, lb_teardown, loopback_tests},
+    {"operator", NULL, NULL, op_setup, op_teardown, operator_tests},
     CU_SUITE_INFO_NULL,
 };

@@ -570,6 +570,46 @@ static void historical_bars_are_the_same_for_the_same_seed_and_differ_for_anothe
     t_frame_free(&other);
 }
 
+/* The gateway keeps the bars it built and the text it wrote for them:
+ * asking again, in the other date format, for another whatToShow, or from
+ * a fresh gateway, gives each time what building them anew gives. */
+static void repeated_history_requests_answer_as_a_fresh_gateway_would(void)
+{
+    static const char *const what[] = {"TRADES", "TRADES", "BID", "TRADES", "BID"};
+    static const char *const fmt[] = {"1", "2", "1", "1", "1"};
+    char id[16];
+    env_init();
+    E.cfg.market_seed = 11;
+    env_start_gw();
+    t_client_t *c = client_ready("1");
+    for (int i = 0; i < 5; i++) {
+        snprintf(id, sizeof id, "%d", i + 3);
+        req_historical(c, id, "AAPL", "STK", "20251209 15:00:00 US/Eastern", "5 mins", "3600 S",
+                       "0", what[i], fmt[i]);
+    }
+    run_ms(5);
+    CU_ASSERT_EQUAL_FATAL(count(c, "17"), 5);
+    const t_frame_t *trades = nth(c, "17", 0), *unix_dates = nth(c, "17", 1);
+    const t_frame_t *bid = nth(c, "17", 2);
+    CU_ASSERT(same_bars(trades, nth(c, "17", 3)));
+    CU_ASSERT(same_bars(bid, nth(c, "17", 4)));
+    CU_ASSERT_EQUAL_FATAL(unix_dates->n, trades->n);
+    CU_ASSERT_EQUAL(strtoll(unix_dates->f[5], NULL, 10), ny_to_utc(2025, 12, 9, 14, 0, 0));
+    for (int i = 5; i + 8 <= trades->n; i += 8) {
+        for (int k = 1; k < 8; k++)
+            CU_ASSERT_STRING_EQUAL(unix_dates->f[i + k], trades->f[i + k]);
+        CU_ASSERT_DOUBLE_EQUAL(strtod(bid->f[i + 4], NULL), strtod(trades->f[i + 4], NULL) - 0.01,
+                               1e-9);
+        CU_ASSERT_STRING_EQUAL(bid->f[i + 5], "-1");
+    }
+    t_frame_t first = t_copy(trades);
+    env_stop();
+    t_frame_t fresh = bars_with_seed(11);
+    CU_ASSERT(same_bars(&first, &fresh));
+    t_frame_free(&first);
+    t_frame_free(&fresh);
+}
+
 static void regular_hours_bars_lie_within_the_new_york_session(void)
 {
     env_start();
@@ -996,7 +1036,8 @@ static void config_errors_name_the_json_path(void)
         {"{\"daily_restart\": {\"down_for\": \"2m\"}}", "gateway.daily_restart.at: missing"},
         {"{\"daily_restart\": {\"at\": \"23:45\", \"down_for\": 5}}",
          "gateway.daily_restart.down_for: expected a duration, got a number"},
-        {"{\"replay\": {\"file\": \"x.pcap\"}}", "gateway.replay: not supported yet"},
+        {"{\"replay\": {\"file\": \"x.pcap\", \"mode\": \"loose\"}}",
+         "gateway.replay.mode: expected \"strict\" or \"lenient\", got \"loose\""},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         gw_config_t cfg, before;
@@ -1053,6 +1094,8 @@ static CU_TestInfo layout_tests[] = {
 static CU_TestInfo market_tests[] = {
     {"historical_bars_are_the_same_for_the_same_seed_and_differ_for_another",
      historical_bars_are_the_same_for_the_same_seed_and_differ_for_another},
+    {"repeated_history_requests_answer_as_a_fresh_gateway_would",
+     repeated_history_requests_answer_as_a_fresh_gateway_would},
     {"regular_hours_bars_lie_within_the_new_york_session",
      regular_hours_bars_lie_within_the_new_york_session},
     {"watchdog_eurusd_probe_gets_bars_even_on_a_saturday",

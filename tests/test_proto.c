@@ -460,6 +460,50 @@ static void writer_writes_doubles_in_their_shortest_form(void)
     CU_ASSERT_STRING_EQUAL(text, "NaN");
 }
 
+/* What the writer promises for doubles, the slow way: printf's %.Ng with
+ * the fewest digits that read back as the same double. */
+static void shortest_by_printf(double v, char *out)
+{
+    for (int digits = 15; digits <= 17; digits++) {
+        snprintf(out, 32, "%.*g", digits, v);
+        if (strtod(out, NULL) == v)
+            return;
+    }
+}
+
+/* Prices, sizes and counts take a shortcut past printf; it must give the
+ * same text, and a reader must give back the same double, for every
+ * decimal (and for values that are no short decimal at all). */
+static void doubles_round_trip_as_printf_and_strtod_would(void)
+{
+    uint64_t x = 0x9e3779b97f4a7c15ULL;
+    char want[32], text[64];
+    for (int i = 0; i < 20000; i++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        static const double scale[] = {1, 100, 10000, 1e9, 3};
+        double v = (double)(int64_t)(x % 2000000000000ULL - 1000000000000LL) / scale[i % 5];
+        if (i % 7 == 0)
+            v = ldexp((double)(x >> 11), (int)(x % 80) - 90);
+        shortest_by_printf(v, want);
+        written_text(proto_put_double, v, text);
+        CU_ASSERT_STRING_EQUAL(text, want);
+        proto_frame_t f = exact_frame(text, strlen(text) + 1);
+        proto_reader_t r;
+        double back = 0;
+        proto_reader_init(&r, &f);
+        CU_ASSERT_EQUAL(proto_read_double(&r, &back, NULL, 0), 0);
+        CU_ASSERT_EQUAL(back, v);
+        CU_ASSERT_EQUAL(back, strtod(text, NULL));
+        free((void *)f.payload);
+    }
+    written_text(proto_put_double, -0.0, text);
+    CU_ASSERT_STRING_EQUAL(text, "-0");
+    written_text(proto_put_double, 0.0001, text);
+    CU_ASSERT_STRING_EQUAL(text, "0.0001");
+    written_text(proto_put_double, 99999999999999.9, text);
+    CU_ASSERT_STRING_EQUAL(text, "99999999999999.9");
+}
+
 static void writer_writes_ints_and_bools_as_decimal_text(void)
 {
     static const char want[] = "-9223372036854775808\0" "9223372036854775807\0" "0\0" "1\0" "0";
@@ -1154,6 +1198,7 @@ static CU_TestInfo writer_tests[] = {
     TEST(writer_refuses_a_frame_above_the_largest_length),
     TEST(writer_refuses_unbalanced_frames),
     TEST(writer_writes_doubles_in_their_shortest_form),
+    TEST(doubles_round_trip_as_printf_and_strtod_would),
     TEST(writer_writes_ints_and_bools_as_decimal_text),
     CU_TEST_INFO_NULL,
 };

@@ -33,9 +33,27 @@ record() {
     kill -INT $dump; wait $dump || true
 }
 
+# record_proxy OUT: the runner through `mockgw proxy --record` (no tcpdump).
+record_proxy() {
+    "$mockgw" serve --port 4002 --seed 7 >"$tmp/gw.out" 2>&1 &
+    gw=$!
+    sleep 0.5
+    "$mockgw" proxy --listen 127.0.0.1:4003 --upstream 127.0.0.1:4002 --record "$1" \
+        --seed 7 --scrub-accounts >"$tmp/proxy.out" 2>&1 &
+    px=$!
+    sleep 0.5
+    "$runner" --port 4003 --client-id 3 --ping-interval 1 --always-open --symbols AAPL,MSFT \
+        --seed 7 >/dev/null 2>&1 &
+    rn=$!; sleep 2.5; kill -INT $rn; wait $rn
+    sleep 0.3
+    kill -INT $px; wait $px || true
+    kill -INT $gw; wait $gw || true
+}
+
 record "$here/stoqey-4002.pcap" lo 127.0.0.1 4002 stoqey
 record "$here/runner-4001.pcap" lo 127.0.0.1 4001 runner
 editcap -F pcapng "$here/runner-4001.pcap" "$here/runner-4001.pcapng"
 rm "$here/runner-4001.pcap"
 record "$here/stoqey-any-sll2-45123.pcap" any 127.0.0.1 45123 stoqey
 record "$here/stoqey-ipv6-4002.pcap" lo ::1 4002 stoqey
+record_proxy "$here/runner-proxy-4002.pcap"
