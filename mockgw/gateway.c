@@ -399,6 +399,13 @@ uint16_t gw_port(const gw_t *gw)
     return gw->port;
 }
 
+void gw_report_end(gw_t *gw)
+{
+    for (size_t i = 0; i < GW_SESSIONS_MAX; i++)
+        if (gw->sessions[i])
+            gw_replay_session_report(*gw_session_replay(gw->sessions[i]));
+}
+
 size_t gw_session_count(const gw_t *gw)
 {
     return gw->nsessions;

@@ -96,6 +96,12 @@ int gw_new(io_loop_t *loop, const gw_config_t *cfg, gw_t **out, char *err, size_
 void gw_free(gw_t *gw);
 
 uint16_t gw_port(const gw_t *gw);
+
+/* Ends a run without closing anything: traces what is still owed, i.e.
+ * replay_unconsumed for a strict replay whose client has not sent every
+ * recorded request. The sim engine calls it at a scenario's end, while the
+ * trace still counts. */
+void gw_report_end(gw_t *gw);
 /* Sessions currently open (any state). */
 size_t gw_session_count(const gw_t *gw);
 

@@ -645,6 +645,7 @@ struct gw_replay_session {
     rp_due_t *due;        /* sorted by (due_us, msg) */
     io_timer_t *timer;
     int diverged;
+    int reported;         /* replay_unconsumed already traced */
 };
 
 static int rp_map_put(rp_map_t *m, int32_t rec, int32_t live)
@@ -964,17 +965,25 @@ int gw_replay_request(gw_replay_session_t *rs, int32_t id, const proto_reader_t 
     return 0;
 }
 
-void gw_replay_session_free(gw_replay_session_t *rs)
+void gw_replay_session_report(gw_replay_session_t *rs)
 {
-    if (!rs)
+    if (!rs || rs->reported)
         return;
     gw_replay_t *rp = rs->rp;
     size_t left = rp->nex - 1 - rs->nanswered;
+    rs->reported = 1;
     if (!rp->cfg.lenient && !rs->diverged && left > 0)
         rp_trace_unconsumed(rp, rs->conn, left, rs->next);
     else if (left > 0)
         io_log(rp->loop, IO_LOG_INFO, RP_SRC, "conn=%llu replay: %zu recorded requests not "
                "asked for", rs->conn, left);
+}
+
+void gw_replay_session_free(gw_replay_session_t *rs)
+{
+    if (!rs)
+        return;
+    gw_replay_session_report(rs);
     while (rs->due) {
         rp_due_t *d = rs->due;
         rs->due = d->next;

@@ -93,6 +93,9 @@ int gw_replay_request(gw_replay_session_t *rs, int32_t id, const proto_reader_t 
 
 /* The session ends: a strict replay with requests left traces
  * replay_unconsumed. Frees rs and its timer; NULL is a no-op. */
+/* Traces replay_unconsumed once if a strict session has not been sent every
+ * recorded request (done at the latest when the session is freed). */
+void gw_replay_session_report(gw_replay_session_t *rs);
 void gw_replay_session_free(gw_replay_session_t *rs);
 
 #endif

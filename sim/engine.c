@@ -220,6 +220,7 @@ int en_run(const sc_scenario_t *sc, const en_options_t *opt, en_result_t *out, c
         io_sim_run_until(w.loop, sc->end_us - sc->start_us);
         w.running = 0;
         io_us_t span_us = io_now_us(w.loop);
+        gw_report_end(w.gw);
         /* What the teardown traces is not part of the scenario's run. */
         io_set_trace_sink(w.loop, NULL, NULL);
         io_stats_t left;

@@ -463,6 +463,27 @@ static void strict_unconsumed_requests_fail_at_the_end(void)
     env_close();
 }
 
+static void a_session_still_open_at_the_end_of_a_run_reports_what_it_owes_once(void)
+{
+    env_open();
+    cap_basic();
+    replay_start(0, 1);
+    send_msg(&E.client, "49|1");
+    run_ms(10);
+    CU_ASSERT_PTR_NULL(records_find(&E.traces, "replay_unconsumed"));
+    gw_report_end(E.gw);
+    const char *t = records_find(&E.traces, "replay_unconsumed");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+    CU_ASSERT_PTR_NOT_NULL(strstr(t, "count=1 next=reqHistoricalData [20,7,"));
+    CU_ASSERT_EQUAL(gw_session_count(E.gw), 1); /* reported, not closed */
+    size_t before = E.traces.n;
+    gw_free(E.gw);
+    E.gw = NULL;
+    for (size_t i = before; i < E.traces.n; i++)
+        CU_ASSERT_PTR_NULL(strstr(E.traces.lines[i], "replay_unconsumed"));
+    env_close();
+}
+
 static void a_client_that_cannot_take_the_recorded_version_is_refused(void)
 {
     env_open();
@@ -951,6 +972,8 @@ static CU_TestInfo replay_tests[] = {
     {"strict_divergence_on_the_kind_and_after_the_last_request",
      strict_divergence_on_the_kind_and_after_the_last_request},
     {"strict_unconsumed_requests_fail_at_the_end", strict_unconsumed_requests_fail_at_the_end},
+    {"a_session_still_open_at_the_end_of_a_run_reports_what_it_owes_once",
+     a_session_still_open_at_the_end_of_a_run_reports_what_it_owes_once},
     {"a_client_that_cannot_take_the_recorded_version_is_refused",
      a_client_that_cannot_take_the_recorded_version_is_refused},
     {"lenient_takes_any_order_and_falls_back_to_the_synthetic_market",
