@@ -7,7 +7,9 @@
 // order until filled (execDetails and commissionReport with the same
 // execId), a limit order that rests and is cancelled, executions, all open
 // orders, completed orders, a second connection with the same client id
-// (refused with 326 and closed), and disconnect.
+// (refused with 326 and closed), and, when --mockgw and --ctl-port are given,
+// `mockgw ctl kill` (the library must report the disconnect); otherwise it
+// disconnects itself.
 //
 // Any error event fails the run (the library reports its decode errors,
 // "unprocessed data left on queue" and underruns, as error events), except
@@ -17,17 +19,21 @@
 //
 // Usage: node client.js --host H --port P [--client-id N] [--symbol S]
 //        [--position-symbol S]    (a position the gateway was configured with)
+//        [--mockgw PATH --ctl-port P]  (kill the session through mockgw ctl)
 "use strict";
 
+const { execFileSync } = require("child_process");
 const { IBApi, EventName, SecType } = require("@stoqey/ib");
 
 const STEP_TIMEOUT_MS = 10000;
 const DAY_S = 86400;
 
 function parseArgs(argv) {
-    const opts = { host: "127.0.0.1", port: NaN, clientId: 0, symbol: "AAPL", positionSymbol: "" };
+    const opts = { host: "127.0.0.1", port: NaN, clientId: 0, symbol: "AAPL", positionSymbol: "",
+        mockgw: "", ctlPort: "" };
     const names = { "--host": "host", "--port": "port", "--client-id": "clientId",
-        "--symbol": "symbol", "--position-symbol": "positionSymbol" };
+        "--symbol": "symbol", "--position-symbol": "positionSymbol", "--mockgw": "mockgw",
+        "--ctl-port": "ctlPort" };
     for (let i = 0; i < argv.length; i += 2) {
         const key = names[argv[i]];
         if (key === undefined || argv[i + 1] === undefined) {
@@ -248,7 +254,16 @@ async function run(opts) {
 
     result.duplicateRefused = await duplicateClientId(opts);
 
-    await s.step("disconnect", { [EventName.disconnected]: () => true }, () => ib.disconnect());
+    if (opts.mockgw && opts.ctlPort) {
+        // The gateway drops the session: the library must notice on its own.
+        await s.step("mockgw ctl kill", { [EventName.disconnected]: () => true }, () => {
+            execFileSync(opts.mockgw, ["ctl", "--ctl-port", opts.ctlPort, "kill"],
+                { stdio: ["ignore", "ignore", "inherit"] });
+        });
+        result.killNoticed = true;
+    } else {
+        await s.step("disconnect", { [EventName.disconnected]: () => true }, () => ib.disconnect());
+    }
     console.log(JSON.stringify(result));
     process.exit(0);
 }

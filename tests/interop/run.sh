@@ -102,8 +102,11 @@ port=$(wait_for_port)
 [ -n "$port" ] || { show_gw_logs; die "mockgw did not print 'listening on H:P' within 5 s"; }
 echo "mockgw listening on port $port (pid $gw_pid)"
 
+ctl_port=$(sed -n 's/.*control on .*:\([0-9][0-9]*\).*/\1/p' "$tmp/gw.out" | head -n 1)
+[ -n "$ctl_port" ] || { show_gw_logs; die "mockgw did not print 'control on H:P'"; }
 if ! node "$here/client.js" --host 127.0.0.1 --port "$port" --client-id "$client_id" \
-    --symbol AAPL --position-symbol MSFT >"$tmp/client.out" 2>"$tmp/client.err"; then
+    --symbol AAPL --position-symbol MSFT --mockgw "$mockgw" --ctl-port "$ctl_port" \
+    >"$tmp/client.out" 2>"$tmp/client.err"; then
     cat "$tmp/client.out" "$tmp/client.err"; show_gw_logs
     die "@stoqey/ib client failed against mockgw"
 fi
@@ -119,4 +122,5 @@ for want in 'in +conn=[0-9]+ reqCurrentTime' 'out +conn=[0-9]+ currentTime' \
         { show_gw_logs; die "mockgw verbose log has no line matching /$want/"; }
 done
 echo "PASS: @stoqey/ib ran the whole surface (time, positions, account summary, contract" \
-     "details, bars, snapshot, MKT fill, LMT cancel, executions, orders, duplicate id)"
+     "details, bars, snapshot, MKT fill, LMT cancel, executions, orders, duplicate id," \
+     "disconnect noticed after mockgw ctl kill)"
