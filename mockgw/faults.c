@@ -124,7 +124,7 @@ static unsigned fault_all_kinds(void)
     return all;
 }
 
-static int fault_check(const gw_fault_t *f, char *err, size_t errlen)
+int gw_fault_check(const gw_fault_t *f, char *err, size_t errlen)
 {
     if ((unsigned)f->kind >= GW_FAULT_KIND_COUNT)
         return fault_invalid(err, errlen, "unknown fault kind %d", (int)f->kind);
@@ -215,7 +215,7 @@ static size_t fault_fields(const gw_fault_t *f, io_trace_field_t *fl, char *only
     return n;
 }
 
-static void fault_announce(gw_t *gw, const gw_fault_t *f)
+void gw_fault_announce(io_loop_t *loop, const char *src, const gw_fault_t *f)
 {
     io_trace_field_t fl[FAULT_TRACE_FIELDS_MAX];
     char only[160], ev[48], line[512];
@@ -229,9 +229,59 @@ static void fault_announce(gw_t *gw, const gw_fault_t *f)
             len += (size_t)snprintf(line + len, sizeof line - len, " %s=%lld", fl[i].key,
                                     (long long)fl[i].num);
     }
-    io_log(gw_loop(gw), IO_LOG_INFO, FAULT_SRC, "%s", line);
+    io_log(loop, IO_LOG_INFO, src, "%s", line);
     snprintf(ev, sizeof ev, "fault:%s", fault_kind_names[f->kind]);
-    io_trace(gw_loop(gw), FAULT_SRC, ev, n, fl);
+    io_trace(loop, src, ev, n, fl);
+}
+
+/* The farms a Gateway reports on: 2103/2104, 2105/2106, 2157/2158. */
+static const struct {
+    int broken, ok;
+    const char *farm;
+} fault_farms[] = {
+    {PROTO_CODE_MKT_FARM_BROKEN, PROTO_CODE_MKT_FARM_OK, "usfarm"},
+    {PROTO_CODE_HMDS_FARM_BROKEN, PROTO_CODE_HMDS_FARM_OK, "ushmds"},
+    {PROTO_CODE_SECDEF_FARM_BROKEN, PROTO_CODE_SECDEF_FARM_OK, "secdefnj"},
+};
+
+static void fault_notice(gw_fault_notice_t *n, int req_id, int code, const char *suffix)
+{
+    const char *text = proto_error_text(code);
+    n->req_id = req_id;
+    n->code = code;
+    snprintf(n->text, sizeof n->text, "%s%s", text ? text : "", suffix);
+}
+
+/* The farm notices (broken or OK) of the first nfarms farms, each with the
+ * farm's name after the catalogue's text, as a Gateway words them. */
+static size_t fault_farm_notices(size_t nfarms, int ok, gw_fault_notice_t *out)
+{
+    for (size_t i = 0; i < nfarms; i++)
+        fault_notice(&out[i], -1, ok ? fault_farms[i].ok : fault_farms[i].broken,
+                     fault_farms[i].farm);
+    return nfarms;
+}
+
+size_t gw_fault_notices(const gw_fault_t *f, int ending,
+                        gw_fault_notice_t out[GW_FAULT_NOTICES_MAX])
+{
+    switch (f->kind) {
+    case GW_FAULT_ERROR:
+        if (ending)
+            return 0;
+        fault_notice(&out[0], f->req_id, f->code, "");
+        if (f->text[0])
+            snprintf(out[0].text, sizeof out[0].text, "%s", f->text);
+        return 1;
+    case GW_FAULT_CONNECTIVITY_LOST:
+        fault_notice(&out[0], -1, ending ? f->restored_code : PROTO_CODE_CONNECTIVITY_LOST, "");
+        return 1 + fault_farm_notices(sizeof fault_farms / sizeof fault_farms[0], ending,
+                                      out + 1);
+    case GW_FAULT_FARM_OUTAGE:
+        return fault_farm_notices(2, ending, out); /* market data and HMDS */
+    default:
+        return 0;
+    }
 }
 
 /* A frame header whose length is above PROTO_LEN_MAX (so a correct client
@@ -263,7 +313,7 @@ static int fault_garbage(gw_t *gw, const gw_fault_t *f, char *err, size_t errlen
 
 int gw_fault_apply(gw_t *gw, const gw_fault_t *f, char *err, size_t errlen)
 {
-    int rc = fault_check(f, err, errlen);
+    int rc = gw_fault_check(f, err, errlen);
     if (rc < 0)
         return rc;
     int once = f->kind == GW_FAULT_KILL || f->kind == GW_FAULT_GARBAGE ||
@@ -282,13 +332,14 @@ int gw_fault_apply(gw_t *gw, const gw_fault_t *f, char *err, size_t errlen)
         return 0;
     }
     /* Traced first, so the events the fault causes follow it. */
-    fault_announce(gw, f);
+    gw_fault_announce(gw_loop(gw), FAULT_SRC, f);
     switch (f->kind) {
     case GW_FAULT_GARBAGE:
         return fault_garbage(gw, f, err, errlen);
     case GW_FAULT_ERROR: {
-        const char *text = f->text[0] ? f->text : proto_error_text(f->code);
-        gw_send_error(gw, f->client_id, f->req_id, f->code, text ? text : "");
+        gw_fault_notice_t n[GW_FAULT_NOTICES_MAX];
+        gw_fault_notices(f, 0, n);
+        gw_send_error(gw, f->client_id, n[0].req_id, n[0].code, n[0].text);
         return 0;
     }
     case GW_FAULT_CLEAR:
@@ -487,7 +538,7 @@ int gw_fault_parse_words(int argc, char *const argv[], gw_fault_t *out, char *er
                              fault_positionals[kind].usage);
     int rc = fault_parse_positionals(&f, npos, pos, err, errlen);
     if (rc == 0)
-        rc = fault_check(&f, err, errlen);
+        rc = gw_fault_check(&f, err, errlen);
     if (rc == 0)
         *out = f;
     return rc;

@@ -92,6 +92,32 @@ int gw_fault_kind_from_name(const char *name);
 /* "historical" → GW_KIND_HISTORICAL, 0 for an unknown name. */
 unsigned gw_msg_kind_from_name(const char *name);
 
+/* Checks the parameters only (what gw_fault_apply checks first): 0, or
+ * IO_ERR_INVAL with the reason in err. */
+int gw_fault_check(const gw_fault_t *f, char *err, size_t errlen);
+
+/* Logs (INFO, "fault <kind> key=value ...") and traces fault:<kind> with
+ * f's parameters, as src: how a gateway and the recording proxy announce
+ * the faults they apply. */
+void gw_fault_announce(io_loop_t *loop, const char *src, const gw_fault_t *f);
+
+/* One errMsg a fault sends. */
+typedef struct gw_fault_notice {
+    int req_id;
+    int code;
+    char text[192];
+} gw_fault_notice_t;
+
+#define GW_FAULT_NOTICES_MAX 4
+
+/* The errMsgs f sends, in order, into out; their number: error its one as
+ * it is applied (ending 0); connectivity_lost 1100 and the farm-broken
+ * notices as it starts, the restored code and the farm-OK notices as it
+ * ends (ending 1); farm_outage the market-data and HMDS farm notices the
+ * same way; other kinds none. */
+size_t gw_fault_notices(const gw_fault_t *f, int ending,
+                        gw_fault_notice_t out[GW_FAULT_NOTICES_MAX]);
+
 /* Checks the parameters and applies the fault now. 0, or IO_ERR_INVAL with
  * the reason in err (a missing duration, restored not 1101/1102, ...). */
 int gw_fault_apply(gw_t *gw, const gw_fault_t *f, char *err, size_t errlen);

@@ -53,16 +53,6 @@ struct gw {
     gw_counters_t counters;
 };
 
-/* The farms a Gateway reports on: 2103/2104, 2105/2106, 2157/2158. */
-static const struct {
-    int broken, ok;
-    const char *farm;
-} gw_farms[] = {
-    {PROTO_CODE_MKT_FARM_BROKEN, PROTO_CODE_MKT_FARM_OK, "usfarm"},
-    {PROTO_CODE_HMDS_FARM_BROKEN, PROTO_CODE_HMDS_FARM_OK, "ushmds"},
-    {PROTO_CODE_SECDEF_FARM_BROKEN, PROTO_CODE_SECDEF_FARM_OK, "secdefnj"},
-};
-
 void gw_config_defaults(gw_config_t *cfg)
 {
     memset(cfg, 0, sizeof *cfg);
@@ -462,22 +452,18 @@ int gw_send_raw(gw_t *gw, int client_id, const void *bytes, size_t len)
     return n;
 }
 
-/* The farm notices (broken or OK) of the first nfarms farms, each with the
- * farm's name after the catalogue's text, as a Gateway words them. */
-static void gw_send_farms(gw_t *gw, int client_id, size_t nfarms, int ok)
+/* The errMsgs f sends as it starts or ends (faults.h). */
+static void gw_send_notices(gw_t *gw, const gw_fault_t *f, int ending)
 {
-    for (size_t i = 0; i < nfarms; i++) {
-        int code = ok ? gw_farms[i].ok : gw_farms[i].broken;
-        char text[128];
-        snprintf(text, sizeof text, "%s%s", proto_error_text(code), gw_farms[i].farm);
-        gw_send_error(gw, client_id, -1, code, text);
-    }
+    gw_fault_notice_t n[GW_FAULT_NOTICES_MAX];
+    size_t count = gw_fault_notices(f, ending, n);
+    for (size_t i = 0; i < count; i++)
+        gw_send_error(gw, f->client_id, n[i].req_id, n[i].code, n[i].text);
 }
 
 /* What a held fault does when it starts and when it ends. */
 static void gw_held_effect(gw_t *gw, const gw_fault_t *f, int ending)
 {
-    size_t nfarms = sizeof gw_farms / sizeof gw_farms[0];
     switch (f->kind) {
     case GW_FAULT_DOWN:
         if (!ending)
@@ -492,14 +478,9 @@ static void gw_held_effect(gw_t *gw, const gw_fault_t *f, int ending)
     case GW_FAULT_SLICE:
         gw_refresh_sessions(gw);
         break;
-    case GW_FAULT_CONNECTIVITY_LOST: {
-        int code = ending ? f->restored_code : PROTO_CODE_CONNECTIVITY_LOST;
-        gw_send_error(gw, f->client_id, -1, code, proto_error_text(code));
-        gw_send_farms(gw, f->client_id, nfarms, ending);
-        break;
-    }
+    case GW_FAULT_CONNECTIVITY_LOST:
     case GW_FAULT_FARM_OUTAGE:
-        gw_send_farms(gw, f->client_id, 2, ending); /* market data and HMDS */
+        gw_send_notices(gw, f, ending);
         break;
     default:
         break; /* handshake_stall, client_id_in_use: read where they apply */

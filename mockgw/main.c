@@ -548,9 +548,10 @@ static const char usage_proxy[] =
     "                    [--chaos MEAN]\n"
     "\n"
     "Relays every client that connects to H:P to its own connection to the upstream\n"
-    "Gateway, both ways, byte for byte, and records the client's side of each\n"
-    "conversation into a pcap (synthetic TCP/IPv4 packets, link type RAW) that\n"
-    "`mockgw inspect`, tcpdump, Wireshark and `mockgw serve --replay` read. Prints\n"
+    "Gateway, both ways, byte for byte but for the faults below, and records the\n"
+    "client's side of each conversation into a pcap (synthetic TCP/IPv4 packets,\n"
+    "link type RAW) that `mockgw inspect`, tcpdump, Wireshark and `mockgw serve\n"
+    "--replay` read. Prints\n"
     "\"mockgw: proxy on H:P\" once listening, then runs until SIGINT or SIGTERM.\n"
     "\n"
     "  --listen H:P         address to listen on (default 127.0.0.1:4003)\n"
@@ -561,10 +562,21 @@ static const char usage_proxy[] =
     "  --seed N             seed of the random source: faults, garbage bytes, sequence\n"
     "                       numbers (default: from the clock; printed at start)\n"
     "  --fault 'AT K ARGS'  at AT after start (a duration), inject fault K into the live\n"
-    "                       stream: kill [fin|rst], latency VALUE DURATION,\n"
-    "                       slice MAX DURATION, garbage [BYTES]; repeatable\n"
-    "  --chaos MEAN         random kill/latency/slice/garbage faults, one per MEAN on\n"
-    "                       average, drawn from the seed\n"
+    "                       stream, with the words `mockgw ctl` takes (no --client-id):\n"
+    "                       kill [fin|rst]           drop every relayed connection\n"
+    "                       down DUR [--how fin|rst] kill, refuse connects for DUR\n"
+    "                       refuse DUR               refuse connects; open relays stay\n"
+    "                       stale [DUR] [--only kind,kind]  drop the upstream's frames\n"
+    "                       handshake_stall DUR      new clients get the server hello late\n"
+    "                       latency VALUE DUR        slice MAX DUR        garbage [BYTES]\n"
+    "                       connectivity_lost DUR [1101|1102]   farm_outage DUR\n"
+    "                       error CODE [TEXT] [--req-id N]      (errMsgs injected)\n"
+    "                       client_id_in_use [TIMES] answer startApi 326 and close\n"
+    "                       clear                    end every active fault\n"
+    "                       Injected and dropped frames are whole frames; the\n"
+    "                       recording shows what the client received. Repeatable\n"
+    "  --chaos MEAN         random faults of those kinds, one per MEAN on average,\n"
+    "                       drawn from the seed (the same seed repeats the run)\n"
     "  --verbose            debug logging\n"
     "\n"
     "Exit status: 0 stopped by SIGINT/SIGTERM, 1 runtime failure, 2 bad usage.\n";
@@ -619,11 +631,8 @@ static int parse_proxy_fault(proxy_opts_t *o, const char *text)
         fprintf(stderr, "mockgw: --fault \"%s\": %s\n", text, err);
         return EXIT_USAGE;
     }
-    enum gw_fault_kind k = pf->f.kind;
-    if (k != GW_FAULT_KILL && k != GW_FAULT_LATENCY && k != GW_FAULT_SLICE &&
-        k != GW_FAULT_GARBAGE)
-        return usage_error("--fault: \"%s\": a relay injects kill, latency, slice and garbage",
-                           text);
+    if (pf->f.client_id >= 0)
+        return usage_error("--fault: \"%s\": a relay does not follow client ids", text);
     o->nfaults++;
     return 0;
 }

@@ -12,7 +12,10 @@
 #include <string.h>
 
 #include "../proto/proto.h"
+#include "capture.h"
 #include "pcap.h"
+#include "requests.h"
+#include "session.h"
 
 #define PX_SRC "proxy"
 #define PX_SNAPLEN 65535
@@ -28,6 +31,10 @@
 #define PX_CHAOS_FOR_MAX_US (30 * IO_US_PER_S)
 #define PX_CHAOS_SLICE_MAX 16
 #define PX_CHAOS_GARBAGE_MAX 64
+#define PX_CHAOS_TIMES_MAX 2
+#define PX_MSG_KINDS 10            /* the bits of enum gw_msg_kind */
+#define PX_STALE_ALL (~0u)
+#define PX_HELD_MAX 16
 
 /* ---- the recorder ------------------------------------------------------- */
 
@@ -315,32 +322,56 @@ typedef struct px_out {
     uint8_t bytes[];
 } px_out_t;
 
+/* One direction's framing: proto's decoder over its bytes, and how far they
+ * have gone on, so that faults drop, answer and inject whole frames while
+ * the bytes otherwise pass as they come. */
+typedef struct px_dir {
+    proto_decoder_t dec;
+    uint64_t sent; /* stream offset up to which bytes went on (or were dropped) */
+    int hello;     /* the direction's greeting has passed */
+    int raw;       /* the bytes stopped framing: they pass as they come */
+} px_dir_t;
+
 typedef struct px_conn {
     gw_proxy_t *px;
     unsigned long long id;
-    io_stream_t *client, *upstream;
+    io_stream_t *client, *upstream; /* upstream NULL once a refused startApi closed it */
     int up_connected;
     uint8_t *early;          /* client bytes sent before upstream connected */
     size_t early_len;
     px_out_t *held, *held_tail;
     io_timer_t *pump;
-    int up_eof;              /* upstream closed: close the client once held drains */
+    const char *drain_by;    /* who ended it: close the client once held drains */
+    px_dir_t dir[2];         /* by enum gw_cap_dir */
+    int version;             /* from the server hello; 0 before it or if it is none */
+    int ready;               /* the startup's nextValidId has passed */
+    int stalled;             /* accepted in a handshake stall: the server hello waits */
+    uint8_t *pending;        /* injected bytes waiting for the end of a frame */
+    size_t pending_len;
     gw_proxy_flow_t flow;
     gw_proxy_scrub_t scrub;
     int rec_dir;             /* the direction scrub output is being recorded for */
 } px_conn_t;
 
+/* A fault that lasts: until its timer (none: stale for 0, until cleared;
+ * client_id_in_use, until its times are used). */
+typedef struct px_held {
+    gw_proxy_t *px;
+    gw_fault_t f;
+    io_timer_t *timer;
+    int used;
+} px_held_t;
+
 struct gw_proxy {
     io_loop_t *loop;
     gw_proxy_config_t cfg;
-    io_listener_t *listener;
+    io_listener_t *listener; /* NULL while a down or refuse fault is on */
+    uint16_t port;           /* the one listened on, to listen again */
     gw_proxy_rec_t *rec;
     px_conn_t *conns[PX_CONNS_MAX];
     size_t nconns;
     unsigned long long accepted;
-    io_us_t latency_us, latency_until_us; /* monotonic */
-    size_t slice_max;
-    io_us_t slice_until_us;
+    px_held_t held[PX_HELD_MAX];
     io_timer_t *chaos;
     io_us_t chaos_mean_us;
 };
@@ -352,6 +383,38 @@ void gw_proxy_config_defaults(gw_proxy_config_t *cfg)
     cfg->port = 4003;
     cfg->upstream_host = "127.0.0.1";
     cfg->upstream_port = 4002;
+}
+
+/* The active fault of that kind, or NULL (latency and slice: at most one). */
+static px_held_t *px_held_find(gw_proxy_t *px, enum gw_fault_kind kind)
+{
+    for (size_t i = 0; i < PX_HELD_MAX; i++)
+        if (px->held[i].used && px->held[i].f.kind == kind)
+            return &px->held[i];
+    return NULL;
+}
+
+static io_us_t px_latency(gw_proxy_t *px)
+{
+    const px_held_t *h = px_held_find(px, GW_FAULT_LATENCY);
+    return h ? h->f.value_us : 0;
+}
+
+static size_t px_slice(gw_proxy_t *px)
+{
+    const px_held_t *h = px_held_find(px, GW_FAULT_SLICE);
+    return h ? h->f.max_bytes : 0;
+}
+
+/* The gw_msg_kind bits the stale faults silence; PX_STALE_ALL for every
+ * frame, 0 when none is on. */
+static unsigned px_stale_mask(gw_proxy_t *px)
+{
+    unsigned mask = 0;
+    for (size_t i = 0; i < PX_HELD_MAX; i++)
+        if (px->held[i].used && px->held[i].f.kind == GW_FAULT_STALE)
+            mask |= px->held[i].f.only ? px->held[i].f.only : PX_STALE_ALL;
+    return mask;
 }
 
 static void px_rec_out(void *data, const uint8_t *bytes, size_t len)
@@ -412,6 +475,9 @@ static void px_conn_close(px_conn_t *c, const char *by, enum io_close_how how)
     if (c->pump)
         io_timer_free(c->pump);
     gw_proxy_scrub_free(&c->scrub);
+    for (int d = 0; d < 2; d++)
+        proto_decoder_free(&c->dir[d].dec);
+    free(c->pending);
     free(c->early);
     free(c);
 }
@@ -424,14 +490,9 @@ static void px_to_client(px_conn_t *c, const uint8_t *bytes, size_t len)
     px_record(c, 1, bytes, len);
 }
 
-static size_t px_slice(const gw_proxy_t *px)
-{
-    return io_now_us(px->loop) < px->slice_until_us ? px->slice_max : 0;
-}
-
 /* Writes the held output that is due: whole, or one slice per pass. Then
- * waits for the next; closes the client once upstream has closed and
- * nothing is held. 1 if c was freed. */
+ * waits for the next; closes the client once its end is due (drain_by)
+ * and nothing is held. 1 if c was freed. */
 static int px_pump(px_conn_t *c)
 {
     io_us_t now = io_now_us(c->px->loop);
@@ -456,8 +517,8 @@ static int px_pump(px_conn_t *c)
     }
     if (c->held) {
         io_timer_start(c->pump, c->held->due_us - now);
-    } else if (c->up_eof) {
-        px_conn_close(c, "upstream", IO_CLOSE_FIN);
+    } else if (c->drain_by) {
+        px_conn_close(c, c->drain_by, IO_CLOSE_FIN);
         return 1;
     }
     return 0;
@@ -469,22 +530,22 @@ static void px_on_pump(io_timer_t *timer, void *data)
     px_pump(data);
 }
 
-/* Upstream bytes go to the client at once, unless a latency or slice fault
- * is on, or output is held already (nothing overtakes it). */
-static void px_from_upstream(px_conn_t *c, const uint8_t *bytes, size_t len)
+/* Bytes for the client go at once, unless a latency or slice fault is on,
+ * or output is held already (nothing overtakes it). 1 if c was freed. */
+static int px_from_upstream(px_conn_t *c, const uint8_t *bytes, size_t len)
 {
     gw_proxy_t *px = c->px;
     io_us_t now = io_now_us(px->loop);
-    io_us_t latency = now < px->latency_until_us ? px->latency_us : 0;
+    io_us_t latency = px_latency(px);
     if (!c->held && latency == 0 && px_slice(px) == 0) {
         px_to_client(c, bytes, len);
-        return;
+        return 0;
     }
     px_out_t *o = malloc(sizeof *o + len);
     if (!o) {
         io_log(px->loop, IO_LOG_ERROR, PX_SRC, "conn=%llu out of memory", c->id);
         px_conn_close(c, "proxy", IO_CLOSE_RST);
-        return;
+        return 1;
     }
     o->next = NULL;
     o->due_us = now + latency;
@@ -498,7 +559,252 @@ static void px_from_upstream(px_conn_t *c, const uint8_t *bytes, size_t len)
     else
         c->held = o;
     c->held_tail = o;
-    px_pump(c);
+    return px_pump(c);
+}
+
+/* Client bytes on to the upstream, or kept until it has connected; none
+ * once a refused startApi closed it. 1 if c was freed. */
+static int px_to_upstream(px_conn_t *c, const uint8_t *bytes, size_t len)
+{
+    if (!c->upstream)
+        return 0;
+    if (c->up_connected) {
+        if (io_stream_write(c->upstream, bytes, len) < 0)
+            io_log(c->px->loop, IO_LOG_WARN, PX_SRC, "conn=%llu cannot send upstream", c->id);
+        return 0;
+    }
+    uint8_t *early = realloc(c->early, c->early_len + len);
+    if (!early) {
+        px_conn_close(c, "proxy", IO_CLOSE_RST);
+        return 1;
+    }
+    memcpy(early + c->early_len, bytes, len);
+    c->early = early;
+    c->early_len += len;
+    return 0;
+}
+
+static int px_pass(px_conn_t *c, int dir, const uint8_t *bytes, size_t len)
+{
+    return dir == GW_CAP_S2C ? px_from_upstream(c, bytes, len) : px_to_upstream(c, bytes, len);
+}
+
+/* Injected bytes wait here while the client is in the middle of a frame. */
+static int px_flush_pending(px_conn_t *c)
+{
+    if (c->pending_len == 0)
+        return 0;
+    uint8_t *bytes = c->pending;
+    size_t len = c->pending_len;
+    c->pending = NULL;
+    c->pending_len = 0;
+    int freed = px_from_upstream(c, bytes, len);
+    free(bytes);
+    return freed;
+}
+
+/* Bytes the proxy itself writes to the client (errMsgs, garbage): at once
+ * when the client is between frames, else after the frame it is in the
+ * middle of (or, in a handshake stall, after the server hello). 1 if c was
+ * freed. */
+static int px_inject(px_conn_t *c, const uint8_t *bytes, size_t len)
+{
+    const px_dir_t *d = &c->dir[GW_CAP_S2C];
+    if (!c->stalled && c->pending_len == 0 && (d->raw || d->sent <= d->dec.consumed))
+        return px_from_upstream(c, bytes, len);
+    uint8_t *pending = realloc(c->pending, c->pending_len + len);
+    if (!pending) {
+        io_log(c->px->loop, IO_LOG_ERROR, PX_SRC, "conn=%llu out of memory: %zu injected bytes "
+               "dropped", c->id, len);
+        return 0;
+    }
+    memcpy(pending + c->pending_len, bytes, len);
+    c->pending = pending;
+    c->pending_len += len;
+    return 0;
+}
+
+/* errMsg in the layout of the version the upstream chose (requests.h). */
+static int px_inject_error(px_conn_t *c, int req_id, int code, const char *text)
+{
+    proto_writer_t w;
+    int freed = 0;
+    proto_writer_init(&w);
+    if (gw_req_put_error(&w, c->version, req_id, code, text) == 0)
+        freed = px_inject(c, w.buf, w.len);
+    else
+        io_log(c->px->loop, IO_LOG_ERROR, PX_SRC, "conn=%llu errMsg %d not built", c->id, code);
+    proto_writer_free(&w);
+    return freed;
+}
+
+static void px_held_end(gw_proxy_t *px, px_held_t *h);
+
+/* client_id_in_use: errMsg 326 instead of forwarding the startApi, then
+ * the client is closed once that has gone out, as a Gateway closes it; the
+ * upstream leg closes at once (so an errMsg waiting for the end of an
+ * upstream frame is dropped with the rest of it). 1 if c was freed. */
+static int px_refuse_start(px_conn_t *c)
+{
+    gw_proxy_t *px = c->px;
+    px_held_t *h = px_held_find(px, GW_FAULT_CLIENT_ID_IN_USE);
+    h->f.times--;
+    io_log(px->loop, IO_LOG_INFO, PX_SRC,
+           "conn=%llu startApi refused by a client_id_in_use fault, %d more to go", c->id,
+           h->f.times);
+    IO_TRACE(px->loop, PX_SRC, "reject", IO_TI("conn", c->id),
+             IO_TI("code", PROTO_CODE_CLIENT_ID_IN_USE));
+    if (h->f.times <= 0)
+        px_held_end(px, h);
+    if (c->upstream)
+        io_stream_close(c->upstream, IO_CLOSE_FIN);
+    c->upstream = NULL;
+    c->drain_by = "proxy";
+    if (px_inject_error(c, -1, PROTO_CODE_CLIENT_ID_IN_USE,
+                        proto_error_text(PROTO_CODE_CLIENT_ID_IN_USE)))
+        return 1;
+    if (c->held)
+        return 0;
+    px_conn_close(c, "proxy", IO_CLOSE_FIN);
+    return 1;
+}
+
+static int32_t px_frame_id(const proto_frame_t *f)
+{
+    proto_reader_t r;
+    int32_t id = -1;
+    proto_reader_init(&r, f);
+    if (proto_read_int(&r, &id, NULL, 0) < 0)
+        return -1;
+    return id;
+}
+
+/* Whether stale drops this upstream message, as a hung Gateway never sends it. */
+static int px_silenced(px_conn_t *c, int32_t id)
+{
+    unsigned mask = px_stale_mask(c->px);
+    return mask == PX_STALE_ALL || (gw_msg_kind_of(id, c->ready) & mask) != 0;
+}
+
+/* One whole frame of direction dir: the server hello gives the version;
+ * stale drops upstream frames; client_id_in_use answers a startApi; what
+ * has not gone on yet of the others goes on. A frame whose start already
+ * went on passes whatever the faults. 1 if c was freed. */
+static int px_frame(px_conn_t *c, int dir, const proto_frame_t *f)
+{
+    px_dir_t *d = &c->dir[dir];
+    uint64_t start = f->offset, end = f->offset + 4 + f->len;
+    int whole = d->sent <= start;
+    int32_t id = px_frame_id(f);
+    if (dir == GW_CAP_S2C && !d->hello) {
+        d->hello = 1;
+        if (proto_server_hello_parse(f, &c->version, NULL, 0, NULL, 0) < 0)
+            c->version = 0; /* no Gateway: nothing is injected into it */
+    } else if (dir == GW_CAP_S2C && whole && px_silenced(c, id)) {
+        d->sent = end;
+        io_log(c->px->loop, IO_LOG_DEBUG, PX_SRC, "conn=%llu stale: %s dropped", c->id,
+               proto_in_name(id) ? proto_in_name(id) : "a message");
+        return px_flush_pending(c);
+    } else if (dir == GW_CAP_C2S && whole && id == PROTO_OUT_START_API &&
+               px_held_find(c->px, GW_FAULT_CLIENT_ID_IN_USE)) {
+        d->sent = end;
+        return px_refuse_start(c);
+    }
+    c->ready |= dir == GW_CAP_S2C && id == PROTO_IN_NEXT_VALID_ID;
+    uint64_t from = whole ? start : d->sent;
+    d->sent = end;
+    if (px_pass(c, dir, f->payload - 4 + (from - start), (size_t)(end - from)))
+        return 1;
+    return dir == GW_CAP_S2C ? px_flush_pending(c) : 0;
+}
+
+/* Whether an unfinished frame waits for its end: a fault may still drop
+ * (stale) or answer (client_id_in_use) it. */
+static int px_withheld(px_conn_t *c, int dir)
+{
+    if (!c->dir[dir].hello)
+        return 0;
+    if (dir == GW_CAP_S2C)
+        return px_stale_mask(c->px) != 0;
+    return px_held_find(c->px, GW_FAULT_CLIENT_ID_IN_USE) != NULL;
+}
+
+/* Passes on what the decoder holds beyond what went on already. */
+static int px_dir_pass_rest(px_conn_t *c, int dir)
+{
+    px_dir_t *d = &c->dir[dir];
+    uint64_t from = d->sent > d->dec.consumed ? d->sent : d->dec.consumed;
+    uint64_t end = d->dec.consumed + proto_decoder_buffered(&d->dec);
+    if (from >= end)
+        return 0;
+    d->sent = end;
+    return px_pass(c, dir, d->dec.buf + d->dec.start + (size_t)(from - d->dec.consumed),
+                   (size_t)(end - from));
+}
+
+/* Reads the client's "API\0" greeting and passes what of it has not gone
+ * on yet (the decoder moves past it, so it goes before any frame after it
+ * is looked at). proto_client_hello_read's result, or 2 if c was freed. */
+static int px_dir_greeting(px_conn_t *c, char *err, size_t errlen)
+{
+    px_dir_t *d = &c->dir[GW_CAP_C2S];
+    proto_client_hello_t hello;
+    const uint8_t *base = d->dec.buf + d->dec.start; /* the read leaves the bytes in place */
+    uint64_t base_off = d->dec.consumed;
+    int rc = proto_client_hello_read(&d->dec, &hello, err, errlen);
+    d->hello = rc == 1;
+    if (rc != 1 || d->sent >= d->dec.consumed)
+        return rc;
+    uint64_t from = d->sent;
+    d->sent = d->dec.consumed;
+    return px_pass(c, GW_CAP_C2S, base + (from - base_off), (size_t)(d->sent - from)) ? 2 : 1;
+}
+
+/* Moves direction dir on: the client's greeting, whole frames through
+ * px_frame, then the unfinished one at once unless it is withheld. After a
+ * bad greeting, length or payload the bytes no longer frame: they pass as
+ * they come from then on. A stalled server hello stays in the decoder.
+ * 1 if c was freed. */
+static int px_dir_pump(px_conn_t *c, int dir)
+{
+    px_dir_t *d = &c->dir[dir];
+    proto_frame_t f;
+    char err[128] = "";
+    int rc = 1;
+    if (d->raw || (dir == GW_CAP_S2C && c->stalled))
+        return 0;
+    if (dir == GW_CAP_C2S && !d->hello && (rc = px_dir_greeting(c, err, sizeof err)) == 2)
+        return 1;
+    while (rc == 1 && (rc = proto_decoder_next(&d->dec, &f, err, sizeof err)) == 1)
+        if (px_frame(c, dir, &f))
+            return 1;
+    if (rc == 0 && px_withheld(c, dir))
+        return 0;
+    if (rc < 0) {
+        d->raw = 1;
+        io_log(c->px->loop, IO_LOG_DEBUG, PX_SRC, "conn=%llu %s bytes stop framing (%s): "
+               "they pass as they come", c->id, dir == GW_CAP_S2C ? "upstream" : "client", err);
+    }
+    if (px_dir_pass_rest(c, dir))
+        return 1;
+    if (!d->raw)
+        return 0;
+    proto_decoder_free(&d->dec);
+    return dir == GW_CAP_S2C ? px_flush_pending(c) : 0;
+}
+
+/* Bytes of direction dir arrived. 1 if c was freed. */
+static int px_dir_feed(px_conn_t *c, int dir, const uint8_t *bytes, size_t len)
+{
+    px_dir_t *d = &c->dir[dir];
+    if (d->raw)
+        return px_pass(c, dir, bytes, len);
+    if (proto_decoder_feed(&d->dec, bytes, len) < 0) {
+        io_log(c->px->loop, IO_LOG_ERROR, PX_SRC, "conn=%llu out of memory", c->id);
+        px_conn_close(c, "proxy", IO_CLOSE_RST);
+        return 1;
+    }
+    return px_dir_pump(c, dir);
 }
 
 static void px_on_upstream(io_stream_t *stream, const io_stream_event_t *ev, void *data)
@@ -523,10 +829,10 @@ static void px_on_upstream(io_stream_t *stream, const io_stream_event_t *ev, voi
         px_conn_close(c, "upstream", IO_CLOSE_RST);
         break;
     case IO_EV_DATA:
-        px_from_upstream(c, ev->data, ev->len);
+        px_dir_feed(c, GW_CAP_S2C, ev->data, ev->len);
         break;
     case IO_EV_EOF:
-        c->up_eof = 1;
+        c->drain_by = "upstream";
         if (!c->held)
             px_conn_close(c, "upstream", IO_CLOSE_FIN);
         break;
@@ -543,20 +849,7 @@ static void px_on_client(io_stream_t *stream, const io_stream_event_t *ev, void 
     switch (ev->kind) {
     case IO_EV_DATA:
         px_record(c, 0, ev->data, ev->len);
-        if (c->up_connected) {
-            if (io_stream_write(c->upstream, ev->data, ev->len) < 0)
-                io_log(c->px->loop, IO_LOG_WARN, PX_SRC, "conn=%llu cannot send upstream",
-                       c->id);
-        } else {
-            uint8_t *early = realloc(c->early, c->early_len + ev->len);
-            if (!early) {
-                px_conn_close(c, "proxy", IO_CLOSE_RST);
-                return;
-            }
-            memcpy(early + c->early_len, ev->data, ev->len);
-            c->early = early;
-            c->early_len += ev->len;
-        }
+        px_dir_feed(c, GW_CAP_C2S, ev->data, ev->len);
         break;
     case IO_EV_EOF:
         px_conn_close(c, "client", IO_CLOSE_FIN);
@@ -592,10 +885,13 @@ static void px_on_accept(io_listener_t *listener, io_stream_t *stream, void *dat
     c->px = px;
     c->id = ++px->accepted;
     c->client = stream;
+    c->stalled = px_held_find(px, GW_FAULT_HANDSHAKE_STALL) != NULL;
     px->conns[slot] = c;
     px->nconns++;
     io_stream_set_cb(stream, px_on_client, c);
     gw_proxy_scrub_init(&c->scrub);
+    for (int d = 0; d < 2; d++)
+        proto_decoder_init(&c->dir[d].dec);
     static const uint8_t client_ip[4] = {10, 0, 0, 1}, server_ip[4] = {10, 0, 0, 2};
     memcpy(c->flow.client_ip, client_ip, 4);
     memcpy(c->flow.server_ip, server_ip, 4);
@@ -604,8 +900,9 @@ static void px_on_accept(io_listener_t *listener, io_stream_t *stream, void *dat
     if (px->rec)
         gw_proxy_rec_connect(px->rec, &c->flow, (uint32_t)io_random_u64(px->loop),
                              (uint32_t)io_random_u64(px->loop), io_wall_us(px->loop));
-    io_log(px->loop, IO_LOG_INFO, PX_SRC, "conn=%llu accepted; connecting to %s:%u", c->id,
-           px->cfg.upstream_host, (unsigned)px->cfg.upstream_port);
+    io_log(px->loop, IO_LOG_INFO, PX_SRC, "conn=%llu accepted; connecting to %s:%u%s", c->id,
+           px->cfg.upstream_host, (unsigned)px->cfg.upstream_port,
+           c->stalled ? " (handshake stall: its server hello waits)" : "");
     IO_TRACE(px->loop, PX_SRC, "accept", IO_TI("conn", c->id));
     if (io_connect(px->loop, px->cfg.upstream_host, px->cfg.upstream_port, px_on_upstream, c,
                    &c->upstream, err, sizeof err) < 0) {
@@ -635,8 +932,9 @@ int gw_proxy_new(io_loop_t *loop, const gw_proxy_config_t *cfg, gw_proxy_t **out
         free(px);
         return rc;
     }
+    px->port = io_listener_port(px->listener);
     io_log(loop, IO_LOG_INFO, PX_SRC, "listening on %s:%u, relaying to %s:%u%s%s%s", cfg->host,
-           (unsigned)io_listener_port(px->listener), cfg->upstream_host,
+           (unsigned)px->port, cfg->upstream_host,
            (unsigned)cfg->upstream_port, cfg->record ? ", recording to " : "",
            cfg->record ? cfg->record : "", cfg->scrub_accounts ? " (accounts scrubbed)" : "");
     *out = px;
@@ -650,7 +948,11 @@ void gw_proxy_free(gw_proxy_t *px)
     for (size_t i = 0; i < PX_CONNS_MAX; i++)
         if (px->conns[i])
             px_conn_close(px->conns[i], "proxy", IO_CLOSE_FIN);
-    io_listener_close(px->listener);
+    for (size_t i = 0; i < PX_HELD_MAX; i++)
+        if (px->held[i].timer)
+            io_timer_free(px->held[i].timer);
+    if (px->listener)
+        io_listener_close(px->listener);
     if (px->chaos)
         io_timer_free(px->chaos);
     gw_proxy_rec_close(px->rec);
@@ -659,7 +961,7 @@ void gw_proxy_free(gw_proxy_t *px)
 
 uint16_t gw_proxy_port(const gw_proxy_t *px)
 {
-    return io_listener_port(px->listener);
+    return px->port;
 }
 
 size_t gw_proxy_conn_count(const gw_proxy_t *px)
@@ -669,6 +971,50 @@ size_t gw_proxy_conn_count(const gw_proxy_t *px)
 
 /* ---- faults --------------------------------------------------------------- */
 
+static void px_drop_all(gw_proxy_t *px, enum io_close_how how)
+{
+    for (size_t i = 0; i < PX_CONNS_MAX; i++)
+        if (px->conns[i])
+            px_conn_close(px->conns[i], "proxy", how);
+}
+
+/* Listens while no down or refuse fault is on; does not while one is. */
+static void px_update_listener(gw_proxy_t *px)
+{
+    char err[256];
+    int closed = px_held_find(px, GW_FAULT_DOWN) || px_held_find(px, GW_FAULT_REFUSE);
+    if (closed && px->listener) {
+        io_listener_close(px->listener);
+        px->listener = NULL;
+        io_log(px->loop, IO_LOG_INFO, PX_SRC, "stopped listening: connects are refused");
+    } else if (!closed && !px->listener) {
+        if (io_listen(px->loop, px->cfg.host, px->port, px_on_accept, px, &px->listener, err,
+                      sizeof err) < 0) {
+            px->listener = NULL;
+            io_log(px->loop, IO_LOG_ERROR, PX_SRC, "cannot listen again: %s", err);
+        } else {
+            io_log(px->loop, IO_LOG_INFO, PX_SRC, "listening again on %s:%u", px->cfg.host,
+                   (unsigned)px->port);
+        }
+    }
+}
+
+/* f's errMsgs to every ready client (past its startup's nextValidId), as
+ * a Gateway sends notices only to ready sessions. */
+static void px_notices(gw_proxy_t *px, const gw_fault_t *f, int ending)
+{
+    gw_fault_notice_t n[GW_FAULT_NOTICES_MAX];
+    size_t count = gw_fault_notices(f, ending, n);
+    for (size_t i = 0; i < PX_CONNS_MAX; i++) {
+        px_conn_t *c = px->conns[i];
+        for (size_t k = 0; c && c->ready && k < count; k++)
+            if (px_inject_error(c, n[k].req_id, n[k].code, n[k].text))
+                c = NULL;
+    }
+}
+
+/* A malformed frame (a length above the limit, then seeded random bytes)
+ * to every client, between frames. */
 static void px_garbage(gw_proxy_t *px, size_t bytes)
 {
     uint8_t *buf = malloc(4 + bytes);
@@ -681,80 +1027,181 @@ static void px_garbage(gw_proxy_t *px, size_t bytes)
         buf[4 + i] = (uint8_t)io_random_u64(px->loop);
     for (size_t i = 0; i < PX_CONNS_MAX; i++)
         if (px->conns[i])
-            px_from_upstream(px->conns[i], buf, 4 + bytes);
+            px_inject(px->conns[i], buf, 4 + bytes);
     free(buf);
+}
+
+/* A handshake stall is over (and no other is on): the held server hellos go. */
+static void px_release_stalled(gw_proxy_t *px)
+{
+    if (px_held_find(px, GW_FAULT_HANDSHAKE_STALL))
+        return;
+    for (size_t i = 0; i < PX_CONNS_MAX; i++) {
+        px_conn_t *c = px->conns[i];
+        if (c && c->stalled) {
+            c->stalled = 0;
+            px_dir_pump(c, GW_CAP_S2C);
+        }
+    }
+}
+
+/* What a lasting fault does as it starts and as it ends. */
+static void px_effect(gw_proxy_t *px, const gw_fault_t *f, int ending)
+{
+    switch (f->kind) {
+    case GW_FAULT_DOWN:
+        if (!ending)
+            px_drop_all(px, f->how);
+        px_update_listener(px);
+        break;
+    case GW_FAULT_REFUSE:
+        px_update_listener(px);
+        break;
+    case GW_FAULT_HANDSHAKE_STALL:
+        if (ending)
+            px_release_stalled(px);
+        break;
+    case GW_FAULT_CONNECTIVITY_LOST:
+    case GW_FAULT_FARM_OUTAGE:
+        px_notices(px, f, ending);
+        break;
+    default:
+        break; /* stale, latency, slice, client_id_in_use: read where they apply */
+    }
+}
+
+/* Takes h out of the table, traces its end, then undoes its effect. */
+static void px_held_end(gw_proxy_t *px, px_held_t *h)
+{
+    gw_fault_t f = h->f;
+    char ev[48];
+    if (h->timer)
+        io_timer_free(h->timer);
+    memset(h, 0, sizeof *h);
+    snprintf(ev, sizeof ev, "fault_end:%s", gw_fault_kind_name(f.kind));
+    io_log(px->loop, IO_LOG_INFO, PX_SRC, "fault %s ended", gw_fault_kind_name(f.kind));
+    IO_TRACE(px->loop, PX_SRC, ev, IO_TI("client_id", f.client_id));
+    px_effect(px, &f, 1);
+}
+
+static void px_on_held_timer(io_timer_t *timer, void *data)
+{
+    px_held_t *h = data;
+    (void)timer;
+    px_held_end(h->px, h);
+}
+
+static int px_lasts(enum gw_fault_kind kind)
+{
+    return kind != GW_FAULT_KILL && kind != GW_FAULT_GARBAGE && kind != GW_FAULT_ERROR &&
+           kind != GW_FAULT_CLEAR;
+}
+
+static px_held_t *px_held_free_slot(gw_proxy_t *px)
+{
+    for (size_t i = 0; i < PX_HELD_MAX; i++)
+        if (!px->held[i].used)
+            return &px->held[i];
+    return NULL;
+}
+
+/* Keeps f in the table until it ends (a new latency or slice ends the one
+ * on), then starts its effect. 0 or IO_ERR_NOMEM. */
+static int px_hold(gw_proxy_t *px, const gw_fault_t *f, char *err, size_t errlen)
+{
+    px_held_t *old = f->kind == GW_FAULT_LATENCY || f->kind == GW_FAULT_SLICE
+                         ? px_held_find(px, f->kind) : NULL;
+    if (old)
+        px_held_end(px, old);
+    px_held_t *h = px_held_free_slot(px);
+    if (f->for_us > 0) {
+        h->timer = io_timer_new(px->loop, px_on_held_timer, h);
+        if (!h->timer) {
+            snprintf(err, errlen, "%s: out of memory", gw_fault_kind_name(f->kind));
+            return IO_ERR_NOMEM;
+        }
+        io_timer_start(h->timer, f->for_us);
+    }
+    h->px = px;
+    h->f = *f;
+    h->used = 1;
+    px_effect(px, f, 0);
+    return 0;
+}
+
+static void px_kill(gw_proxy_t *px, enum io_close_how how)
+{
+    const char *name = how == IO_CLOSE_FIN ? "fin" : "rst";
+    io_log(px->loop, IO_LOG_INFO, PX_SRC, "fault kill how=%s sessions=%zu", name, px->nconns);
+    IO_TRACE(px->loop, PX_SRC, "fault:kill", IO_TS("how", name), IO_TI("sessions", px->nconns));
+    px_drop_all(px, how);
 }
 
 int gw_proxy_fault(gw_proxy_t *px, const gw_fault_t *f, char *err, size_t errlen)
 {
-    const char *name = gw_fault_kind_name(f->kind);
-    io_us_t now = io_now_us(px->loop);
+    int rc = gw_fault_check(f, err, errlen);
+    if (rc < 0)
+        return rc;
     if (f->client_id >= 0) {
-        snprintf(err, errlen, "%s: a relay does not follow client ids", name);
+        snprintf(err, errlen, "%s: a relay does not follow client ids",
+                 gw_fault_kind_name(f->kind));
         return IO_ERR_INVAL;
     }
+    /* Refused before it is traced, so every traced fault took effect. */
+    if (px_lasts(f->kind) && !px_held_free_slot(px)) {
+        snprintf(err, errlen, "%d faults are active already; clear some first", PX_HELD_MAX);
+        return IO_ERR_NOBUFS;
+    }
+    if (f->kind == GW_FAULT_KILL) {
+        px_kill(px, f->how);
+        return 0;
+    }
+    /* Traced first, so the events the fault causes follow it. */
+    gw_fault_announce(px->loop, PX_SRC, f);
     switch (f->kind) {
-    case GW_FAULT_KILL:
-        IO_TRACE(px->loop, PX_SRC, "fault:kill", IO_TS("how", f->how == IO_CLOSE_FIN ? "fin"
-                                                                                  : "rst"),
-                 IO_TI("sessions", px->nconns));
-        for (size_t i = 0; i < PX_CONNS_MAX; i++)
-            if (px->conns[i])
-                px_conn_close(px->conns[i], "proxy", f->how);
-        break;
-    case GW_FAULT_LATENCY:
-        if (f->value_us <= 0 || f->for_us <= 0) {
-            snprintf(err, errlen, "latency needs a value and a duration above 0");
-            return IO_ERR_INVAL;
-        }
-        IO_TRACE(px->loop, PX_SRC, "fault:latency", IO_TI("value_us", f->value_us),
-                 IO_TI("for_us", f->for_us));
-        px->latency_us = f->value_us;
-        px->latency_until_us = now + f->for_us;
-        break;
-    case GW_FAULT_SLICE:
-        if (f->max_bytes < 1 || f->for_us <= 0) {
-            snprintf(err, errlen, "slice needs a max of at least 1 byte and a duration");
-            return IO_ERR_INVAL;
-        }
-        IO_TRACE(px->loop, PX_SRC, "fault:slice", IO_TI("max", f->max_bytes),
-                 IO_TI("for_us", f->for_us));
-        px->slice_max = f->max_bytes;
-        px->slice_until_us = now + f->for_us;
-        break;
     case GW_FAULT_GARBAGE:
-        if (f->bytes < 1) {
-            snprintf(err, errlen, "garbage needs at least 1 byte");
-            return IO_ERR_INVAL;
-        }
-        IO_TRACE(px->loop, PX_SRC, "fault:garbage", IO_TI("bytes", f->bytes));
         px_garbage(px, f->bytes);
-        break;
+        return 0;
+    case GW_FAULT_ERROR:
+        px_notices(px, f, 0);
+        return 0;
+    case GW_FAULT_CLEAR:
+        for (size_t i = 0; i < PX_HELD_MAX; i++)
+            if (px->held[i].used)
+                px_held_end(px, &px->held[i]);
+        return 0;
     default:
-        snprintf(err, errlen, "%s is a gateway fault; a relay injects kill, latency, slice "
-                 "and garbage", name);
-        return IO_ERR_INVAL;
+        return px_hold(px, f, err, errlen);
     }
-    io_log(px->loop, IO_LOG_INFO, PX_SRC, "fault %s applied", name);
-    return 0;
 }
 
-/* One random fault, then the next draw: exponential gaps around the mean. */
+/* One random fault, then the next draw: exponential gaps around the mean.
+ * Every parameter is drawn whatever the kind, so the draws stay in step. */
 static void px_on_chaos(io_timer_t *timer, void *data)
 {
-    static const enum gw_fault_kind kinds[] = {GW_FAULT_KILL, GW_FAULT_LATENCY, GW_FAULT_SLICE,
-                                               GW_FAULT_GARBAGE};
+    static const enum gw_fault_kind kinds[] = {
+        GW_FAULT_KILL,    GW_FAULT_DOWN,  GW_FAULT_REFUSE,  GW_FAULT_STALE,
+        GW_FAULT_HANDSHAKE_STALL, GW_FAULT_LATENCY, GW_FAULT_SLICE, GW_FAULT_GARBAGE,
+        GW_FAULT_CONNECTIVITY_LOST, GW_FAULT_CLIENT_ID_IN_USE, GW_FAULT_ERROR,
+        GW_FAULT_FARM_OUTAGE};
+    static const int codes[] = {PROTO_CODE_PACING, PROTO_CODE_SERVER_ERROR,
+                                PROTO_CODE_CONNECTIVITY_BROKEN};
     gw_proxy_t *px = data;
     io_loop_t *loop = px->loop;
     gw_fault_t f;
     char err[128];
-    gw_fault_init(&f, kinds[io_random_range(loop, 0, 3)]);
+    gw_fault_init(&f, kinds[io_random_range(loop, 0, sizeof kinds / sizeof kinds[0] - 1)]);
     f.client_id = -1;
     f.how = io_random_range(loop, 0, 1) ? IO_CLOSE_RST : IO_CLOSE_FIN;
     f.value_us = io_random_range(loop, 1, PX_CHAOS_LATENCY_MAX_US);
     f.for_us = io_random_range(loop, 1, PX_CHAOS_FOR_MAX_US);
     f.max_bytes = (size_t)io_random_range(loop, 1, PX_CHAOS_SLICE_MAX);
     f.bytes = (size_t)io_random_range(loop, 1, PX_CHAOS_GARBAGE_MAX);
+    f.only = io_random_range(loop, 0, 1) ? 0 : 1u << io_random_range(loop, 0, PX_MSG_KINDS - 1);
+    f.restored_code = io_random_range(loop, 0, 1) ? PROTO_CODE_RESTORED_DATA_KEPT
+                                                  : PROTO_CODE_RESTORED_DATA_LOST;
+    f.times = (int)io_random_range(loop, 1, PX_CHAOS_TIMES_MAX);
+    f.code = codes[io_random_range(loop, 0, sizeof codes / sizeof codes[0] - 1)];
     if (gw_proxy_fault(px, &f, err, sizeof err) < 0)
         io_log(loop, IO_LOG_ERROR, PX_SRC, "chaos: %s", err);
     double u = io_random_unit(loop);

@@ -7,18 +7,39 @@
  * and `mockgw serve --replay` answers from it. The recorded addresses are
  * 10.0.0.1:(40000 + n) for the n-th client and 10.0.0.2:<upstream port>.
  *
- * The recording shows what the client sent and what it received, after
- * the faults: the faults a relay can inject into the live stream act on
- * the upstream-to-client direction:
- *   kill     how fin|rst: drop every relayed connection (both legs) now
- *   latency  value, for: hold every upstream byte back by value
- *   slice    max, for: deliver upstream bytes at most max at a time, 1 ms apart
- *   garbage  bytes: write a malformed frame (a length above the limit, then
- *            `bytes` seeded random bytes) to every client
- * Others (down, stale, errors, ...) belong to a gateway, not to a relay,
- * and are refused. Each fault is logged and traced `fault:<kind>` (src
- * "proxy"); random ones (gw_proxy_chaos) come from io_random_*, so the same
- * seed repeats the same chaos.
+ * The recording shows the client's side: what the client sent, and what it
+ * received after the faults (injected frames in, dropped frames out). The
+ * faults act on the live stream; every kind of faults.h but a client id
+ * target (a relay does not follow client ids):
+ *   kill              how fin|rst: drop every relayed connection (both legs) now
+ *   down              for, how: kill, stop listening (connects refused), listen
+ *                     again after `for`
+ *   refuse            for: stop listening; open relays stay
+ *   stale             for (0 = until cleared), only: drop the upstream's frames
+ *                     (all, or those of the gw_msg_kind bits) after its hello
+ *   handshake_stall   for: clients accepted meanwhile get the upstream's server
+ *                     hello (and what follows) only when it ends
+ *   latency           value, for: hold every upstream byte back by value
+ *   slice             max, for: deliver upstream bytes at most max at a time, 1 ms apart
+ *   garbage           bytes: write a malformed frame (a length above the limit,
+ *                     then `bytes` seeded random bytes) to every client
+ *   connectivity_lost for, restored: errMsg 1100 and the farm-broken notices,
+ *                     after `for` the restored code and the farm-OK notices
+ *   farm_outage       for: 2103/2105, after `for` 2104/2106
+ *   error             code, text, req_id: one errMsg
+ *   client_id_in_use  times: the next `times` startApi get errMsg 326 instead
+ *                     of going upstream, and that client is closed
+ *   clear             ends every active fault now
+ * The notices go to the clients past their startup's nextValidId, as a
+ * Gateway's go to ready sessions, built for the version the upstream chose.
+ * proto's decoder runs over each direction so that injected frames go in
+ * between whole frames (after the one the client is in the middle of) and
+ * dropped or answered frames go whole; bytes otherwise pass as they come,
+ * and once a direction stops framing (garbage, not TWS) it passes as is.
+ * Each fault is logged and traced like a gateway's (gw_fault_announce,
+ * src "proxy"; kill as fault:kill {how, sessions}) and a lasting one
+ * traces fault_end:<kind> as it ends; random ones (gw_proxy_chaos) come
+ * from io_random_*, so the same seed repeats the same chaos.
  *
  * --scrub-accounts: account ids (the managedAccounts values, learnt as they
  * pass, then every field or comma-separated item equal to one, in either
@@ -27,7 +48,8 @@
  * no sequence number changes. The live stream is relayed untouched.
  *
  * Trace events (src "proxy"): accept {conn}, upstream {conn, ok},
- * closed {conn, by: "client"|"upstream"|"proxy", how}, fault:<kind>. */
+ * closed {conn, by: "client"|"upstream"|"proxy", how}, reject {conn, code}
+ * (a startApi answered 326), fault:<kind>, fault_end:<kind>. */
 #ifndef MOCKGW_PROXY_H
 #define MOCKGW_PROXY_H
 
@@ -119,13 +141,13 @@ uint16_t gw_proxy_port(const gw_proxy_t *px);
 /* Relayed connections open now. */
 size_t gw_proxy_conn_count(const gw_proxy_t *px);
 
-/* Applies kill, latency, slice or garbage now (client_id must be < 0: a
- * relay does not follow client ids). 0, or IO_ERR_INVAL naming why. */
+/* Applies f now (client_id must be < 0: a relay does not follow client
+ * ids). 0, or IO_ERR_INVAL naming why, or IO_ERR_NOBUFS when 16 lasting
+ * faults are on already. */
 int gw_proxy_fault(gw_proxy_t *px, const gw_fault_t *f, char *err, size_t errlen);
 
 /* Random faults from then on, on average one per mean_us (0 stops them):
- * the kind among kill, latency, slice and garbage and its parameters drawn
- * from io_random_*. */
+ * the kind (any but clear) and its parameters drawn from io_random_*. */
 void gw_proxy_chaos(gw_proxy_t *px, io_us_t mean_us);
 
 #endif

@@ -299,9 +299,7 @@ static void session_output(gw_session_t *s, const uint8_t *bytes, size_t len)
     session_check_bound(s);
 }
 
-/* The gw_msg_kind of an outgoing message, for stale's `only`; 0 for the
- * handshake's own messages, which no kind names. */
-static unsigned session_msg_kind(const gw_session_t *s, int id)
+unsigned gw_msg_kind_of(int id, int ready)
 {
     switch (id) {
     case PROTO_IN_CURRENT_TIME:
@@ -345,7 +343,7 @@ static unsigned session_msg_kind(const gw_session_t *s, int id)
         return GW_KIND_CONTRACTS;
     case PROTO_IN_NEXT_VALID_ID:
         /* The startup's nextValidId is part of the handshake. */
-        return s->state == GW_SESSION_READY ? GW_KIND_IDS : 0;
+        return ready ? GW_KIND_IDS : 0;
     case PROTO_IN_ERR_MSG:
         return GW_KIND_ERRORS;
     default:
@@ -365,7 +363,7 @@ static int session_silenced(const gw_session_t *s, const proto_frame_t *f)
     proto_reader_init(&r, f);
     if (proto_read_int(&r, &id, NULL, 0) < 0)
         return 0;
-    return (session_msg_kind(s, id) & s->faults.stale_only) != 0;
+    return (gw_msg_kind_of(id, s->state == GW_SESSION_READY) & s->faults.stale_only) != 0;
 }
 
 /* Sends the one frame s->out holds, built with result build_rc, unless

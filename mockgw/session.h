@@ -75,6 +75,11 @@ int gw_session_send_error(gw_session_t *s, int id, int code, const char *text);
  * stale filter (an injected write). May close and free the session. */
 void gw_session_send_raw(gw_session_t *s, const void *bytes, size_t len);
 
+/* The gw_msg_kind of an outgoing message with that id, for stale's `only`;
+ * 0 for the handshake's own messages, which no kind names (nextValidId is
+ * one of them until ready: the startup's answer to startApi). */
+unsigned gw_msg_kind_of(int id, int ready);
+
 /* The client id the session registered, or -1 before startApi. */
 int gw_session_client_id(const gw_session_t *s);
 

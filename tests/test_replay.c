@@ -918,11 +918,11 @@ static void proxy_faults_act_on_the_live_stream(void)
     run_ms(1000);
     CU_ASSERT_EQUAL(E.client.nraw, 29);
     CU_ASSERT_EQUAL(memcmp(E.client.raw + 20, "\xff\xff\xff\xff", 4), 0);
-    /* a gateway's fault is refused with the reason. */
+    /* a fault for one client id is refused with the reason. */
     gw_fault_init(&f, GW_FAULT_STALE);
-    f.client_id = -1;
+    f.client_id = 3;
     CU_ASSERT_EQUAL(gw_proxy_fault(px, &f, err, sizeof err), IO_ERR_INVAL);
-    CU_ASSERT_PTR_NOT_NULL(strstr(err, "stale is a gateway fault"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "stale: a relay does not follow client ids"));
     /* kill rst: both legs reset. */
     gw_fault_init(&f, GW_FAULT_KILL);
     f.client_id = -1;
@@ -964,6 +964,358 @@ static void chaos_faults_repeat_with_the_seed(void)
     }
 }
 
+/* ---- the proxy's gateway faults ----------------------------------------------- */
+
+static int T_up_answered; /* the upstream answered the client's greeting */
+
+/* Each new upstream connection replaces the last (closed) one. */
+static void up_on_accept_fresh(io_listener_t *listener, io_stream_t *stream, void *data)
+{
+    (void)listener;
+    (void)data;
+    if (E.up.stream)
+        io_stream_close(E.up.stream, IO_CLOSE_FIN);
+    peer_reset(&E.up);
+    T_up_answered = 0;
+    E.up.stream = stream;
+    io_stream_set_cb(stream, peer_on_stream, &E.up);
+}
+
+static gw_proxy_t *px_begin(void)
+{
+    char err[256];
+    gw_proxy_config_t cfg;
+    gw_proxy_t *px = NULL;
+    gw_proxy_config_defaults(&cfg);
+    cfg.port = T_PROXY_PORT;
+    cfg.upstream_port = T_UP_PORT;
+    cfg.record = E.cap;
+    CU_ASSERT_EQUAL_FATAL(io_listen(E.loop, "127.0.0.1", T_UP_PORT, up_on_accept_fresh, NULL,
+                                    &E.up_listener, err, sizeof err), 0);
+    CU_ASSERT_EQUAL_FATAL(gw_proxy_new(E.loop, &cfg, &px, err, sizeof err), 0);
+    client_connect(T_PROXY_PORT);
+    run_ms(5);
+    return px;
+}
+
+/* The words `mockgw ctl` (and `mockgw proxy --fault`) take, applied now. */
+static void px_apply(gw_proxy_t *px, const char *text)
+{
+    char buf[256], *words[16], err[256];
+    int n = 0;
+    gw_fault_t f;
+    snprintf(buf, sizeof buf, "%s", text);
+    for (char *w = strtok(buf, " "); w && n < 16; w = strtok(NULL, " "))
+        words[n++] = w;
+    CU_ASSERT_EQUAL_FATAL(gw_fault_parse_words(n, words, &f, err, sizeof err), 0);
+    CU_ASSERT_EQUAL(gw_proxy_fault(px, &f, err, sizeof err), 0);
+}
+
+/* A new client in place of the last one. */
+static void px_client_again(void)
+{
+    if (E.client.stream)
+        io_stream_close(E.client.stream, IO_CLOSE_FIN);
+    peer_reset(&E.client);
+    client_connect(T_PROXY_PORT);
+    run_ms(5);
+}
+
+/* The upstream's side of the greeting, at that version. */
+static void up_server_hello(int version)
+{
+    proto_writer_t w;
+    proto_writer_init(&w);
+    proto_server_hello_write(&w, version, "20251210 14:25:00 UTC");
+    send_raw(&E.up, w.buf, w.len);
+    proto_writer_free(&w);
+}
+
+/* Greeting, startApi, and the startup's nextValidId and accounts: the
+ * client gets frames 0..2 and is ready. */
+static void px_handshake(int version)
+{
+    send_hello(157, 178);
+    run_ms(5);
+    up_server_hello(version);
+    send_msg(&E.client, "71|2|3|");
+    run_ms(5);
+    send_msg(&E.up, "9|1|1");
+    send_msg(&E.up, "15|1|DU111");
+    run_ms(5);
+    CU_ASSERT_EQUAL(E.client.nframes, 3);
+}
+
+/* currentTime 1700000001 as raw bytes, to send in two parts. */
+static const uint8_t T_CT_FRAME[] = "\0\0\0\x10" "49\0" "1\0" "1700000001";
+
+static void proxy_down_and_refuse_stop_accepting_for_their_duration(void)
+{
+    env_open();
+    gw_proxy_t *px = px_begin();
+    px_handshake(178);
+    px_apply(px, "down 2s");
+    run_ms(5);
+    CU_ASSERT(E.client.eof);
+    CU_ASSERT(E.up.eof);
+    CU_ASSERT_EQUAL(gw_proxy_conn_count(px), 0);
+    CU_ASSERT_PTR_NOT_NULL(records_find(&E.traces, "proxy fault:down for_us=2000000 how=fin"));
+    /* Connects are refused while it is down, accepted again after. */
+    px_client_again();
+    CU_ASSERT(E.client.reset);
+    CU_ASSERT_EQUAL(gw_proxy_conn_count(px), 0);
+    run_ms(2000);
+    CU_ASSERT_PTR_NOT_NULL(records_find(&E.traces, "proxy fault_end:down"));
+    px_client_again();
+    CU_ASSERT_FALSE(E.client.reset);
+    CU_ASSERT_EQUAL(gw_proxy_conn_count(px), 1);
+    /* refuse: the open relay stays and relays; a new client is refused. */
+    px_handshake(178);
+    px_apply(px, "refuse 1s");
+    send_msg(&E.up, "49|1|1700000000");
+    run_ms(5);
+    CU_ASSERT_EQUAL(got("49|1|1700000000"), 3);
+    t_peer_t other;
+    char err[128];
+    memset(&other, 0, sizeof other);
+    CU_ASSERT_EQUAL(io_connect(E.loop, "127.0.0.1", T_PROXY_PORT, peer_on_stream, &other,
+                               &other.stream, err, sizeof err), 0);
+    run_ms(5);
+    CU_ASSERT(other.reset);
+    CU_ASSERT_EQUAL(gw_proxy_conn_count(px), 1);
+    io_stream_close(other.stream, IO_CLOSE_FIN);
+    run_ms(1000);
+    CU_ASSERT_PTR_NOT_NULL(records_find(&E.traces, "proxy fault_end:refuse"));
+    px_client_again();
+    CU_ASSERT_FALSE(E.client.reset);
+    px_handshake(178);
+    gw_proxy_free(px);
+    env_close();
+}
+
+static void proxy_stale_drops_whole_upstream_frames_until_it_ends(void)
+{
+    env_open();
+    gw_proxy_t *px = px_begin();
+    px_handshake(178);
+    px_apply(px, "stale 1s --only current_time");
+    send_msg(&E.up, "49|1|1700000000");
+    send_msg(&E.up, "61|3|DU111|265598|AAPL|STK||0.0||||USD|AAPL|NMS|10|150.5");
+    run_ms(5);
+    CU_ASSERT_EQUAL(E.client.nframes, 4);
+    CU_ASSERT_EQUAL(got("49|"), -1);
+    CU_ASSERT_EQUAL(got("61|3|DU111"), 3);
+    /* A frame that arrives in parts waits for its end, then is dropped whole. */
+    send_raw(&E.up, T_CT_FRAME, 7);
+    run_ms(5);
+    send_raw(&E.up, T_CT_FRAME + 7, sizeof T_CT_FRAME - 7);
+    run_ms(5);
+    CU_ASSERT_EQUAL(E.client.nframes, 4);
+    /* Everything: even nextValidId, once ready. */
+    px_apply(px, "stale 1s");
+    send_msg(&E.up, "9|1|2");
+    run_ms(5);
+    CU_ASSERT_EQUAL(E.client.nframes, 4);
+    run_ms(1000);
+    CU_ASSERT_PTR_NOT_NULL(records_find(&E.traces, "proxy fault_end:stale"));
+    send_msg(&E.up, "49|1|1700000002");
+    run_ms(5);
+    CU_ASSERT_EQUAL(got("49|1|1700000002"), 4);
+    gw_proxy_free(px);
+    /* The recording shows what the client received. */
+    t_read_t r;
+    read_capture(&r);
+    CU_ASSERT_EQUAL(r.gaps, 0);
+    CU_ASSERT_EQUAL_FATAL(r.n, 5);
+    CU_ASSERT_STRING_EQUAL(r.lines[2], "s>c 15|1|DU111");
+    CU_ASSERT_STRING_EQUAL(r.lines[3],
+                           "s>c 61|3|DU111|265598|AAPL|STK||0.0||||USD|AAPL|NMS|10|150.5");
+    CU_ASSERT_STRING_EQUAL(r.lines[4], "s>c 49|1|1700000002");
+    read_free(&r);
+    env_close();
+}
+
+static void proxy_handshake_stall_holds_the_server_hello_of_new_clients(void)
+{
+    env_open();
+    gw_proxy_t *px = px_begin();
+    px_apply(px, "handshake_stall 2s");
+    px_client_again();
+    send_hello(157, 178);
+    run_ms(5);
+    up_server_hello(178);
+    send_msg(&E.up, "49|1|1700000000");
+    run_ms(1900);
+    CU_ASSERT_EQUAL(E.client.nraw, 0);
+    run_ms(200);
+    CU_ASSERT_PTR_NOT_NULL(records_find(&E.traces, "proxy fault_end:handshake_stall"));
+    CU_ASSERT_EQUAL_FATAL(E.client.nframes, 2);
+    CU_ASSERT_EQUAL(strncmp(E.client.frames[0], "178|", 4), 0);
+    CU_ASSERT_STRING_EQUAL(E.client.frames[1], "49|1|1700000000");
+    /* Clients accepted after it get theirs at once. */
+    px_client_again();
+    px_handshake(178);
+    gw_proxy_free(px);
+    env_close();
+}
+
+static void proxy_notices_go_between_frames_in_the_negotiated_layout(void)
+{
+    env_open();
+    gw_proxy_t *px = px_begin();
+    px_handshake(178);
+    /* Applied in the middle of a frame: the notices follow its end. */
+    send_raw(&E.up, T_CT_FRAME, 9);
+    run_ms(5);
+    px_apply(px, "connectivity_lost 5s 1101");
+    run_ms(5);
+    CU_ASSERT_EQUAL(E.client.nframes, 3);
+    send_raw(&E.up, T_CT_FRAME + 9, sizeof T_CT_FRAME - 9);
+    run_ms(5);
+    CU_ASSERT_EQUAL_FATAL(E.client.nframes, 8);
+    CU_ASSERT_STRING_EQUAL(E.client.frames[3], "49|1|1700000001");
+    CU_ASSERT_EQUAL(strncmp(E.client.frames[4], "4|2|-1|1100|", 12), 0);
+    CU_ASSERT_EQUAL(strncmp(E.client.frames[5], "4|2|-1|2103|", 12), 0);
+    CU_ASSERT_EQUAL(strncmp(E.client.frames[6], "4|2|-1|2105|", 12), 0);
+    CU_ASSERT_EQUAL(strncmp(E.client.frames[7], "4|2|-1|2157|", 12), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(E.client.frames[5], "usfarm|"));
+    run_ms(5000);
+    CU_ASSERT_EQUAL_FATAL(E.client.nframes, 12);
+    CU_ASSERT_EQUAL(strncmp(E.client.frames[8], "4|2|-1|1101|", 12), 0);
+    CU_ASSERT_EQUAL(strncmp(E.client.frames[9], "4|2|-1|2104|", 12), 0);
+    CU_ASSERT_EQUAL(strncmp(E.client.frames[11], "4|2|-1|2158|", 12), 0);
+    px_apply(px, "farm_outage 1s");
+    run_ms(1001);
+    CU_ASSERT_EQUAL_FATAL(E.client.nframes, 16);
+    CU_ASSERT_EQUAL(strncmp(E.client.frames[12], "4|2|-1|2103|", 12), 0);
+    CU_ASSERT_EQUAL(strncmp(E.client.frames[13], "4|2|-1|2105|", 12), 0);
+    CU_ASSERT_EQUAL(strncmp(E.client.frames[14], "4|2|-1|2104|", 12), 0);
+    CU_ASSERT_EQUAL(strncmp(E.client.frames[15], "4|2|-1|2106|", 12), 0);
+    /* error: 6 fields from server version 166 on. */
+    px_apply(px, "error 322 boom --req-id 7");
+    run_ms(5);
+    CU_ASSERT_STRING_EQUAL(E.client.frames[16], "4|2|7|322|boom|");
+    CU_ASSERT_PTR_NOT_NULL(records_find(&E.traces, "proxy fault:error code=322 req_id=7"));
+    gw_proxy_free(px);
+    env_close();
+    /* 5 below it; a client not ready yet gets none. */
+    env_open();
+    px = px_begin();
+    px_handshake(160);
+    px_apply(px, "error 322 boom --req-id 7");
+    run_ms(5);
+    CU_ASSERT_EQUAL_FATAL(E.client.nframes, 4);
+    CU_ASSERT_STRING_EQUAL(E.client.frames[3], "4|2|7|322|boom");
+    px_client_again();
+    px_apply(px, "error 322 boom");
+    run_ms(5);
+    CU_ASSERT_EQUAL(E.client.nraw, 0);
+    gw_proxy_free(px);
+    env_close();
+}
+
+static void proxy_client_id_in_use_answers_startapi_and_closes(void)
+{
+    env_open();
+    gw_proxy_t *px = px_begin();
+    px_apply(px, "client_id_in_use 1");
+    send_hello(157, 178);
+    run_ms(5);
+    up_server_hello(178);
+    send_msg(&E.client, "71|2|3|");
+    run_ms(5);
+    CU_ASSERT_EQUAL_FATAL(E.client.nframes, 2);
+    CU_ASSERT_EQUAL(strncmp(E.client.frames[1], "4|2|-1|326|", 11), 0);
+    CU_ASSERT(E.client.eof);
+    CU_ASSERT(E.up.eof);
+    CU_ASSERT_PTR_NULL(memmem(E.up.raw, E.up.nraw, "71\0", 3));
+    CU_ASSERT_PTR_NOT_NULL(records_find(&E.traces, "proxy reject conn=1 code=326"));
+    CU_ASSERT_PTR_NOT_NULL(records_find(&E.traces, "proxy fault_end:client_id_in_use"));
+    CU_ASSERT_EQUAL(gw_proxy_conn_count(px), 0);
+    /* Its one time used, the next startApi goes upstream. */
+    px_client_again();
+    px_handshake(178);
+    CU_ASSERT_PTR_NOT_NULL(memmem(E.up.raw, E.up.nraw, "71\0", 3));
+    gw_proxy_free(px);
+    env_close();
+}
+
+/* The scripted peers of a chaos run, one 100 ms step: a client that
+ * reconnects and greets whenever it was dropped, an upstream that answers
+ * the greeting and then sends currentTime each step. Writes may fail as a
+ * fault drops a stream: they are not checked. */
+static void chaos_step(int step)
+{
+    proto_writer_t w;
+    proto_writer_init(&w);
+    if (E.client.eof || E.client.reset) {
+        px_client_again();
+        if (!E.client.reset) {
+            proto_client_hello_write(&w, 157, 178, "");
+            proto_frame_begin(&w);
+            proto_put_int(&w, PROTO_OUT_START_API);
+            proto_put_int(&w, 2);
+            proto_put_int(&w, 3);
+            proto_put_empty(&w);
+            proto_frame_end(&w);
+            io_stream_write(E.client.stream, w.buf, w.len);
+        }
+    } else if (E.up.stream && !E.up.eof && !E.up.reset && E.up.nraw > 0) {
+        if (!T_up_answered)
+            proto_server_hello_write(&w, 178, "20251210 14:25:00 UTC");
+        T_up_answered = 1;
+        proto_frame_begin(&w);
+        proto_put_int(&w, step == 0 ? PROTO_IN_NEXT_VALID_ID : PROTO_IN_CURRENT_TIME);
+        proto_put_int(&w, 1);
+        proto_put_int(&w, 1700000000 + step);
+        proto_frame_end(&w);
+        io_stream_write(E.up.stream, w.buf, w.len);
+    }
+    proto_writer_free(&w);
+    run_ms(100);
+}
+
+static void a_chaos_run_repeats_byte_for_byte_with_the_seed(void)
+{
+    uint8_t *first = NULL;
+    long first_len = 0;
+    for (int run = 0; run < 2; run++) {
+        env_open();
+        gw_proxy_t *px = px_begin();
+        E.client.eof = 1; /* greet at the first step */
+        gw_proxy_chaos(px, IO_US_PER_S);
+        for (int step = 0; step < 600; step++)
+            chaos_step(step);
+        gw_proxy_free(px);
+        size_t kinds = 0;
+        for (int k = 0; k < GW_FAULT_KIND_COUNT; k++) {
+            char ev[64];
+            snprintf(ev, sizeof ev, "proxy fault:%s ", gw_fault_kind_name(k));
+            kinds += records_find(&E.traces, ev) != NULL;
+        }
+        CU_ASSERT(kinds >= 6);
+        FILE *fp = fopen(E.cap, "rb");
+        CU_ASSERT_PTR_NOT_NULL_FATAL(fp);
+        fseek(fp, 0, SEEK_END);
+        long len = ftell(fp);
+        rewind(fp);
+        uint8_t *bytes = malloc((size_t)len);
+        CU_ASSERT_EQUAL(fread(bytes, 1, (size_t)len, fp), (size_t)len);
+        fclose(fp);
+        CU_ASSERT(len > 10000);
+        if (run == 0) {
+            first = bytes;
+            first_len = len;
+        } else {
+            CU_ASSERT_EQUAL(len, first_len);
+            CU_ASSERT(len == first_len && memcmp(bytes, first, (size_t)len) == 0);
+            free(bytes);
+        }
+        env_close();
+    }
+    free(first);
+}
+
 static CU_TestInfo replay_tests[] = {
     {"strict_replay_answers_each_request_from_the_recording",
      strict_replay_answers_each_request_from_the_recording},
@@ -997,6 +1349,18 @@ static CU_TestInfo proxy_tests[] = {
      scrubbing_changes_only_the_account_ids_in_the_recording},
     {"proxy_faults_act_on_the_live_stream", proxy_faults_act_on_the_live_stream},
     {"chaos_faults_repeat_with_the_seed", chaos_faults_repeat_with_the_seed},
+    {"proxy_down_and_refuse_stop_accepting_for_their_duration",
+     proxy_down_and_refuse_stop_accepting_for_their_duration},
+    {"proxy_stale_drops_whole_upstream_frames_until_it_ends",
+     proxy_stale_drops_whole_upstream_frames_until_it_ends},
+    {"proxy_handshake_stall_holds_the_server_hello_of_new_clients",
+     proxy_handshake_stall_holds_the_server_hello_of_new_clients},
+    {"proxy_notices_go_between_frames_in_the_negotiated_layout",
+     proxy_notices_go_between_frames_in_the_negotiated_layout},
+    {"proxy_client_id_in_use_answers_startapi_and_closes",
+     proxy_client_id_in_use_answers_startapi_and_closes},
+    {"a_chaos_run_repeats_byte_for_byte_with_the_seed",
+     a_chaos_run_repeats_byte_for_byte_with_the_seed},
     CU_TEST_INFO_NULL,
 };
 
