@@ -19,6 +19,10 @@ for t in "$@"; do
     report "test_$t" $?
 done
 
+# Every scenario, with its checks, invariants and liveness, as `make run` plays it.
+"$build/sim" --jobs 1 scenarios/ >"$log_dir/scenarios.log" 2>&1
+report scenarios $?
+
 # The lint must catch a forbidden call: run it on a fixture that has one.
 if ci/lint.sh tests/data/lint-fixture >"$log_dir/lint-selftest.log" 2>&1; then
     echo "lint accepted a forbidden call" >>"$log_dir/lint-selftest.log"; report lint-selftest 1

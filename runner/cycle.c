@@ -98,6 +98,7 @@ struct cyc {
     uint32_t gen;               /* bumped by every cyc_start */
     uint32_t n;
     int ok;
+    int timed_out; /* failed by a request timeout or the deadline */
     int orders;
     char reason[CYC_REASON_MAX];
     char waiting_for[64];       /* the request a timeout names */
@@ -334,7 +335,7 @@ static void cyc_enter_done(cyc_t *c)
                c->orders);
     else
         io_log(c->loop, IO_LOG_WARN, CYC_SRC, "cycle %u failed: %s", (unsigned)c->n, reason);
-    cyc_result_t res = {c->n, c->ok, reason, c->orders};
+    cyc_result_t res = {c->n, c->ok, reason, c->orders, c->timed_out};
     c->done(c->data, &res);
 }
 
@@ -682,6 +683,7 @@ static void cyc_on_req_timer(io_timer_t *t, void *data)
     (void)t;
     cyc_t *c = data;
     if (c->state != CYC_STARTING) {
+        c->timed_out = 1;
         cyc_fail(c, "request timeout: %s", c->waiting_for);
         return;
     }
@@ -694,7 +696,9 @@ static void cyc_on_req_timer(io_timer_t *t, void *data)
 static void cyc_on_deadline(io_timer_t *t, void *data)
 {
     (void)t;
-    cyc_fail(data, "deadline");
+    cyc_t *c = data;
+    c->timed_out = 1;
+    cyc_fail(c, "deadline");
 }
 
 /* ---- public ------------------------------------------------------------- */
@@ -784,6 +788,7 @@ int cyc_start(cyc_t *c, uint32_t n)
     c->gen++;
     c->n = n;
     c->ok = 1;
+    c->timed_out = 0;
     c->orders = 0;
     c->reason[0] = '\0';
     c->sym = 0;

@@ -41,6 +41,9 @@ typedef struct cyc_result {
                             "request timeout: reqHistoricalData AAPL", ...;
                             valid during the callback */
     int orders;          /* orders sent in this cycle */
+    int timed_out;       /* it failed because the Gateway stopped answering
+                            (a request timeout or the deadline), though the
+                            session itself was still up */
 } cyc_result_t;
 
 typedef void (*cyc_done_cb)(void *data, const cyc_result_t *result);

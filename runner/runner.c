@@ -342,6 +342,13 @@ static void rn_on_cycle_done(void *data, const cyc_result_t *res)
         st_commit(rn->st);
         return;
     }
+    if (res->timed_out) {
+        /* The socket answers pings but not the cycle's requests (a stale
+         * data farm, a wedged session): start over with a fresh session.
+         * The failed cycle stays failed; the next one runs at its slot. */
+        rn_drop_session(rn, res->reason);
+        return;
+    }
     char when[40];
     double minutes = (double)(rn->next_cycle_us - io_wall_us(rn->loop)) / (60.0 * IO_US_PER_S);
     if (rn->cfg.persistent) {

@@ -52,6 +52,7 @@ typedef struct result {
     int ok;
     char reason[192];
     int orders;
+    int timed_out;
 } result_t;
 
 /* One frame the fake gateway received: its fields point into fx.rx. */
@@ -196,6 +197,7 @@ static void on_done(void *data, const cyc_result_t *r)
     out->n = r->n;
     out->ok = r->ok;
     out->orders = r->orders;
+    out->timed_out = r->timed_out;
     snprintf(out->reason, sizeof out->reason, "%s", r->reason ? r->reason : "");
 }
 
@@ -720,6 +722,7 @@ static void missing_position_end_is_a_request_timeout_that_fails_the_cycle(void)
     CU_ASSERT_FALSE(fx.res[0].ok);
     CU_ASSERT_EQUAL(fx.res[0].n, 3);
     CU_ASSERT_STRING_EQUAL(fx.res[0].reason, "request timeout: reqPositions");
+    CU_ASSERT_TRUE(fx.res[0].timed_out);
     const tev_t *e = rev("cycle_end", 0);
     CU_ASSERT_EQUAL(fnum(e, "n"), 3);
     CU_ASSERT_EQUAL(fnum(e, "ok"), 0);
@@ -751,6 +754,7 @@ static void deadline_fails_the_cycle_and_cancels_the_historical_request(void)
     CU_ASSERT_EQUAL_FATAL(fx.nres, 1);
     CU_ASSERT_FALSE(fx.res[0].ok);
     CU_ASSERT_STRING_EQUAL(fx.res[0].reason, "deadline");
+    CU_ASSERT_TRUE(fx.res[0].timed_out); /* the runner starts a fresh session */
     CU_ASSERT_STRING_EQUAL(fstr(rev("cycle_end", 0), "reason"), "deadline");
     char want[32];
     snprintf(want, sizeof want, "25|1|%d", req);
@@ -882,6 +886,7 @@ static void place_order_then_disconnect(void)
     CU_ASSERT_EQUAL_FATAL(fx.nres, 1);
     CU_ASSERT_FALSE(fx.res[0].ok);
     CU_ASSERT_STRING_EQUAL(fx.res[0].reason, "disconnected");
+    CU_ASSERT_FALSE(fx.res[0].timed_out);
     CU_ASSERT_EQUAL(fx.res[0].orders, 1);
     CU_ASSERT_TRUE(cyc_needs_reconcile(fx.cyc));
 }
