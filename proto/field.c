@@ -360,3 +360,16 @@ int proto_skip(proto_reader_t *r, int n, char *err, size_t errlen)
     *r = probe;
     return 0;
 }
+
+int proto_read_err_msg(proto_reader_t *r, proto_err_msg_t *out, char *err, size_t errlen)
+{
+    int32_t version;
+    int rc = proto_read_int(r, &version, err, errlen);
+    if (rc == 0)
+        rc = proto_read_int(r, &out->id, err, errlen);
+    if (rc == 0)
+        rc = proto_read_int(r, &out->code, err, errlen);
+    if (rc == 0)
+        rc = proto_read_str(r, &out->text, err, errlen);
+    return rc;
+}

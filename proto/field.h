@@ -45,4 +45,15 @@ int proto_read_decimal(proto_reader_t *r, const char **out, char *err, size_t er
 int proto_read_bool(proto_reader_t *r, int *out, char *err, size_t errlen);
 int proto_skip(proto_reader_t *r, int n, char *err, size_t errlen);
 
+/* The head of an errMsg (id 4) below server version 194, the reader just
+ * past the message id: version, id (a request, an order or -1), code and
+ * text. advancedOrderRejectJson (from 166) is left unread. */
+typedef struct proto_err_msg {
+    int32_t id;
+    int32_t code;
+    const char *text; /* points into the frame */
+} proto_err_msg_t;
+
+int proto_read_err_msg(proto_reader_t *r, proto_err_msg_t *out, char *err, size_t errlen);
+
 #endif

@@ -190,18 +190,12 @@ static int ibc_on_next_valid_id(ibc_t *c, proto_reader_t *r, char *err, size_t e
 
 static int ibc_on_err_msg(ibc_t *c, proto_reader_t *r, char *err, size_t errlen)
 {
-    int32_t version, id, code;
-    const char *text;
-    int rc = proto_read_int(r, &version, err, errlen);
-    if (rc == 0)
-        rc = proto_read_int(r, &id, err, errlen);
-    if (rc == 0)
-        rc = proto_read_int(r, &code, err, errlen);
-    if (rc == 0)
-        rc = proto_read_str(r, &text, err, errlen);
+    proto_err_msg_t m;
+    int rc = proto_read_err_msg(r, &m, err, errlen);
     if (rc < 0)
         return rc;
-    /* advancedOrderRejectJson (server >= 166) follows; nothing here uses it. */
+    int32_t id = m.id, code = m.code;
+    const char *text = m.text;
     char ev[32];
     snprintf(ev, sizeof ev, "error:%d", (int)code);
     IO_TRACE(c->loop, IBC_SRC, ev, IO_TI("id", id), IO_TS("text", text));

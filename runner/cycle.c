@@ -646,17 +646,12 @@ static int cyc_on_execution_end(cyc_t *c, proto_reader_t *r, char *err, size_t e
 /* An errMsg with the id of what this cycle waits for ends that request. */
 static int cyc_on_error(cyc_t *c, proto_reader_t *r, char *err, size_t errlen)
 {
-    int32_t version, id, code;
-    const char *text;
-    int rc = proto_read_int(r, &version, err, errlen);
-    if (rc == 0)
-        rc = proto_read_int(r, &id, err, errlen);
-    if (rc == 0)
-        rc = proto_read_int(r, &code, err, errlen);
-    if (rc == 0)
-        rc = proto_read_str(r, &text, err, errlen);
-    if (rc < 0 || id < 0 || proto_error_is_notice(code))
+    proto_err_msg_t m;
+    int rc = proto_read_err_msg(r, &m, err, errlen);
+    if (rc < 0 || m.id < 0 || proto_error_is_notice(m.code))
         return rc;
+    int32_t id = m.id, code = m.code;
+    const char *text = m.text;
     if (c->state == CYC_HISTORICAL && id == c->hist_req_id) {
         c->hist_open = 0; /* the gateway ended it: nothing to cancel */
         cyc_fail(c, "reqHistoricalData %s: error %d: %s", cyc_symbol(c), (int)code, text);

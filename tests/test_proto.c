@@ -521,6 +521,30 @@ static void writer_writes_ints_and_bools_as_decimal_text(void)
 
 /* ---- field reader --------------------------------------------------------- */
 
+static void reader_reads_the_head_of_an_err_msg_and_names_a_bad_code(void)
+{
+    static const char good[] = "4\0" "2\0" "7\0" "162\0" "HMDS query returned no data\0";
+    proto_frame_t f = exact_frame(good, sizeof good - 1);
+    proto_reader_t r;
+    proto_err_msg_t m;
+    char err[ERRLEN];
+    const char *s;
+    proto_reader_init(&r, &f);
+    CU_ASSERT_EQUAL(proto_read_str(&r, &s, err, sizeof err), 0); /* the message id */
+    CU_ASSERT_EQUAL(proto_read_err_msg(&r, &m, err, sizeof err), 0);
+    CU_ASSERT_EQUAL(m.id, 7);
+    CU_ASSERT_EQUAL(m.code, 162);
+    CU_ASSERT_STRING_EQUAL(m.text, "HMDS query returned no data");
+    free((void *)f.payload);
+    static const char bad[] = "4\0" "2\0" "-1\0" "x\0" "text\0";
+    f = exact_frame(bad, sizeof bad - 1);
+    proto_reader_init(&r, &f);
+    CU_ASSERT_EQUAL(proto_read_str(&r, &s, err, sizeof err), 0);
+    CU_ASSERT_EQUAL(proto_read_err_msg(&r, &m, err, sizeof err), PROTO_ERR_FIELD);
+    CU_ASSERT_STRING_EQUAL(err, "field 3: expected an integer, got \"x\"");
+    free((void *)f.payload);
+}
+
 static void reader_names_the_field_index_of_a_non_numeric_int(void)
 {
     static const char payload[] = "1\0" "2\0" "3\0" "abc";
@@ -1205,6 +1229,7 @@ static CU_TestInfo writer_tests[] = {
 
 static CU_TestInfo reader_tests[] = {
     TEST(reader_names_the_field_index_of_a_non_numeric_int),
+    TEST(reader_reads_the_head_of_an_err_msg_and_names_a_bad_code),
     TEST(reader_reads_every_unset_form),
     TEST(reader_reads_infinity_in_every_spelling),
     TEST(reader_reads_doubles_in_every_client_style),
