@@ -2,12 +2,12 @@
 #include "report.h"
 
 #include <cjson/cJSON.h>
-#include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "../proto/duration.h"
+#include "outfile.h"
 
 #define RP_EXCERPT_RADIUS 3
 
@@ -506,30 +506,20 @@ static void rp_junit_write(FILE *f, const rp_run_t *runs, size_t n)
     fprintf(f, "</testsuites>\n");
 }
 
+typedef struct rp_runs {
+    const rp_run_t *runs;
+    size_t n;
+} rp_runs_t;
+
+static int rp_junit_file(FILE *f, const void *data)
+{
+    const rp_runs_t *r = data;
+    rp_junit_write(f, r->runs, r->n);
+    return 0;
+}
+
 int rp_junit(const char *path, const rp_run_t *runs, size_t n, char *err, size_t errlen)
 {
-    size_t plen = strlen(path);
-    char *tmp = malloc(plen + 5);
-    if (!tmp) {
-        snprintf(err, errlen, "%s: out of memory", path);
-        return IO_ERR_NOMEM;
-    }
-    memcpy(tmp, path, plen);
-    memcpy(tmp + plen, ".tmp", 5);
-    FILE *f = fopen(tmp, "w");
-    int rc = 0;
-    if (!f) {
-        snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
-        rc = IO_ERR_SYS;
-    } else {
-        rp_junit_write(f, runs, n);
-        int bad = ferror(f);
-        if (fclose(f) != 0 || bad || rename(tmp, path) != 0) {
-            snprintf(err, errlen, "%s: write failed: %s", path, strerror(errno));
-            remove(tmp);
-            rc = IO_ERR_SYS;
-        }
-    }
-    free(tmp);
-    return rc;
+    rp_runs_t r = {runs, n};
+    return of_replace(path, rp_junit_file, &r, err, errlen);
 }

@@ -2,12 +2,12 @@
 #include "schedule.h"
 
 #include <cjson/cJSON.h>
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "../io/io_base.h"
+#include "outfile.h"
 
 #define SD_DAY_US ((io_us_t)86400 * IO_US_PER_S)
 
@@ -248,40 +248,25 @@ static int sd_put(cJSON *obj, const char *key, cJSON *item)
     return cJSON_AddItemToObject(obj, key, item);
 }
 
+static int sd_write_text(FILE *f, const void *text)
+{
+    return fputs(text, f) < 0 || fputc('\n', f) == EOF;
+}
+
 int sd_write(const sc_scenario_t *sc, uint64_t seed, const sc_event_t *events, size_t n,
              const char *path, char *err, size_t errlen)
 {
     cJSON *root = cJSON_ParseWithLength(sc->text, sc->textlen);
     char *text = NULL;
-    int rc = IO_ERR_NOMEM;
     if (root && sd_put(root, "seed", cJSON_CreateNumber((double)seed)) &&
         sd_put(root, "events", sd_events_json(sc, events, n)))
         text = cJSON_Print(root);
     cJSON_Delete(root);
     if (!text) {
         io_errf(err, errlen, "%s: out of memory", path);
-        return rc;
+        return IO_ERR_NOMEM;
     }
-    size_t plen = strlen(path);
-    char *tmp = malloc(plen + 5);
-    FILE *f = NULL;
-    if (tmp) {
-        memcpy(tmp, path, plen);
-        memcpy(tmp + plen, ".tmp", 5);
-        f = fopen(tmp, "wb");
-    }
-    if (!f) {
-        io_errf(err, errlen, "%s: %s", tmp ? tmp : path, tmp ? strerror(errno) : "out of memory");
-        rc = tmp ? IO_ERR_SYS : IO_ERR_NOMEM;
-    } else {
-        int bad = fputs(text, f) < 0 || fputc('\n', f) == EOF;
-        rc = fclose(f) != 0 || bad || rename(tmp, path) != 0 ? IO_ERR_SYS : 0;
-        if (rc < 0) {
-            io_errf(err, errlen, "%s: write failed: %s", path, strerror(errno));
-            remove(tmp);
-        }
-    }
-    free(tmp);
+    int rc = of_replace(path, sd_write_text, text, err, errlen);
     cJSON_free(text);
     return rc;
 }

@@ -10,13 +10,13 @@
  * demand. */
 #include "trace.h"
 
-#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "../io/io_base.h"
+#include "outfile.h"
 
 #define TR_FNV_OFFSET 0xcbf29ce484222325ULL
 #define TR_FNV_PRIME 0x100000001b3ULL
@@ -534,33 +534,12 @@ static int tr_write_lines(const tr_recorder_t *rec, FILE *f)
     return ok;
 }
 
+static int tr_write_file(FILE *f, const void *rec)
+{
+    return !tr_write_lines(rec, f);
+}
+
 int tr_write(const tr_recorder_t *rec, const char *path, char *err, size_t errlen)
 {
-    size_t plen = strlen(path);
-    char *tmp = malloc(plen + 5);
-    if (!tmp) {
-        snprintf(err, errlen, "%s: out of memory", path);
-        return IO_ERR_NOMEM;
-    }
-    memcpy(tmp, path, plen);
-    memcpy(tmp + plen, ".tmp", 5);
-    FILE *f = fopen(tmp, "wb");
-    int rc = 0;
-    if (!f) {
-        snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
-        rc = IO_ERR_SYS;
-    } else {
-        int bad = !tr_write_lines(rec, f);
-        if (fclose(f) != 0 || bad) {
-            snprintf(err, errlen, "%s: write failed: %s", tmp, strerror(errno));
-            rc = IO_ERR_SYS;
-        } else if (rename(tmp, path) != 0) {
-            snprintf(err, errlen, "%s: rename to %s failed: %s", tmp, path, strerror(errno));
-            rc = IO_ERR_SYS;
-        }
-        if (rc != 0)
-            remove(tmp);
-    }
-    free(tmp);
-    return rc;
+    return of_replace(path, tr_write_file, rec, err, errlen);
 }
