@@ -25,7 +25,9 @@
 #include "ctl.h"
 #include "gateway.h"
 #include "inspect.h"
+#include "pcap.h"
 #include "proxy.h"
+#include "replay.h"
 
 #define EXIT_USAGE 2
 
@@ -353,6 +355,13 @@ static uint16_t ctl_port_for(const serve_opts_t *o, uint16_t api_port)
     return o->cfg.port != 0 && api_port <= 65535 - 1000 ? (uint16_t)(api_port + 1000) : 0;
 }
 
+/* A --replay file the gateway cannot use is bad usage, not a runtime failure. */
+static int replay_unusable(int rc)
+{
+    return rc == GW_PCAP_ERR_OPEN || rc == GW_PCAP_ERR_TRUNCATED || rc == GW_PCAP_ERR_LINKTYPE ||
+           rc == GW_REPLAY_ERR_CAPTURE || rc == GW_REPLAY_ERR_VERSION;
+}
+
 static int serve(serve_opts_t *o)
 {
     char err[256] = "";
@@ -368,6 +377,11 @@ static int serve(serve_opts_t *o)
     }
     served_t sv = {NULL, NULL};
     int rc = gw_new(loop, &o->cfg, &sv.gw, err, sizeof err);
+    if (replay_unusable(rc)) {
+        fprintf(stderr, "mockgw: --replay: %s\n", err);
+        io_loop_free(loop);
+        return EXIT_USAGE;
+    }
     if (rc < 0) {
         /* err names the address and the reason when the backend knows it. */
         if (err[0])

@@ -9,6 +9,7 @@
 #include <cjson/cJSON.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +17,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "testlib.h"
@@ -61,10 +63,11 @@ static void cli_slurp(const char *path, char *buf)
     fclose(f);
 }
 
-/* Runs the program with the NULL-terminated arguments (a leading "@name"
- * is the file name in this test's folder); stdout and stderr land in T.out
- * and T.err. Returns the exit code, or -1 if it did not exit. */
-static int cli_exec(const char *prog, const char *env, const char *first, va_list ap)
+/* Starts the program with the NULL-terminated arguments (a leading "@name"
+ * is the file name in this test's folder); its stdout and stderr go to the
+ * files out and err of this test's folder. Returns its pid. */
+static pid_t cli_spawn(const char *prog, const char *env, const char *out, const char *err,
+                       const char *first, va_list ap)
 {
     char bin[128], args[CLI_ARGS_MAX][128], outp[128], errp[128];
     char *argv[CLI_ARGS_MAX + 2];
@@ -80,8 +83,8 @@ static int cli_exec(const char *prog, const char *env, const char *first, va_lis
         argv[n + 1] = args[n];
     }
     argv[n + 1] = NULL;
-    cli_path(outp, sizeof outp, "stdout");
-    cli_path(errp, sizeof errp, "stderr");
+    cli_path(outp, sizeof outp, out);
+    cli_path(errp, sizeof errp, err);
     fflush(NULL);
     pid_t pid = fork();
     CU_ASSERT_FATAL(pid >= 0);
@@ -97,11 +100,28 @@ static int cli_exec(const char *prog, const char *env, const char *first, va_lis
         execv(bin, argv);
         _exit(127);
     }
+    return pid;
+}
+
+/* The exit code of the child pid, or -1 if it did not exit. */
+static int cli_wait(pid_t pid)
+{
     int status;
     CU_ASSERT_EQUAL_FATAL(waitpid(pid, &status, 0), pid);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* Runs the program to its end (see cli_spawn); stdout and stderr land in
+ * T.out and T.err. Returns the exit code, or -1 if it did not exit. */
+static int cli_exec(const char *prog, const char *env, const char *first, va_list ap)
+{
+    char outp[128], errp[128];
+    int rc = cli_wait(cli_spawn(prog, env, "stdout", "stderr", first, ap));
+    cli_path(outp, sizeof outp, "stdout");
+    cli_path(errp, sizeof errp, "stderr");
     cli_slurp(outp, T.out);
     cli_slurp(errp, T.err);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    return rc;
 }
 
 static int cli_run(const char *first, ...)
@@ -137,7 +157,8 @@ static int cli_clean(void)
     static const char *const names[] = {"pass.json",  "fail.json",   "broken.json",
                                         "stdout",     "stderr",      "report.xml",
                                         "trace.jsonl", "small.json", "gw-syntax.json",
-                                        "gw-type.json"};
+                                        "gw-type.json", "gw-lines.json", "serve.out",
+                                        "serve.err",  "proxy.out",   "proxy.err"};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         char path[128];
         cli_path(path, sizeof path, names[i]);
@@ -399,12 +420,182 @@ static void mockgw_reports_a_busy_port_and_a_missing_control_server(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(T.err, want));
 }
 
+/* serve's replay options, inspect and proxy: each bad value exits 2 and the
+ * message names the option and the value. */
+static void mockgw_serve_inspect_and_proxy_usage_errors_name_the_argument(void)
+{
+    static const struct {
+        const char *args[5];
+        const char *why;
+    } cases[] = {
+        {{"serve", "--port", "abc"}, "--port: \"abc\" is not a port number (0..65535)"},
+        {{"serve", "--accounts", "a,b,c,d,e,f,g,h,i"},
+         "--accounts: \"a,b,c,d,e,f,g,h,i\" is not 1 to 8 non-empty names"},
+        {{"serve", "--config", "@gw-lines.json"}, "gw-lines.json:3:1: JSON syntax error"},
+        {{"serve", "--port", "0", "--replay", "/nonexistent-dir/x.pcap"},
+         "--replay: /nonexistent-dir/x.pcap: cannot open: No such file or directory"},
+        {{"serve", "--port", "0", "--replay", "@gw-lines.json"},
+         "gw-lines.json: not a pcap or pcapng capture"},
+        {{"serve", "--replay-mode", "loose"}, "--replay-mode: \"loose\" is not strict or lenient"},
+        {{"serve", "--replay-timing", "slow"}, "--replay-timing: \"slow\" is not recorded or fast"},
+        {{"serve", "--replay-conn", "0"}, "--replay-conn: \"0\" is not a conversation number"},
+        {{"serve", "--daily-restart", "7:00"},
+         "--daily-restart: \"7:00\" is not a time of day HH:MM"},
+        {{"serve", "--daily-restart-down", "0s"},
+         "--daily-restart-down: \"0s\" is not a duration like 2m"},
+        {{"inspect", "/nonexistent-dir/x.pcap"},
+         "mockgw inspect: /nonexistent-dir/x.pcap: cannot open"},
+        {{"inspect", "@gw-lines.json"}, "gw-lines.json: not a pcap or pcapng capture"},
+        {{"inspect", "--ports", "bad"},
+         "--ports needs 1 to 16 ports (1..65535) separated by commas, got \"bad\""},
+        {{"inspect"}, "mockgw inspect: missing FILE"},
+        {{"inspect", "a.pcap", "b.pcap"}, "unexpected argument \"b.pcap\""},
+        {{"inspect", "--bogus"}, "unknown option \"--bogus\""},
+        {{"proxy", "--listen", "127.0.0.1"}, "--listen: \"127.0.0.1\" is not HOST:PORT"},
+        {{"proxy", "--listen", ":4003"}, "--listen: \":4003\" is not HOST:PORT"},
+        {{"proxy", "--upstream", "bad"}, "--upstream: \"bad\" is not HOST:PORT"},
+        {{"proxy", "--fault", "1s bogus"}, "--fault \"1s bogus\": unknown command \"bogus\""},
+        {{"proxy", "--fault", "1s kill --client-id 3"},
+         "--fault: \"1s kill --client-id 3\": a relay does not follow client ids"},
+        {{"proxy", "--fault", "1s"}, "--fault: \"1s\" is not 'AT KIND ARGS'"},
+        {{"proxy", "--chaos", "0s"}, "--chaos: \"0s\" is not a duration like 30s"},
+        {{"proxy", "--seed", "x"}, "--seed: \"x\" is not a non-negative integer"},
+        {{"proxy", "--listen"}, "option --listen needs a value"},
+        {{"proxy", "--bogus"}, "unknown option \"--bogus\"\nTry 'mockgw proxy --help'"},
+    };
+    CU_ASSERT_EQUAL_FATAL(cli_write("gw-lines.json", "{\n  \"accounts\": [\"A\",\n}\n"), 0);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const char *const *a = cases[i].args;
+        int rc = gw_run(a[0], a[1], a[2], a[3], a[4], NULL);
+        CU_ASSERT_EQUAL(rc, 2);
+        CU_ASSERT_PTR_NOT_NULL(strstr(T.err, cases[i].why));
+        if (rc != 2 || !strstr(T.err, cases[i].why))
+            fprintf(stderr, "\n  case %zu: rc %d: %s\n", i, rc, T.err);
+    }
+}
+
+/* A mockgw left running; its stdout and stderr go to NAME.out and NAME.err. */
+static pid_t gw_start(const char *name, const char *first, ...)
+{
+    char out[64], err[64];
+    snprintf(out, sizeof out, "%s.out", name);
+    snprintf(err, sizeof err, "%s.err", name);
+    va_list ap;
+    va_start(ap, first);
+    pid_t pid = cli_spawn("mockgw", NULL, out, err, first, ap);
+    va_end(ap);
+    return pid;
+}
+
+/* Waits up to 5 s for a line "...PREFIX<port>" in the file NAME of this
+ * test's folder; the port, or 0 if none came. */
+static unsigned gw_await_port(const char *name, const char *prefix)
+{
+    static char text[CLI_OUT_MAX];
+    char path[128];
+    cli_path(path, sizeof path, name);
+    for (int tries = 0; tries < 100; tries++) {
+        cli_slurp(path, text);
+        const char *at = strstr(text, prefix);
+        unsigned port;
+        if (at && strchr(at, '\n') && sscanf(at + strlen(prefix), "%u", &port) == 1)
+            return port;
+        nanosleep(&(struct timespec){.tv_nsec = 50 * 1000 * 1000}, NULL);
+    }
+    return 0;
+}
+
+/* SIGINT, as an operator's Ctrl-C; the exit code. */
+static int gw_stop(pid_t pid)
+{
+    kill(pid, SIGINT);
+    return cli_wait(pid);
+}
+
+/* ctl status until the gateway has accepted n connections (up to 5 s). */
+static int gw_await_accepted(const char *ctl_port, int n)
+{
+    char want[32];
+    snprintf(want, sizeof want, "\"accepted\":%d", n);
+    for (int tries = 0; tries < 100; tries++) {
+        if (gw_run("ctl", "--ctl-port", ctl_port, "status", NULL) == 0 && strstr(T.out, want))
+            return 1;
+        nanosleep(&(struct timespec){.tv_nsec = 50 * 1000 * 1000}, NULL);
+    }
+    return 0;
+}
+
+/* serve replaying a committed capture: it says where it listens, answers
+ * ctl (refusals exit 1 with the gateway's reason), a proxy relays a client
+ * to it, and SIGINT stops both with exit 0. */
+static void mockgw_serve_answers_ctl_and_a_proxy_relays_to_it(void)
+{
+    pid_t gw = gw_start("serve", "serve", "--port", "0", "--ctl-port", "0", "--replay",
+                        "tests/data/captures/runner-proxy-4002.pcap", "--replay-mode", "lenient",
+                        "--replay-timing", "fast", "--replay-conn", "1", NULL);
+    unsigned api = gw_await_port("serve.out", "mockgw: listening on 127.0.0.1:");
+    unsigned ctl = gw_await_port("serve.out", "mockgw: control on 127.0.0.1:");
+    CU_ASSERT(api > 0 && ctl > 0);
+    char ctl_port[16], upstream[32], want[32];
+    snprintf(ctl_port, sizeof ctl_port, "%u", ctl);
+    snprintf(upstream, sizeof upstream, "127.0.0.1:%u", api);
+    CU_ASSERT_EQUAL(gw_run("ctl", "--ctl-port", ctl_port, "status", NULL), 0);
+    snprintf(want, sizeof want, "\"port\":%u,", api);
+    CU_ASSERT_PTR_NOT_NULL(strstr(T.out, want));
+    CU_ASSERT(strncmp(T.out, "{\"ok\":true", 10) == 0);
+    CU_ASSERT_EQUAL(gw_run("ctl", "--ctl-port", ctl_port, "bogus", NULL), 1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(T.out, "unknown command \\\"bogus\\\""));
+    CU_ASSERT_EQUAL(gw_run("ctl", "--ctl-port", ctl_port, "down", "xyz", NULL), 1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(T.out, "down: \\\"xyz\\\" is not a duration"));
+    CU_ASSERT_EQUAL(gw_run("ctl", "--ctl-port", ctl_port, "kill", "--client-id", "abc", NULL), 1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(T.out, "kill: --client-id \\\"abc\\\" is not a whole number"));
+
+    pid_t px = gw_start("proxy", "proxy", "--listen", "127.0.0.1:0", "--upstream", upstream,
+                        "--seed", "7", "--fault", "1h kill", "--chaos", "1h", "--verbose", NULL);
+    unsigned relay = gw_await_port("proxy.out", "mockgw: proxy on 127.0.0.1:");
+    CU_ASSERT(relay > 0);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)relay),
+                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    CU_ASSERT(fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof a) == 0);
+    CU_ASSERT(gw_await_accepted(ctl_port, 1)); /* the relay's own connection */
+    if (fd >= 0)
+        close(fd);
+    CU_ASSERT_EQUAL(gw_stop(px), 0);
+    char path[128];
+    cli_path(path, sizeof path, "proxy.err");
+    cli_slurp(path, T.err);
+    CU_ASSERT_PTR_NOT_NULL(strstr(T.err, "seed=7 (repeat this run's faults with --seed 7)"));
+    CU_ASSERT_EQUAL(gw_stop(gw), 0);
+    cli_path(path, sizeof path, "serve.err");
+    cli_slurp(path, T.err);
+    CU_ASSERT_PTR_NOT_NULL(strstr(T.err, "shutting down"));
+}
+
+static void mockgw_inspect_summarises_a_committed_capture(void)
+{
+    CU_ASSERT_EQUAL(gw_run("inspect", "tests/data/captures/runner-proxy-4002.pcap", NULL), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(T.out, "summary: tests/data/captures/runner-proxy-4002.pcap: "
+                                         "27 packets"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(T.out, "hello v157..178, version 178"));
+    CU_ASSERT_EQUAL(gw_run("inspect", "--help", NULL), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(T.out, "mockgw inspect"));
+    CU_ASSERT_EQUAL(gw_run("proxy", "--help", NULL), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(T.out, "usage: mockgw proxy [--listen H:P]"));
+}
+
 static CU_TestInfo mockgw_tests[] = {
     {"mockgw_usage_errors_exit_2_and_name_the_value",
      mockgw_usage_errors_exit_2_and_name_the_value},
     {"mockgw_help_texts_go_to_stdout_and_exit_0", mockgw_help_texts_go_to_stdout_and_exit_0},
     {"mockgw_reports_a_busy_port_and_a_missing_control_server",
      mockgw_reports_a_busy_port_and_a_missing_control_server},
+    {"mockgw_serve_inspect_and_proxy_usage_errors_name_the_argument",
+     mockgw_serve_inspect_and_proxy_usage_errors_name_the_argument},
+    {"mockgw_serve_answers_ctl_and_a_proxy_relays_to_it",
+     mockgw_serve_answers_ctl_and_a_proxy_relays_to_it},
+    {"mockgw_inspect_summarises_a_committed_capture",
+     mockgw_inspect_summarises_a_committed_capture},
     CU_TEST_INFO_NULL,
 };
 
