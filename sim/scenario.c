@@ -795,30 +795,56 @@ static int sc_get_rate(sc_ctx_t *c, const cJSON *obj, const char *path, double *
     return 0;
 }
 
-/* `for`: [min, max] durations, 0 < min <= max. */
-static int sc_get_for_range(sc_ctx_t *c, const cJSON *obj, const char *path, sc_random_t *r)
+/* A two-element array of time texts under `key`, parsed into ends[0..1]:
+ * [min, max] durations of at least 1ms, or [from, to] moments inside the
+ * scenario's span. 0 when absent, 1 when read, <0 after an error naming the
+ * element's path (kpath gets the array's path for the caller's own checks). */
+enum sc_pair_kind { SC_PAIR_DURATIONS, SC_PAIR_MOMENTS };
+
+static int sc_get_pair(sc_ctx_t *c, const cJSON *obj, const char *path, const char *key,
+                       enum sc_pair_kind kind, io_us_t ends[2], char *kpath)
 {
     const cJSON *arr;
-    char fpath[SC_PATH_MAX], ipath[SC_PATH_MAX], why[160];
-    io_us_t *ends[2] = {&r->for_min_us, &r->for_max_us};
-    int rc = sc_get_array(c, obj, path, "for", &arr);
+    char ipath[SC_PATH_MAX], why[200];
+    int moments = kind == SC_PAIR_MOMENTS;
+    int rc = sc_get_array(c, obj, path, key, &arr);
     if (rc <= 0)
         return rc;
-    sc_join(fpath, path, "for");
+    sc_join(kpath, path, key);
     if (cJSON_GetArraySize(arr) != 2)
-        return sc_fail(c, fpath, "expected [min, max], two durations");
+        return sc_fail(c, kpath, moments ? "expected [from, to], two moments"
+                                         : "expected [min, max], two durations");
     for (int i = 0; i < 2; i++) {
         const cJSON *v = cJSON_GetArrayItem(arr, i);
-        sc_index(ipath, fpath, (size_t)i);
+        sc_index(ipath, kpath, (size_t)i);
         if (!cJSON_IsString(v))
-            return sc_type_error(c, ipath, v, "a duration (a string)");
-        if (dur_parse(v->valuestring, ends[i], why, sizeof why) < 0)
+            return sc_type_error(c, ipath, v,
+                                 moments ? "a moment (a string)" : "a duration (a string)");
+        rc = moments ? dur_parse_moment(v->valuestring, &c->sc->start_us, &ends[i], why,
+                                        sizeof why)
+                     : dur_parse(v->valuestring, &ends[i], why, sizeof why);
+        if (rc < 0)
             return sc_fail(c, ipath, "%s", why);
-        if (*ends[i] < IO_US_PER_MS)
+        if (moments && (ends[i] < c->sc->start_us || ends[i] > c->sc->end_us))
+            return sc_fail(c, ipath, "outside the scenario's span");
+        if (!moments && ends[i] < IO_US_PER_MS)
             return sc_fail(c, ipath, "must be at least 1ms");
     }
-    if (r->for_max_us < r->for_min_us)
+    return 1;
+}
+
+/* `for`: [min, max] durations, 1ms <= min <= max. */
+static int sc_get_for_range(sc_ctx_t *c, const cJSON *obj, const char *path, sc_random_t *r)
+{
+    char fpath[SC_PATH_MAX];
+    io_us_t ends[2];
+    int rc = sc_get_pair(c, obj, path, "for", SC_PAIR_DURATIONS, ends, fpath);
+    if (rc <= 0)
+        return rc;
+    if (ends[1] < ends[0])
         return sc_fail(c, fpath, "max must not be less than min");
+    r->for_min_us = ends[0];
+    r->for_max_us = ends[1];
     return 0;
 }
 
@@ -1056,27 +1082,15 @@ static int sc_load_exit(sc_ctx_t *c, const cJSON *obj, const char *path, sc_chec
 /* `throughout`: [from, to] moments inside the span, to after from. */
 static int sc_load_throughout(sc_ctx_t *c, const cJSON *obj, const char *path, sc_check_t *k)
 {
-    const cJSON *arr;
-    char tpath[SC_PATH_MAX], ipath[SC_PATH_MAX], why[200];
-    io_us_t *ends[2] = {&k->from_us, &k->to_us};
-    int rc = sc_get_array(c, obj, path, "throughout", &arr);
+    char tpath[SC_PATH_MAX];
+    io_us_t ends[2];
+    int rc = sc_get_pair(c, obj, path, "throughout", SC_PAIR_MOMENTS, ends, tpath);
     if (rc <= 0)
         return rc;
-    sc_join(tpath, path, "throughout");
-    if (cJSON_GetArraySize(arr) != 2)
-        return sc_fail(c, tpath, "expected [from, to], two moments");
-    for (int i = 0; i < 2; i++) {
-        const cJSON *v = cJSON_GetArrayItem(arr, i);
-        sc_index(ipath, tpath, (size_t)i);
-        if (!cJSON_IsString(v))
-            return sc_type_error(c, ipath, v, "a moment (a string)");
-        if (dur_parse_moment(v->valuestring, &c->sc->start_us, ends[i], why, sizeof why) < 0)
-            return sc_fail(c, ipath, "%s", why);
-        if (*ends[i] < c->sc->start_us || *ends[i] > c->sc->end_us)
-            return sc_fail(c, ipath, "outside the scenario's span");
-    }
-    if (k->to_us <= k->from_us)
+    if (ends[1] <= ends[0])
         return sc_fail(c, tpath, "to must be after from");
+    k->from_us = ends[0];
+    k->to_us = ends[1];
     k->has_from = k->has_to = 1;
     return 0;
 }
