@@ -20,7 +20,8 @@ uint64_t io_rng_next(io_rng_t *rng);
 /* Uniform in [0, span], unbiased (rejection sampling). */
 uint64_t io_rng_upto(io_rng_t *rng, uint64_t span);
 
-/* Writes a printf-formatted detail into a caller's err buffer (NULL ok). */
+/* Writes a printf-formatted detail into a caller's err buffer (NULL ok).
+ * The one helper of this header the scenario engine uses as well. */
 void io_errf(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 typedef struct io_base {

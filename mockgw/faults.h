@@ -101,6 +101,9 @@ int gw_fault_check(const gw_fault_t *f, char *err, size_t errlen);
  * the faults they apply. */
 void gw_fault_announce(io_loop_t *loop, const char *src, const gw_fault_t *f);
 
+/* Logs (INFO) and traces fault_end:<kind> {client_id}: a held fault ended. */
+void gw_fault_announce_end(io_loop_t *loop, const char *src, const gw_fault_t *f);
+
 /* One errMsg a fault sends. */
 typedef struct gw_fault_notice {
     int req_id;

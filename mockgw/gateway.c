@@ -491,14 +491,10 @@ static void gw_held_effect(gw_t *gw, const gw_fault_t *f, int ending)
 static void gw_held_end(gw_t *gw, gw_held_t *h)
 {
     gw_fault_t f = h->f;
-    char ev[48];
     if (h->timer)
         io_timer_free(h->timer);
     memset(h, 0, sizeof *h);
-    snprintf(ev, sizeof ev, "fault_end:%s", gw_fault_kind_name(f.kind));
-    io_log(gw->loop, IO_LOG_INFO, GW_SRC, "fault %s ended (client_id %d)",
-           gw_fault_kind_name(f.kind), f.client_id);
-    IO_TRACE(gw->loop, GW_SRC, ev, IO_TI("client_id", f.client_id));
+    gw_fault_announce_end(gw->loop, GW_SRC, &f);
     gw_held_effect(gw, &f, 1);
 }
 

@@ -362,19 +362,28 @@ static int replay_unusable(int rc)
            rc == GW_REPLAY_ERR_CAPTURE || rc == GW_REPLAY_ERR_VERSION;
 }
 
+/* The real event loop, seeded from the clock unless a seed was given. NULL
+ * (after saying why) when it cannot start. */
+static io_loop_t *mockgw_loop_new(int seeded, uint64_t *seed)
+{
+    char err[256] = "";
+    if (!seeded) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        *seed = ((uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec) ^ (uint64_t)getpid();
+    }
+    io_loop_t *loop = io_posix_loop_new(*seed, err, sizeof err);
+    if (!loop)
+        fprintf(stderr, "mockgw: cannot start the event loop: %s\n", err);
+    return loop;
+}
+
 static int serve(serve_opts_t *o)
 {
     char err[256] = "";
-    if (!o->seeded) {
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        o->seed = ((uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec) ^ (uint64_t)getpid();
-    }
-    io_loop_t *loop = io_posix_loop_new(o->seed, err, sizeof err);
-    if (!loop) {
-        fprintf(stderr, "mockgw: cannot start the event loop: %s\n", err);
+    io_loop_t *loop = mockgw_loop_new(o->seeded, &o->seed);
+    if (!loop)
         return 1;
-    }
     served_t sv = {NULL, NULL};
     int rc = gw_new(loop, &o->cfg, &sv.gw, err, sizeof err);
     if (replay_unusable(rc)) {
@@ -722,16 +731,9 @@ static void on_proxy_signal(io_loop_t *loop, enum io_signal sig, void *data)
 static int proxy_run(proxy_opts_t *o)
 {
     char err[256] = "";
-    if (!o->seeded) {
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        o->seed = ((uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec) ^ (uint64_t)getpid();
-    }
-    io_loop_t *loop = io_posix_loop_new(o->seed, err, sizeof err);
-    if (!loop) {
-        fprintf(stderr, "mockgw: cannot start the event loop: %s\n", err);
+    io_loop_t *loop = mockgw_loop_new(o->seeded, &o->seed);
+    if (!loop)
         return 1;
-    }
     if (o->verbose)
         io_set_log_sink(loop, IO_LOG_DEBUG, io_base_stderr_sink, NULL);
     io_log(loop, IO_LOG_INFO, "mockgw", "seed=%llu (repeat this run's faults with --seed %llu)",

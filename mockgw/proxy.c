@@ -1074,13 +1074,10 @@ static void px_effect(gw_proxy_t *px, const gw_fault_t *f, int ending)
 static void px_held_end(gw_proxy_t *px, px_held_t *h)
 {
     gw_fault_t f = h->f;
-    char ev[48];
     if (h->timer)
         io_timer_free(h->timer);
     memset(h, 0, sizeof *h);
-    snprintf(ev, sizeof ev, "fault_end:%s", gw_fault_kind_name(f.kind));
-    io_log(px->loop, IO_LOG_INFO, PX_SRC, "fault %s ended", gw_fault_kind_name(f.kind));
-    IO_TRACE(px->loop, PX_SRC, ev, IO_TI("client_id", f.client_id));
+    gw_fault_announce_end(px->loop, PX_SRC, &f);
     px_effect(px, &f, 1);
 }
 

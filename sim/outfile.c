@@ -2,31 +2,17 @@
 #include "outfile.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "../io/io.h"
-
-static void of_errf(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void of_errf(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (!err || errlen == 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
+#include "../io/io_base.h"
 
 int of_replace(const char *path, of_write_fn write, const void *data, char *err, size_t errlen)
 {
     size_t plen = strlen(path);
     char *tmp = malloc(plen + sizeof ".tmp");
     if (!tmp) {
-        of_errf(err, errlen, "%s: out of memory", path);
+        io_errf(err, errlen, "%s: out of memory", path);
         return IO_ERR_NOMEM;
     }
     memcpy(tmp, path, plen);
@@ -34,15 +20,15 @@ int of_replace(const char *path, of_write_fn write, const void *data, char *err,
     int rc = 0;
     FILE *f = fopen(tmp, "wb");
     if (!f) {
-        of_errf(err, errlen, "%s: %s", tmp, strerror(errno));
+        io_errf(err, errlen, "%s: %s", tmp, strerror(errno));
         rc = IO_ERR_SYS;
     } else {
         int bad = write(f, data) != 0 || ferror(f);
         if (fclose(f) != 0 || bad) {
-            of_errf(err, errlen, "%s: write failed: %s", tmp, strerror(errno));
+            io_errf(err, errlen, "%s: write failed: %s", tmp, strerror(errno));
             rc = IO_ERR_SYS;
         } else if (rename(tmp, path) != 0) {
-            of_errf(err, errlen, "%s: rename to %s failed: %s", tmp, path, strerror(errno));
+            io_errf(err, errlen, "%s: rename to %s failed: %s", tmp, path, strerror(errno));
             rc = IO_ERR_SYS;
         }
         if (rc != 0)
