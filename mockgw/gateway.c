@@ -101,7 +101,7 @@ static int gw_config_check(const gw_config_t *cfg, char *err, size_t errlen)
 /* "ACC1,ACC2", the managedAccounts field every session sends. */
 static char *gw_join_accounts(const gw_config_t *cfg)
 {
-    size_t len = 0;
+    size_t len = 1; /* the NUL, even with no account */
     for (size_t i = 0; i < cfg->naccounts; i++)
         len += strlen(cfg->accounts[i]) + 1;
     char *csv = malloc(len);
