@@ -170,8 +170,11 @@ static int parse_integer(const char *s, size_t n, int64_t lo, int64_t hi, int64_
     return status;
 }
 
-/* Any integer field, or the error that names it. */
-static int read_integer(proto_reader_t *r, int64_t lo, int64_t hi, int64_t unset, int64_t *out,
+/* Any integer field, or the error that names it. Never inlined: the
+ * callers' fast paths then need no stack frame. */
+#define FIELD_COLD __attribute__((noinline)) static
+
+FIELD_COLD int read_integer(proto_reader_t *r, int64_t lo, int64_t hi, int64_t unset, int64_t *out,
                         char *err, size_t errlen)
 {
     const char *s;
@@ -222,7 +225,7 @@ FIELD_HOT int read_short_integer(proto_reader_t *r, int64_t lo, int64_t hi, int6
     return 1;
 }
 
-static int read_int_checked(proto_reader_t *r, int32_t *out, char *err, size_t errlen)
+FIELD_COLD int read_int_checked(proto_reader_t *r, int32_t *out, char *err, size_t errlen)
 {
     int64_t v;
     int rc = read_integer(r, INT32_MIN, INT32_MAX, PROTO_INT_UNSET, &v, err, errlen);
@@ -231,8 +234,7 @@ static int read_int_checked(proto_reader_t *r, int32_t *out, char *err, size_t e
     return rc;
 }
 
-/* The short field inline, anything else in a call: the common case then
- * needs no stack frame. */
+/* The short field inline, anything else in a call. */
 int proto_read_int(proto_reader_t *r, int32_t *out, char *err, size_t errlen)
 {
     int64_t v;
