@@ -27,10 +27,11 @@
 #define MKT_SPAN_DAYS_MAX (366 * 30)
 #define MKT_CACHE_SETS 128          /* a power of two */
 #define MKT_CACHE_WAYS 4
+#define MKT_KEY_MAX 24              /* the cache keeps the bars of shorter keys */
 
 /* A bar already built, with everything it was built from. */
 typedef struct mkt_slot {
-    char key[24];                   /* "": empty */
+    char key[MKT_KEY_MAX];          /* NUL-padded; "": empty */
     uint64_t seed;
     double start_price;
     int64_t start, len;
@@ -92,9 +93,13 @@ static int32_t mkt_con_id(const char *key)
     return (int32_t)(mkt_fnv(key) % 2000000000u) + 1000;
 }
 
+/* src into dst, cut to fit, as snprintf "%s" would (at a tenth of its
+ * cost: every historical request resolves its contract). */
 static void mkt_copy(char *dst, size_t cap, const char *src)
 {
-    snprintf(dst, cap, "%s", src);
+    size_t n = strnlen(src, cap - 1);
+    memcpy(dst, src, n);
+    dst[n] = '\0';
 }
 
 void gw_mkt_stock(gw_mkt_contract_t *c, const char *symbol)
@@ -183,48 +188,54 @@ double gw_mkt_min_tick(const gw_market_t *m, const char *key)
 /* The walk of one symbol: mkt_hash(seed, sym, k, i) with the part that
  * does not depend on i hashed once per octave, and each octave's two
  * points kept, since a bar's samples mostly fall between the same points
- * of the slower octaves. A cache of values only: the sums are the same. */
+ * of the slower octaves. Also each octave's step and amplitude, the same
+ * doubles the sum would compute each time. A cache of values only: the
+ * sums are the same. */
 typedef struct mkt_walk {
     uint64_t octave[MKT_OCTAVES];
-    int64_t i[MKT_OCTAVES];
+    int64_t i[MKT_OCTAVES];         /* INT64_MIN (no time's index): a, b not set */
     double a[MKT_OCTAVES], b[MKT_OCTAVES];
-    uint32_t known;                 /* bit k: i, a and b of octave k are set */
+    double step[MKT_OCTAVES];       /* 5 * 2^k seconds */
+    double amp[MKT_OCTAVES];        /* MKT_SIGMA_PER_SQRT_S * sqrt(step) */
 } mkt_walk_t;
 
 static void mkt_walk_init(mkt_walk_t *w, uint64_t seed, uint64_t sym)
 {
     uint64_t root = mkt_mix(seed ^ sym);
-    for (int k = 0; k < MKT_OCTAVES; k++)
+    for (int k = 0; k < MKT_OCTAVES; k++) {
         w->octave[k] = mkt_mix(root ^ (uint64_t)k);
-    w->known = 0;
+        w->i[k] = INT64_MIN;
+        w->step[k] = (double)((int64_t)MKT_BASE_STEP_S << k);
+        w->amp[k] = MKT_SIGMA_PER_SQRT_S * sqrt(w->step[k]);
+    }
 }
 
 /* floor(t / (5 * 2^k)) is floor(t / 5) >> k (gcc shifts signed values
- * arithmetically, which floors). */
+ * arithmetically, which floors). That is above INT64_MIN / 5 for any t, so
+ * INT64_MIN never matches a time's index. */
 static double mkt_log_offset(mkt_walk_t *w, int64_t t_s)
 {
     double sum = 0.0;
     int64_t base_i = mkt_floor_div(t_s, MKT_BASE_STEP_S);
+#pragma GCC unroll 21 /* constant shifts and offsets: a third fewer instructions */
     for (int k = 0; k < MKT_OCTAVES; k++) {
-        int64_t step = (int64_t)MKT_BASE_STEP_S << k;
         int64_t i = base_i >> k;
-        if (!(w->known >> k & 1) || w->i[k] != i) {
+        if (w->i[k] != i) {
             w->a[k] = mkt_signed_unit(mkt_mix(w->octave[k] ^ (uint64_t)i));
             w->b[k] = mkt_signed_unit(mkt_mix(w->octave[k] ^ (uint64_t)(i + 1)));
             w->i[k] = i;
-            w->known |= 1u << k;
         }
-        double frac = (double)(t_s - i * step) / (double)step;
+        double frac = (double)(t_s - i * ((int64_t)MKT_BASE_STEP_S << k)) / w->step[k];
         double a = w->a[k], b = w->b[k];
-        sum += MKT_SIGMA_PER_SQRT_S * sqrt((double)step) * (a + (b - a) * frac);
+        sum += w->amp[k] * (a + (b - a) * frac);
     }
     return sum;
 }
 
-static double mkt_price_on(const gw_market_t *m, const char *key, mkt_walk_t *w, int64_t t_s)
+/* start_price and scale: mkt_start_price and mkt_tick_scale of the key. */
+static double mkt_price_on(mkt_walk_t *w, double start_price, double scale, int64_t t_s)
 {
-    double raw = mkt_start_price(m, key) * exp(mkt_log_offset(w, t_s));
-    double scale = mkt_tick_scale(m, key);
+    double raw = start_price * exp(mkt_log_offset(w, t_s));
     return round(raw * scale) / scale;
 }
 
@@ -232,7 +243,7 @@ double gw_mkt_price(const gw_market_t *m, const char *key, int64_t t_s)
 {
     mkt_walk_t w;
     mkt_walk_init(&w, m->cfg->market_seed, mkt_fnv(key));
-    return mkt_price_on(m, key, &w, t_s);
+    return mkt_price_on(&w, mkt_start_price(m, key), mkt_tick_scale(m, key), t_s);
 }
 
 /* ---- request parsing --------------------------------------------------- */
@@ -308,12 +319,29 @@ static int mkt_parse_bar_size(const char *text, int *bar_s)
     return IO_ERR_INVAL;
 }
 
+/* "<1 to 9 digits> <S|D|W|M|Y>", the form every client writes, read as
+ * sscanf would; 0 if the text has any other form. */
+static int mkt_duration_plain(const char *text, int *count, char *unit)
+{
+    int v = 0, i = 0;
+    for (; i < 9 && text[i] >= '0' && text[i] <= '9'; i++)
+        v = v * 10 + (text[i] - '0');
+    if (i == 0 || text[i] != ' ' || text[i + 1] == '\0' || !strchr("SDWMY", text[i + 1]) ||
+        text[i + 2] != '\0')
+        return 0;
+    *count = v;
+    *unit = text[i + 1];
+    return 1;
+}
+
 static int mkt_parse_duration(const char *text, int *n, char *unit)
 {
     int count = 0, len = 0;
     char u = 0;
-    if (sscanf(text, "%9d %c%n", &count, &u, &len) != 2 || text[len] != '\0' || count < 1 ||
-        strchr("SDWMY", u) == NULL)
+    if (!mkt_duration_plain(text, &count, &u) &&
+        (sscanf(text, "%9d %c%n", &count, &u, &len) != 2 || text[len] != '\0'))
+        return IO_ERR_INVAL;
+    if (count < 1 || strchr("SDWMY", u) == NULL)
         return IO_ERR_INVAL;
     *n = count;
     *unit = u;
@@ -419,26 +447,59 @@ typedef struct mkt_bars {
     size_t n, cap;
 } mkt_bars_t;
 
-static void mkt_make_bar(const gw_market_t *m, const char *key, const gw_mkt_query_t *q,
-                         int64_t start, int64_t len, int daily, gw_mkt_bar_t *b)
+/* What every bar of one request shares, found once per request rather
+ * than per bar: a year of polling asks for a quarter of a million bars. */
+typedef struct mkt_series {
+    const gw_market_t *m;
+    const gw_mkt_query_t *q;
+    int daily;                      /* whole sessions (the bar size is a day) */
+    uint64_t sym;                   /* mkt_fnv(key) */
+    char key[MKT_KEY_MAX];          /* NUL-padded; "" if too long to cache (or "") */
+    double start_price;
+    double scale;                   /* mkt_tick_scale */
+    uint64_t set_base;              /* where the series' bars start in the cache */
+    mkt_walk_t walk;                /* set up by the first bar built */
+    int walk_ready;
+} mkt_series_t;
+
+static void mkt_series_init(mkt_series_t *sr, const gw_market_t *m, const char *key,
+                            const gw_mkt_query_t *q)
 {
+    sr->m = m;
+    sr->q = q;
+    sr->daily = q->bar_s >= MKT_DAY_S;
+    sr->sym = mkt_fnv(key);
+    memset(sr->key, 0, sizeof sr->key);
+    if (strlen(key) < sizeof sr->key)
+        strcpy(sr->key, key);
+    sr->start_price = mkt_start_price(m, key);
+    sr->scale = mkt_tick_scale(m, key);
+    sr->set_base = mkt_mix(sr->sym ^ (uint64_t)q->what << 32 ^ (uint64_t)sr->daily);
+    sr->walk_ready = 0;
+}
+
+static void mkt_make_bar(mkt_series_t *sr, int64_t start, int64_t len, gw_mkt_bar_t *b)
+{
+    const gw_mkt_query_t *q = sr->q;
     int samples = len < MKT_SAMPLES_MAX ? (int)len : MKT_SAMPLES_MAX;
-    double shift = 0.0;
+    double scale = sr->scale, shift = 0.0;
     if (q->what == GW_MKT_BID)
-        shift = -gw_mkt_min_tick(m, key);
+        shift = -(1.0 / scale);
     else if (q->what == GW_MKT_ASK)
-        shift = gw_mkt_min_tick(m, key);
-    double scale = mkt_tick_scale(m, key);
-    mkt_walk_t w;
-    mkt_walk_init(&w, m->cfg->market_seed, mkt_fnv(key));
+        shift = 1.0 / scale;
+    if (!sr->walk_ready) {
+        mkt_walk_init(&sr->walk, sr->m->cfg->market_seed, sr->sym);
+        sr->walk_ready = 1;
+    }
+    mkt_walk_t *w = &sr->walk;
     b->start_s = start;
-    b->daily = daily;
-    b->open = mkt_price_on(m, key, &w, start);
-    b->close = mkt_price_on(m, key, &w, start + len - 1);
+    b->daily = sr->daily;
+    b->open = mkt_price_on(w, sr->start_price, scale, start);
+    b->close = mkt_price_on(w, sr->start_price, scale, start + len - 1);
     b->high = fmax(b->open, b->close);
     b->low = fmin(b->open, b->close);
     for (int i = 1; i < samples; i++) {
-        double p = mkt_price_on(m, key, &w, start + (len - 1) * i / samples);
+        double p = mkt_price_on(w, sr->start_price, scale, start + (len - 1) * i / samples);
         b->high = fmax(b->high, p);
         b->low = fmin(b->low, p);
     }
@@ -449,35 +510,37 @@ static void mkt_make_bar(const gw_market_t *m, const char *key, const gw_mkt_que
     b->volume = b->wap = -1;
     b->count = -1;
     if (q->what == GW_MKT_TRADES) {
-        uint64_t h = mkt_hash(m->cfg->market_seed, mkt_fnv(key), 0xba5, (uint64_t)start);
+        uint64_t h = mkt_hash(sr->m->cfg->market_seed, sr->sym, 0xba5, (uint64_t)start);
         b->count = (int)(1 + h % 40) * (int)(1 + len / 60);
         b->volume = (double)b->count * 100;
         b->wap = round((b->high + b->low + b->close) / 3.0 * scale) / scale;
     }
 }
 
-static int mkt_slot_holds(const mkt_slot_t *s, const char *key, const gw_mkt_query_t *q,
-                          int64_t start, int64_t len, int daily, uint64_t seed,
-                          double start_price)
+static int mkt_slot_holds(const mkt_slot_t *s, const mkt_series_t *sr, int64_t start,
+                          int64_t len, uint64_t seed)
 {
-    return s->start == start && s->len == len && s->what == q->what && s->daily == daily &&
-           s->seed == seed && s->start_price == start_price && strcmp(s->key, key) == 0;
+    return s->start == start && s->len == len && s->what == sr->q->what &&
+           s->daily == sr->daily && s->seed == seed && s->start_price == sr->start_price &&
+           memcmp(s->key, sr->key, sizeof s->key) == 0;
 }
 
 /* The bar from the cache, or built and kept there in the set's least
- * recently used way. */
-static void mkt_cached_bar(const gw_market_t *m, const char *key, const gw_mkt_query_t *q,
-                           int64_t start, int64_t len, int daily, gw_mkt_bar_t *b)
+ * recently used way (unless the key is too long to keep). */
+static void mkt_cached_bar(mkt_series_t *sr, int64_t start, int64_t len, gw_mkt_bar_t *b)
 {
-    uint64_t seed = m->cfg->market_seed;
-    double start_price = mkt_start_price(m, key);
-    uint64_t series = mkt_mix(mkt_fnv(key) ^ (uint64_t)q->what << 32 ^ (uint64_t)daily);
-    mkt_slot_t *set = m->cache->slot[(series + (uint64_t)(len > 0 ? start / len : start)) %
-                                    MKT_CACHE_SETS];
+    if (sr->key[0] == '\0') {
+        mkt_make_bar(sr, start, len, b);
+        return;
+    }
+    mkt_cache_t *cache = sr->m->cache;
+    uint64_t seed = sr->m->cfg->market_seed;
+    mkt_slot_t *set =
+        cache->slot[(sr->set_base + (uint64_t)(len > 0 ? start / len : start)) % MKT_CACHE_SETS];
     mkt_slot_t *victim = &set[0];
-    uint64_t now = ++m->cache->clock;
+    uint64_t now = ++cache->clock;
     for (int w = 0; w < MKT_CACHE_WAYS; w++) {
-        if (mkt_slot_holds(&set[w], key, q, start, len, daily, seed, start_price)) {
+        if (mkt_slot_holds(&set[w], sr, start, len, seed)) {
             set[w].used = now;
             *b = set[w].bar;
             return;
@@ -485,17 +548,14 @@ static void mkt_cached_bar(const gw_market_t *m, const char *key, const gw_mkt_q
         if (set[w].used < victim->used)
             victim = &set[w];
     }
-    mkt_make_bar(m, key, q, start, len, daily, b);
-    if (strlen(key) >= sizeof victim->key)
-        return; /* not kept: a longer key would not compare equal */
-    *victim = (mkt_slot_t){.seed = seed, .start_price = start_price, .start = start,
-                           .len = len, .what = q->what, .daily = daily, .used = now,
+    mkt_make_bar(sr, start, len, b);
+    *victim = (mkt_slot_t){.seed = seed, .start_price = sr->start_price, .start = start,
+                           .len = len, .what = sr->q->what, .daily = sr->daily, .used = now,
                            .bar = *b};
-    strcpy(victim->key, key);
+    memcpy(victim->key, sr->key, sizeof victim->key);
 }
 
-static int mkt_push(const gw_market_t *m, const char *key, const gw_mkt_query_t *q,
-                    mkt_bars_t *bars, int64_t start, int64_t len, int daily, char *err,
+static int mkt_push(mkt_series_t *sr, mkt_bars_t *bars, int64_t start, int64_t len, char *err,
                     size_t errlen)
 {
     if (bars->n == GW_MKT_BARS_MAX) {
@@ -511,40 +571,41 @@ static int mkt_push(const gw_market_t *m, const char *key, const gw_mkt_query_t 
         bars->v = v;
         bars->cap = cap;
     }
-    mkt_cached_bar(m, key, q, start, len, daily, &bars->v[bars->n++]);
+    mkt_cached_bar(sr, start, len, &bars->v[bars->n++]);
     return 0;
 }
 
 /* Regular sessions between start and end: daily bars, or intraday bars
  * counted from each session's open and cut at its close. */
-static int mkt_session_bars(const gw_market_t *m, const char *key, const gw_mkt_query_t *q,
-                            int64_t start, mkt_bars_t *bars, char *err, size_t errlen)
+static int mkt_session_bars(mkt_series_t *sr, int64_t start, mkt_bars_t *bars, char *err,
+                            size_t errlen)
 {
+    const gw_mkt_query_t *q = sr->q;
     int rc = 0;
-    int daily = q->bar_s >= MKT_DAY_S;
     int64_t last_day = mkt_ny_days(q->end_s);
     for (int64_t day = mkt_ny_days(start); rc == 0 && day <= last_day; day++) {
         if (!mkt_is_trading_day(day))
             continue;
         int64_t open = mkt_ny_at(day, MKT_RTH_OPEN_MIN);
         int64_t close = mkt_ny_at(day, MKT_RTH_CLOSE_MIN);
-        if (daily) {
+        if (sr->daily) {
             if (open >= start && open < q->end_s)
-                rc = mkt_push(m, key, q, bars, open, close - open, 1, err, errlen);
+                rc = mkt_push(sr, bars, open, close - open, err, errlen);
             continue;
         }
         for (int64_t t = open; rc == 0 && t < close && t < q->end_s; t += q->bar_s) {
             int64_t len = close - t < q->bar_s ? close - t : q->bar_s;
             if (t >= start)
-                rc = mkt_push(m, key, q, bars, t, len, 0, err, errlen);
+                rc = mkt_push(sr, bars, t, len, err, errlen);
         }
     }
     return rc;
 }
 
-static int mkt_clock_bars(const gw_market_t *m, const char *key, const gw_mkt_query_t *q,
-                          int64_t start, mkt_bars_t *bars, char *err, size_t errlen)
+static int mkt_clock_bars(mkt_series_t *sr, int64_t start, mkt_bars_t *bars, char *err,
+                          size_t errlen)
 {
+    const gw_mkt_query_t *q = sr->q;
     int rc = 0;
     int64_t first = -mkt_floor_div(-start, q->bar_s) * q->bar_s; /* start rounded up */
     if ((q->end_s - first) / q->bar_s >= GW_MKT_BARS_MAX) {
@@ -553,21 +614,25 @@ static int mkt_clock_bars(const gw_market_t *m, const char *key, const gw_mkt_qu
         return IO_ERR_INVAL;
     }
     for (int64_t t = first; rc == 0 && t < q->end_s; t += q->bar_s)
-        rc = mkt_push(m, key, q, bars, t, q->bar_s, 0, err, errlen);
+        rc = mkt_push(sr, bars, t, q->bar_s, err, errlen);
     return rc;
 }
 
+/* Intraday bars without useRTH run around the clock; daily bars and useRTH
+ * follow the sessions (so daily is 0 around the clock). */
 int gw_mkt_bars(const gw_market_t *m, const char *key, const gw_mkt_query_t *q,
                 gw_mkt_bar_t **out, size_t *n, int64_t *start_s, char *err, size_t errlen)
 {
     mkt_bars_t bars = {NULL, 0, 0};
+    mkt_series_t sr;
     *out = NULL;
     *n = 0;
+    mkt_series_init(&sr, m, key, q);
     int rc = mkt_span_start(q, start_s, err, errlen);
-    if (rc == 0 && (q->use_rth || q->bar_s >= MKT_DAY_S))
-        rc = mkt_session_bars(m, key, q, *start_s, &bars, err, errlen);
+    if (rc == 0 && (q->use_rth || sr.daily))
+        rc = mkt_session_bars(&sr, *start_s, &bars, err, errlen);
     else if (rc == 0)
-        rc = mkt_clock_bars(m, key, q, *start_s, &bars, err, errlen);
+        rc = mkt_clock_bars(&sr, *start_s, &bars, err, errlen);
     if (rc < 0) {
         free(bars.v);
         if (rc == IO_ERR_NOMEM && err)

@@ -180,9 +180,12 @@ static void in_skip(req_in_t *in, int n)
         in->rc = proto_skip(in->r, n, in->err, sizeof in->err);
 }
 
+/* The field into dst, cut to fit ("" after an error). */
 static void in_copy(req_in_t *in, char *dst, size_t cap)
 {
-    snprintf(dst, cap, "%s", in_str(in));
+    dst[0] = '\0';
+    if (in->rc == 0)
+        in->rc = proto_read_str_into(in->r, dst, cap, in->err, sizeof in->err);
 }
 
 /* conId, symbol, secType, lastTradeDate, strike, right, multiplier,
@@ -1365,55 +1368,61 @@ static void req_executions(req_ctx_t *x)
 
 /* ---- dispatch ---------------------------------------------------------- */
 
-static const struct {
-    int id;
-    void (*handle)(req_ctx_t *x);
-} req_handlers[] = {
-    {PROTO_OUT_REQ_MKT_DATA, req_mkt_data},
-    {PROTO_OUT_CANCEL_MKT_DATA, req_cancel_mkt_data},
-    {PROTO_OUT_PLACE_ORDER, req_place_order},
-    {PROTO_OUT_CANCEL_ORDER, req_cancel_order},
-    {PROTO_OUT_REQ_OPEN_ORDERS, req_open_orders},
-    {PROTO_OUT_REQ_ACCT_DATA, req_account_updates},
-    {PROTO_OUT_REQ_EXECUTIONS, req_executions},
-    {PROTO_OUT_REQ_IDS, req_ids},
-    {PROTO_OUT_REQ_CONTRACT_DATA, req_contract_details},
-    {PROTO_OUT_REQ_AUTO_OPEN_ORDERS, req_auto_open_orders},
-    {PROTO_OUT_REQ_ALL_OPEN_ORDERS, req_all_open_orders},
-    {PROTO_OUT_REQ_MANAGED_ACCTS, req_managed_accounts},
-    {PROTO_OUT_REQ_HISTORICAL_DATA, req_historical},
-    {PROTO_OUT_CANCEL_HISTORICAL_DATA, req_cancel_historical},
-    {PROTO_OUT_REQ_CURRENT_TIME, req_current_time},
-    {PROTO_OUT_REQ_GLOBAL_CANCEL, req_global_cancel},
-    {PROTO_OUT_REQ_MARKET_DATA_TYPE, req_market_data_type},
-    {PROTO_OUT_REQ_POSITIONS, req_positions},
-    {PROTO_OUT_REQ_ACCOUNT_SUMMARY, req_account_summary},
-    {PROTO_OUT_CANCEL_ACCOUNT_SUMMARY, req_cancel_account_summary},
-    {PROTO_OUT_CANCEL_POSITIONS, req_cancel_positions},
-    {PROTO_OUT_REQ_ACCOUNT_UPDATES_MULTI, req_account_updates_multi},
-    {PROTO_OUT_REQ_COMPLETED_ORDERS, req_completed_orders},
+/* Indexed by message id, so that finding the handler is one load. */
+static void (*const req_handlers[])(req_ctx_t *x) = {
+    [PROTO_OUT_REQ_MKT_DATA] = req_mkt_data,
+    [PROTO_OUT_CANCEL_MKT_DATA] = req_cancel_mkt_data,
+    [PROTO_OUT_PLACE_ORDER] = req_place_order,
+    [PROTO_OUT_CANCEL_ORDER] = req_cancel_order,
+    [PROTO_OUT_REQ_OPEN_ORDERS] = req_open_orders,
+    [PROTO_OUT_REQ_ACCT_DATA] = req_account_updates,
+    [PROTO_OUT_REQ_EXECUTIONS] = req_executions,
+    [PROTO_OUT_REQ_IDS] = req_ids,
+    [PROTO_OUT_REQ_CONTRACT_DATA] = req_contract_details,
+    [PROTO_OUT_REQ_AUTO_OPEN_ORDERS] = req_auto_open_orders,
+    [PROTO_OUT_REQ_ALL_OPEN_ORDERS] = req_all_open_orders,
+    [PROTO_OUT_REQ_MANAGED_ACCTS] = req_managed_accounts,
+    [PROTO_OUT_REQ_HISTORICAL_DATA] = req_historical,
+    [PROTO_OUT_CANCEL_HISTORICAL_DATA] = req_cancel_historical,
+    [PROTO_OUT_REQ_CURRENT_TIME] = req_current_time,
+    [PROTO_OUT_REQ_GLOBAL_CANCEL] = req_global_cancel,
+    [PROTO_OUT_REQ_MARKET_DATA_TYPE] = req_market_data_type,
+    [PROTO_OUT_REQ_POSITIONS] = req_positions,
+    [PROTO_OUT_REQ_ACCOUNT_SUMMARY] = req_account_summary,
+    [PROTO_OUT_CANCEL_ACCOUNT_SUMMARY] = req_cancel_account_summary,
+    [PROTO_OUT_CANCEL_POSITIONS] = req_cancel_positions,
+    [PROTO_OUT_REQ_ACCOUNT_UPDATES_MULTI] = req_account_updates_multi,
+    [PROTO_OUT_REQ_COMPLETED_ORDERS] = req_completed_orders,
 };
 
 void gw_req_handle(gw_session_t *s, int32_t id, proto_reader_t *r)
 {
     const gw_session_host_t *host = gw_session_host(s);
-    req_ctx_t x = {s, req_state(s), host, gw_session_version(s),
-                   io_wall_us(host->loop) / IO_US_PER_S, {r, 0, ""}};
+    /* Not an initializer: that would clear all of in.err on every request. */
+    req_ctx_t x;
+    x.s = s;
+    x.st = req_state(s);
+    x.host = host;
+    x.version = gw_session_version(s);
+    x.now_s = io_wall_us(host->loop) / IO_US_PER_S;
+    x.in.r = r;
+    x.in.rc = 0;
+    x.in.err[0] = '\0';
     if (!x.st) {
         out_error(s, -1, PROTO_CODE_SERVER_ERROR, "Error processing request: out of memory");
         return;
     }
-    size_t i = 0;
-    while (i < sizeof req_handlers / sizeof req_handlers[0] && req_handlers[i].id != id)
-        i++;
-    if (i == sizeof req_handlers / sizeof req_handlers[0]) {
+    void (*handle)(req_ctx_t *x) = NULL;
+    if (id >= 0 && (size_t)id < sizeof req_handlers / sizeof req_handlers[0])
+        handle = req_handlers[id];
+    if (!handle) {
         io_log(host->loop, IO_LOG_WARN, REQ_SRC, "client_id=%d unknown message id %d",
                gw_session_client_id(s), (int)id);
         out_error(s, -1, GW_REQ_UNKNOWN_ID, "Fatal Error: Unknown message id.");
         return;
     }
     x.st->handling = 1;
-    req_handlers[i].handle(&x);
+    handle(&x);
     x.st->handling = 0;
     if (x.in.rc < 0) {
         char text[REQ_ERR_MAX + 64];

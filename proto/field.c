@@ -30,20 +30,6 @@ void proto_reader_init(proto_reader_t *r, const proto_frame_t *f)
     r->index = 0;
 }
 
-int proto_reader_remaining(const proto_reader_t *r)
-{
-    int n = 0;
-    size_t pos = r->pos;
-    while (pos < r->len) {
-        const char *nul = memchr(r->p + pos, 0, r->len - pos);
-        n++;
-        if (!nul)
-            break; /* an unterminated tail still counts: reading it fails */
-        pos = (size_t)(nul - r->p) + 1;
-    }
-    return n;
-}
-
 /* Inlined into every read: finding the field's end is most of its work. */
 #define FIELD_HOT __attribute__((always_inline)) static inline
 
@@ -56,30 +42,67 @@ FIELD_HOT unsigned nul_mask16(const char *s)
 }
 #endif
 
-/* The first NUL in [s, end), or NULL; [base, end) is the whole frame.
- * Fields are mostly a few bytes long, too short for memchr's setup to pay
- * off: this tests 16 bytes at a time, and for the last few bytes of a frame
- * it tests the frame's last 16 bytes, which lie inside the frame too, so
- * nothing is ever loaded from outside [base, end). */
+/* Bit i set when s[i] is NUL, for the next 16 bytes from s, or the *width
+ * < 16 bytes left before end; [base, end) is the whole frame. Fields are
+ * mostly a few bytes long, too short for memchr's setup to pay off: this
+ * tests 16 bytes at a time, and for the last few bytes of a frame it tests
+ * the frame's last 16 bytes, which lie inside the frame too, so nothing is
+ * ever loaded from outside [base, end). s < end. */
+FIELD_HOT unsigned nul_mask(const char *base, const char *s, const char *end, size_t *width)
+{
+    size_t left = (size_t)(end - s);
+#ifdef __SSE2__
+    if (left >= 16) {
+        *width = 16;
+        return nul_mask16(s);
+    }
+    *width = left;
+    if (end - base >= 16)
+        return nul_mask16(end - 16) >> (16 - left); /* drop bytes before s */
+#else
+    (void)base;
+    if (left > 16)
+        left = 16;
+    *width = left;
+#endif
+    unsigned mask = 0;
+    for (size_t i = 0; i < left; i++)
+        mask |= (unsigned)(s[i] == '\0') << i;
+    return mask;
+}
+
+/* The first NUL in [s, end), or NULL. */
 FIELD_HOT const char *find_nul(const char *base, const char *s, const char *end)
 {
-#ifdef __SSE2__
-    for (; end - s >= 16; s += 16) {
-        unsigned mask = nul_mask16(s);
+    size_t width;
+    for (; s < end; s += width) {
+        unsigned mask = nul_mask(base, s, end, &width);
         if (mask)
             return s + __builtin_ctz(mask);
     }
-    if (end - base >= 16 && s < end) {
-        unsigned mask = nul_mask16(end - 16) >> (16 - (end - s)); /* drop bytes before s */
-        return mask ? s + __builtin_ctz(mask) : NULL;
-    }
-#else
-    (void)base;
-#endif
-    for (; s < end; s++)
-        if (*s == '\0')
-            return s;
     return NULL;
+}
+
+FIELD_HOT int bit_count(unsigned mask)
+{
+    int n = 0;
+    for (; mask; mask &= mask - 1)
+        n++;
+    return n;
+}
+
+/* Every NUL ends a field; an unterminated tail still counts (reading it
+ * fails). */
+int proto_reader_remaining(const proto_reader_t *r)
+{
+    const char *s = r->p + r->pos, *end = r->p + r->len;
+    if (s >= end)
+        return 0;
+    int n = end[-1] != '\0';
+    size_t width;
+    for (; s < end; s += width)
+        n += bit_count(nul_mask(r->p, s, end, &width));
+    return n;
 }
 
 /* Finds the next field, without consuming it. */
@@ -102,7 +125,7 @@ FIELD_HOT int reader_peek(const proto_reader_t *r, const char **s, size_t *n, ch
     return 0;
 }
 
-static void reader_advance(proto_reader_t *r, size_t n)
+FIELD_HOT void reader_advance(proto_reader_t *r, size_t n)
 {
     r->pos += n + 1;
     r->index++;
@@ -147,7 +170,11 @@ static int parse_integer(const char *s, size_t n, int64_t lo, int64_t hi, int64_
     return status;
 }
 
-static int read_integer(proto_reader_t *r, int64_t lo, int64_t hi, int64_t unset, int64_t *out,
+/* Any integer field, or the error that names it. Never inlined: the
+ * callers' fast paths then need no stack frame. */
+#define FIELD_COLD __attribute__((noinline)) static
+
+FIELD_COLD int read_integer(proto_reader_t *r, int64_t lo, int64_t hi, int64_t unset, int64_t *out,
                         char *err, size_t errlen)
 {
     const char *s;
@@ -164,7 +191,41 @@ static int read_integer(proto_reader_t *r, int64_t lo, int64_t hi, int64_t unset
     return 0;
 }
 
-int proto_read_int(proto_reader_t *r, int32_t *out, char *err, size_t errlen)
+/* 10^18 - 1 < 2^63: this many digits can neither overflow the accumulator
+ * nor its negation, so the range is checked once, after the loop. */
+#define INTEGER_FAST_DIGITS 18
+
+/* The integer fields that are 1 to 18 digits with an optional sign, ending
+ * in a NUL inside the frame, within [lo, hi] (ids, counts, Unix times):
+ * parsed in the one pass that finds the field's end, with no overflow check
+ * per digit. 1 and the reader past the field, or 0 and the reader where it
+ * was when the field is anything else (empty, longer, bad, out of range),
+ * for read_integer to give the same answer or the error. */
+FIELD_HOT int read_short_integer(proto_reader_t *r, int64_t lo, int64_t hi, int64_t *out)
+{
+    const char *s = r->p + r->pos;
+    size_t left = r->pos < r->len ? r->len - r->pos : 0;
+    size_t sign = left > 0 && (s[0] == '-' || s[0] == '+');
+    size_t stop = left < sign + INTEGER_FAST_DIGITS ? left : sign + INTEGER_FAST_DIGITS;
+    uint64_t v = 0;
+    size_t i = sign;
+    for (; i < stop; i++) {
+        unsigned digit = (unsigned)(unsigned char)s[i] - '0';
+        if (digit > 9)
+            break;
+        v = v * 10 + digit;
+    }
+    if (i == sign || i == left || s[i] != '\0')
+        return 0;
+    int64_t x = s[0] == '-' ? -(int64_t)v : (int64_t)v;
+    if (x < lo || x > hi)
+        return 0;
+    *out = x;
+    reader_advance(r, i);
+    return 1;
+}
+
+FIELD_COLD int read_int_checked(proto_reader_t *r, int32_t *out, char *err, size_t errlen)
 {
     int64_t v;
     int rc = read_integer(r, INT32_MIN, INT32_MAX, PROTO_INT_UNSET, &v, err, errlen);
@@ -173,8 +234,21 @@ int proto_read_int(proto_reader_t *r, int32_t *out, char *err, size_t errlen)
     return rc;
 }
 
+/* The short field inline, anything else in a call. */
+int proto_read_int(proto_reader_t *r, int32_t *out, char *err, size_t errlen)
+{
+    int64_t v;
+    if (read_short_integer(r, INT32_MIN, INT32_MAX, &v)) {
+        *out = (int32_t)v;
+        return 0;
+    }
+    return read_int_checked(r, out, err, errlen);
+}
+
 int proto_read_int64(proto_reader_t *r, int64_t *out, char *err, size_t errlen)
 {
+    if (read_short_integer(r, INT64_MIN, INT64_MAX, out))
+        return 0;
     return read_integer(r, INT64_MIN, INT64_MAX, PROTO_INT64_UNSET, out, err, errlen);
 }
 
@@ -345,20 +419,49 @@ int proto_read_str(proto_reader_t *r, const char **out, char *err, size_t errlen
     return 0;
 }
 
-/* All n fields or none: the reader only moves when every one is there. */
+int proto_read_str_into(proto_reader_t *r, char *dst, size_t cap, char *err, size_t errlen)
+{
+    const char *s;
+    size_t n;
+    int rc = reader_peek(r, &s, &n, err, errlen);
+    if (rc < 0)
+        return rc;
+    size_t keep = n < cap - 1 ? n : cap - 1;
+    memcpy(dst, s, keep);
+    dst[keep] = '\0';
+    reader_advance(r, n);
+    return 0;
+}
+
+/* All n fields or none: the reader only moves when every one is there.
+ * The n-th NUL ahead ends the last of them, found 16 bytes at a time; when
+ * there are fewer, the fields are walked one by one to name the missing or
+ * unterminated one. */
 int proto_skip(proto_reader_t *r, int n, char *err, size_t errlen)
 {
-    proto_reader_t probe = *r;
-    for (int i = 0; i < n; i++) {
-        const char *s;
-        size_t len;
-        int rc = reader_peek(&probe, &s, &len, err, errlen);
-        if (rc < 0)
-            return rc;
-        reader_advance(&probe, len);
+    const char *s = r->p + r->pos, *end = r->p + r->len;
+    int left = n;
+    size_t width;
+    if (n <= 0)
+        return 0;
+    for (; s < end; s += width) {
+        unsigned mask = nul_mask(r->p, s, end, &width);
+        for (; mask; mask &= mask - 1) {
+            if (--left == 0) {
+                r->pos = (size_t)(s + __builtin_ctz(mask) + 1 - r->p);
+                r->index += n;
+                return 0;
+            }
+        }
     }
-    *r = probe;
-    return 0;
+    /* Fewer than n NULs: the walk fails before the n-th field. */
+    proto_reader_t probe = *r;
+    const char *field;
+    size_t len;
+    int rc;
+    while ((rc = reader_peek(&probe, &field, &len, err, errlen)) == 0)
+        reader_advance(&probe, len);
+    return rc;
 }
 
 int proto_read_err_msg(proto_reader_t *r, proto_err_msg_t *out, char *err, size_t errlen)

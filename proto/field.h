@@ -33,6 +33,9 @@ int proto_reader_remaining(const proto_reader_t *r);
  * does not parse), with "field N: ..." in err. On error the reader does not
  * advance. */
 int proto_read_str(proto_reader_t *r, const char **out, char *err, size_t errlen);
+/* The string copied into dst (cap > 0), cut to cap - 1 bytes; dst is left
+ * alone on error. */
+int proto_read_str_into(proto_reader_t *r, char *dst, size_t cap, char *err, size_t errlen);
 int proto_read_int(proto_reader_t *r, int32_t *out, char *err, size_t errlen);
 int proto_read_int64(proto_reader_t *r, int64_t *out, char *err, size_t errlen);
 /* Accepts "150", "150.0", "1e-05", "", DBL_MAX as "1.7976931348623157e+308"

@@ -157,12 +157,11 @@ static void writer_fail(proto_writer_t *w, int code)
         w->error = code;
 }
 
-static int writer_reserve(proto_writer_t *w, size_t n)
+/* The slow half of writer_reserve: the writer failed, or must grow. */
+static int writer_grow(proto_writer_t *w, size_t n)
 {
     if (w->error)
         return w->error;
-    if (w->cap - w->len >= n)
-        return 0;
     if (n > SIZE_MAX / 4 - w->len) {
         writer_fail(w, PROTO_ERR_NOMEM);
         return w->error;
@@ -180,6 +179,15 @@ static int writer_reserve(proto_writer_t *w, size_t n)
     return 0;
 }
 
+/* Room for n more bytes: 0, or the writer's sticky error. Inlined into
+ * every put, where the field nearly always fits. */
+static inline int writer_reserve(proto_writer_t *w, size_t n)
+{
+    if (__builtin_expect(w->error == 0 && w->cap - w->len >= n, 1))
+        return 0;
+    return writer_grow(w, n);
+}
+
 void proto_put_raw(proto_writer_t *w, const void *data, size_t len)
 {
     if (len == 0 || writer_reserve(w, len) < 0)
@@ -193,14 +201,16 @@ void proto_put_raw(proto_writer_t *w, const void *data, size_t len)
  * PROTO_ERR_FRAME. */
 void proto_frame_begin(proto_writer_t *w)
 {
-    static const uint8_t zero[FRAME_PREFIX];
     if (w->in_frame) {
         writer_fail(w, PROTO_ERR_FRAME);
         return;
     }
     w->in_frame = 1;
     w->frame_start = w->len;
-    proto_put_raw(w, zero, sizeof zero);
+    if (writer_reserve(w, FRAME_PREFIX) < 0)
+        return;
+    memset(w->buf + w->len, 0, FRAME_PREFIX);
+    w->len += FRAME_PREFIX;
 }
 
 int proto_frame_end(proto_writer_t *w)
@@ -228,17 +238,46 @@ void proto_put_str(proto_writer_t *w, const char *s)
     proto_put_raw(w, s, strlen(s) + 1);
 }
 
-/* Writes the decimal digits of v, NUL-terminated, ending at text + 24;
- * returns where they start. Frames are mostly integers, and snprintf costs
- * ten times this. */
-static char *u64_text(uint64_t v, char text[24])
+/* The number of decimal digits of v (1 for 0), from its bit length:
+ * log10(2) is about 1233 / 4096, which gives the count or one less. */
+static int u64_digit_count(uint64_t v)
+{
+    static const uint64_t pow10[20] = {
+        1ull,
+        10ull,
+        100ull,
+        1000ull,
+        10000ull,
+        100000ull,
+        1000000ull,
+        10000000ull,
+        100000000ull,
+        1000000000ull,
+        10000000000ull,
+        100000000000ull,
+        1000000000000ull,
+        10000000000000ull,
+        100000000000000ull,
+        1000000000000000ull,
+        10000000000000000ull,
+        100000000000000000ull,
+        1000000000000000000ull,
+        10000000000000000000ull,
+    };
+    int n = (64 - __builtin_clzll(v | 1)) * 1233 >> 12;
+    return n + ((v | 1) >= pow10[n]);
+}
+
+/* Writes the decimal digits of v so that they end at end; returns where
+ * they start. Frames are mostly integers, and snprintf costs ten times
+ * this. */
+static inline char *u64_text(uint64_t v, char *end)
 {
     static const char pairs[] = "00010203040506070809101112131415161718192021222324"
                                 "25262728293031323334353637383940414243444546474849"
                                 "50515253545556575859606162636465666768697071727374"
                                 "75767778798081828384858687888990919293949596979899";
-    char *p = text + 23;
-    *p = '\0';
+    char *p = end;
     for (; v >= 100; v /= 100) { /* two digits a division */
         p -= 2;
         memcpy(p, pairs + v % 100 * 2, 2);
@@ -252,22 +291,27 @@ static char *u64_text(uint64_t v, char text[24])
     return p;
 }
 
-/* "%" PRId64, without printf. */
-static char *i64_text(int64_t v, char text[24])
-{
-    /* The magnitude in unsigned arithmetic, where INT64_MIN has one. */
-    uint64_t mag = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
-    char *p = u64_text(mag, text);
-    if (v < 0)
-        *--p = '-';
-    return p;
-}
+/* "-9223372036854775808" and its NUL. */
+#define INT_TEXT_MAX 21
 
+/* "%" PRId64, without printf, straight into the buffer. */
 void proto_put_int(proto_writer_t *w, int64_t v)
 {
-    char text[24];
-    char *p = i64_text(v, text);
-    proto_put_raw(w, p, (size_t)(text + 24 - p));
+    if (writer_reserve(w, INT_TEXT_MAX) < 0)
+        return;
+    char *p = (char *)w->buf + w->len;
+    /* The magnitude in unsigned arithmetic, where INT64_MIN has one. */
+    uint64_t mag = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+    if (v < 0)
+        *p++ = '-';
+    if (mag < 10) { /* versions, flags, small counts: most integers */
+        *p++ = (char)('0' + mag);
+    } else {
+        p += u64_digit_count(mag);
+        u64_text(mag, p);
+    }
+    *p++ = '\0';
+    w->len = (size_t)((uint8_t *)p - w->buf);
 }
 
 #define DOUBLE_FAST_DECIMALS 9
@@ -296,14 +340,11 @@ static int double_text_decimal(double v, char text[32])
         if ((double)k / pow10[d] != mag)
             continue;
         uint64_t unit = (uint64_t)pow10[d];
-        char digits[24];
         char *p = text;
         if (v < 0)
             *p++ = '-';
-        const char *whole = u64_text(k / unit, digits);
-        size_t n = strlen(whole);
-        memcpy(p, whole, n);
-        p += n;
+        p += u64_digit_count(k / unit);
+        u64_text(k / unit, p);
         if (d > 0) {
             uint64_t frac = k % unit;
             *p++ = '.';

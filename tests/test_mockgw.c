@@ -551,6 +551,25 @@ static void unknown_requests_get_an_error_and_the_session_keeps_working(void)
     env_stop();
 }
 
+/* Handlers are found by indexing a table with the id: the holes in it, its
+ * ends, past them and a second startApi are all unknown. */
+static void ids_between_and_around_the_known_ones_are_unknown(void)
+{
+    static const char *const ids[] = {"0", "10", "71", "98", "100", "-1", "2147483647"};
+    env_start();
+    t_client_t *c = client_ready("1");
+    size_t before = c->nframes;
+    for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++)
+        client_send_fields(c, 3, ids[i], "1", "x");
+    run_ms(5);
+    CU_ASSERT_EQUAL_FATAL(c->nframes, before + sizeof ids / sizeof ids[0]);
+    for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++)
+        CU_ASSERT_STRING_EQUAL(frame_at(c, before + i),
+                               "4|2|-1|505|Fatal Error: Unknown message id.|");
+    CU_ASSERT(client_gets_current_time(c));
+    env_stop();
+}
+
 static void request_before_start_api_closes_the_session(void)
 {
     env_start();
@@ -918,6 +937,8 @@ static CU_TestInfo gateway_tests[] = {
     {"req_ids_answers_with_the_next_valid_id", req_ids_answers_with_the_next_valid_id},
     {"unknown_requests_get_an_error_and_the_session_keeps_working",
      unknown_requests_get_an_error_and_the_session_keeps_working},
+    {"ids_between_and_around_the_known_ones_are_unknown",
+     ids_between_and_around_the_known_ones_are_unknown},
     {"request_before_start_api_closes_the_session", request_before_start_api_closes_the_session},
     {"zero_length_frame_closes_the_session_with_rst",
      zero_length_frame_closes_the_session_with_rst},

@@ -957,6 +957,103 @@ static void prices_are_a_pure_function_of_seed_symbol_and_time(void)
     gw_mkt_free(o);
 }
 
+static int bars_equal(const gw_mkt_bar_t *a, const gw_mkt_bar_t *b, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (a[i].start_s != b[i].start_s || a[i].daily != b[i].daily || a[i].open != b[i].open ||
+            a[i].high != b[i].high || a[i].low != b[i].low || a[i].close != b[i].close ||
+            a[i].volume != b[i].volume || a[i].wap != b[i].wap || a[i].count != b[i].count)
+            return 0;
+    return 1;
+}
+
+/* Bars come from a cache keyed by series and from a walk shared by the
+ * bars of one request: whatever a market answered before, the bars must be
+ * those of a fresh market, and their open and close the price function's
+ * (a key too long for the cache and a sub-$10 tick included). */
+static void bars_are_the_same_from_a_warm_cache_as_from_a_cold_one(void)
+{
+    static const char *const keys[] = {"AAPL", "PENNY", "EURUSD",
+                                       "A_KEY_LONGER_THAN_THE_CACHE_KEEPS"};
+    static const char *const whats[] = {"TRADES", "MIDPOINT", "BID", "ASK"};
+    static const char *const sizes[] = {"30 mins", "1 min", "1 day"};
+    gw_config_t cfg;
+    gw_config_defaults(&cfg);
+    cfg.market_seed = 11;
+    cfg.prices[0] = (gw_price_t){"PENNY", 4.2};
+    cfg.nprices = 1;
+    gw_market_t *warm = gw_mkt_new(&cfg);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(warm);
+    for (int pass = 0; pass < 2; pass++) {
+        for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++) {
+            for (size_t w = 0; w < sizeof whats / sizeof whats[0]; w++) {
+                for (size_t z = 0; z < sizeof sizes / sizeof sizes[0]; z++) {
+                    gw_mkt_query_t q;
+                    char err[200];
+                    CU_ASSERT_EQUAL_FATAL(gw_mkt_parse_query("20251210 15:00:00 US/Eastern",
+                                                             sizes[z], "2 D", whats[w], z != 1,
+                                                             0, &q, err, sizeof err),
+                                          0);
+                    gw_market_t *cold = gw_mkt_new(&cfg);
+                    gw_mkt_bar_t *a, *b;
+                    size_t na, nb;
+                    int64_t sa, sb;
+                    CU_ASSERT_EQUAL_FATAL(
+                        gw_mkt_bars(warm, keys[k], &q, &a, &na, &sa, err, sizeof err), 0);
+                    CU_ASSERT_EQUAL_FATAL(
+                        gw_mkt_bars(cold, keys[k], &q, &b, &nb, &sb, err, sizeof err), 0);
+                    CU_ASSERT(na > 0 && na == nb && sa == sb);
+                    CU_ASSERT(bars_equal(a, b, na < nb ? na : nb));
+                    if (w == 1 && na > 0 && !a[0].daily) { /* MIDPOINT: no shift */
+                        int64_t len = na > 1 ? a[1].start_s - a[0].start_s : 60;
+                        CU_ASSERT_EQUAL(a[0].open, gw_mkt_price(cold, keys[k], a[0].start_s));
+                        CU_ASSERT_EQUAL(a[0].close,
+                                        gw_mkt_price(cold, keys[k], a[0].start_s + len - 1));
+                    }
+                    free(a);
+                    free(b);
+                    gw_mkt_free(cold);
+                }
+            }
+        }
+    }
+    gw_mkt_free(warm);
+}
+
+/* Durations in the plain "<n> <unit>" form and every other form sscanf's
+ * "%9d %c" takes (or refuses) must read the same. */
+static void durations_read_as_sscanf_reads_them(void)
+{
+    static const struct {
+        const char *text;
+        int ok, n;
+        char unit;
+    } cases[] = {
+        {"30 D", 1, 30, 'D'},     {"1 Y", 1, 1, 'Y'},         {"3600 S", 1, 3600, 'S'},
+        {"007 W", 1, 7, 'W'},     {"999999999 S", 1, 999999999, 'S'},
+        {" 2 D", 1, 2, 'D'},      {"2  D", 1, 2, 'D'},        {"2D", 1, 2, 'D'},
+        {"+2 M", 1, 2, 'M'},      {"2\tD", 1, 2, 'D'},        {"0 D", 0, 0, 0},
+        {"-1 D", 0, 0, 0},        {"2 X", 0, 0, 0},           {"2 d", 0, 0, 0},
+        {"2 D ", 0, 0, 0},        {"2 DD", 0, 0, 0},          {"2 ", 0, 0, 0},
+        {"1234567890 D", 0, 0, 0}, {"D", 0, 0, 0},            {"", 0, 0, 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        gw_mkt_query_t q;
+        char err[200] = "";
+        int rc = gw_mkt_parse_query("", "1 min", cases[i].text, "TRADES", 0, T_START_WALL_S, &q,
+                                    err, sizeof err);
+        CU_ASSERT_EQUAL(rc, cases[i].ok ? 0 : IO_ERR_INVAL);
+        if (cases[i].ok && rc == 0) {
+            CU_ASSERT_EQUAL(q.dur_n, cases[i].n);
+            CU_ASSERT_EQUAL(q.dur_unit, cases[i].unit);
+        } else if (!cases[i].ok) {
+            CU_ASSERT_PTR_NOT_NULL(strstr(err, "bad duration"));
+        }
+        if ((rc == 0) != cases[i].ok)
+            fprintf(stderr, "\n  duration \"%s\": rc %d\n", cases[i].text, rc);
+    }
+}
+
 /* ---- config ------------------------------------------------------------ */
 
 static int load(const char *json, gw_config_t *cfg, char *err, size_t errlen)
@@ -1107,6 +1204,9 @@ static CU_TestInfo market_tests[] = {
     {"snapshot_answers_params_type_ticks_then_end", snapshot_answers_params_type_ticks_then_end},
     {"prices_are_a_pure_function_of_seed_symbol_and_time",
      prices_are_a_pure_function_of_seed_symbol_and_time},
+    {"bars_are_the_same_from_a_warm_cache_as_from_a_cold_one",
+     bars_are_the_same_from_a_warm_cache_as_from_a_cold_one},
+    {"durations_read_as_sscanf_reads_them", durations_read_as_sscanf_reads_them},
     CU_TEST_INFO_NULL,
 };
 

@@ -1,5 +1,6 @@
 /* test_proto.c - the TWS wire codec: frame decoder, writer, field reader,
  * handshake, catalogue. */
+#include <errno.h>
 #include <float.h>
 #include <math.h>
 #include <stdint.h>
@@ -519,6 +520,60 @@ static void writer_writes_ints_and_bools_as_decimal_text(void)
     proto_writer_free(&w);
 }
 
+/* Every digit count, each side of each power of ten, both signs, written
+ * into one writer that starts empty and grows: the text must be printf's,
+ * and reuse after a reset must give the same bytes. */
+static void writer_writes_integers_of_every_length_as_printf_would(void)
+{
+    int64_t values[200];
+    size_t nvalues = 0;
+    values[nvalues++] = INT64_MIN;
+    values[nvalues++] = INT64_MAX;
+    values[nvalues++] = INT64_MIN + 1;
+    for (int64_t p = 1;; p *= 10) {
+        values[nvalues++] = p - 1;
+        values[nvalues++] = p;
+        values[nvalues++] = -p;
+        values[nvalues++] = 1 - p;
+        if (p > INT64_MAX / 10)
+            break;
+    }
+    values[nvalues++] = 1745609035;
+    char want[4096];
+    size_t want_len = 0;
+    for (size_t i = 0; i < nvalues; i++)
+        want_len += (size_t)snprintf(want + want_len, sizeof want - want_len, "%lld",
+                                     (long long)values[i]) + 1;
+    proto_writer_t w;
+    proto_writer_init(&w);
+    for (int pass = 0; pass < 2; pass++) {
+        for (size_t i = 0; i < nvalues; i++)
+            proto_put_int(&w, values[i]);
+        CU_ASSERT_EQUAL(w.error, 0);
+        CU_ASSERT_EQUAL_FATAL(w.len, want_len);
+        CU_ASSERT_EQUAL(memcmp(w.buf, want, want_len), 0);
+        proto_writer_reset(&w);
+    }
+    proto_writer_free(&w);
+}
+
+/* A writer that has failed writes nothing more, whatever the field. */
+static void writer_writes_nothing_after_an_error(void)
+{
+    proto_writer_t w;
+    proto_writer_init(&w);
+    proto_frame_end(&w); /* an end without a begin: sticky PROTO_ERR_FRAME */
+    size_t len = w.len;
+    proto_put_int(&w, 42);
+    proto_put_int(&w, -1234567890123);
+    proto_put_str(&w, "text");
+    proto_put_raw(&w, "raw", 3);
+    proto_frame_begin(&w);
+    CU_ASSERT_EQUAL(w.len, len);
+    CU_ASSERT_EQUAL(proto_frame_end(&w), PROTO_ERR_FRAME);
+    proto_writer_free(&w);
+}
+
 /* ---- field reader --------------------------------------------------------- */
 
 static void reader_reads_the_head_of_an_err_msg_and_names_a_bad_code(void)
@@ -824,6 +879,174 @@ static void reader_finds_every_field_of_every_frame_shape(void)
             free((void *)f.payload);
         }
     }
+}
+
+/* The same frames: proto_reader_remaining and proto_skip (of every count
+ * from every field) must agree with a plain byte scan, counting an
+ * unterminated tail as a field that cannot be skipped. */
+static void reader_counts_and_skips_fields_across_16_byte_blocks(void)
+{
+    uint32_t seed = 777;
+    for (size_t len = 1; len <= 80; len++) {
+        for (int round = 0; round < 10; round++) {
+            char payload[80];
+            size_t starts[81], nfields = 0;
+            for (size_t i = 0; i < len; i++) {
+                seed = seed * 1103515245u + 12345u;
+                payload[i] = (seed >> 16) % (round < 5 ? 3 : 9) == 0 ? '\0' : 'a';
+            }
+            for (size_t pos = 0; pos < len; nfields++) {
+                starts[nfields] = pos;
+                const char *nul = memchr(payload + pos, 0, len - pos);
+                pos = nul ? (size_t)(nul - payload) + 1 : len;
+            }
+            int terminated = payload[len - 1] == '\0';
+            size_t whole = nfields - !terminated; /* fields that end in a NUL */
+            proto_frame_t f = exact_frame(payload, len);
+            char err[ERRLEN];
+            for (size_t from = 0; from <= nfields; from++) {
+                proto_reader_t r;
+                proto_reader_init(&r, &f);
+                if (from > 0)
+                    CU_ASSERT_EQUAL_FATAL(proto_skip(&r, (int)from - (from > whole), err,
+                                                     sizeof err), 0);
+                if (from > whole)
+                    break; /* past every whole field: only the tail is left */
+                CU_ASSERT_EQUAL(proto_reader_remaining(&r), (int)(nfields - from));
+                for (size_t n = 0; n <= nfields - from + 1; n++) {
+                    proto_reader_t k = r;
+                    int rc = proto_skip(&k, (int)n, err, sizeof err);
+                    if (from + n <= whole) {
+                        CU_ASSERT_EQUAL(rc, 0);
+                        CU_ASSERT_EQUAL(k.index, (int)(from + n));
+                        CU_ASSERT_EQUAL(k.pos, from + n < nfields ? starts[from + n] : len);
+                    } else {
+                        /* The walk stops at the tail, or past the last field. */
+                        CU_ASSERT_EQUAL(rc, terminated ? PROTO_ERR_MISSING : PROTO_ERR_FIELD);
+                        CU_ASSERT_EQUAL(k.index, r.index); /* all or nothing */
+                        CU_ASSERT_EQUAL(k.pos, r.pos);
+                    }
+                }
+            }
+            free((void *)f.payload);
+        }
+    }
+}
+
+/* The short-integer path and the checked one must agree on every text:
+ * each is read in a frame of its own (shorter and longer than 16 bytes,
+ * as the last field and before another) and compared with strtoll. */
+static void reader_reads_integers_of_every_length_and_sign_as_strtoll_would(void)
+{
+    static const char *const texts[] = {
+        "0", "7", "-7", "+7", "-0", "+0", "00", "0049", "12", "-12", "1745609035",
+        "2147483647", "2147483648", "-2147483648", "-2147483649", "4294967296",
+        "999999999999999999", "-999999999999999999", "1000000000000000000",
+        "-1000000000000000000", "000000000000000000000000042", "9223372036854775807",
+        "9223372036854775808", "-9223372036854775808", "-9223372036854775809",
+        "18446744073709551616", "", "-", "+", "--1", "1-", "1 ", " 1", "1a", "a1", "12.5",
+    };
+    for (size_t t = 0; t < sizeof texts / sizeof texts[0]; t++) {
+        const char *text = texts[t];
+        size_t n = strlen(text);
+        /* What the text means: strtoll for plain [sign]digits, else bad. */
+        int plain = n > 0 && strspn(text + (text[0] == '-' || text[0] == '+'), "0123456789") ==
+                                 n - (text[0] == '-' || text[0] == '+') &&
+                    n > (size_t)(text[0] == '-' || text[0] == '+');
+        errno = 0;
+        long long want = plain ? strtoll(text, NULL, 10) : 0;
+        int fits64 = plain && errno != ERANGE;
+        int fits32 = fits64 && want >= INT32_MIN && want <= INT32_MAX;
+        for (int layout = 0; layout < 4; layout++) {
+            char payload[96];
+            size_t len = 0;
+            if (layout & 1) { /* a long field before it: the frame passes 16 bytes */
+                memcpy(payload, "padding-field-of-20\0", 20);
+                len = 20;
+            }
+            memcpy(payload + len, text, n + 1);
+            len += n + 1;
+            if (layout & 2) {
+                memcpy(payload + len, "9", 2);
+                len += 2;
+            }
+            proto_frame_t f = exact_frame(payload, len);
+            proto_reader_t r;
+            char err[ERRLEN];
+            int32_t i32 = 5;
+            int64_t i64 = 5;
+            proto_reader_init(&r, &f);
+            if (layout & 1)
+                CU_ASSERT_EQUAL_FATAL(proto_skip(&r, 1, err, sizeof err), 0);
+            proto_reader_t again = r;
+            char err64[ERRLEN] = "";
+            err[0] = '\0';
+            int rc32 = proto_read_int(&r, &i32, err, sizeof err);
+            int rc64 = proto_read_int64(&again, &i64, err64, sizeof err64);
+            if (n == 0) {
+                CU_ASSERT(rc32 == 0 && i32 == PROTO_INT_UNSET);
+                CU_ASSERT(rc64 == 0 && i64 == PROTO_INT64_UNSET);
+            } else {
+                CU_ASSERT_EQUAL(rc32, fits32 ? 0 : PROTO_ERR_FIELD);
+                CU_ASSERT_EQUAL(rc64, fits64 ? 0 : PROTO_ERR_FIELD);
+                CU_ASSERT_EQUAL(i32, fits32 ? (int32_t)want : 5);
+                CU_ASSERT_EQUAL(i64, fits64 ? (int64_t)want : 5);
+                /* Too big is "out of range", anything else not. */
+                CU_ASSERT_EQUAL(strstr(err, "(out of range)") != NULL, plain && !fits32);
+                CU_ASSERT_EQUAL(strstr(err64, "(out of range)") != NULL, plain && !fits64);
+            }
+            /* The reader moved past exactly this field, or not at all. */
+            CU_ASSERT_EQUAL(r.index, (layout & 1) + (rc32 == 0));
+            CU_ASSERT_EQUAL(again.index, (layout & 1) + (rc64 == 0));
+            if (rc64 == 0 && (layout & 2)) {
+                CU_ASSERT_EQUAL(proto_read_int64(&again, &i64, err, sizeof err), 0);
+                CU_ASSERT_EQUAL(i64, 9);
+            }
+            free((void *)f.payload);
+        }
+    }
+}
+
+/* A digit run that reaches the end of a frame without its NUL is not a
+ * field: the short-integer path must not read past the frame for one. */
+static void reader_refuses_digits_that_run_to_the_end_of_the_frame(void)
+{
+    static const char payload[] = {'4', '9', 0, '1', '7', '4', '5'};
+    for (size_t cut = 4; cut <= sizeof payload; cut++) {
+        proto_frame_t f = exact_frame(payload, cut);
+        proto_reader_t r;
+        int32_t v;
+        int64_t w;
+        char err[ERRLEN];
+        proto_reader_init(&r, &f);
+        CU_ASSERT_EQUAL(proto_read_int(&r, &v, err, sizeof err), 0);
+        CU_ASSERT_EQUAL(proto_read_int(&r, &v, err, sizeof err), PROTO_ERR_FIELD);
+        CU_ASSERT_STRING_EQUAL(err, "field 1: not NUL-terminated");
+        CU_ASSERT_EQUAL(proto_read_int64(&r, &w, err, sizeof err), PROTO_ERR_FIELD);
+        CU_ASSERT_EQUAL(r.index, 1);
+        free((void *)f.payload);
+    }
+}
+
+static void reader_copies_a_string_cut_to_the_buffer(void)
+{
+    static const char payload[] = "AAPL\0" "\0" "ABCDEFGH\0" "x";
+    proto_frame_t f = exact_frame(payload, sizeof payload - 1);
+    proto_reader_t r;
+    char dst[5] = "####";
+    char err[ERRLEN];
+    proto_reader_init(&r, &f);
+    CU_ASSERT_EQUAL(proto_read_str_into(&r, dst, sizeof dst, err, sizeof err), 0);
+    CU_ASSERT_STRING_EQUAL(dst, "AAPL"); /* exactly fits */
+    CU_ASSERT_EQUAL(proto_read_str_into(&r, dst, sizeof dst, err, sizeof err), 0);
+    CU_ASSERT_STRING_EQUAL(dst, "");
+    CU_ASSERT_EQUAL(proto_read_str_into(&r, dst, sizeof dst, err, sizeof err), 0);
+    CU_ASSERT_STRING_EQUAL(dst, "ABCD"); /* cut, and the reader past all of it */
+    CU_ASSERT_EQUAL(r.index, 3);
+    CU_ASSERT_EQUAL(proto_read_str_into(&r, dst, 1, err, sizeof err), PROTO_ERR_FIELD);
+    CU_ASSERT_STRING_EQUAL(dst, "ABCD"); /* left alone on error */
+    CU_ASSERT_EQUAL(r.index, 3);
+    free((void *)f.payload);
 }
 
 static void reader_round_trips_what_the_writer_wrote(void)
@@ -1224,6 +1447,8 @@ static CU_TestInfo writer_tests[] = {
     TEST(writer_writes_doubles_in_their_shortest_form),
     TEST(doubles_round_trip_as_printf_and_strtod_would),
     TEST(writer_writes_ints_and_bools_as_decimal_text),
+    TEST(writer_writes_integers_of_every_length_as_printf_would),
+    TEST(writer_writes_nothing_after_an_error),
     CU_TEST_INFO_NULL,
 };
 
@@ -1239,6 +1464,10 @@ static CU_TestInfo reader_tests[] = {
     TEST(reader_reports_a_missing_field_and_skips_all_or_nothing),
     TEST(reader_refuses_an_unterminated_last_field),
     TEST(reader_finds_every_field_of_every_frame_shape),
+    TEST(reader_counts_and_skips_fields_across_16_byte_blocks),
+    TEST(reader_reads_integers_of_every_length_and_sign_as_strtoll_would),
+    TEST(reader_refuses_digits_that_run_to_the_end_of_the_frame),
+    TEST(reader_copies_a_string_cut_to_the_buffer),
     TEST(reader_round_trips_what_the_writer_wrote),
     CU_TEST_INFO_NULL,
 };
