@@ -181,7 +181,14 @@ void io_set_log_sink(io_loop_t *loop, enum io_log_level min_level, io_log_sink s
 /* ---- trace events ------------------------------------------------------
  * Structured events the scenario checks read: `ev` is the kind
  * ("connect", "disconnect", "fault:kill"), fields are the details in the
- * order given. Build fields with IO_TS (string) and IO_TI (integer). */
+ * order given. Build fields with IO_TS (string) and IO_TI (integer).
+ *
+ * Lifetimes: `src` and every field `key` must stay valid and unchanged
+ * while the loop lives (string literals, or text of a config that outlives
+ * the loop): a sink may know them by address (the simulator's recorder
+ * does, a million events a year). `ev` and string values may live in a
+ * buffer the caller reuses ("error:2104" built with snprintf); a sink that
+ * keeps them copies them during the call. */
 
 typedef struct io_trace_field {
     const char *key;

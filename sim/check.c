@@ -55,20 +55,19 @@ static int ck_in_window(const sc_check_t *k, io_us_t wall_us)
 }
 
 /* A pattern of a check, with the trace's kinds it can match worked out
- * once (src and ev are per kind), so that a scan looks up each event's
+ * once (src and ev are per kind), so that a walk looks up each event's
  * kind and reads the fields only of those that can match. */
 typedef struct ck_scan {
     const ck_run_t *run;
     const sc_check_t *k;
     const sc_pattern_t *p;
     uint8_t *kinds; /* NULL when out of memory: every event is matched in full */
-    const uint32_t *kind_of; /* tr_kinds */
 } ck_scan_t;
 
 static ck_scan_t ck_scan_new(const ck_run_t *run, const sc_check_t *k, const sc_pattern_t *p)
 {
     const tr_recorder_t *t = run->trace;
-    ck_scan_t sc = {run, k, p, malloc(tr_nkinds(t) + 1), tr_kinds(t)};
+    ck_scan_t sc = {run, k, p, malloc(tr_nkinds(t) + 1)};
     for (uint32_t kind = 0; sc.kinds && kind < tr_nkinds(t); kind++)
         sc.kinds[kind] = strcmp(p->ev, tr_kind_ev(t, kind)) == 0 &&
                          (!k->src || strcmp(k->src, tr_kind_src(t, kind)) == 0);
@@ -80,25 +79,38 @@ static void ck_scan_free(ck_scan_t *sc)
     free(sc->kinds);
 }
 
-static inline int ck_hit(const ck_scan_t *sc, size_t i)
+static inline int ck_hit(const ck_scan_t *sc, const tr_cursor_t *c)
 {
-    if (sc->kinds && !sc->kinds[sc->kind_of[i]])
+    if (sc->kinds && !sc->kinds[c->kind])
         return 0;
-    tr_event_t e = tr_event(sc->run->trace, i);
+    tr_event_t e = tr_cursor_event(c);
     return ck_matches(sc->k, sc->p, &e);
 }
 
-/* The index of the first event at or after i that matches the scan's
- * pattern, and, when window is set, lies in the check's window; tr_count
- * when there is none. */
-static size_t ck_next(const ck_scan_t *sc, size_t i, int window)
+/* Moves c to the first event from where it stands that matches the scan's
+ * pattern and, when window is set, lies in the check's window: 1, or 0
+ * when there is none (c is then past the last event). */
+static int ck_seek(const ck_scan_t *sc, tr_cursor_t *c, int window)
+{
+    for (; c->i < c->n; tr_next(c))
+        if (ck_hit(sc, c) && (!window || ck_in_window(sc->k, c->wall_us)))
+            return 1;
+    return 0;
+}
+
+/* The events the scan's pattern matches in the check's window, from the
+ * kinds' counts alone, or -1 when that takes reading the events (a where
+ * clause, a window). */
+static int64_t ck_total_by_kind(const ck_scan_t *sc)
 {
     const tr_recorder_t *t = sc->run->trace;
-    size_t n = tr_count(t);
-    for (; i < n; i++)
-        if (ck_hit(sc, i) && (!window || ck_in_window(sc->k, tr_wall(t, i))))
-            return i;
-    return n;
+    if (!sc->kinds || sc->p->nwhere || sc->k->has_from || sc->k->has_to)
+        return -1;
+    int64_t total = 0;
+    for (uint32_t kind = 0; kind < tr_nkinds(t); kind++)
+        if (sc->kinds[kind])
+            total += (int64_t)tr_kind_count(t, kind);
+    return total;
 }
 
 static void ck_window_text(const sc_scenario_t *sc, const sc_check_t *k, char *buf, size_t cap)
@@ -158,21 +170,29 @@ const char *ck_describe(const sc_scenario_t *sc, size_t i, char *buf, size_t cap
 /* Each evaluator returns 1 on pass, or 0 with the reason in why and the
  * trace index the failure shows at in *at (left -1: the run's end). */
 
+static int ck_compare(const sc_check_t *k, int64_t got)
+{
+    return k->cmp == SC_CMP_EQ ? got == k->n : k->cmp == SC_CMP_GE ? got >= k->n : got <= k->n;
+}
+
 static int ck_count(const sc_scenario_t *sc, const sc_check_t *k, const ck_run_t *run,
                     char *why, size_t cap, long *at)
 {
     (void)sc;
-    int64_t got = 0;
     size_t n = tr_count(run->trace), last = n;
     ck_scan_t what = ck_scan_new(run, k, &k->what);
-    for (size_t i = ck_next(&what, 0, 1); i < n; i = ck_next(&what, i + 1, 1)) {
-        got++;
-        /* Too many: show where the one over the limit happened. */
-        if (last == n && got > k->n && k->cmp != SC_CMP_GE)
-            last = i;
+    int64_t got = ck_total_by_kind(&what);
+    /* A failure is shown where the one over the limit happened: a walk. */
+    if (got < 0 || !ck_compare(k, got)) {
+        got = 0;
+        for (tr_cursor_t c = tr_cursor(run->trace, 0); ck_seek(&what, &c, 1); tr_next(&c)) {
+            got++;
+            if (last == n && got > k->n && k->cmp != SC_CMP_GE)
+                last = c.i;
+        }
     }
     ck_scan_free(&what);
-    int ok = k->cmp == SC_CMP_EQ ? got == k->n : k->cmp == SC_CMP_GE ? got >= k->n : got <= k->n;
+    int ok = ck_compare(k, got);
     if (!ok) {
         snprintf(why, cap, "got %" PRId64, got);
         *at = last < n ? (long)last : -1;
@@ -184,26 +204,32 @@ static int ck_never(const sc_scenario_t *sc, const sc_check_t *k, const ck_run_t
                     size_t cap, long *at)
 {
     ck_scan_t what = ck_scan_new(run, k, &k->what);
-    size_t n = tr_count(run->trace), first = ck_next(&what, 0, 1), total = 0;
-    char t[40];
-    for (size_t i = first; i < n; i = ck_next(&what, i + 1, 1))
+    if (ck_total_by_kind(&what) == 0) {
+        ck_scan_free(&what);
+        return 1;
+    }
+    tr_cursor_t c = tr_cursor(run->trace, 0);
+    size_t total = 0;
+    int found = ck_seek(&what, &c, 1);
+    tr_cursor_t first = c;
+    for (; ck_seek(&what, &c, 1); tr_next(&c))
         total++;
     ck_scan_free(&what);
-    if (first == n)
+    if (!found)
         return 1;
+    char t[40];
     snprintf(why, cap, "%s at %s (%zu in all)", k->what.text,
-             ck_at(sc, tr_wall(run->trace, first), t, sizeof t), total);
-    *at = (long)first;
+             ck_at(sc, first.wall_us, t, sizeof t), total);
+    *at = (long)first.i;
     return 0;
 }
 
-/* Whether some event after index i, no later than deadline, matches then. */
-static int ck_followed(const ck_scan_t *then, size_t i, io_us_t deadline_us)
+/* Whether some event after the one at c, no later than deadline, matches
+ * then. */
+static int ck_followed(const ck_scan_t *then, tr_cursor_t c, io_us_t deadline_us)
 {
-    const tr_recorder_t *t = then->run->trace;
-    size_t n = tr_count(t);
-    for (size_t j = i + 1; j < n && tr_wall(t, j) <= deadline_us; j++)
-        if (ck_hit(then, j))
+    while (tr_next(&c) && c.wall_us <= deadline_us)
+        if (ck_hit(then, &c))
             return 1;
     return 0;
 }
@@ -211,41 +237,42 @@ static int ck_followed(const ck_scan_t *then, size_t i, io_us_t deadline_us)
 static int ck_within(const sc_scenario_t *sc, const sc_check_t *k, const ck_run_t *run,
                      char *why, size_t cap, long *at)
 {
-    size_t n = tr_count(run->trace), times = 0, missed = 0, first_miss = n;
+    size_t times = 0, missed = 0;
+    tr_cursor_t first_miss = {0};
     ck_scan_t what = ck_scan_new(run, k, &k->what), then = ck_scan_new(run, k, &k->then);
-    for (size_t i = ck_next(&what, 0, 0); i < n; i = ck_next(&what, i + 1, 0)) {
+    for (tr_cursor_t c = tr_cursor(run->trace, 0); ck_seek(&what, &c, 0); tr_next(&c)) {
         times++;
-        if (!ck_followed(&then, i, tr_wall(run->trace, i) + k->within_us)) {
-            missed++;
-            first_miss = first_miss < n ? first_miss : i;
-        }
+        if (!ck_followed(&then, c, c.wall_us + k->within_us) && missed++ == 0)
+            first_miss = c;
     }
     ck_scan_free(&what);
     ck_scan_free(&then);
     if (missed == 0)
         return 1;
-    io_us_t wall_us = tr_wall(run->trace, first_miss);
+    io_us_t wall_us = first_miss.wall_us;
     char t[40], d[40];
     snprintf(why, cap, "%s at %s was not followed by %s within %s%s (%zu of %zu times)",
              k->what.text, ck_at(sc, wall_us, t, sizeof t), k->then.text,
              dur_format(k->within_us, d, sizeof d),
              wall_us + k->within_us > run->end_us ? ", the run ended first" : "", missed, times);
-    *at = (long)first_miss;
+    *at = (long)first_miss.i;
     return 0;
 }
 
 static int ck_sequence(const sc_scenario_t *sc, const sc_check_t *k, const ck_run_t *run,
                        char *why, size_t cap, long *at)
 {
-    size_t n = tr_count(run->trace), i = 0, step;
+    tr_cursor_t c = tr_cursor(run->trace, 0), prev = c;
+    size_t step;
     char t[40];
     for (step = 0; step < k->nseq; step++) {
         ck_scan_t next = ck_scan_new(run, k, &k->seq[step]);
-        size_t found = ck_next(&next, i, 0);
+        int found = ck_seek(&next, &c, 0);
         ck_scan_free(&next);
-        if (found == n)
+        if (!found)
             break;
-        i = found + 1;
+        prev = c;
+        tr_next(&c);
     }
     if (step == k->nseq)
         return 1;
@@ -253,8 +280,8 @@ static int ck_sequence(const sc_scenario_t *sc, const sc_check_t *k, const ck_ru
         snprintf(why, cap, "no %s at all", k->seq[0].text);
     } else {
         snprintf(why, cap, "no %s after %s at %s", k->seq[step].text, k->seq[step - 1].text,
-                 ck_at(sc, tr_wall(run->trace, i - 1), t, sizeof t));
-        *at = (long)(i - 1);
+                 ck_at(sc, prev.wall_us, t, sizeof t));
+        *at = (long)prev.i;
     }
     return 0;
 }
@@ -324,9 +351,9 @@ static ck_roles_t ck_roles_new(const tr_recorder_t *t)
     return r;
 }
 
-static enum ck_role ck_role(const ck_roles_t *r, size_t i)
+static enum ck_role ck_role(const ck_roles_t *r, const tr_cursor_t *c)
 {
-    uint32_t kind = tr_kind(r->trace, i);
+    uint32_t kind = c->kind;
     if (r->of_kind)
         return (enum ck_role)r->of_kind[kind];
     return ck_role_named(tr_kind_src(r->trace, kind), tr_kind_ev(r->trace, kind));
@@ -339,14 +366,14 @@ typedef struct ck_phase {
     int cycle, reconnect;
 } ck_phase_t;
 
-static void ck_phase_step(ck_phase_t *p, const ck_roles_t *r, size_t i)
+static void ck_phase_step(ck_phase_t *p, const ck_roles_t *r, const tr_cursor_t *c)
 {
     char num[24];
-    switch (ck_role(r, i)) {
+    switch (ck_role(r, c)) {
     case CK_STATUS: {
-        tr_event_t e = tr_event(r->trace, i);
+        tr_event_t e = tr_cursor_event(c);
         p->label = tr_field_text(&e, "label", num);
-        p->since = i;
+        p->since = c->i;
         break;
     }
     case CK_CYCLE_START:
@@ -384,7 +411,6 @@ static int ck_status(const sc_scenario_t *sc, const sc_check_t *k, const ck_run_
     sc_check_t win = *k;
     ck_phase_t p = {0};
     io_us_t prev = sc->start_us;
-    size_t n = tr_count(run->trace);
     ck_roles_t roles = ck_roles_new(run->trace);
     char t[40];
     int ok = 1;
@@ -392,8 +418,9 @@ static int ck_status(const sc_scenario_t *sc, const sc_check_t *k, const ck_run_
         win.from_us = sc->start_us;
         win.to_us = run->end_us;
     }
-    for (size_t i = 0; i <= n && ok; i++) {
-        io_us_t now = i < n ? tr_wall(run->trace, i) : run->end_us;
+    for (tr_cursor_t c = tr_cursor(run->trace, 0);; tr_next(&c)) {
+        int end = c.i == c.n;
+        io_us_t now = end ? run->end_us : c.wall_us;
         if (ck_phase_breaks(&win, &p, prev, now)) {
             io_us_t from = prev > win.from_us ? prev : win.from_us;
             if (p.label)
@@ -401,11 +428,12 @@ static int ck_status(const sc_scenario_t *sc, const sc_check_t *k, const ck_run_
                          ck_at(sc, from, t, sizeof t));
             else
                 snprintf(why, cap, "no status yet at %s", ck_at(sc, from, t, sizeof t));
-            *at = p.label ? (long)p.since : (i < n ? (long)i : -1);
+            *at = p.label ? (long)p.since : (end ? -1 : (long)c.i);
             ok = 0;
-        } else if (i < n) {
-            ck_phase_step(&p, &roles, i);
         }
+        if (!ok || end)
+            break;
+        ck_phase_step(&p, &roles, &c);
         prev = now;
     }
     free(roles.of_kind);
@@ -434,15 +462,15 @@ static const struct {
 };
 #define CK_NREQUESTS (sizeof ck_requests / sizeof ck_requests[0])
 
-/* Adds what event i does to the outstanding count of each request kind;
- * a request-scoped error (id > 0) answers one request of any kind. */
-static void ck_account(const ck_roles_t *r, size_t i, long *open, long *errors)
+/* Adds what the event at c does to the outstanding count of each request
+ * kind; a request-scoped error (id > 0) answers one request of any kind. */
+static void ck_account(const ck_roles_t *r, const tr_cursor_t *c, long *open, long *errors)
 {
-    enum ck_role role = ck_role(r, i);
+    enum ck_role role = ck_role(r, c);
     if (role != CK_MSG_OUT && role != CK_MSG_IN && role != CK_ERROR)
         return;
     char num[24];
-    tr_event_t e = tr_event(r->trace, i);
+    tr_event_t e = tr_cursor_event(c);
     const char *id_text = tr_field_text(&e, "id", num);
     int id = id_text ? atoi(id_text) : -1;
     int out = role == CK_MSG_OUT, in = role == CK_MSG_IN;
@@ -457,16 +485,13 @@ static void ck_account(const ck_roles_t *r, size_t i, long *open, long *errors)
     }
 }
 
-/* Requests of the connection that ends at index end (exclusive) and began
- * at the last connect before it, left without an answer. */
-static long ck_unanswered(const ck_roles_t *r, size_t end, char *what, size_t cap)
+/* Requests of the connection whose events run from c (just past its
+ * connect) to index end (exclusive), left without an answer. */
+static long ck_unanswered(const ck_roles_t *r, tr_cursor_t c, size_t end, char *what, size_t cap)
 {
     long open[CK_NREQUESTS] = {0}, errors = 0, total = 0;
-    size_t begin = end;
-    while (begin > 0 && ck_role(r, begin - 1) != CK_CONNECT)
-        begin--;
-    for (size_t i = begin; i < end; i++)
-        ck_account(r, i, open, &errors);
+    for (; c.i < end; tr_next(&c))
+        ck_account(r, &c, open, &errors);
     what[0] = '\0';
     for (size_t q = 0; q < CK_NREQUESTS; q++) {
         if (open[q] <= 0)
@@ -478,28 +503,38 @@ static long ck_unanswered(const ck_roles_t *r, size_t end, char *what, size_t ca
     return total > errors ? total - errors : 0;
 }
 
-/* After the signal: the runner closed by itself with FIN, nothing left
- * unanswered. 1 on pass (and when it was not connected), else 0 with why. */
-static int ck_closed_cleanly(const ck_roles_t *r, size_t sig, char *why, size_t cap, long *at)
+/* Moves since just past c when c is at a connect. */
+static void ck_note_connect(const ck_roles_t *r, const tr_cursor_t *c, tr_cursor_t *since)
 {
-    size_t n = tr_count(r->trace), i;
+    if (ck_role(r, c) == CK_CONNECT) {
+        *since = *c;
+        tr_next(since);
+    }
+}
+
+/* After the signal at c: the runner closed by itself with FIN, nothing left
+ * unanswered since the last connect (since: just past it). 1 on pass (and
+ * when it was not connected), else 0 with why. */
+static int ck_closed_cleanly(const ck_roles_t *r, tr_cursor_t c, tr_cursor_t since, char *why,
+                             size_t cap, long *at)
+{
     char what[160], h[24], b[24];
-    for (i = sig; i < n && ck_role(r, i) != CK_DISCONNECT; i++)
-        ;
-    if (i == n) {
+    for (; c.i < c.n && ck_role(r, &c) != CK_DISCONNECT; tr_next(&c))
+        ck_note_connect(r, &c, &since);
+    if (c.i == c.n) {
         snprintf(why, cap, "the runner never closed its connection after the signal");
         return 0;
     }
-    tr_event_t e = tr_event(r->trace, i);
+    tr_event_t e = tr_cursor_event(&c);
     const char *how = tr_field_text(&e, "how", h);
     const char *by = tr_field_text(&e, "by", b);
-    *at = (long)i;
+    *at = (long)c.i;
     if (!how || !by || strcmp(how, "fin") != 0 || strcmp(by, "client") != 0) {
         snprintf(why, cap, "the connection ended by %s with %s, not by the client with fin",
                  by ? by : "?", how ? how : "?");
         return 0;
     }
-    long left = ck_unanswered(r, i, what, sizeof what);
+    long left = ck_unanswered(r, since, c.i, what, sizeof what);
     if (left > 0) {
         snprintf(why, cap, "%ld request(s) unanswered at the disconnect: %s", left, what);
         return 0;
@@ -510,22 +545,23 @@ static int ck_closed_cleanly(const ck_roles_t *r, size_t sig, char *why, size_t 
 static int ck_clean_shutdown(const sc_scenario_t *sc, const sc_check_t *k, const ck_run_t *run,
                              char *why, size_t cap, long *at)
 {
-    size_t n = tr_count(run->trace), sig = 0;
     int connected = 0, ok;
     ck_roles_t roles = ck_roles_new(run->trace);
+    tr_cursor_t c = tr_cursor(run->trace, 0), since = c;
     (void)k;
-    for (; sig < n && ck_role(&roles, sig) != CK_SIGNAL; sig++) {
-        if (ck_role(&roles, sig) == CK_READY)
+    for (; c.i < c.n && ck_role(&roles, &c) != CK_SIGNAL; tr_next(&c)) {
+        if (ck_role(&roles, &c) == CK_READY)
             connected = 1;
-        else if (ck_role(&roles, sig) == CK_DISCONNECT)
+        else if (ck_role(&roles, &c) == CK_DISCONNECT)
             connected = 0;
+        ck_note_connect(&roles, &c, &since);
     }
-    if (sig == n) {
+    if (c.i == c.n) {
         snprintf(why, cap, "no signal in the trace");
         ok = 0;
     } else {
-        *at = (long)sig;
-        ok = !connected || ck_closed_cleanly(&roles, sig, why, cap, at);
+        *at = (long)c.i;
+        ok = !connected || ck_closed_cleanly(&roles, c, since, why, cap, at);
     }
     free(roles.of_kind);
     return ok && ck_exit(sc, &(sc_check_t){.exit_code = 0}, run, why, cap, at);

@@ -188,8 +188,7 @@ static int en_judge(const sc_scenario_t *sc, en_world_t *w, io_us_t span_us,
     iv_input_t in = {sc, &run, w->schedule, w->nschedule, *left};
     out->nchecks = sc->nchecks;
     out->npassed = ck_evaluate(sc, &run, out->checks);
-    size_t held = iv_evaluate(&in, out->invariants);
-    iv_liveness(&in, &out->liveness);
+    size_t held = iv_evaluate(&in, out->invariants, &out->liveness);
     out->outcome = en_outcome_of(out, held);
     out->pass = out->outcome == EN_PASS;
     out->span_us = span_us;

@@ -1,6 +1,10 @@
 /* invariant.c - the invariants and the liveness phase (see invariant.h).
- * Each invariant is one pass over the trace with a small state machine of
- * the runner's connection, so a year of trace costs one linear walk each. */
+ * All of them share one pass over the trace: each kind of event is
+ * classified once, the runner's connection is one small state machine, and
+ * each event costs a table lookup, and a few steps when it matters to an
+ * invariant. The liveness phase needs the time the last fault ended before
+ * it can read the label then, so the pass notes every status event and the
+ * verdict is read from that list afterwards. */
 #include "invariant.h"
 
 #include <stdio.h>
@@ -79,160 +83,228 @@ static enum iv_class iv_class_named(const char *src, const char *ev)
     return IV_EV_OTHER;
 }
 
-/* A trace with its kinds classified. */
-typedef struct iv_trace {
-    const iv_input_t *in;
-    const tr_recorder_t *t;
-    size_t n;
-    const uint32_t *kinds; /* tr_kinds */
-    uint8_t *of_kind; /* NULL when out of memory: each event is classified in full */
-} iv_trace_t;
+/* One `order` event, with what order_once compares. */
+typedef struct iv_order {
+    size_t index;
+    io_us_t wall_us;
+    long id, cycle, drops;
+    const char *symbol;
+} iv_order_t;
 
-static iv_trace_t iv_trace_new(const iv_input_t *in)
-{
-    const tr_recorder_t *t = in->run->trace;
-    iv_trace_t x = {in, t, tr_count(t), tr_kinds(t), malloc(tr_nkinds(t) + 1)};
-    for (uint32_t k = 0; x.of_kind && k < tr_nkinds(t); k++)
-        x.of_kind[k] = (uint8_t)iv_class_named(tr_kind_src(t, k), tr_kind_ev(t, k));
-    return x;
-}
-
-static inline enum iv_class iv_class(const iv_trace_t *x, size_t i)
-{
-    uint32_t kind = x->kinds[i];
-    if (x->of_kind)
-        return (enum iv_class)x->of_kind[kind];
-    return iv_class_named(tr_kind_src(x->t, kind), tr_kind_ev(x->t, kind));
-}
-
-static long iv_num(const iv_trace_t *x, size_t i, const char *key)
-{
-    char buf[24];
-    tr_event_t e = tr_event(x->t, i);
-    const char *v = tr_field_text(&e, key, buf);
-    return v ? strtol(v, NULL, 10) : -1;
-}
-
-/* Marks r broken at trace index i with "invariant NAME: <why>". */
-static void iv_break(ck_result_t *r, enum iv_kind kind, const iv_trace_t *x, size_t i,
-                     const char *why)
-{
-    char t[40];
-    r->pass = 0;
-    r->at = (long)i;
-    snprintf(r->msg, sizeof r->msg, "invariant %s: %s at %s", iv_names[kind], why,
-             ck_at(x->in->sc, tr_wall(x->t, i), t, sizeof t));
-}
-
-static void iv_one_session(const iv_trace_t *x, ck_result_t *r)
-{
-    long conn[IV_LIVE_MAX], client[IV_LIVE_MAX];
-    size_t live = 0;
-    for (size_t i = 0; i < x->n && r->pass; i++) {
-        enum iv_class c = iv_class(x, i);
-        if (c == IV_EV_SESSION_CLOSED) {
-            for (size_t j = 0; j < live; j++)
-                if (conn[j] == iv_num(x, i, "conn")) {
-                    conn[j] = conn[--live];
-                    client[j] = client[live];
-                    break;
-                }
-        } else if (c == IV_EV_SESSION_READY && live < IV_LIVE_MAX) {
-            long id = iv_num(x, i, "client_id");
-            char why[120];
-            for (size_t j = 0; j < live; j++)
-                if (client[j] == id) {
-                    snprintf(why, sizeof why, "client id %ld has two live sessions (conn %ld and"
-                             " conn %ld)", id, conn[j], iv_num(x, i, "conn"));
-                    iv_break(r, IV_ONE_SESSION, x, i, why);
-                }
-            conn[live] = iv_num(x, i, "conn");
-            client[live++] = id;
-        }
-    }
-}
+/* A status event: its index, and the latest time of the trace up to it. */
+typedef struct iv_status {
+    size_t index;
+    io_us_t seen_us;
+} iv_status_t;
 
 /* The runner's connection as its events draw it. */
 enum iv_conn { IV_OFF, IV_HANDSHAKE, IV_READY, IV_EXITED };
 
-typedef struct iv_walk {
-    enum iv_conn conn;
+/* The one pass: the trace classified, the state every invariant keeps, and
+ * what the liveness phase and order_once read after it. */
+typedef struct iv_pass {
+    const iv_input_t *in;
+    const tr_recorder_t *t;
+    uint8_t *of_kind; /* NULL when out of memory: each event is classified in full */
+    ck_result_t *out; /* IV_COUNT verdicts */
+    long conn[IV_LIVE_MAX], client[IV_LIVE_MAX]; /* one_session: the live sessions */
+    size_t live;
+    enum iv_conn state;
     int degraded; /* between 1100 and 1101/1102 (or the connection's end) */
     long cycle;   /* the n of the last cycle_start, -1 before any */
     long drops;   /* disconnects so far */
-} iv_walk_t;
+    iv_order_t *orders;
+    size_t norders;
+    iv_status_t *statuses;
+    size_t nstatuses;
+    io_us_t fault_us; /* the latest gateway fault event, INT64_MIN before any */
+    int orders_lost, statuses_lost; /* the list could not grow */
+} iv_pass_t;
 
-static void iv_step(iv_walk_t *w, const iv_trace_t *x, size_t i, enum iv_class c)
+static enum iv_class iv_class(const iv_pass_t *p, uint32_t kind)
 {
-    switch (c) {
+    if (p->of_kind)
+        return (enum iv_class)p->of_kind[kind];
+    return iv_class_named(tr_kind_src(p->t, kind), tr_kind_ev(p->t, kind));
+}
+
+static long iv_num(const tr_event_t *e, const char *key)
+{
+    char buf[24];
+    const char *v = tr_field_text(e, key, buf);
+    return v ? strtol(v, NULL, 10) : -1;
+}
+
+/* Marks invariant kind broken at trace index i with "invariant NAME: <why>". */
+static void iv_break(iv_pass_t *p, enum iv_kind kind, size_t i, io_us_t wall_us, const char *why)
+{
+    char t[40];
+    ck_result_t *r = &p->out[kind];
+    r->pass = 0;
+    r->at = (long)i;
+    snprintf(r->msg, sizeof r->msg, "invariant %s: %s at %s", iv_names[kind], why,
+             ck_at(p->in->sc, wall_us, t, sizeof t));
+}
+
+/* Appends one item to a list whose capacity doubles at 2^k - 1 items. */
+static int iv_push(void **list, size_t n, size_t elem, const void *item)
+{
+    if (!(n & (n + 1))) {
+        void *grown = realloc(*list, (n + 1) * 2 * elem);
+        if (!grown)
+            return 0;
+        *list = grown;
+    }
+    memcpy((char *)*list + n * elem, item, elem);
+    return 1;
+}
+
+static void iv_on_session_closed(iv_pass_t *p, const tr_event_t *e)
+{
+    long conn = iv_num(e, "conn");
+    for (size_t j = 0; j < p->live; j++)
+        if (p->conn[j] == conn) {
+            p->conn[j] = p->conn[--p->live];
+            p->client[j] = p->client[p->live];
+            break;
+        }
+}
+
+static void iv_on_session_ready(iv_pass_t *p, const tr_event_t *e, size_t i)
+{
+    if (p->live >= IV_LIVE_MAX)
+        return;
+    long id = iv_num(e, "client_id"), conn = iv_num(e, "conn");
+    char why[120];
+    for (size_t j = 0; j < p->live && p->out[IV_ONE_SESSION].pass; j++)
+        if (p->client[j] == id) {
+            snprintf(why, sizeof why, "client id %ld has two live sessions (conn %ld and conn %ld)",
+                     id, p->conn[j], conn);
+            iv_break(p, IV_ONE_SESSION, i, e->wall_us, why);
+        }
+    p->conn[p->live] = conn;
+    p->client[p->live++] = id;
+}
+
+/* request_window: a msg_out while the connection is not ready. */
+static void iv_on_msg_out(iv_pass_t *p, const tr_event_t *e, size_t i)
+{
+    char why[120], buf[24];
+    const char *name = tr_field_text(e, "name", buf);
+    if (p->state == IV_HANDSHAKE && iv_num(e, "id") != PROTO_OUT_START_API)
+        snprintf(why, sizeof why, "%s sent before ready", name ? name : "?");
+    else if (p->state == IV_OFF || p->state == IV_EXITED)
+        snprintf(why, sizeof why, "%s sent with no connection open", name ? name : "?");
+    else
+        return;
+    iv_break(p, IV_REQUEST_WINDOW, i, e->wall_us, why);
+}
+
+static void iv_on_order(iv_pass_t *p, const tr_event_t *e, size_t i)
+{
+    if (p->out[IV_ORDER_STATE].pass && (p->state != IV_READY || p->degraded))
+        iv_break(p, IV_ORDER_STATE, i, e->wall_us,
+                 p->degraded ? "order sent while degraded (after error 1100)"
+                             : "order sent while not connected");
+    char buf[24];
+    const char *sym = tr_field_text(e, "symbol", buf);
+    iv_order_t o = {i, e->wall_us, iv_num(e, "order_id"), p->cycle, p->drops,
+                    sym && sym != buf ? sym : ""};
+    if (!iv_push((void **)&p->orders, p->norders, sizeof o, &o))
+        p->orders_lost = 1;
+    else
+        p->norders++;
+}
+
+/* closed: a connect or an exit while a connection is open. */
+static void iv_on_open_check(iv_pass_t *p, enum iv_class c, size_t i, io_us_t wall_us)
+{
+    if (p->state != IV_HANDSHAKE && p->state != IV_READY)
+        return;
+    if (c == IV_EV_CONNECT)
+        iv_break(p, IV_CLOSED, i, wall_us, "a connect while the last connection is still open");
+    else
+        iv_break(p, IV_CLOSED, i, wall_us, "the runner exited with its connection open");
+}
+
+/* What event i (at cursor c) does to the invariants. */
+static void iv_step(iv_pass_t *p, const tr_cursor_t *c, enum iv_class cls)
+{
+    tr_event_t e = tr_cursor_event(c);
+    switch (cls) {
+    case IV_EV_OTHER:
+        break;
+    case IV_EV_SESSION_CLOSED:
+        if (p->out[IV_ONE_SESSION].pass)
+            iv_on_session_closed(p, &e);
+        break;
+    case IV_EV_SESSION_READY:
+        if (p->out[IV_ONE_SESSION].pass)
+            iv_on_session_ready(p, &e, c->i);
+        break;
+    case IV_EV_FAULT:
+        p->fault_us = c->wall_us > p->fault_us ? c->wall_us : p->fault_us;
+        break;
     case IV_EV_CONNECT:
-        w->conn = IV_HANDSHAKE;
+        if (p->out[IV_CLOSED].pass)
+            iv_on_open_check(p, cls, c->i, c->wall_us);
+        p->state = IV_HANDSHAKE;
         break;
     case IV_EV_READY:
-        w->conn = IV_READY;
+        p->state = IV_READY;
         break;
     case IV_EV_DOWN:
-        w->conn = IV_OFF;
-        w->degraded = 0;
-        w->drops++;
+        p->state = IV_OFF;
+        p->degraded = 0;
+        p->drops++;
         break;
     case IV_EV_EXIT:
-        w->conn = IV_EXITED;
+        if (p->out[IV_CLOSED].pass)
+            iv_on_open_check(p, cls, c->i, c->wall_us);
+        p->state = IV_EXITED;
         break;
     case IV_EV_DEGRADED:
-        w->degraded = 1;
+        p->degraded = 1;
         break;
     case IV_EV_RESTORED:
-        w->degraded = 0;
+        p->degraded = 0;
         break;
     case IV_EV_CYCLE_START:
-        w->cycle = iv_num(x, i, "n");
+        p->cycle = iv_num(&e, "n");
         break;
-    default:
+    case IV_EV_MSG_OUT:
+        if (p->out[IV_REQUEST_WINDOW].pass)
+            iv_on_msg_out(p, &e, c->i);
+        break;
+    case IV_EV_ORDER:
+        iv_on_order(p, &e, c->i);
+        break;
+    case IV_EV_STATUS:
         break;
     }
 }
 
-static void iv_request_window(const iv_trace_t *x, ck_result_t *r)
+/* The walk over every event, with the latest time seen so far for the
+ * status list. */
+static void iv_walk(iv_pass_t *p)
 {
-    iv_walk_t w = {IV_OFF, 0, -1, 0};
-    for (size_t i = 0; i < x->n && r->pass; i++) {
-        enum iv_class c = iv_class(x, i);
-        if (c == IV_EV_MSG_OUT && w.conn != IV_READY) {
-            char why[120], buf[24];
-            tr_event_t e = tr_event(x->t, i);
-            const char *name = tr_field_text(&e, "name", buf);
-            if (w.conn == IV_HANDSHAKE && iv_num(x, i, "id") != PROTO_OUT_START_API)
-                snprintf(why, sizeof why, "%s sent before ready", name ? name : "?");
-            else if (w.conn == IV_OFF || w.conn == IV_EXITED)
-                snprintf(why, sizeof why, "%s sent with no connection open", name ? name : "?");
+    io_us_t seen = INT64_MIN;
+    for (tr_cursor_t c = tr_cursor(p->t, 0); c.i < c.n; tr_next(&c)) {
+        seen = c.wall_us > seen ? c.wall_us : seen;
+        enum iv_class cls = iv_class(p, c.kind);
+        if (cls == IV_EV_OTHER || (cls == IV_EV_MSG_OUT && p->state == IV_READY))
+            continue; /* most of a year: nothing to any invariant */
+        if (cls == IV_EV_STATUS) {
+            iv_status_t s = {c.i, seen};
+            if (!iv_push((void **)&p->statuses, p->nstatuses, sizeof s, &s))
+                p->statuses_lost = 1;
             else
-                continue;
-            iv_break(r, IV_REQUEST_WINDOW, x, i, why);
+                p->nstatuses++;
         }
-        iv_step(&w, x, i, c);
+        tr_cursor_t here = c; /* a copy, so that the walk's own stays in registers */
+        iv_step(p, &here, cls);
     }
 }
-
-static void iv_order_state(const iv_trace_t *x, ck_result_t *r)
-{
-    iv_walk_t w = {IV_OFF, 0, -1, 0};
-    for (size_t i = 0; i < x->n && r->pass; i++) {
-        enum iv_class c = iv_class(x, i);
-        if (c == IV_EV_ORDER && (w.conn != IV_READY || w.degraded))
-            iv_break(r, IV_ORDER_STATE, x, i,
-                     w.degraded ? "order sent while degraded (after error 1100)"
-                                : "order sent while not connected");
-        iv_step(&w, x, i, c);
-    }
-}
-
-/* One `order` event, with what order_once compares. */
-typedef struct iv_order {
-    size_t index;
-    long id, cycle, drops;
-    const char *symbol;
-} iv_order_t;
 
 static int iv_by_id(const void *x, const void *y)
 {
@@ -254,71 +326,39 @@ static int iv_by_cycle(const void *x, const void *y)
 }
 
 /* Sorted twice, so that a year of orders costs n log n, not n^2. */
-static void iv_order_once(const iv_trace_t *x, ck_result_t *r)
+static void iv_order_once(iv_pass_t *p)
 {
-    iv_walk_t w = {IV_OFF, 0, -1, 0};
-    size_t norders = 0;
-    iv_order_t *o = NULL;
-    for (size_t i = 0; i < x->n; i++) {
-        enum iv_class c = iv_class(x, i);
-        if (c == IV_EV_ORDER) {
-            if (!(norders & (norders + 1))) { /* capacity doubles at 2^k - 1 */
-                iv_order_t *p = realloc(o, (norders + 1) * 2 * sizeof *p);
-                if (!p) {
-                    snprintf(r->msg, sizeof r->msg, "invariant order_once: out of memory");
-                    r->pass = 0;
-                    free(o);
-                    return;
-                }
-                o = p;
-            }
-            char buf[24];
-            tr_event_t e = tr_event(x->t, i);
-            const char *sym = tr_field_text(&e, "symbol", buf);
-            o[norders++] = (iv_order_t){i, iv_num(x, i, "order_id"), w.cycle, w.drops,
-                                        sym && sym != buf ? sym : ""};
-        }
-        iv_step(&w, x, i, c);
-    }
+    iv_order_t *o = p->orders;
+    size_t n = p->norders;
     char why[120];
-    if (norders < 2) {
-        free(o);
+    if (p->orders_lost) {
+        snprintf(p->out[IV_ORDER_ONCE].msg, sizeof p->out[IV_ORDER_ONCE].msg,
+                 "invariant order_once: out of memory");
+        p->out[IV_ORDER_ONCE].pass = 0;
         return;
     }
-    qsort(o, norders, sizeof *o, iv_by_id);
-    for (size_t i = 1; i < norders && r->pass; i++)
+    if (n < 2)
+        return;
+    qsort(o, n, sizeof *o, iv_by_id);
+    for (size_t i = 1; i < n && p->out[IV_ORDER_ONCE].pass; i++)
         if (o[i].id == o[i - 1].id) {
             snprintf(why, sizeof why, "order id %ld placed twice", o[i].id);
-            iv_break(r, IV_ORDER_ONCE, x, o[i].index, why);
+            iv_break(p, IV_ORDER_ONCE, o[i].index, o[i].wall_us, why);
         }
-    qsort(o, norders, sizeof *o, iv_by_cycle);
-    for (size_t i = 1; i < norders && r->pass; i++)
+    qsort(o, n, sizeof *o, iv_by_cycle);
+    for (size_t i = 1; i < n && p->out[IV_ORDER_ONCE].pass; i++)
         if (strcmp(o[i].symbol, o[i - 1].symbol) == 0 && o[i].cycle == o[i - 1].cycle &&
             o[i].drops != o[i - 1].drops) {
             snprintf(why, sizeof why, "%s ordered twice in cycle %ld, across a reconnect",
                      o[i].symbol, o[i].cycle);
-            iv_break(r, IV_ORDER_ONCE, x, o[i].index, why);
+            iv_break(p, IV_ORDER_ONCE, o[i].index, o[i].wall_us, why);
         }
-    free(o);
 }
 
-static void iv_closed(const iv_trace_t *x, ck_result_t *r)
+static void iv_nothing_left(iv_pass_t *p)
 {
-    iv_walk_t w = {IV_OFF, 0, -1, 0};
-    for (size_t i = 0; i < x->n && r->pass; i++) {
-        enum iv_class c = iv_class(x, i);
-        int open = w.conn == IV_HANDSHAKE || w.conn == IV_READY;
-        if (open && c == IV_EV_CONNECT)
-            iv_break(r, IV_CLOSED, x, i, "a connect while the last connection is still open");
-        else if (open && c == IV_EV_EXIT)
-            iv_break(r, IV_CLOSED, x, i, "the runner exited with its connection open");
-        iv_step(&w, x, i, c);
-    }
-}
-
-static void iv_nothing_left(const iv_trace_t *x, ck_result_t *r)
-{
-    const io_stats_t *s = &x->in->left;
+    const io_stats_t *s = &p->in->left;
+    ck_result_t *r = &p->out[IV_NOTHING_LEFT];
     if (s->timers == 0 && s->streams == 0 && s->listeners == 0)
         return;
     r->pass = 0;
@@ -327,29 +367,13 @@ static void iv_nothing_left(const iv_trace_t *x, ck_result_t *r)
              s->timers, s->streams, s->listeners);
 }
 
-size_t iv_evaluate(const iv_input_t *in, ck_result_t out[IV_COUNT])
-{
-    static void (*const eval[IV_COUNT])(const iv_trace_t *, ck_result_t *) = {
-        iv_one_session, iv_request_window, iv_order_state, iv_order_once, iv_closed,
-        iv_nothing_left};
-    iv_trace_t x = iv_trace_new(in);
-    size_t held = 0;
-    for (int k = 0; k < IV_COUNT; k++) {
-        out[k] = (ck_result_t){.pass = 1, .at = -1};
-        eval[k](&x, &out[k]);
-        held += (size_t)out[k].pass;
-    }
-    free(x.of_kind);
-    return held;
-}
-
 /* ---- liveness ---------------------------------------------------------- */
 
 /* When the last fault is over, from the schedule and from the gateway's own
  * fault events (daily restarts); -1 if one never ends. */
-static io_us_t iv_last_fault_end(const iv_trace_t *x)
+static io_us_t iv_last_fault_end(const iv_pass_t *p)
 {
-    const iv_input_t *in = x->in;
+    const iv_input_t *in = p->in;
     io_us_t last = in->sc->start_us;
     for (size_t i = 0; i < in->nschedule; i++) {
         if (in->schedule[i].action != SC_FAULT)
@@ -359,44 +383,49 @@ static io_us_t iv_last_fault_end(const iv_trace_t *x)
             return -1;
         last = end > last ? end : last;
     }
-    for (size_t i = 0; i < x->n; i++)
-        if (iv_class(x, i) == IV_EV_FAULT && tr_wall(x->t, i) > last)
-            last = tr_wall(x->t, i);
-    return last;
+    return p->fault_us > last ? p->fault_us : last;
 }
 
-/* The runner's label in force at time t, and the index that set it. */
-static const char *iv_label_at(const iv_trace_t *x, io_us_t t, long *at)
+/* The index of the status event in force at time t (the last one before
+ * the first event later than t), or -1. */
+static long iv_status_at(const iv_pass_t *p, io_us_t t)
 {
-    const char *label = NULL;
-    char buf[24];
-    *at = -1;
-    for (size_t i = 0; i < x->n && tr_wall(x->t, i) <= t; i++) {
-        if (iv_class(x, i) == IV_EV_STATUS) {
-            tr_event_t e = tr_event(x->t, i);
-            label = tr_field_text(&e, "label", buf);
-            *at = (long)i;
+    long at = -1;
+    for (size_t k = 0; k < p->nstatuses && p->statuses[k].seen_us <= t; k++)
+        at = (long)p->statuses[k].index;
+    return at;
+}
+
+static void iv_judge_liveness(const iv_pass_t *p, ck_result_t *out)
+{
+    const iv_input_t *in = p->in;
+    char t[40], d[40], buf[24];
+    *out = (ck_result_t){.pass = 1, .at = -1};
+    for (size_t i = 0; i < in->nschedule; i++)
+        if (in->schedule[i].action == SC_SIGNAL) {
+            snprintf(out->msg, sizeof out->msg, "not judged: the scenario ends with a signal");
+            return;
         }
-    }
-    return label;
-}
-
-/* The verdict of iv_liveness over the classified trace x. */
-static void iv_judge_liveness(const iv_trace_t *x, ck_result_t *out)
-{
-    const iv_input_t *in = x->in;
-    char t[40], d[40];
-    io_us_t last = iv_last_fault_end(x);
+    io_us_t last = iv_last_fault_end(p);
     if (in->sc->liveness_us == 0 || last < 0) {
         snprintf(out->msg, sizeof out->msg, "not judged: %s",
                  last < 0 ? "a fault never ends" : "liveness is off");
         return;
     }
+    if (p->statuses_lost) {
+        out->pass = 0;
+        snprintf(out->msg, sizeof out->msg, "liveness: out of memory");
+        return;
+    }
     io_us_t deadline = last + in->sc->liveness_us;
     if (deadline > in->run->end_us && !in->run->exited)
         deadline = in->run->end_us;
-    long at;
-    const char *label = iv_label_at(x, deadline, &at);
+    long at = iv_status_at(p, deadline);
+    const char *label = NULL;
+    if (at >= 0) {
+        tr_event_t e = tr_event(p->t, (size_t)at);
+        label = tr_field_text(&e, "label", buf);
+    }
     if (iv_label_is_live(label))
         return;
     if (deadline < last + in->sc->liveness_us && !in->run->exited) {
@@ -411,15 +440,24 @@ static void iv_judge_liveness(const iv_trace_t *x, ck_result_t *out)
              ck_at(in->sc, last, t, sizeof t), label ? label : "(none)");
 }
 
-void iv_liveness(const iv_input_t *in, ck_result_t *out)
+size_t iv_evaluate(const iv_input_t *in, ck_result_t out[IV_COUNT], ck_result_t *liveness)
 {
-    *out = (ck_result_t){.pass = 1, .at = -1};
-    for (size_t i = 0; i < in->nschedule; i++)
-        if (in->schedule[i].action == SC_SIGNAL) {
-            snprintf(out->msg, sizeof out->msg, "not judged: the scenario ends with a signal");
-            return;
-        }
-    iv_trace_t x = iv_trace_new(in);
-    iv_judge_liveness(&x, out);
-    free(x.of_kind);
+    const tr_recorder_t *t = in->run->trace;
+    iv_pass_t p = {.in = in, .t = t, .of_kind = malloc(tr_nkinds(t) + 1), .out = out,
+                   .state = IV_OFF, .cycle = -1, .fault_us = INT64_MIN};
+    for (uint32_t k = 0; p.of_kind && k < tr_nkinds(t); k++)
+        p.of_kind[k] = (uint8_t)iv_class_named(tr_kind_src(t, k), tr_kind_ev(t, k));
+    for (int k = 0; k < IV_COUNT; k++)
+        out[k] = (ck_result_t){.pass = 1, .at = -1};
+    iv_walk(&p);
+    iv_order_once(&p);
+    iv_nothing_left(&p);
+    iv_judge_liveness(&p, liveness);
+    free(p.of_kind);
+    free(p.orders);
+    free(p.statuses);
+    size_t held = 0;
+    for (int k = 0; k < IV_COUNT; k++)
+        held += (size_t)out[k].pass;
+    return held;
 }

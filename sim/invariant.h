@@ -42,12 +42,10 @@ typedef struct iv_input {
 const char *iv_name(enum iv_kind kind);
 
 /* Fills out[0 .. IV_COUNT) (msg "invariant NAME: ..." when broken) and
- * returns how many held. */
-size_t iv_evaluate(const iv_input_t *in, ck_result_t out[IV_COUNT]);
-
-/* The liveness phase. pass is 1 when it held or does not apply (then msg
- * says why not, for the JSON report), 0 when violated. */
-void iv_liveness(const iv_input_t *in, ck_result_t *out);
+ * *liveness, the liveness phase (pass is 1 when it held or does not apply,
+ * then msg says why not, for the JSON report; 0 when violated), from one
+ * pass over the trace; returns how many invariants held. */
+size_t iv_evaluate(const iv_input_t *in, ck_result_t out[IV_COUNT], ck_result_t *liveness);
 
 /* 1 for the labels of a connected runner. */
 int iv_label_is_live(const char *label);

@@ -937,7 +937,8 @@ static size_t invariants(const fake_ev_t *evs, size_t n, size_t timers_left, ck_
     tr_recorder_t *rec = fake_trace(evs, n);
     ck_run_t run = {rec, 0, 0, sc->end_us};
     iv_input_t in = {sc, &run, sc->events, sc->nevents, {timers_left, 0, 0}};
-    size_t held = iv_evaluate(&in, out);
+    ck_result_t live;
+    size_t held = iv_evaluate(&in, out, &live);
     for (int k = 0; k < IV_COUNT; k++)
         CU_ASSERT_EQUAL(out[k].pass, out[k].msg[0] == '\0');
     tr_free(rec);
@@ -1039,8 +1040,8 @@ static int liveness(const char *extra, const fake_ev_t *evs, size_t n, char *msg
     tr_recorder_t *rec = fake_trace(evs, n);
     ck_run_t run = {rec, 0, 0, sc->end_us};
     iv_input_t in = {sc, &run, sc->events, sc->nevents, {0, 0, 0}};
-    ck_result_t r;
-    iv_liveness(&in, &r);
+    ck_result_t r, inv[IV_COUNT];
+    iv_evaluate(&in, inv, &r);
     strcpy(msg, r.msg);
     tr_free(rec);
     sc_free(sc);
@@ -1155,6 +1156,90 @@ static void recorder_keeps_text_not_pointers(void)
     CU_ASSERT_NOT_EQUAL(tr_hash(a), tr_hash(b));
     tr_free(a);
     tr_free(b);
+}
+
+/* Events fill more than one block of words and pass many checkpoints; the
+ * times jump forward by more than 32 bits of microseconds and go back, and
+ * every event reads back the same through a walk and through random
+ * access, with the hash of the words trace.h defines. */
+static void recorder_reads_back_every_event_across_blocks_and_time_jumps(void)
+{
+    enum { N = 100000 };
+    tr_recorder_t *rec = tr_new();
+    uint64_t want = 0xcbf29ce484222325ULL;
+    io_us_t t = START_US;
+    for (int i = 0; i < N; i++) {
+        t += i % 1000 == 7 ? (io_us_t)5000 * IO_US_PER_S : i % 1000 == 8 ? -3 : 1500;
+        tr_sink(rec, t, "runner", "ping", 1, (io_trace_field_t[]){IO_TI("seq", i)});
+        uint64_t e = fnv_word(fnv_word(fnv_word(fnv_word(0xcbf29ce484222325ULL, (uint64_t)t),
+                                                fnv_text("runner")), fnv_text("ping")), 1);
+        want = fnv_word(want, fnv_word(fnv_word(fnv_word(e, fnv_text("seq")), 0), (uint64_t)i));
+    }
+    CU_ASSERT_EQUAL_FATAL(tr_count(rec), N);
+    CU_ASSERT_EQUAL(tr_hash(rec), want);
+    CU_ASSERT_EQUAL(tr_nkinds(rec), 1);
+    CU_ASSERT_EQUAL(tr_kind_count(rec, 0), N);
+    char num[24], text[24];
+    io_us_t w = START_US;
+    size_t seen = 0;
+    for (tr_cursor_t c = tr_cursor(rec, 0); c.i < c.n; tr_next(&c), seen++) {
+        w += c.i % 1000 == 7 ? (io_us_t)5000 * IO_US_PER_S : c.i % 1000 == 8 ? -3 : 1500;
+        tr_event_t e = tr_cursor_event(&c);
+        snprintf(text, sizeof text, "%zu", c.i);
+        if (c.wall_us != w || strcmp(tr_field_text(&e, "seq", num), text) != 0)
+            break;
+    }
+    CU_ASSERT_EQUAL(seen, N);
+    static const size_t at[] = {0, 63, 64, 65, 1007, 1008, 1009, 87381, 87382, N - 1};
+    for (size_t k = 0; k < sizeof at / sizeof at[0]; k++) {
+        snprintf(text, sizeof text, "%zu", at[k]);
+        CU_ASSERT_STRING_EQUAL(field_of(rec, at[k], "seq", num), text);
+        CU_ASSERT_EQUAL(tr_wall(rec, at[k]), tr_cursor(rec, at[k]).wall_us);
+        CU_ASSERT_EQUAL(tr_kind(rec, at[k]), 0);
+    }
+    CU_ASSERT_EQUAL(tr_wall(rec, 1008), tr_wall(rec, 1007) - 3);
+    tr_cursor_t end = tr_cursor(rec, N);
+    CU_ASSERT_EQUAL(end.i, N);
+    CU_ASSERT_FALSE(tr_next(&end));
+    tr_free(rec);
+}
+
+/* The kind cache compares pointers: the same ev, src and key pointers with
+ * a field of another type (int, beyond int32, text) are other kinds, and
+ * each reads back as given; an event with more fields than the cache
+ * compares is recorded as well. */
+static void recorder_tells_kinds_apart_by_field_types_and_keeps_wide_events(void)
+{
+    tr_recorder_t *rec = tr_new();
+    const char *ev = "order", *key = "qty";
+    char num[24];
+    for (int round = 0; round < 2; round++) {
+        tr_sink(rec, START_US, "runner", ev, 1, (io_trace_field_t[]){IO_TI(key, -7)});
+        tr_sink(rec, START_US, "runner", ev, 1, (io_trace_field_t[]){IO_TI(key, 5000000000LL)});
+        tr_sink(rec, START_US, "runner", ev, 1, (io_trace_field_t[]){IO_TS(key, "")});
+        tr_sink(rec, START_US, "runner", ev, 1, (io_trace_field_t[]){IO_TI(key, INT32_MIN)});
+    }
+    io_trace_field_t wide[9];
+    static const char *const keys[9] = {"a", "b", "c", "d", "e", "f", "g", "h", "i"};
+    for (int i = 0; i < 9; i++)
+        wide[i] = IO_TI(keys[i], i);
+    tr_sink(rec, START_US, "gateway", "wide", 9, wide);
+    tr_sink(rec, START_US, "gateway", "wide", 9, wide);
+    CU_ASSERT_EQUAL_FATAL(tr_count(rec), 10);
+    CU_ASSERT_EQUAL(tr_nkinds(rec), 4);
+    CU_ASSERT_EQUAL(tr_kind_count(rec, 0), 4); /* the int32 ones */
+    CU_ASSERT_EQUAL(tr_kind_count(rec, 3), 2);
+    CU_ASSERT_STRING_EQUAL(field_of(rec, 4, "qty", num), "-7");
+    CU_ASSERT_STRING_EQUAL(field_of(rec, 5, "qty", num), "5000000000");
+    CU_ASSERT_STRING_EQUAL(field_of(rec, 6, "qty", num), "");
+    CU_ASSERT_STRING_EQUAL(field_of(rec, 7, "qty", num), "-2147483648");
+    CU_ASSERT_EQUAL(tr_kind(rec, 5), 1);
+    CU_ASSERT_STRING_EQUAL(field_of(rec, 9, "i", num), "8");
+    CU_ASSERT_STRING_EQUAL(tr_kind_ev(rec, tr_kind(rec, 9)), "wide");
+    char line[256];
+    tr_format(rec, 9, line, sizeof line);
+    CU_ASSERT_PTR_NOT_NULL(strstr(line, "\"ev\":\"wide\",\"a\":0,\"b\":1,"));
+    tr_free(rec);
 }
 
 static void recorder_writes_the_file_whole_or_not_at_all(void)
@@ -1658,6 +1743,10 @@ static CU_TestInfo check_tests[] = {
     {"recorder_renders_its_json_lines_and_hashes_the_events",
      recorder_renders_its_json_lines_and_hashes_the_events},
     {"recorder_keeps_text_not_pointers", recorder_keeps_text_not_pointers},
+    {"recorder_reads_back_every_event_across_blocks_and_time_jumps",
+     recorder_reads_back_every_event_across_blocks_and_time_jumps},
+    {"recorder_tells_kinds_apart_by_field_types_and_keeps_wide_events",
+     recorder_tells_kinds_apart_by_field_types_and_keeps_wide_events},
     {"status_check_holds_outside_the_excepted_phases",
      status_check_holds_outside_the_excepted_phases},
     {"clean_shutdown_wants_fin_every_answer_and_exit_0",
