@@ -213,6 +213,35 @@ static void heap_remove(io_loop_t *loop, struct sim_event *ev)
     heap_sift_up(loop, i, last);
 }
 
+/* Puts ev into the front, which has room, where its time places it. */
+__attribute__((always_inline)) static inline void front_insert(io_loop_t *loop,
+                                                       struct sim_event *ev)
+{
+    struct sim_event **front = loop->front;
+    size_t j = loop->nfront;
+    for (; j > 0 && front[j - 1]->time_us <= ev->time_us; j--)
+        front[j] = front[j - 1];
+    front[j] = ev;
+    ev->idx = SIM_IN_FRONT;
+    loop->nfront++;
+}
+
+/* The rare ways in: ev belongs in the heap, or in a full front whose
+ * latest then moves to the heap (still before all there). Out of line, so
+ * that the common push stays small where it is inlined. */
+__attribute__((noinline)) static void queue_push_slow(io_loop_t *loop, struct sim_event *ev,
+                                                      int in_front)
+{
+    if (!in_front) {
+        heap_insert(loop, ev);
+        return;
+    }
+    heap_insert(loop, loop->front[0]);
+    memmove(loop->front, loop->front + 1, (SIM_FRONT_MAX - 1) * sizeof loop->front[0]);
+    loop->nfront = SIM_FRONT_MAX - 1;
+    front_insert(loop, ev);
+}
+
 /* Queues ev at time_us with the next sequence number. Being the newest, ev
  * comes after every queued event of the same time, so comparing times
  * alone places it. */
@@ -221,26 +250,14 @@ __attribute__((always_inline)) static inline void queue_push(io_loop_t *loop, st
 {
     ev->time_us = time_us;
     ev->seq = loop->seq++;
-    struct sim_event **front = loop->front;
     size_t n = loop->nfront;
-    int in_front = n > 0 && time_us < front[0]->time_us;
+    int in_front = n > 0 && time_us < loop->front[0]->time_us;
     if (!in_front && n < SIM_FRONT_MAX)
         in_front = loop->heap_len == 0 || time_us < loop->heap[0]->time_us;
-    if (!in_front) {
-        heap_insert(loop, ev);
-        return;
-    }
-    if (n == SIM_FRONT_MAX) {
-        /* The front's latest goes to the heap, still before all there. */
-        heap_insert(loop, front[0]);
-        memmove(front, front + 1, --n * sizeof *front);
-    }
-    size_t j = n;
-    for (; j > 0 && front[j - 1]->time_us <= time_us; j--)
-        front[j] = front[j - 1];
-    front[j] = ev;
-    ev->idx = SIM_IN_FRONT;
-    loop->nfront = n + 1;
+    if (in_front && n < SIM_FRONT_MAX)
+        front_insert(loop, ev);
+    else
+        queue_push_slow(loop, ev, in_front);
 }
 
 /* The next event to run, NULL when nothing is queued. */
