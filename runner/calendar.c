@@ -1,6 +1,9 @@
 /* calendar.c - the NYSE regular session (see calendar.h). */
 #include "calendar.h"
 
+#include <stdio.h>
+#include <string.h>
+
 #include "../proto/nytime.h"
 
 /* The longest run of days without a session is a holiday weekend (four
@@ -83,6 +86,43 @@ int64_t cal_next_open(int64_t utc_s)
     }
     /* Unreachable: five weekdays in a row are never all holidays. */
     return utc_s + (int64_t)CAL_SEARCH_DAYS * 86400;
+}
+
+/* Writes v as width digits, zero-padded (v in [0, 10^width)). */
+static char *cal_put_digits(char *p, int v, int width)
+{
+    for (int i = width - 1; i >= 0; i--) {
+        p[i] = (char)('0' + v % 10);
+        v /= 10;
+    }
+    return p + width;
+}
+
+void cal_ny_text(int64_t utc_s, char buf[CAL_NY_TEXT_MAX])
+{
+    ny_civil_t c;
+    ny_from_utc(utc_s, &c);
+    const char *zone = c.utc_offset_s == -14400 ? "EDT" : "EST";
+    /* printf costs more than the rest of a health check; it is left for
+     * the years "%04d" would not write as four digits. */
+    if (c.year < 0 || c.year > 9999) {
+        snprintf(buf, CAL_NY_TEXT_MAX, "%04d-%02d-%02d %02d:%02d:%02d %s", c.year, c.month,
+                 c.day, c.hour, c.minute, c.second, zone);
+        return;
+    }
+    char *p = cal_put_digits(buf, c.year, 4);
+    *p++ = '-';
+    p = cal_put_digits(p, c.month, 2);
+    *p++ = '-';
+    p = cal_put_digits(p, c.day, 2);
+    *p++ = ' ';
+    p = cal_put_digits(p, c.hour, 2);
+    *p++ = ':';
+    p = cal_put_digits(p, c.minute, 2);
+    *p++ = ':';
+    p = cal_put_digits(p, c.second, 2);
+    *p++ = ' ';
+    memcpy(p, zone, 4);
 }
 
 /* Makes the memo cover utc_s. In a session the answer holds until its

@@ -54,6 +54,11 @@ int64_t cal_next_open(int64_t utc_s);
 /* The close of the session in progress at utc_s, or -1 when closed. */
 int64_t cal_close_of_session(int64_t utc_s);
 
+/* "2025-12-10 10:00:00 EST": the New York civil time of an instant, for
+ * log lines. CAL_NY_TEXT_MAX holds any int year. */
+#define CAL_NY_TEXT_MAX 40
+void cal_ny_text(int64_t utc_s, char buf[CAL_NY_TEXT_MAX]);
+
 /* A memo of the last answer: whether the market is open from `from_s`
  * until `until_s` (the close, or the next open). A caller that asks at
  * every health check (every few seconds, over a year) then works the

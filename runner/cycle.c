@@ -238,6 +238,54 @@ static void cyc_enter_historical(cyc_t *c)
     cyc_await(c, "reqHistoricalData %s", cyc_symbol(c));
 }
 
+void cyc_format_fixed4(char *buf, size_t cap, double v)
+{
+    /* Below 2^31 the fraction is exactly m / 2^(53 - e) with m < 2^53, so
+     * 10^4 times it is m * 625 / 2^(49 - e), and m * 625 fits 64 bits:
+     * the digits and the rounding (to nearest, ties to even, as printf
+     * under the default mode) are exact. Anything else goes to printf. */
+    double a = fabs(v);
+    if (!(a < 2147483648.0) || cap < 32) {
+        snprintf(buf, cap, "%.4f", v);
+        return;
+    }
+    uint64_t ip = (uint64_t)a, q = 0;
+    double frac = a - (double)ip; /* exact */
+    if (frac > 0) {
+        int e;
+        uint64_t m = (uint64_t)ldexp(frexp(frac, &e), 53);
+        int sh = 49 - e;
+        if (sh < 64) { /* else the product is below 2^63, under half a unit */
+            uint64_t x = m * 625, half = UINT64_C(1) << (sh - 1);
+            uint64_t rem = x & ((half << 1) - 1);
+            q = x >> sh;
+            if (rem > half || (rem == half && (q & 1)))
+                q++;
+        }
+        if (q == 10000) {
+            ip++;
+            q = 0;
+        }
+    }
+    char digits[16];
+    size_t n = 0;
+    do {
+        digits[n++] = (char)('0' + ip % 10);
+        ip /= 10;
+    } while (ip > 0);
+    char *p = buf;
+    if (signbit(v))
+        *p++ = '-';
+    while (n > 0)
+        *p++ = digits[--n];
+    *p++ = '.';
+    for (int i = 3; i >= 0; i--) {
+        p[i] = (char)('0' + q % 10);
+        q /= 10;
+    }
+    p[4] = '\0';
+}
+
 static void cyc_enter_signal(cyc_t *c)
 {
     const char *sym = cyc_symbol(c);
@@ -247,8 +295,8 @@ static void cyc_enter_signal(cyc_t *c)
         return;
     }
     char fast[32], slow[32];
-    snprintf(fast, sizeof fast, "%.4f", s.fast);
-    snprintf(slow, sizeof slow, "%.4f", s.slow);
+    cyc_format_fixed4(fast, sizeof fast, s.fast);
+    cyc_format_fixed4(slow, sizeof slow, s.slow);
     IO_TRACE(c->loop, CYC_SRC, "signal_computed", IO_TS("symbol", sym), IO_TS("fast", fast),
              IO_TS("slow", slow), IO_TI("target", s.target));
     strat_order_t o = strat_order(s.target, c->pos[c->sym]);
@@ -478,14 +526,18 @@ static void cyc_on_position_end(cyc_t *c)
     cyc_enter(c, CYC_HISTORICAL);
 }
 
-/* Keeps the closes of n bars; the frame length bounds n. */
+/* Keeps the closes of n bars. A count the frame cannot hold (fewer than
+ * 8 fields a bar left) is reported as such. Counting the fields left walks
+ * the whole frame, so it is done only when reading fails: a count of more
+ * than a bar per 8 bytes left is refused at once (a field takes a byte at
+ * least), any other is read, and a failed read that ran out of bars says so. */
 static int cyc_read_bars(cyc_t *c, proto_reader_t *r, int32_t n, char *err, size_t errlen)
 {
-    if (n < 0 || n > proto_reader_remaining(r) / 8) {
-        snprintf(err, errlen, "bar count %d does not match the frame", (int)n);
-        return PROTO_ERR_FIELD;
-    }
-    if ((size_t)n > c->closes_cap) {
+    const proto_reader_t start = *r;
+    int rc = 0;
+    if (n < 0 || (size_t)n > (r->len - r->pos) / 8) {
+        rc = PROTO_ERR_FIELD;
+    } else if ((size_t)n > c->closes_cap) {
         double *p = realloc(c->closes, (size_t)n * sizeof *p);
         if (!p) {
             snprintf(err, errlen, "out of memory");
@@ -494,13 +546,16 @@ static int cyc_read_bars(cyc_t *c, proto_reader_t *r, int32_t n, char *err, size
         c->closes = p;
         c->closes_cap = (size_t)n;
     }
-    int rc = 0;
     for (int32_t i = 0; i < n && rc == 0; i++) {
         rc = proto_skip(r, 4, err, errlen); /* date, open, high, low */
         if (rc == 0)
             rc = proto_read_double(r, &c->closes[i], err, errlen);
         if (rc == 0)
             rc = proto_skip(r, 3, err, errlen); /* volume, WAP, count */
+    }
+    if (rc < 0 && (n < 0 || n > proto_reader_remaining(&start) / 8)) {
+        snprintf(err, errlen, "bar count %d does not match the frame", (int)n);
+        rc = PROTO_ERR_FIELD;
     }
     c->nbars = rc == 0 ? (size_t)n : 0;
     return rc;

@@ -77,4 +77,9 @@ void cyc_on_message(cyc_t *c, int32_t msg_id, const proto_frame_t *frame);
 /* 1 if orders of an earlier cycle still need reconciling. */
 int cyc_needs_reconcile(const cyc_t *c);
 
+/* Writes v as snprintf(buf, cap, "%.4f", v) would, text and truncation
+ * alike (the averages of signal_computed), without printf's cost when
+ * |v| < 2^31 and cap >= 32. */
+void cyc_format_fixed4(char *buf, size_t cap, double v);
+
 #endif

@@ -29,7 +29,6 @@
 
 #include "../proto/catalog.h"
 #include "../proto/field.h"
-#include "../proto/nytime.h"
 #include "backoff.h"
 #include "calendar.h"
 #include "client.h"
@@ -128,12 +127,9 @@ static io_us_t rn_slot_from(rn_t *rn, io_us_t from_us)
 }
 
 /* "2025-12-10 10:00:00 EST", for log lines. */
-static const char *rn_ny_text(char *buf, size_t cap, io_us_t wall_us)
+static const char *rn_ny_text(char buf[CAL_NY_TEXT_MAX], io_us_t wall_us)
 {
-    ny_civil_t c;
-    ny_from_utc(wall_us / IO_US_PER_S, &c);
-    snprintf(buf, cap, "%04d-%02d-%02d %02d:%02d:%02d %s", c.year, c.month, c.day, c.hour,
-             c.minute, c.second, c.utc_offset_s == -14400 ? "EDT" : "EST");
+    cal_ny_text(wall_us / IO_US_PER_S, buf);
     return buf;
 }
 
@@ -317,11 +313,11 @@ static void rn_start_cycle(rn_t *rn)
         rn_try_cycle(rn);
         return;
     }
-    char when[40];
+    char when[CAL_NY_TEXT_MAX];
     rn->cycle_due = 0;
     rn->cycle_n++;
     io_log(rn->loop, IO_LOG_INFO, RN_SRC, "Starting trading cycle %u at %s",
-           (unsigned)rn->cycle_n, rn_ny_text(when, sizeof when, io_wall_us(rn->loop)));
+           (unsigned)rn->cycle_n, rn_ny_text(when, io_wall_us(rn->loop)));
     rn_enter(rn, RN_CYCLE);
     /* It fails only while a cycle runs, and none does outside RN_CYCLE. */
     (void)cyc_start(rn->cyc, rn->cycle_n);
@@ -349,7 +345,7 @@ static void rn_on_cycle_done(void *data, const cyc_result_t *res)
         rn_drop_session(rn, res->reason);
         return;
     }
-    char when[40];
+    char when[CAL_NY_TEXT_MAX];
     double minutes = (double)(rn->next_cycle_us - io_wall_us(rn->loop)) / (60.0 * IO_US_PER_S);
     if (rn->cfg.persistent) {
         io_log(rn->loop, IO_LOG_INFO, RN_SRC, "Cycle complete - keeping connection alive");
@@ -359,7 +355,7 @@ static void rn_on_cycle_done(void *data, const cyc_result_t *res)
         rn_enter(rn, RN_PARKED);
     }
     io_log(rn->loop, IO_LOG_INFO, RN_SRC, "Waiting %.1f minutes before next iteration (%s)...",
-           minutes, rn_ny_text(when, sizeof when, rn->next_cycle_us));
+           minutes, rn_ny_text(when, rn->next_cycle_us));
     rn_try_cycle(rn);
 }
 
@@ -657,14 +653,14 @@ static void rn_on_market_timer(io_timer_t *t, void *data)
 {
     (void)t;
     rn_t *rn = data;
-    char when[40];
+    char when[CAL_NY_TEXT_MAX];
     if (rn_open_at(rn, io_wall_us(rn->loop))) {
         io_log(rn->loop, IO_LOG_INFO, RN_SRC, "Market open");
     } else {
         io_us_t open = rn_slot_from(rn, io_wall_us(rn->loop));
         io_log(rn->loop, IO_LOG_INFO, RN_SRC, "Market closed - %s until the open at %s",
                rn->cfg.persistent ? "staying connected" : "no connection",
-               rn_ny_text(when, sizeof when, open));
+               rn_ny_text(when, open));
     }
     rn_arm_market_timer(rn);
     /* Per-cycle mode still trying to connect for a cycle the close made

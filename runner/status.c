@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -550,17 +551,29 @@ static void st_notify(const st_t *s, int label_changed)
     s->observer(s->observer_data, &snap, label_changed);
 }
 
+/* shown = m, without the unused tail of the code table: the table is most
+ * of the model and mostly empty, and a health check commits every time. */
+static void st_model_publish(st_model_t *shown, const st_model_t *m)
+{
+    memcpy(shown, m, offsetof(st_model_t, errors));
+    memcpy(shown->errors.at, m->errors.at, m->errors.n * sizeof m->errors.at[0]);
+    shown->errors.n = m->errors.n;
+    shown->errors.other = m->errors.other;
+}
+
 void st_commit(st_t *s)
 {
     if (st_model_equal(&s->m, &s->shown))
         return;
-    if (s->m.conn != s->shown.conn || s->m.phase != s->shown.phase) {
+    /* The label is a function of these two alone: counters cannot move it. */
+    int moved = s->m.conn != s->shown.conn || s->m.phase != s->shown.phase;
+    if (moved) {
         st_change_t change = {io_wall_us(s->loop), s->m.conn, s->m.phase};
         st_timeline_push(&s->timeline, &change);
     }
-    s->shown = s->m;
-    const char *label = st_label(s->m.conn, s->m.phase);
-    int label_changed = strcmp(label, s->label) != 0;
+    st_model_publish(&s->shown, &s->m);
+    const char *label = moved ? st_label(s->m.conn, s->m.phase) : s->label;
+    int label_changed = moved && strcmp(label, s->label) != 0;
     if (label_changed) {
         s->label = label;
         IO_TRACE(s->loop, ST_SRC, "status", IO_TS("label", label),

@@ -1,12 +1,12 @@
 /* io_sim.c - the simulated io backend (see io_sim.h): a virtual clock, one
- * binary min-heap of events ordered by (time, sequence number), and an
- * in-memory network.
+ * queue of events ordered by (time, sequence number) - a short sorted front
+ * before a binary min-heap - and an in-memory network.
  *
  * A connection is a `sim_conn` shared by its two streams: side 0 is the
  * client, side 1 the accepted server stream. Channel d carries events from
  * side d to side !d and is FIFO: every event on it is scheduled no earlier
  * than the one before, so jitter never reorders bytes. The conn is counted
- * by its live streams and by its events in the heap, so an event may outlive
+ * by its live streams and by its queued events, so an event may outlive
  * both streams and is then dropped, never run against freed memory.
  *
  * The heap never has to grow from a void function: `heap_need` bounds how
@@ -23,9 +23,13 @@
 #include <string.h>
 
 #define SIM_NOT_QUEUED SIZE_MAX
+#define SIM_IN_FRONT (SIZE_MAX - 1)
+#define SIM_FRONT_MAX 4            /* near events kept sorted before the heap */
 #define SIM_PORT_FIRST 40000u      /* where io_listen(port 0) starts looking */
 #define SIM_PIECES_MAX 1024        /* chunking never cuts a write finer than this */
 #define SIM_CTRL_PER_CONN 4        /* SYN, reply, and one close per side */
+#define SIM_DATA_SMALL 256         /* bytes a reusable data block holds */
+#define SIM_DATA_SPARE_MAX 4096    /* spare blocks kept at most */
 #define SIM_NET_SEED_MIX 0x6e65742d73696d21ull /* "net-sim!": the network's own stream */
 
 enum sim_ev_kind {
@@ -42,16 +46,19 @@ enum sim_ev_kind {
 struct sim_event {
     io_us_t time_us;
     uint64_t seq;
-    size_t idx; /* position in the heap, SIM_NOT_QUEUED when not queued */
+    size_t idx; /* position in the heap, SIM_IN_FRONT, or SIM_NOT_QUEUED */
     enum sim_ev_kind kind;
     int dir;    /* the channel for stream events, the signal for SEV_SIGNAL */
     struct sim_conn *conn;
 };
 
-/* One write's piece in flight; allocated per piece, freed when it runs. */
+/* One write's piece in flight. Pieces up to SIM_DATA_SMALL bytes live in
+ * blocks of that size the loop keeps for reuse (a health check's frames,
+ * chunked deliveries); bigger ones are allocated to size and freed. */
 struct sim_data {
     struct sim_event ev;
     size_t len;
+    struct sim_data *next_free; /* on the loop's list of spare blocks */
     uint8_t bytes[];
 };
 
@@ -112,8 +119,10 @@ struct io_loop {
     io_us_t start_wall_us;
     io_sim_net_t net;
     io_rng_t net_rng; /* jitter and cut points; apart from io_random_* */
+    struct sim_event *front[SIM_FRONT_MAX]; /* latest first: the next event is last */
+    size_t nfront;
     struct sim_event **heap;
-    size_t heap_len, heap_cap, heap_need;
+    size_t heap_len, heap_cap, heap_need; /* heap_need bounds front + heap */
     uint64_t seq;
     uint64_t events_run;
     int stop;
@@ -124,9 +133,18 @@ struct io_loop {
     void *signal_data;
     uint64_t next_stream_id;
     uint16_t next_port;
+    struct sim_data *spare; /* blocks of SIM_DATA_SMALL bytes to reuse */
+    size_t nspare;
 };
 
-/* ---- the event heap ----------------------------------------------------- */
+/* ---- the event queue ----------------------------------------------------
+ *
+ * A small front of the earliest events, sorted, before a binary heap of the
+ * rest: every event in the front comes before every event in the heap.
+ * Most events are near (a delivery a latency ahead, a health check's timer
+ * and its timeout) while the heap holds the far ones (schedules, market
+ * timers) that would otherwise be sifted past at every pop. The keys
+ * (time, seq) are unique, so the run order is the same whatever the split. */
 
 static int ev_before(const struct sim_event *a, const struct sim_event *b)
 {
@@ -151,24 +169,8 @@ static void heap_sift_up(io_loop_t *loop, size_t i, struct sim_event *ev)
     heap_place(loop, i, ev);
 }
 
-static void heap_sift_down(io_loop_t *loop, size_t i, struct sim_event *ev)
-{
-    for (;;) {
-        size_t child = 2 * i + 1;
-        if (child >= loop->heap_len)
-            break;
-        if (child + 1 < loop->heap_len && ev_before(loop->heap[child + 1], loop->heap[child]))
-            child++;
-        if (!ev_before(loop->heap[child], ev))
-            break;
-        heap_place(loop, i, loop->heap[child]);
-        i = child;
-    }
-    heap_place(loop, i, ev);
-}
-
 /* Raises the bound on queued events by n, growing the array to match, so
- * that heap_push never needs memory. */
+ * that queue_push never needs memory. */
 static int heap_reserve(io_loop_t *loop, size_t n)
 {
     size_t need = loop->heap_need + n;
@@ -186,25 +188,101 @@ static int heap_reserve(io_loop_t *loop, size_t n)
     return 0;
 }
 
-static void heap_push(io_loop_t *loop, struct sim_event *ev, io_us_t time_us)
+static void heap_insert(io_loop_t *loop, struct sim_event *ev)
 {
-    ev->time_us = time_us;
-    ev->seq = loop->seq++;
     loop->heap_len++;
     heap_sift_up(loop, loop->heap_len - 1, ev);
 }
 
+/* Takes ev out of the heap: the hole it leaves sinks along the earlier
+ * child to a leaf (one comparison a level), then the last event fills it
+ * and rises as far as it must (usually not at all: it is a late one). */
 static void heap_remove(io_loop_t *loop, struct sim_event *ev)
 {
     size_t i = ev->idx;
-    struct sim_event *last = loop->heap[--loop->heap_len];
+    size_t n = --loop->heap_len;
+    struct sim_event *last = loop->heap[n];
     ev->idx = SIM_NOT_QUEUED;
     if (last == ev)
         return;
-    if (i > 0 && ev_before(last, loop->heap[(i - 1) / 2]))
-        heap_sift_up(loop, i, last);
+    for (size_t child; (child = 2 * i + 1) < n; i = child) {
+        if (child + 1 < n && ev_before(loop->heap[child + 1], loop->heap[child]))
+            child++;
+        heap_place(loop, i, loop->heap[child]);
+    }
+    heap_sift_up(loop, i, last);
+}
+
+/* Puts ev into the front, which has room, where its time places it. */
+__attribute__((always_inline)) static inline void front_insert(io_loop_t *loop,
+                                                       struct sim_event *ev)
+{
+    struct sim_event **front = loop->front;
+    size_t j = loop->nfront;
+    for (; j > 0 && front[j - 1]->time_us <= ev->time_us; j--)
+        front[j] = front[j - 1];
+    front[j] = ev;
+    ev->idx = SIM_IN_FRONT;
+    loop->nfront++;
+}
+
+/* The rare ways in: ev belongs in the heap, or in a full front whose
+ * latest then moves to the heap (still before all there). Out of line, so
+ * that the common push stays small where it is inlined. */
+__attribute__((noinline)) static void queue_push_slow(io_loop_t *loop, struct sim_event *ev,
+                                                      int in_front)
+{
+    if (!in_front) {
+        heap_insert(loop, ev);
+        return;
+    }
+    heap_insert(loop, loop->front[0]);
+    memmove(loop->front, loop->front + 1, (SIM_FRONT_MAX - 1) * sizeof loop->front[0]);
+    loop->nfront = SIM_FRONT_MAX - 1;
+    front_insert(loop, ev);
+}
+
+/* Queues ev at time_us with the next sequence number. Being the newest, ev
+ * comes after every queued event of the same time, so comparing times
+ * alone places it. */
+__attribute__((always_inline)) static inline void queue_push(io_loop_t *loop, struct sim_event *ev,
+                                                     io_us_t time_us)
+{
+    ev->time_us = time_us;
+    ev->seq = loop->seq++;
+    size_t n = loop->nfront;
+    int in_front = n > 0 && time_us < loop->front[0]->time_us;
+    if (!in_front && n < SIM_FRONT_MAX)
+        in_front = loop->heap_len == 0 || time_us < loop->heap[0]->time_us;
+    if (in_front && n < SIM_FRONT_MAX)
+        front_insert(loop, ev);
     else
-        heap_sift_down(loop, i, last);
+        queue_push_slow(loop, ev, in_front);
+}
+
+/* The next event to run, NULL when nothing is queued. */
+static struct sim_event *queue_first(const io_loop_t *loop)
+{
+    if (loop->nfront > 0)
+        return loop->front[loop->nfront - 1];
+    return loop->heap_len > 0 ? loop->heap[0] : NULL;
+}
+
+static void queue_remove(io_loop_t *loop, struct sim_event *ev)
+{
+    if (ev->idx != SIM_IN_FRONT) {
+        heap_remove(loop, ev);
+        return;
+    }
+    /* From the earliest end: a popped event is found at once. */
+    struct sim_event **front = loop->front;
+    size_t j = --loop->nfront;
+    for (struct sim_event *carry = front[j]; carry != ev;) {
+        struct sim_event *cur = front[--j];
+        front[j] = carry;
+        carry = cur;
+    }
+    ev->idx = SIM_NOT_QUEUED;
 }
 
 /* ---- handle lists ------------------------------------------------------- */
@@ -336,7 +414,7 @@ static void conn_send(io_loop_t *loop, struct sim_conn *c, int dir, struct sim_e
     ev->conn = c;
     ev->dir = dir;
     c->refs++;
-    heap_push(loop, ev, t);
+    queue_push(loop, ev, t);
 }
 
 static void conn_send_ctrl(io_loop_t *loop, struct sim_conn *c, int dir, struct sim_event *ev,
@@ -470,6 +548,28 @@ void io_stream_set_cb(io_stream_t *stream, io_stream_cb cb, void *data)
     stream->data = data;
 }
 
+/* A block for a piece of len bytes, NULL when out of memory. */
+static struct sim_data *data_new(io_loop_t *loop, size_t len)
+{
+    struct sim_data *d = loop->spare;
+    if (len > SIM_DATA_SMALL || !d)
+        return malloc(sizeof *d + (len > SIM_DATA_SMALL ? len : SIM_DATA_SMALL));
+    loop->spare = d->next_free;
+    loop->nspare--;
+    return d;
+}
+
+static void data_free(io_loop_t *loop, struct sim_data *d)
+{
+    if (d->len > SIM_DATA_SMALL || loop->nspare == SIM_DATA_SPARE_MAX) {
+        free(d);
+        return;
+    }
+    d->next_free = loop->spare;
+    loop->spare = d;
+    loop->nspare++;
+}
+
 /* Cuts len bytes into piece sizes: a whole write, or pieces no bigger than
  * a drawn power of two (1 = a byte at a time), never more than
  * SIM_PIECES_MAX of them. Returns the number of pieces. */
@@ -496,6 +596,49 @@ static size_t net_cut(io_loop_t *loop, size_t len, size_t sizes[SIM_PIECES_MAX])
     return n;
 }
 
+/* Queues the n pieces of one write on channel dir, all or none: 0 or
+ * IO_ERR_NOMEM. The pieces are chained through next_free until sent.
+ * Inlined, so that a plain write (n = 1) loses its loops. */
+__attribute__((always_inline)) static inline int conn_send_data(io_loop_t *loop, struct sim_conn *c, int dir, const uint8_t *p,
+                          const size_t *sizes, size_t n)
+{
+    struct sim_data *head = NULL, **tail = &head;
+    size_t made = 0;
+    for (struct sim_data *d; made < n && (d = data_new(loop, sizes[made])); made++) {
+        d->len = sizes[made];
+        d->next_free = NULL;
+        *tail = d;
+        tail = &d->next_free;
+    }
+    if (made < n || heap_reserve(loop, n) != 0) {
+        while (head) {
+            struct sim_data *d = head;
+            head = d->next_free;
+            data_free(loop, d);
+        }
+        return IO_ERR_NOMEM;
+    }
+    for (struct sim_data *d = head, *next; d; d = next) {
+        next = d->next_free;
+        d->ev.kind = SEV_DATA;
+        memcpy(d->bytes, p, d->len);
+        p += d->len;
+        c->pending[dir] += d->len;
+        conn_send(loop, c, dir, &d->ev);
+    }
+    return 0;
+}
+
+/* Kept apart from io_stream_write so that a plain write does not pay for
+ * the stack of SIM_PIECES_MAX sizes. */
+static int conn_send_chunked(io_loop_t *loop, struct sim_conn *c, int dir, const uint8_t *p,
+                             size_t len)
+{
+    size_t sizes[SIM_PIECES_MAX];
+    size_t n = net_cut(loop, len, sizes);
+    return conn_send_data(loop, c, dir, p, sizes, n);
+}
+
 int io_stream_write(io_stream_t *stream, const void *data, size_t len)
 {
     io_loop_t *loop = stream->loop;
@@ -507,27 +650,9 @@ int io_stream_write(io_stream_t *stream, const void *data, size_t len)
         return IO_ERR_NOBUFS;
     if (len == 0)
         return 0;
-    size_t sizes[SIM_PIECES_MAX];
-    size_t n = loop->net.chunking ? net_cut(loop, len, sizes) : (sizes[0] = len, 1);
-    struct sim_data *pieces[SIM_PIECES_MAX];
-    size_t made = 0;
-    while (made < n && (pieces[made] = malloc(sizeof(struct sim_data) + sizes[made])))
-        made++;
-    if (made < n || heap_reserve(loop, n) != 0) {
-        while (made > 0)
-            free(pieces[--made]);
-        return IO_ERR_NOMEM;
-    }
-    const uint8_t *p = data;
-    for (size_t i = 0; i < n; i++) {
-        pieces[i]->ev.kind = SEV_DATA;
-        pieces[i]->len = sizes[i];
-        memcpy(pieces[i]->bytes, p, sizes[i]);
-        p += sizes[i];
-        conn_send(loop, c, dir, &pieces[i]->ev);
-    }
-    c->pending[dir] += len;
-    return 0;
+    if (loop->net.chunking)
+        return conn_send_chunked(loop, c, dir, data, len);
+    return conn_send_data(loop, c, dir, data, &len, 1);
 }
 
 size_t io_stream_pending(const io_stream_t *stream)
@@ -651,13 +776,13 @@ void io_timer_start(io_timer_t *timer, io_us_t delay_us)
         delay_us = 0;
     if (delay_us > INT64_MAX - loop->now_us)
         delay_us = INT64_MAX - loop->now_us;
-    heap_push(loop, &timer->ev, loop->now_us + delay_us);
+    queue_push(loop, &timer->ev, loop->now_us + delay_us);
 }
 
 void io_timer_stop(io_timer_t *timer)
 {
     if (timer->ev.idx != SIM_NOT_QUEUED)
-        heap_remove(timer->loop, &timer->ev);
+        queue_remove(timer->loop, &timer->ev);
 }
 
 int io_timer_active(const io_timer_t *timer)
@@ -691,7 +816,7 @@ void io_sim_raise_signal(io_loop_t *loop, enum io_signal sig)
     struct sim_event *ev = &loop->signal_ev[sig == IO_SIGINT ? 0 : 1];
     /* Like a real pending signal, a second raise before delivery is one. */
     if (ev->idx == SIM_NOT_QUEUED)
-        heap_push(loop, ev, loop->now_us);
+        queue_push(loop, ev, loop->now_us);
 }
 
 /* ---- running ------------------------------------------------------------ */
@@ -706,7 +831,7 @@ static void event_release(io_loop_t *loop, struct sim_event *ev)
     if (ev->kind == SEV_DATA) {
         c->pending[ev->dir] -= ((struct sim_data *)ev)->len;
         loop->heap_need--;
-        free(ev);
+        data_free(loop, (struct sim_data *)ev);
     }
     conn_unref(loop, c);
 }
@@ -742,11 +867,11 @@ static void event_run(io_loop_t *loop, struct sim_event *ev)
  * until_us (bounded) or at all. Returns 1 if io_loop_stop ended it. */
 static int loop_run(io_loop_t *loop, int bounded, io_us_t until_us)
 {
-    while (!loop->stop && loop->heap_len > 0) {
-        struct sim_event *ev = loop->heap[0];
+    struct sim_event *ev;
+    while (!loop->stop && (ev = queue_first(loop))) {
         if (bounded && ev->time_us > until_us)
             break;
-        heap_remove(loop, ev);
+        queue_remove(loop, ev);
         loop->now_us = ev->time_us;
         loop->events_run++;
         event_run(loop, ev);
@@ -773,9 +898,8 @@ void io_loop_free(io_loop_t *loop)
 {
     if (!loop)
         return;
-    while (loop->heap_len > 0) {
-        struct sim_event *ev = loop->heap[loop->heap_len - 1];
-        heap_remove(loop, ev);
+    for (struct sim_event *ev; (ev = queue_first(loop));) {
+        queue_remove(loop, ev);
         event_release(loop, ev);
     }
     while (loop->streams.next != &loop->streams)
@@ -784,6 +908,11 @@ void io_loop_free(io_loop_t *loop)
         io_timer_free((io_timer_t *)loop->timers.next);
     while (loop->listeners.next != &loop->listeners)
         io_listener_close((io_listener_t *)loop->listeners.next);
+    while (loop->spare) {
+        struct sim_data *d = loop->spare;
+        loop->spare = d->next_free;
+        free(d);
+    }
     free(loop->heap);
     free(loop);
 }

@@ -1,8 +1,11 @@
 /* test_calendar.c - the NYSE session calendar: regular hours in New York
  * time across both DST changes, the published holidays and early closes of
  * 2024-2027 (spot checks against NYSE's announcements and a sanity check of
- * the whole table), and the search for the next open. */
+ * the whole table), the search for the next open and the log text of an
+ * instant. */
 #include <CUnit/CUnit.h>
+#include <stdio.h>
+#include <string.h>
 
 #include "../proto/nytime.h"
 #include "../runner/calendar.h"
@@ -206,6 +209,43 @@ static void memo_answers_as_the_calendar_does(void)
     }
 }
 
+/* The log text of an instant is New York's civil time and zone, as
+ * "%04d-%02d-%02d %02d:%02d:%02d %s" writes it: both sides of each DST
+ * change, single-digit fields, midnight, a leap day, years of fewer than
+ * four digits and years past 9999 and before 0. */
+static void ny_text_is_new_york_time_and_zone_zero_padded(void)
+{
+    char buf[CAL_NY_TEXT_MAX];
+    cal_ny_text(ny(2025, 12, 10, 10, 0), buf);
+    CU_ASSERT_STRING_EQUAL(buf, "2025-12-10 10:00:00 EST");
+    cal_ny_text(ny(2025, 7, 4, 9, 5) + 7, buf);
+    CU_ASSERT_STRING_EQUAL(buf, "2025-07-04 09:05:07 EDT");
+    cal_ny_text(ny(2024, 2, 29, 0, 0), buf);
+    CU_ASSERT_STRING_EQUAL(buf, "2024-02-29 00:00:00 EST");
+    /* 2025-03-09 02:00 EST is the spring change; 2025-11-02 02:00 EDT the autumn one. */
+    cal_ny_text(ny(2025, 3, 9, 1, 59) + 59, buf);
+    CU_ASSERT_STRING_EQUAL(buf, "2025-03-09 01:59:59 EST");
+    cal_ny_text(ny(2025, 3, 9, 1, 59) + 60, buf);
+    CU_ASSERT_STRING_EQUAL(buf, "2025-03-09 03:00:00 EDT");
+    cal_ny_text(ny(2025, 11, 2, 0, 59) + 3600 + 59, buf);
+    CU_ASSERT_STRING_EQUAL(buf, "2025-11-02 01:59:59 EDT");
+    cal_ny_text(ny(2025, 11, 2, 0, 59) + 3600 + 60, buf);
+    CU_ASSERT_STRING_EQUAL(buf, "2025-11-02 01:00:00 EST");
+    int64_t odd[] = {0, -1, -62135596800 - 86400 * 400, 253402300800 + 86400 * 40,
+                     -99999999999, 999999999999};
+    for (size_t i = 0; i < sizeof odd / sizeof odd[0]; i++) {
+        ny_civil_t c;
+        char want[CAL_NY_TEXT_MAX];
+        ny_from_utc(odd[i], &c);
+        snprintf(want, sizeof want, "%04d-%02d-%02d %02d:%02d:%02d %s", c.year, c.month, c.day,
+                 c.hour, c.minute, c.second, c.utc_offset_s == -14400 ? "EDT" : "EST");
+        cal_ny_text(odd[i], buf);
+        CU_ASSERT_STRING_EQUAL(buf, want);
+    }
+    cal_ny_text(-62135596800 + 86400 * 400, buf); /* year 2 */
+    CU_ASSERT_EQUAL(strncmp(buf, "0002-", 5), 0);
+}
+
 static CU_TestInfo tests[] = {
     {"regular_session_is_0930_to_1600_new_york_time",
      regular_session_is_0930_to_1600_new_york_time},
@@ -227,6 +267,7 @@ static CU_TestInfo tests[] = {
     {"years_outside_the_table_close_only_on_weekends",
      years_outside_the_table_close_only_on_weekends},
     {"memo_answers_as_the_calendar_does", memo_answers_as_the_calendar_does},
+    {"ny_text_is_new_york_time_and_zone_zero_padded", ny_text_is_new_york_time_and_zone_zero_padded},
     CU_TEST_INFO_NULL,
 };
 

@@ -9,6 +9,7 @@
 #include <CUnit/CUnit.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -552,6 +553,45 @@ static void signal_is_flat_on_equal_averages_and_needs_slow_bars(void)
     CU_ASSERT_EQUAL(strat_signal(closes, 20, &p, &s), -1);
 }
 
+/* The averages' text is printf's "%.4f" to the byte: prices, exact ties
+ * (k / 2^j: round half to even), carries into the integer part, the sign
+ * of zero, tiny and huge values, NaN and infinities, short buffers. */
+static void fixed4_text_matches_printf_for_every_kind_of_double(void)
+{
+    char got[64], want[64];
+    int bad = 0;
+    uint64_t x = 88172645463325252ull;
+    for (int i = 0; i < 300000; i++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        double v;
+        switch (i % 6) {
+        case 0: v = (double)(x % 100000000) / 10000.0; break;            /* 4-decimal prices */
+        case 1: v = (double)(x >> 11) * 0x1.0p-53 * 2000.0; break;        /* any bits */
+        case 2: v = (double)(x % 4000000) / (double)(1u << (x >> 60));    /* ties k/2^j */
+                break;
+        case 3: v = -(double)(x % 100000) / 65536.0; break;               /* negative */
+        case 4: v = ldexp((double)(x >> 11), (int)(x % 80) - 100); break; /* tiny to 2^32 */
+        default: v = (double)(x % 20000) + 0.99995 + (double)(x % 7) * 1e-6; break; /* carry */
+        }
+        cyc_format_fixed4(got, 32, v);
+        snprintf(want, 32, "%.4f", v);
+        bad += strcmp(got, want) != 0;
+    }
+    CU_ASSERT_EQUAL(bad, 0);
+    const double edge[] = {0.0, -0.0, 0.00005, 0.00015, 0.03125, 0.09375, 1.5, -1e-9,
+                           9999.99995, 2147483647.99997, 2147483648.0, -2147483648.5,
+                           1e300, -1e300, 4.9e-324, INFINITY, -INFINITY, NAN};
+    for (size_t i = 0; i < sizeof edge / sizeof edge[0]; i++) {
+        for (size_t cap = 1; cap <= 40; cap += 13) {
+            memset(got, 'x', sizeof got);
+            memset(want, 'x', sizeof want);
+            cyc_format_fixed4(got, cap, edge[i]);
+            snprintf(want, cap, "%.4f", edge[i]);
+            CU_ASSERT_EQUAL(memcmp(got, want, sizeof got), 0);
+        }
+    }
+}
+
 static void order_is_the_difference_between_target_and_position(void)
 {
     strat_order_t o = strat_order(100, 0);
@@ -838,6 +878,46 @@ static void malformed_bars_fail_the_cycle_as_a_bad_reply(void)
     CU_ASSERT_EQUAL_FATAL(fx.nres, 1);
     CU_ASSERT_EQUAL(strncmp(fx.res[0].reason, "bad historicalData: ", 20), 0);
     fx_teardown();
+}
+
+/* Answers the bar request with "17|id|a|b|" + rest and returns why the
+ * cycle failed. */
+static const char *reason_for_bars(const char *rest)
+{
+    static char reason[192];
+    fx_setup(0);
+    fx_new_cycle();
+    fgw_to_ready(10);
+    CU_ASSERT_EQUAL(cyc_start(fx.cyc, 1), 0);
+    run_for(10 * MS);
+    fgw_send("62|1");
+    run_for(10 * MS);
+    fgw_sendf("17|%d|a|b|%s", hist_req_id(), rest);
+    run_for(10 * MS);
+    CU_ASSERT_EQUAL(fx.nres, 1);
+    snprintf(reason, sizeof reason, "%s", fx.nres == 1 ? fx.res[0].reason : "<none>");
+    fx_teardown();
+    return reason;
+}
+
+/* The frame's length refuses a count at once only past a bar per 8 bytes;
+ * other counts are read, and a read that fails on a frame too short for
+ * them still names the count, not the field where it stopped. */
+static void bar_counts_the_frame_cannot_hold_are_named_as_such(void)
+{
+    const char *count5 = "bad historicalData: bar count 5 does not match the frame";
+    /* 8 fields of ~40 bytes: 5 bars pass the byte bound, the read runs out. */
+    CU_ASSERT_STRING_EQUAL(reason_for_bars("5|20251208 09:30:00|1|2|0.5|1.5|10|1.2|3"), count5);
+    /* A bad close before the read runs out: still the count. */
+    CU_ASSERT_STRING_EQUAL(reason_for_bars("5|20251208 09:30:00|1|2|0.5|x|10|1.2|3"), count5);
+    CU_ASSERT_STRING_EQUAL(reason_for_bars("1000000|20251208 09:30:00|1|2|0.5|1.5|10|1.2|3"),
+                           "bad historicalData: bar count 1000000 does not match the frame");
+    CU_ASSERT_STRING_EQUAL(reason_for_bars("-1|20251208 09:30:00|1|2|0.5|1.5|10|1.2|3"),
+                           "bad historicalData: bar count -1 does not match the frame");
+    /* A count the frame holds with a bad close names the field. */
+    const char *bad = reason_for_bars("1|20251208 09:30:00|1|2|0.5|x|10|1.2|3");
+    CU_ASSERT_PTR_NULL(strstr(bad, "bar count"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(bad, "field"));
 }
 
 static void cancelled_order_error_202_ends_the_wait_and_the_cycle_goes_on(void)
@@ -1467,6 +1547,8 @@ static CU_TestInfo tests[] = {
      signal_is_long_when_the_fast_average_is_above_the_slow_one},
     {"signal_is_flat_on_equal_averages_and_needs_slow_bars",
      signal_is_flat_on_equal_averages_and_needs_slow_bars},
+    {"fixed4_text_matches_printf_for_every_kind_of_double",
+     fixed4_text_matches_printf_for_every_kind_of_double},
     {"order_is_the_difference_between_target_and_position",
      order_is_the_difference_between_target_and_position},
     {"dry_run_traces_the_order_and_sends_no_place_order",
@@ -1486,6 +1568,8 @@ static CU_TestInfo tests[] = {
      notice_with_the_request_id_does_not_end_the_request},
     {"too_few_bars_fail_the_cycle_naming_the_symbol",
      too_few_bars_fail_the_cycle_naming_the_symbol},
+    {"bar_counts_the_frame_cannot_hold_are_named_as_such",
+     bar_counts_the_frame_cannot_hold_are_named_as_such},
     {"malformed_bars_fail_the_cycle_as_a_bad_reply", malformed_bars_fail_the_cycle_as_a_bad_reply},
     {"cancelled_order_error_202_ends_the_wait_and_the_cycle_goes_on",
      cancelled_order_error_202_ends_the_wait_and_the_cycle_goes_on},

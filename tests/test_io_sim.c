@@ -132,6 +132,80 @@ static void restarted_timers_fire_in_deadline_then_restart_order(void)
     io_loop_free(loop);
 }
 
+/* The queue keeps a few near events in a sorted front before its heap: a
+ * model of (deadline, start order) checks the run order while timers are
+ * started, stopped and restarted at random, many at equal deadlines and
+ * many more than the front holds, across the front/heap boundary. */
+#define MODEL_TIMERS 40
+
+struct model_timer {
+    io_us_t at;
+    uint64_t seq; /* start order; 0 = not active */
+};
+
+static int model_next(const struct model_timer *m, io_us_t until)
+{
+    int best = -1;
+    for (int i = 0; i < MODEL_TIMERS; i++) {
+        if (!m[i].seq || m[i].at > until)
+            continue;
+        if (best < 0 || m[i].at < m[best].at || (m[i].at == m[best].at && m[i].seq < m[best].seq))
+            best = i;
+    }
+    return best;
+}
+
+static void many_timers_at_random_fire_in_deadline_then_start_order(void)
+{
+    io_loop_t *loop = new_loop(1, IO_SIM_NET_DEFAULT);
+    struct fired log = {.loop = loop};
+    struct tagged_timer tt[MODEL_TIMERS];
+    io_timer_t *t[MODEL_TIMERS];
+    struct model_timer m[MODEL_TIMERS] = {{0, 0}};
+    const io_us_t delays[] = {0, 5, 10, 10, 50, 100, 1000, 100000};
+    for (int i = 0; i < MODEL_TIMERS; i++) {
+        tt[i] = (struct tagged_timer){&log, i};
+        t[i] = io_timer_new(loop, record_timer, &tt[i]);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(t[i]);
+    }
+    uint64_t rnd = 12345, seq = 0;
+    int fired = 0, mismatches = 0;
+    for (int step = 0; step < 4000; step++) {
+        rnd = rnd * 6364136223846793005ull + 1442695040888963407ull;
+        int i = (int)((rnd >> 33) % MODEL_TIMERS);
+        unsigned op = (unsigned)(rnd >> 20) % 8;
+        if (op < 5) {
+            io_us_t d = delays[(rnd >> 40) % (sizeof delays / sizeof delays[0])];
+            io_timer_start(t[i], d);
+            m[i] = (struct model_timer){io_now_us(loop) + d, ++seq};
+        } else if (op < 7) {
+            io_timer_stop(t[i]);
+            m[i].seq = 0;
+        } else {
+            io_us_t until = io_now_us(loop) + (io_us_t)((rnd >> 44) % 200);
+            log.n = 0;
+            io_sim_run_until(loop, until);
+            for (int k = 0; k < log.n && k < 16; k++) {
+                int want = model_next(m, until);
+                mismatches += want != log.order[k] || (want >= 0 && m[want].at != log.at[k]);
+                if (want >= 0)
+                    m[want].seq = 0;
+            }
+            CU_ASSERT_TRUE(log.n <= 16);
+            CU_ASSERT_EQUAL(model_next(m, until), -1);
+            fired += log.n;
+        }
+        for (int k = 0; k < MODEL_TIMERS; k++)
+            mismatches += io_timer_active(t[k]) != (m[k].seq != 0);
+    }
+    CU_ASSERT_EQUAL(mismatches, 0);
+    CU_ASSERT_TRUE(fired > 100);
+    for (int i = 0; i < MODEL_TIMERS; i++)
+        io_timer_free(t[i]);
+    assert_nothing_left(loop);
+    io_loop_free(loop);
+}
+
 static void stop_timer_cb(io_timer_t *timer, void *data)
 {
     (void)timer;
@@ -453,6 +527,41 @@ static void without_chunking_one_write_is_one_delivery(void)
     pair_open(&p, new_loop(7, IO_SIM_NET_DEFAULT));
     CU_ASSERT_EQUAL(send_messages(&p, 50, &bytewise), 0);
     CU_ASSERT_EQUAL(p.server.n, 50);
+    pair_close(&p);
+}
+
+/* Pieces of up to 256 bytes ride in blocks the loop reuses, bigger ones in
+ * blocks of their own: writes on both sides of that size, again and again,
+ * and more small ones in flight at once than the loop keeps spare, arrive
+ * whole, in order, with no byte of an earlier piece left in a reused block. */
+static void reused_data_blocks_deliver_exactly_the_bytes_written(void)
+{
+    struct pair p;
+    pair_open(&p, new_loop(5, IO_SIM_NET_DEFAULT));
+    static uint8_t want[REC_MAX * 4];
+    size_t nwant = 0;
+    const size_t sizes[] = {1, 255, 256, 257, 1000, 0, 3, 256, 2};
+    for (unsigned round = 0; round < 3; round++) {
+        for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
+            fill(want + nwant, sizes[k], round * 16 + (unsigned)k);
+            CU_ASSERT_EQUAL(io_stream_write(p.client.stream, want + nwant, sizes[k]), 0);
+            nwant += sizes[k];
+        }
+        io_loop_run(p.loop);
+    }
+    CU_ASSERT_EQUAL(p.server.n, 3 * 8);
+    /* 5000 one-byte pieces in flight together: past the spare blocks kept. */
+    for (size_t k = 0; k < 5000; k++) {
+        want[nwant] = (uint8_t)(k * 7);
+        CU_ASSERT_EQUAL(io_stream_write(p.client.stream, want + nwant, 1), 0);
+        nwant++;
+    }
+    CU_ASSERT_EQUAL(io_stream_pending(p.client.stream), 5000);
+    io_loop_run(p.loop);
+    CU_ASSERT_EQUAL(io_stream_pending(p.client.stream), 0);
+    CU_ASSERT_EQUAL(p.server.n, 3 * 8 + 5000);
+    CU_ASSERT_EQUAL_FATAL(p.server.nbytes, nwant);
+    CU_ASSERT_EQUAL(memcmp(p.server.bytes, want, nwant), 0);
     pair_close(&p);
 }
 
@@ -826,6 +935,8 @@ static CU_TestInfo io_sim_tests[] = {
      stopped_timer_never_fires_and_restart_moves_it},
     {"restarted_timers_fire_in_deadline_then_restart_order",
      restarted_timers_fire_in_deadline_then_restart_order},
+    {"many_timers_at_random_fire_in_deadline_then_start_order",
+     many_timers_at_random_fire_in_deadline_then_start_order},
     {"clock_jumps_to_events_and_run_until_leaves_it_at_the_bound",
      clock_jumps_to_events_and_run_until_leaves_it_at_the_bound},
     {"loop_run_returns_when_the_heap_is_empty", loop_run_returns_when_the_heap_is_empty},
@@ -839,6 +950,8 @@ static CU_TestInfo io_sim_tests[] = {
      set_net_changes_the_latency_of_later_deliveries},
     {"write_past_the_buffer_limit_is_refused", write_past_the_buffer_limit_is_refused},
     {"without_chunking_one_write_is_one_delivery", without_chunking_one_write_is_one_delivery},
+    {"reused_data_blocks_deliver_exactly_the_bytes_written",
+     reused_data_blocks_deliver_exactly_the_bytes_written},
     {"chunking_delivers_the_same_bytes_in_order_sometimes_a_byte_at_a_time",
      chunking_delivers_the_same_bytes_in_order_sometimes_a_byte_at_a_time},
     {"chunking_bounds_the_number_of_pieces_of_a_large_write",

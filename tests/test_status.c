@@ -353,6 +353,52 @@ static void observer_sees_each_published_change_and_the_timeline_of_conn_and_pha
     io_loop_free(loop);
 }
 
+/* A commit that moves only counters or error codes publishes them whole
+ * (every code counted, the overflow count) and leaves the label alone; a
+ * new connection state recomputes it. */
+static void counters_and_codes_publish_whole_and_only_conn_or_phase_move_the_label(void)
+{
+    io_loop_t *loop = sim_loop(at(9, 0, 0));
+    st_model_t init = {.conn = ST_CONNECTED, .phase = ST_WAITING, .last_rtt_us = -1};
+    st_t *s;
+    CU_ASSERT_EQUAL_FATAL(st_new(loop, NULL, &init, &s, NULL, 0), 0);
+    st_observe(s, observe, NULL);
+    st_count_error(st_model(s), 2104);
+    st_count_error(st_model(s), 2106);
+    st_count_error(st_model(s), 2104);
+    st_commit(s);
+    CU_ASSERT_EQUAL(ob.calls, 2);
+    CU_ASSERT_EQUAL_FATAL(ob.last.model.errors.n, 2);
+    CU_ASSERT_EQUAL(ob.last.model.errors.at[0].code, 2104);
+    CU_ASSERT_EQUAL(ob.last.model.errors.at[0].count, 2);
+    CU_ASSERT_EQUAL(ob.last.model.errors.at[1].code, 2106);
+    for (int32_t code = 1; code <= ST_CODES_MAX + 1; code++)
+        st_count_error(st_model(s), code);
+    st_commit(s);
+    CU_ASSERT_EQUAL(ob.last.model.errors.n, ST_CODES_MAX);
+    CU_ASSERT_EQUAL(ob.last.model.errors.other, 3);
+    CU_ASSERT_EQUAL(ob.last.model.errors.at[ST_CODES_MAX - 1].code, ST_CODES_MAX - 2);
+    st_model(s)->pings_ok++;
+    st_model(s)->last_rtt_us = 250;
+    st_commit(s);
+    CU_ASSERT_EQUAL(ob.calls, 4);
+    CU_ASSERT_EQUAL(ob.last.model.pings_ok, 1);
+    CU_ASSERT_EQUAL(ob.last.model.last_rtt_us, 250);
+    CU_ASSERT_EQUAL(ob.last.model.errors.other, 3);
+    CU_ASSERT_EQUAL(ob.label_changes, 0);
+    CU_ASSERT_STRING_EQUAL(st_current_label(s), "API Connected");
+    st_model(s)->conn = ST_RECONNECTING;
+    st_commit(s);
+    CU_ASSERT_EQUAL(ob.label_changes, 1);
+    CU_ASSERT_STRING_EQUAL(ob.labels[0], "Reconnecting");
+    st_model(s)->pings_failed++;
+    st_commit(s);
+    CU_ASSERT_EQUAL(ob.label_changes, 1);
+    CU_ASSERT_STRING_EQUAL(st_current_label(s), "Reconnecting");
+    st_free(s);
+    io_loop_free(loop);
+}
+
 /* The real runner against the mock gateway: what it publishes counts the
  * health checks and the Gateway's error codes, and the timeline and labels
  * follow a connectivity loss and a stale Gateway. */
@@ -433,6 +479,8 @@ static CU_TestInfo status_tests[] = {
      renderings_cut_short_safely_and_say_what_they_need},
     {"observer_sees_each_published_change_and_the_timeline_of_conn_and_phase",
      observer_sees_each_published_change_and_the_timeline_of_conn_and_phase},
+    {"counters_and_codes_publish_whole_and_only_conn_or_phase_move_the_label",
+     counters_and_codes_publish_whole_and_only_conn_or_phase_move_the_label},
     {"runner_publishes_health_checks_error_codes_and_its_label_changes",
      runner_publishes_health_checks_error_codes_and_its_label_changes},
     CU_TEST_INFO_NULL,
