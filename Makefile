@@ -32,10 +32,10 @@ OPTFLAGS  ?= -O2 -g -flto=auto -ffat-lto-objects
 LTO_WARN = -Wall -Wextra -Wno-maybe-uninitialized -Werror
 LTO_LDFLAGS = $(if $(filter -flto%,$(OPTFLAGS)),$(OPTFLAGS) $(LTO_WARN))
 TEST_LDFLAGS = $(if $(filter -flto%,$(OPTFLAGS)),-fno-lto)
-ALL_CFLAGS = $(OPTFLAGS) -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Werror -MMD -MP \
+ALL_CFLAGS = $(OPTFLAGS) -std=c11 -D_POSIX_C_SOURCE=200809L -pthread -Wall -Wextra -Werror -MMD -MP \
              $(PKG_CFLAGS) $(CFLAGS) $(EXTRA_CFLAGS)
 LDFLAGS += $(EXTRA_LDFLAGS)
-LDLIBS  += -lm
+LDLIBS  += -lm -pthread
 
 # ---- module sets --------------------------------------------------------
 PROTO_SRC  := $(sort $(wildcard proto/*.c))
@@ -171,7 +171,7 @@ FUZZ_DEPS_scenario := $(ENGINE_SRC) $(RN_SRC) $(GW_SRC) $(PROTO_SRC) $(IOBASE_SR
 FUZZ_DEPS_pcap     := $(GW_SRC) $(PROTO_SRC) $(IOBASE_SRC) $(IOSIM_SRC)
 FUZZ_DEPS_gateway  := $(GW_SRC) $(PROTO_SRC) $(IOBASE_SRC) $(IOSIM_SRC)
 FUZZ_DEPS_client   := $(RN_SRC) $(PROTO_SRC) $(IOBASE_SRC) $(IOSIM_SRC)
-FUZZ_CFLAGS := -std=c11 -D_POSIX_C_SOURCE=200809L -g -O1 -fsanitize=fuzzer,address,undefined \
+FUZZ_CFLAGS := -std=c11 -D_POSIX_C_SOURCE=200809L -pthread -g -O1 -fsanitize=fuzzer,address,undefined \
                -fno-sanitize-recover=undefined $(PKG_CFLAGS)
 build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $$(FUZZ_DEPS_$$*)
 	@mkdir -p build/fuzz

@@ -13,11 +13,14 @@ cd "$(dirname "$0")/.." || exit 2
 # backend. Anything added here needs a reason in this comment.
 # sim/workers.c: the sim's worker processes (fork, waitpid) and the wall
 # time of each run for the report; it runs whole scenarios, never inside one.
+# sim/tracepipe.c: the trace recorder's thread; it feeds the recorder the
+# run's events in the order the run emitted them, so nothing in the run or
+# its trace depends on how the two threads are scheduled.
 # main_<what>.c: a binary's glue split out of its main.c, linked only into
 # that binary, never into sim or the tests' cores (runner/main_http.c: the
 # HTTP endpoint's thread and clock; runner/main_notify.c: sd_notify, which
 # reads NOTIFY_SOCKET and WATCHDOG_USEC from the environment).
-ALLOW='(^|/)main(_[a-z]+)?\.c$|^sim/io_sim\.c$|^sim/workers\.c$'
+ALLOW='(^|/)main(_[a-z]+)?\.c$|^sim/io_sim\.c$|^sim/workers\.c$|^sim/tracepipe\.c$'
 
 CALLS='socket|connect|bind|listen|accept|accept4|poll|ppoll|epoll_[a-z_]+|select|pselect'
 CALLS="$CALLS|time|clock_gettime|gettimeofday|clock|sleep|usleep|nanosleep|alarm"

@@ -181,14 +181,18 @@ void io_set_log_sink(io_loop_t *loop, enum io_log_level min_level, io_log_sink s
 /* ---- trace events ------------------------------------------------------
  * Structured events the scenario checks read: `ev` is the kind
  * ("connect", "disconnect", "fault:kill"), fields are the details in the
- * order given. Build fields with IO_TS (string) and IO_TI (integer).
+ * order given. Build fields with IO_TS or IO_TK (string) and IO_TI
+ * (integer).
  *
- * Lifetimes: `src` and every field `key` must stay valid and unchanged
- * while the loop lives (string literals, or text of a config that outlives
- * the loop): a sink may know them by address (the simulator's recorder
- * does, a million events a year). `ev` and string values may live in a
- * buffer the caller reuses ("error:2104" built with snprintf); a sink that
- * keeps them copies them during the call. */
+ * Lifetimes: `src`, `ev` and every field `key` must stay valid and
+ * unchanged while the loop lives (string literals, or text of a config
+ * that outlives the loop): a sink may know them by address (the
+ * simulator's recorder does, a million events a year). A name built at run
+ * time ("error:2104") goes through io_trace_named, which keeps one copy of
+ * each distinct name for the loop's life. An IO_TS value may live in a
+ * buffer the caller reuses, so a sink that keeps it copies it during the
+ * call; an IO_TK value makes the same promise as a key, so a sink may keep
+ * its address instead. */
 
 typedef struct io_trace_field {
     const char *key;
@@ -197,13 +201,21 @@ typedef struct io_trace_field {
 } io_trace_field_t;
 
 #define IO_TS(k, v) ((io_trace_field_t){(k), (v), 0})
+#define IO_TK(k, v) ((io_trace_field_t){(k), (v), IO_TRACE_KEPT})
 #define IO_TI(k, v) ((io_trace_field_t){(k), NULL, (int64_t)(v)})
+/* num of a string field: its text outlives the loop (IO_TK). */
+#define IO_TRACE_KEPT 1
 
 typedef void (*io_trace_sink)(void *data, io_us_t wall_us, const char *src, const char *ev,
                               size_t nfields, const io_trace_field_t *fields);
 
 void io_trace(io_loop_t *loop, const char *src, const char *ev, size_t nfields,
               const io_trace_field_t *fields);
+/* io_trace for an event name built at run time, which may live in a
+ * reused buffer: the sink gets the loop's own copy of it (one per distinct
+ * name, freed with the loop). Nothing is copied while no sink is set. */
+void io_trace_named(io_loop_t *loop, const char *src, const char *ev, size_t nfields,
+                    const io_trace_field_t *fields);
 void io_set_trace_sink(io_loop_t *loop, io_trace_sink sink, void *data);
 
 /* IO_TRACE(loop, "runner", "disconnect", IO_TS("by", "client"), IO_TS("how", "fin")) */
@@ -212,6 +224,11 @@ void io_set_trace_sink(io_loop_t *loop, io_trace_sink sink, void *data);
              sizeof((io_trace_field_t[]){__VA_ARGS__}) / sizeof(io_trace_field_t),          \
              (io_trace_field_t[]){__VA_ARGS__})
 #define IO_TRACE0(loop, src, ev) io_trace((loop), (src), (ev), 0, NULL)
+/* IO_TRACE for a built event name (io_trace_named). */
+#define IO_TRACE_NAMED(loop, src, ev, ...)                                                  \
+    io_trace_named((loop), (src), (ev),                                                     \
+                   sizeof((io_trace_field_t[]){__VA_ARGS__}) / sizeof(io_trace_field_t),    \
+                   (io_trace_field_t[]){__VA_ARGS__})
 
 /* ---- accounting (for the "nothing left behind" invariant) -------------- */
 

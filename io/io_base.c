@@ -7,6 +7,7 @@
 
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -207,6 +208,79 @@ void io_trace(io_loop_t *loop, const char *src, const char *ev, size_t nfields,
     io_base_t *base = io_base_of(loop);
     if (base->trace_sink)
         base->trace_sink(base->trace_data, io_wall_us(loop), src, ev, nfields, fields);
+}
+
+static uint64_t io_name_hash(const char *s)
+{
+    uint64_t h = 0xcbf29ce484222325ULL; /* FNV-1a 64 */
+    for (; *s; s++)
+        h = (h ^ (uint8_t)*s) * 0x100000001b3ULL;
+    return h;
+}
+
+/* The slot that holds text s, or the empty one where it would go. */
+static char **io_name_slot(const io_names_t *t, const char *s)
+{
+    size_t mask = t->cap - 1;
+    for (size_t i = (size_t)io_name_hash(s) & mask;; i = (i + 1) & mask)
+        if (!t->slot[i] || strcmp(t->slot[i], s) == 0)
+            return &t->slot[i];
+}
+
+/* Keeps the table under half full for one more name; 0 when out of memory. */
+static int io_names_room(io_names_t *t)
+{
+    if ((t->n + 1) * 2 <= t->cap)
+        return 1;
+    io_names_t grown = {calloc(t->cap ? t->cap * 2 : 16, sizeof(char *)), 0, 0};
+    if (!grown.slot)
+        return 0;
+    grown.cap = t->cap ? t->cap * 2 : 16;
+    for (size_t i = 0; i < t->cap; i++)
+        if (t->slot[i])
+            *io_name_slot(&grown, t->slot[i]) = t->slot[i];
+    grown.n = t->n;
+    free(t->slot);
+    *t = grown;
+    return 1;
+}
+
+/* The loop's copy of name s, made on first sight; NULL when out of memory. */
+static const char *io_name_keep(io_names_t *t, const char *s)
+{
+    if (!io_names_room(t))
+        return NULL;
+    char **slot = io_name_slot(t, s);
+    if (!*slot) {
+        size_t n = strlen(s) + 1;
+        if (!(*slot = malloc(n)))
+            return NULL;
+        memcpy(*slot, s, n);
+        t->n++;
+    }
+    return *slot;
+}
+
+void io_trace_named(io_loop_t *loop, const char *src, const char *ev, size_t nfields,
+                    const io_trace_field_t *fields)
+{
+    io_base_t *base = io_base_of(loop);
+    if (!base->trace_sink)
+        return;
+    const char *name = io_name_keep(&base->names, ev);
+    if (!name) {
+        io_log(loop, IO_LOG_ERROR, src, "trace event %s lost: out of memory", ev);
+        return;
+    }
+    base->trace_sink(base->trace_data, io_wall_us(loop), src, name, nfields, fields);
+}
+
+void io_base_free(io_base_t *base)
+{
+    for (size_t i = 0; i < base->names.cap; i++)
+        free(base->names.slot[i]);
+    free(base->names.slot);
+    base->names = (io_names_t){NULL, 0, 0};
 }
 
 void io_set_trace_sink(io_loop_t *loop, io_trace_sink sink, void *data)

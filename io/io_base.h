@@ -24,6 +24,13 @@ uint64_t io_rng_upto(io_rng_t *rng, uint64_t span);
  * The one helper of this header the scenario engine uses as well. */
 void io_errf(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
+/* The event names io_trace_named copied: open addressing over their
+ * texts, each malloc'd once and kept until io_base_free. */
+typedef struct io_names {
+    char **slot;
+    size_t cap, n; /* cap: a power of two, or 0 */
+} io_names_t;
+
 typedef struct io_base {
     io_rng_t rng;
     enum io_log_level log_level;
@@ -31,11 +38,15 @@ typedef struct io_base {
     void *log_data;
     io_trace_sink trace_sink;
     void *trace_data;
+    io_names_t names;
 } io_base_t;
 
 /* Seeds the random source (splitmix64 → xoshiro256**) and installs the
  * default log sink (io_base_stderr_sink at IO_LOG_INFO), no trace sink. */
 void io_base_init(io_base_t *base, uint64_t seed);
+/* Frees what the base allocated (the copied event names); the backends'
+ * io_loop_free calls it. */
+void io_base_free(io_base_t *base);
 
 /* Writes "2025-12-10T14:25:00.000000Z" (27 chars + NUL) into buf. */
 void io_format_wall(io_us_t wall_us, char buf[32]);

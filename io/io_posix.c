@@ -1219,5 +1219,6 @@ void io_loop_free(io_loop_t *loop)
     free(loop->watches);
     close(loop->sig_pipe[0]);
     close(loop->sig_pipe[1]);
+    io_base_free(&loop->base);
     free(loop);
 }

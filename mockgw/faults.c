@@ -231,7 +231,7 @@ void gw_fault_announce(io_loop_t *loop, const char *src, const gw_fault_t *f)
     }
     io_log(loop, IO_LOG_INFO, src, "%s", line);
     snprintf(ev, sizeof ev, "fault:%s", fault_kind_names[f->kind]);
-    io_trace(loop, src, ev, n, fl);
+    io_trace_named(loop, src, ev, n, fl);
 }
 
 void gw_fault_announce_end(io_loop_t *loop, const char *src, const gw_fault_t *f)
@@ -240,7 +240,7 @@ void gw_fault_announce_end(io_loop_t *loop, const char *src, const gw_fault_t *f
     snprintf(ev, sizeof ev, "fault_end:%s", fault_kind_names[f->kind]);
     io_log(loop, IO_LOG_INFO, src, "fault %s ended (client_id %d)", fault_kind_names[f->kind],
            f->client_id);
-    IO_TRACE(loop, src, ev, IO_TI("client_id", f->client_id));
+    IO_TRACE_NAMED(loop, src, ev, IO_TI("client_id", f->client_id));
 }
 
 /* The farms a Gateway reports on: 2103/2104, 2105/2106, 2157/2158. */

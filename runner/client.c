@@ -94,7 +94,7 @@ static int ibc_write(ibc_t *c, const proto_writer_t *w, int id)
     }
     if (id >= 0) {
         const char *name = proto_out_name(id);
-        IO_TRACE(c->loop, IBC_SRC, "msg_out", IO_TI("id", id), IO_TS("name", name ? name : "?"));
+        IO_TRACE(c->loop, IBC_SRC, "msg_out", IO_TI("id", id), IO_TK("name", name ? name : "?"));
     }
     return 0;
 }
@@ -198,7 +198,7 @@ static int ibc_on_err_msg(ibc_t *c, proto_reader_t *r, char *err, size_t errlen)
     const char *text = m.text;
     char ev[32];
     snprintf(ev, sizeof ev, "error:%d", (int)code);
-    IO_TRACE(c->loop, IBC_SRC, ev, IO_TI("id", id), IO_TS("text", text));
+    IO_TRACE_NAMED(c->loop, IBC_SRC, ev, IO_TI("id", id), IO_TS("text", text));
     io_log(c->loop, proto_error_is_notice(code) ? IO_LOG_INFO : IO_LOG_WARN, IBC_SRC,
            "gateway error %d (id %d): %s", (int)code, (int)id, text);
     if (code == PROTO_CODE_CLIENT_ID_IN_USE && c->state != IBC_READY)
@@ -236,7 +236,7 @@ static void ibc_on_message(ibc_t *c, const proto_frame_t *f)
         return;
     }
     const char *name = proto_in_name(id);
-    IO_TRACE(c->loop, IBC_SRC, "msg_in", IO_TI("id", id), IO_TS("name", name ? name : "?"));
+    IO_TRACE(c->loop, IBC_SRC, "msg_in", IO_TI("id", id), IO_TK("name", name ? name : "?"));
     /* The frame that completes the handshake is the session's own. */
     int deliver = c->state == IBC_READY;
     int rc = 0;

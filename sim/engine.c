@@ -8,6 +8,7 @@
 #include "../io/io_base.h"
 #include "io_sim.h"
 #include "schedule.h"
+#include "tracepipe.h"
 
 typedef struct en_world en_world_t;
 
@@ -24,6 +25,7 @@ struct en_world {
     gw_t *gw;
     rn_t *rn;
     tr_recorder_t *trace;
+    tp_pipe_t *pipe; /* feeds trace on its own thread; NULL: the run feeds it */
     sc_event_t *schedule;
     size_t nschedule;
     en_action_t *actions;
@@ -121,6 +123,8 @@ static void en_world_release(en_world_t *w, io_stats_t *left)
 static void en_world_free(en_world_t *w)
 {
     en_world_release(w, NULL);
+    tp_finish(w->pipe);
+    w->pipe = NULL;
     free(w->schedule);
     if (w->loop)
         io_loop_free(w->loop);
@@ -136,12 +140,17 @@ static int en_build(en_world_t *w, const sc_scenario_t *sc, const en_options_t *
         snprintf(err, errlen, "%s: cannot create the simulated loop", sc->file);
         return IO_ERR_NOMEM;
     }
-    io_set_trace_sink(w->loop, tr_sink, w->trace);
+    /* Recording on a second core takes it off the run's path; without a
+     * thread the run records itself, with the same result. */
+    char why[256];
+    if (tp_start(w->trace, &w->pipe, why, sizeof why) == 0)
+        io_set_trace_sink(w->loop, tp_sink, w->pipe);
+    else
+        io_set_trace_sink(w->loop, tr_sink, w->trace);
     if (opt->verbose)
         io_set_log_sink(w->loop, IO_LOG_DEBUG, io_base_stderr_sink, NULL);
     else
         io_set_log_sink(w->loop, IO_LOG_ERROR, en_drop_log, NULL);
-    char why[256];
     gw_config_t gcfg = sc->gateway;
     if (!sc->market_seed_fixed)
         gcfg.market_seed = seed;
@@ -222,6 +231,8 @@ int en_run(const sc_scenario_t *sc, const en_options_t *opt, en_result_t *out, c
         gw_report_end(w.gw);
         /* What the teardown traces is not part of the scenario's run. */
         io_set_trace_sink(w.loop, NULL, NULL);
+        tp_finish(w.pipe);
+        w.pipe = NULL;
         io_stats_t left;
         en_world_release(&w, &left);
         if (w.fault_err[0]) {

@@ -914,5 +914,6 @@ void io_loop_free(io_loop_t *loop)
         free(d);
     }
     free(loop->heap);
+    io_base_free(&loop->base);
     free(loop);
 }

@@ -7,11 +7,11 @@
  * pages it fills; a checkpoint every 64 events makes event i reachable
  * without an index per event. Its kind (src, ev, and the keys and types of
  * the fields) is found through a cache keyed by the ev pointer: io.h
- * promises that src and keys stay put while the loop lives, so those are
- * compared by address, and only ev's text is confirmed (callers build
- * some names, "error:2104", in a reused buffer). String values are kept by
- * content (an id per distinct text, found through a cache by pointer that
- * is confirmed against the text). JSON is rendered only on demand. */
+ * promises that src, ev and keys stay put while the loop lives, so those
+ * are compared by address alone. String values are kept by content (an id
+ * per distinct text, found through a cache by pointer, which an IO_TS
+ * value confirms against the text and an IO_TK value need not). JSON is
+ * rendered only on demand. */
 #include "trace.h"
 
 #include <inttypes.h>
@@ -64,6 +64,7 @@ typedef struct tr_kind_info {
 typedef struct tr_cached {
     const char *ptr;
     uint32_t id;
+    int kept; /* cached from an IO_TK value: the text at ptr never changes */
 } tr_cached_t;
 
 /* The kind cache: the pointers an event of the kind came with. */
@@ -71,7 +72,6 @@ typedef struct tr_shape {
     const char *ev, *src;
     const char *keys[TR_SHAPE_KEYS];
     size_t nfields; /* > TR_SHAPE_KEYS: an empty slot */
-    const char *ev_text; /* the kind's ev */
     uint32_t kind;
 } tr_shape_t;
 
@@ -295,18 +295,23 @@ static inline size_t tr_ptr_slot(const void *p, unsigned bits)
     return (size_t)(((uintptr_t)p * 0x9e3779b97f4a7c15ULL) >> (64 - bits));
 }
 
-/* The id of a string value; a caller may pass the same buffer with other
- * text, so a cached pointer is confirmed against the text it stood for. */
-static inline int tr_intern(tr_recorder_t *rec, const char *s, uint32_t *id)
+/* The id of the text s of string field f, whose emitter passed it at
+ * address at (s itself, or where the text was before tr_record's caller
+ * copied it). An IO_TK text never changes, so its address is enough; any
+ * other caller may pass the same buffer with other text, so a cached
+ * address is confirmed against the text it stood for. */
+static inline int tr_intern(tr_recorder_t *rec, const io_trace_field_t *f, const char *at,
+                            uint32_t *id)
 {
-    tr_cached_t *c = &rec->cache[tr_ptr_slot(s, TR_PTR_BITS)];
-    if (c->ptr == s && strcmp(rec->strs[c->id].text, s) == 0) {
+    tr_cached_t *c = &rec->cache[tr_ptr_slot(at, TR_PTR_BITS)];
+    int kept = f->num == IO_TRACE_KEPT;
+    if (c->ptr == at && (kept ? c->kept : strcmp(rec->strs[c->id].text, f->str) == 0)) {
         *id = c->id;
         return 1;
     }
-    if (!tr_intern_text(rec, s, id))
+    if (!tr_intern_text(rec, f->str, id))
         return 0;
-    *c = (tr_cached_t){s, *id};
+    *c = (tr_cached_t){at, *id, kept};
     return 1;
 }
 
@@ -395,8 +400,7 @@ static __attribute__((noinline)) int tr_kind_slow(tr_recorder_t *rec, const char
     }
     *kind = *slot - 1;
     if (nfields <= TR_SHAPE_KEYS) {
-        *c = (tr_shape_t){.ev = ev, .src = src, .nfields = nfields, .kind = *kind,
-                          .ev_text = rec->strs[p.ev].text};
+        *c = (tr_shape_t){.ev = ev, .src = src, .nfields = nfields, .kind = *kind};
         for (size_t i = 0; i < nfields; i++)
             c->keys[i] = fields[i].key;
     }
@@ -444,7 +448,8 @@ static int tr_room(tr_recorder_t *rec, size_t nfields)
  * known to match) or its type is not the kind's. Nothing counts until it
  * returns 1. */
 static inline int tr_put(tr_recorder_t *rec, uint32_t kind, const char *const *keys,
-                         io_us_t wall_us, size_t nfields, const io_trace_field_t *fields)
+                         io_us_t wall_us, size_t nfields, const io_trace_field_t *fields,
+                         const char *const *str_at)
 {
     tr_kind_info_t *k = &rec->kinds[kind];
     const uint32_t *key_words = rec->keys + k->first_key;
@@ -472,7 +477,7 @@ static inline int tr_put(tr_recorder_t *rec, uint32_t kind, const char *const *k
         if (f->str) {
             if (type != TR_STR)
                 return -1;
-            if (!tr_intern(rec, f->str, &v[i]))
+            if (!tr_intern(rec, f, str_at ? str_at[i] : f->str, &v[i]))
                 return 0;
             h = tr_word(tr_word(h, 1), rec->strs[v[i]].hash);
             continue;
@@ -500,17 +505,19 @@ static inline int tr_put(tr_recorder_t *rec, uint32_t kind, const char *const *k
     return 1;
 }
 
-/* Appends the event; 0 when memory ran out (the event is then not counted). */
+/* Appends the event; 0 when memory ran out (the event is then not counted).
+ * str_at: see tr_record. */
 static int tr_keep(tr_recorder_t *rec, io_us_t wall_us, const char *src, const char *ev,
-                   size_t nfields, const io_trace_field_t *fields)
+                   size_t nfields, const io_trace_field_t *fields, const char *const *str_at)
 {
     if (!ev)
         ev = "";
     tr_shape_t *c = &rec->shapes[tr_ptr_slot(ev, TR_SHAPE_BITS)];
     if (!tr_room(rec, nfields))
         return 0;
-    int cached = c->ev == ev && c->src == src && c->nfields == nfields &&
-                 strcmp(c->ev_text, ev) == 0;
+    /* io.h: src, ev and keys never change while the loop lives, so their
+     * addresses name them. */
+    int cached = c->ev == ev && c->src == src && c->nfields == nfields;
     uint32_t kind = c->kind;
     const char *const *keys = c->keys;
     for (;;) {
@@ -519,7 +526,7 @@ static int tr_keep(tr_recorder_t *rec, io_us_t wall_us, const char *src, const c
                 return 0;
             keys = NULL;
         }
-        int rc = tr_put(rec, kind, keys, wall_us, nfields, fields);
+        int rc = tr_put(rec, kind, keys, wall_us, nfields, fields, str_at);
         if (rc >= 0)
             return rc;
         cached = 0; /* the same pointers, other types: the slow path has it */
@@ -529,9 +536,20 @@ static int tr_keep(tr_recorder_t *rec, io_us_t wall_us, const char *src, const c
 void tr_sink(void *data, io_us_t wall_us, const char *src, const char *ev, size_t nfields,
              const io_trace_field_t *fields)
 {
-    tr_recorder_t *rec = data;
-    if (rec->ok && !tr_keep(rec, wall_us, src, ev, nfields, fields))
+    tr_record(data, wall_us, src, ev, nfields, fields, NULL);
+}
+
+void tr_record(tr_recorder_t *rec, io_us_t wall_us, const char *src, const char *ev,
+               size_t nfields, const io_trace_field_t *fields, const char *const *str_at)
+{
+    if (rec->ok && !tr_keep(rec, wall_us, src, ev, nfields, fields, str_at))
         rec->ok = 0;
+}
+
+/* Marks the recorder incomplete (tr_ok): an event was lost before it. */
+void tr_lost(tr_recorder_t *rec)
+{
+    rec->ok = 0;
 }
 
 /* ---- reading ------------------------------------------------------------ */

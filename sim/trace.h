@@ -39,13 +39,22 @@ tr_recorder_t *tr_new(void);
 void tr_free(tr_recorder_t *rec);
 
 /* The io_trace_sink; data is the recorder. One recorder serves one loop:
- * it relies on io.h's promise that src and field keys stay put while the
- * loop lives and compares those by address; ev and string values are
- * compared by content (a caller may build them in a reused buffer). It
+ * it relies on io.h's promise that src, ev, field keys and IO_TK values
+ * stay put while the loop lives and knows those by address; IO_TS values
+ * are compared by content (a caller may build them in a reused buffer). It
  * copies every text it keeps. An allocation failure marks the recorder as
  * incomplete (tr_ok). */
 void tr_sink(void *data, io_us_t wall_us, const char *src, const char *ev, size_t nfields,
              const io_trace_field_t *fields);
+
+/* tr_sink for an event whose IO_TS values the caller copied (the trace
+ * pipe, tracepipe.h): str_at[i] is where string field i's text was when
+ * emitted (NULL: every text is where it was emitted), which the recorder's
+ * caches key by; fields[i].str is the text. */
+void tr_record(tr_recorder_t *rec, io_us_t wall_us, const char *src, const char *ev,
+               size_t nfields, const io_trace_field_t *fields, const char *const *str_at);
+/* Marks the recorder incomplete: an event was lost before reaching it. */
+void tr_lost(tr_recorder_t *rec);
 
 /* 1 while every event so far was recorded, 0 after an allocation failure. */
 int tr_ok(const tr_recorder_t *rec);

@@ -18,7 +18,9 @@
 #include "../sim/scenario.h"
 #include "../sim/schedule.h"
 #include "../sim/shrink.h"
+#include "../sim/io_sim.h"
 #include "../sim/trace.h"
+#include "../sim/tracepipe.h"
 #include "testlib.h"
 
 #define START_TEXT "2025-12-10T09:25:00-05:00"
@@ -1130,18 +1132,19 @@ static void recorder_renders_its_json_lines_and_hashes_the_events(void)
     tr_free(rec);
 }
 
-/* Strings are kept by content: a caller that reuses one buffer for other
+/* IO_TS values are kept by content: a caller that reuses one buffer for other
  * text gets the new text, and the hash does not depend on where the text
  * was or on the order it was first seen. */
 static void recorder_keeps_text_not_pointers(void)
 {
     tr_recorder_t *a = tr_new(), *b = tr_new();
-    char ev[32], num[24];
-    for (int code = 2104; code <= 2106; code++) {
-        snprintf(ev, sizeof ev, "error:%d", code);
-        tr_sink(a, START_US, "runner", ev, 1, (io_trace_field_t[]){IO_TS("text", ev)});
-    }
+    char text[32], num[24];
     static const char *const literal[] = {"error:2104", "error:2105", "error:2106"};
+    for (int code = 2104; code <= 2106; code++) {
+        snprintf(text, sizeof text, "error:%d", code);
+        tr_sink(a, START_US, "runner", literal[code - 2104], 1,
+                (io_trace_field_t[]){IO_TS("text", text)});
+    }
     for (size_t i = 0; i < 3; i++)
         tr_sink(b, START_US, "runner", literal[i], 1,
                 (io_trace_field_t[]){IO_TS("text", literal[i])});
@@ -1202,6 +1205,132 @@ static void recorder_reads_back_every_event_across_blocks_and_time_jumps(void)
     CU_ASSERT_EQUAL(end.i, N);
     CU_ASSERT_FALSE(tr_next(&end));
     tr_free(rec);
+}
+
+/* Feeds one sequence of events to a sink: numbers past int32, IO_TS text
+ * rebuilt in one buffer each time, IO_TK literals, a NULL ev, and a value
+ * too big for one of the pipe's blocks. */
+static void feed_mixed_events(io_trace_sink sink, void *data, int n)
+{
+    static const char *const kinds[] = {"ping", "msg_out", "error:2104"};
+    char text[40];
+    char *big = malloc(100001);
+    memset(big, 'x', 100000);
+    big[100000] = '\0';
+    for (int i = 0; i < n; i++) {
+        io_us_t t = START_US + (io_us_t)i * 1500;
+        snprintf(text, sizeof text, "value %d", i % 97);
+        const char *ev = kinds[i % 3];
+        sink(data, t, "runner", ev, 3,
+             (io_trace_field_t[]){IO_TI("seq", (int64_t)i << (i % 2 ? 33 : 0)),
+                                  IO_TS("text", text), IO_TK("name", kinds[i % 2])});
+        if (i % 50000 == 7)
+            sink(data, t, "gateway", NULL, 1, (io_trace_field_t[]){IO_TS("blob", big)});
+    }
+    free(big);
+}
+
+/* Through the pipe's thread the recorder ends as tr_sink leaves it: the same
+ * hash and the same lines, across many blocks, with the run's thread held
+ * back while the recorder is behind, and through an outsize block. */
+static void the_pipe_records_exactly_what_the_recorder_would(void)
+{
+    enum { N = 200000 };
+    tr_recorder_t *direct = tr_new(), *piped = tr_new();
+    tp_pipe_t *pipe;
+    char err[128];
+    CU_ASSERT_EQUAL_FATAL(tp_start(piped, &pipe, err, sizeof err), 0);
+    feed_mixed_events(tr_sink, direct, N);
+    feed_mixed_events(tp_sink, pipe, N);
+    tp_finish(pipe);
+    CU_ASSERT_TRUE(tr_ok(piped));
+    CU_ASSERT_EQUAL(tr_count(piped), N + N / 50000);
+    CU_ASSERT_EQUAL(tr_count(piped), tr_count(direct));
+    CU_ASSERT_EQUAL(tr_hash(piped), tr_hash(direct));
+    size_t la, lb;
+    char *a = tr_jsonl(direct, &la), *b = tr_jsonl(piped, &lb);
+    CU_ASSERT_FATAL(a && b);
+    CU_ASSERT_TRUE(la == lb && memcmp(a, b, la) == 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(b, "\"text\":\"value 96\""));
+    free(a);
+    free(b);
+    tr_free(direct);
+    tr_free(piped);
+}
+
+/* A pipe that never saw an event leaves an empty, complete recorder. */
+static void a_pipe_closed_at_once_leaves_an_empty_recorder(void)
+{
+    tr_recorder_t *rec = tr_new();
+    tp_pipe_t *pipe;
+    char err[128];
+    CU_ASSERT_EQUAL_FATAL(tp_start(rec, &pipe, err, sizeof err), 0);
+    tp_finish(pipe);
+    tp_finish(NULL);
+    CU_ASSERT_TRUE(tr_ok(rec));
+    CU_ASSERT_EQUAL(tr_count(rec), 0);
+    tr_free(rec);
+}
+
+/* An IO_TK value is known by its address alone, but only an address cached
+ * from an IO_TK value counts: text an IO_TS value left there is not taken
+ * for it. */
+static void a_kept_value_never_takes_the_text_a_reused_buffer_left_in_the_cache(void)
+{
+    tr_recorder_t *rec = tr_new();
+    char buf[8] = "one", num[24];
+    tr_sink(rec, START_US, "runner", "msg_in", 1, (io_trace_field_t[]){IO_TS("name", buf)});
+    strcpy(buf, "two");
+    tr_sink(rec, START_US, "runner", "msg_in", 1, (io_trace_field_t[]){IO_TK("name", buf)});
+    tr_sink(rec, START_US, "runner", "msg_in", 1, (io_trace_field_t[]){IO_TK("name", buf)});
+    strcpy(buf, "six");
+    tr_sink(rec, START_US, "runner", "msg_in", 1, (io_trace_field_t[]){IO_TS("name", buf)});
+    CU_ASSERT_STRING_EQUAL(field_of(rec, 0, "name", num), "one");
+    CU_ASSERT_STRING_EQUAL(field_of(rec, 1, "name", num), "two");
+    CU_ASSERT_STRING_EQUAL(field_of(rec, 2, "name", num), "two");
+    CU_ASSERT_STRING_EQUAL(field_of(rec, 3, "name", num), "six");
+    tr_free(rec);
+}
+
+static const char *named_seen[300];
+static size_t named_n;
+
+static void named_sink(void *data, io_us_t wall_us, const char *src, const char *ev,
+                       size_t nfields, const io_trace_field_t *fields)
+{
+    (void)data, (void)wall_us, (void)src, (void)nfields, (void)fields;
+    if (named_n < sizeof named_seen / sizeof named_seen[0])
+        named_seen[named_n++] = ev;
+}
+
+/* io_trace_named hands the sink the loop's one copy of each built name, so
+ * the same name has the same address however often it is built, and the
+ * copies outlive the buffer and the table's growth. */
+static void a_built_event_name_has_one_lasting_copy_per_loop(void)
+{
+    io_loop_t *loop = io_sim_loop_new(NULL);
+    char ev[32];
+    named_n = 0;
+    io_trace_named(loop, "runner", "error:1", 0, NULL); /* no sink yet: nothing kept */
+    io_set_trace_sink(loop, named_sink, NULL);
+    for (int round = 0; round < 2; round++) {
+        for (int code = 0; code < 100; code++) {
+            snprintf(ev, sizeof ev, "error:%d", code);
+            IO_TRACE_NAMED(loop, "runner", ev, IO_TI("id", code));
+        }
+    }
+    CU_ASSERT_EQUAL_FATAL(named_n, 200);
+    int same = 1, apart = 1, right = 1;
+    for (int code = 0; code < 100; code++) {
+        snprintf(ev, sizeof ev, "error:%d", code);
+        same &= named_seen[code] == named_seen[100 + code];
+        right &= strcmp(named_seen[code], ev) == 0 && named_seen[code] != ev;
+        apart &= code == 0 || named_seen[code] != named_seen[code - 1];
+    }
+    CU_ASSERT_TRUE(same);
+    CU_ASSERT_TRUE(apart);
+    CU_ASSERT_TRUE(right);
+    io_loop_free(loop);
 }
 
 /* The kind cache compares pointers: the same ev, src and key pointers with
@@ -1747,6 +1876,14 @@ static CU_TestInfo check_tests[] = {
      recorder_reads_back_every_event_across_blocks_and_time_jumps},
     {"recorder_tells_kinds_apart_by_field_types_and_keeps_wide_events",
      recorder_tells_kinds_apart_by_field_types_and_keeps_wide_events},
+    {"the_pipe_records_exactly_what_the_recorder_would",
+     the_pipe_records_exactly_what_the_recorder_would},
+    {"a_pipe_closed_at_once_leaves_an_empty_recorder",
+     a_pipe_closed_at_once_leaves_an_empty_recorder},
+    {"a_kept_value_never_takes_the_text_a_reused_buffer_left_in_the_cache",
+     a_kept_value_never_takes_the_text_a_reused_buffer_left_in_the_cache},
+    {"a_built_event_name_has_one_lasting_copy_per_loop",
+     a_built_event_name_has_one_lasting_copy_per_loop},
     {"status_check_holds_outside_the_excepted_phases",
      status_check_holds_outside_the_excepted_phases},
     {"clean_shutdown_wants_fin_every_answer_and_exit_0",
