@@ -99,6 +99,22 @@ int proto_reader_remaining(const proto_reader_t *r)
     if (s >= end)
         return 0;
     int n = end[-1] != '\0';
+#ifdef __SSE2__
+    /* Whole blocks first: a NUL compares to -1, so subtracting the
+     * comparisons counts NULs per byte lane; at most 255 blocks a round, so
+     * no lane wraps, then psadbw adds the lanes up. */
+    __m128i zero = _mm_setzero_si128();
+    while (end - s >= 16) {
+        size_t blocks = (size_t)(end - s) / 16;
+        __m128i lanes = zero;
+        for (blocks = blocks < 255 ? blocks : 255; blocks > 0; blocks--, s += 16) {
+            __m128i v = _mm_loadu_si128((const __m128i *)(const void *)s);
+            lanes = _mm_sub_epi8(lanes, _mm_cmpeq_epi8(v, zero));
+        }
+        __m128i sums = _mm_sad_epu8(lanes, zero);
+        n += _mm_cvtsi128_si32(sums) + _mm_cvtsi128_si32(_mm_srli_si128(sums, 8));
+    }
+#endif
     size_t width;
     for (; s < end; s += width)
         n += bit_count(nul_mask(r->p, s, end, &width));
@@ -191,65 +207,182 @@ FIELD_COLD int read_integer(proto_reader_t *r, int64_t lo, int64_t hi, int64_t u
     return 0;
 }
 
-/* 10^18 - 1 < 2^63: this many digits can neither overflow the accumulator
- * nor its negation, so the range is checked once, after the loop. */
-#define INTEGER_FAST_DIGITS 18
+/* ---- SWAR: up to 8 digits of a field in one 64-bit word ---------------- */
 
-/* The integer fields that are 1 to 18 digits with an optional sign, ending
- * in a NUL inside the frame, within [lo, hi] (ids, counts, Unix times):
- * parsed in the one pass that finds the field's end, with no overflow check
- * per digit. 1 and the reader past the field, or 0 and the reader where it
- * was when the field is anything else (empty, longer, bad, out of range),
- * for read_integer to give the same answer or the error. */
+#define BYTES_30 0x3030303030303030ull
+#define BYTES_76 0x7676767676767676ull
+#define BYTES_80 0x8080808080808080ull
+
+/* The n bytes at s, the first one lowest (n is a constant at every use). */
+FIELD_HOT uint64_t load_le(const char *s, size_t n)
+{
+    uint64_t x = 0;
+    memcpy(&x, s, n);
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    x = __builtin_bswap64(x);
+#endif
+    return x;
+}
+
+/* The first min(left, 8) bytes at s (left >= 1), the first one lowest,
+ * zeros above them: a short tail is read as two overlapping loads, so
+ * nothing at or past s + left is touched. */
+FIELD_HOT uint64_t load_upto8(const char *s, size_t left)
+{
+    if (left >= 8)
+        return load_le(s, 8);
+    if (left >= 4)
+        return load_le(s, 4) | load_le(s + left - 4, 4) << (8 * (left - 4));
+    if (left >= 2)
+        return load_le(s, 2) | load_le(s + left - 2, 2) << (8 * (left - 2));
+    return (unsigned char)s[0];
+}
+
+/* x's bytes as digit values: ASCII digits become 0..9, and nothing else
+ * does (the xor is a bijection that maps exactly 0x30..0x39 there). */
+FIELD_HOT uint64_t digit_values(uint64_t x)
+{
+    return x ^ BYTES_30;
+}
+
+/* 0x80 in every byte of t (from digit_values) above 9, exact up to and
+ * including the first such byte (a carry out of a byte >= 0x8A may spoil
+ * the ones after it, which no caller looks at). */
+FIELD_HOT uint64_t non_digit_bytes(uint64_t t)
+{
+    return ((t + BYTES_76) | t) & BYTES_80;
+}
+
+/* The value of the k (1..8) digits in t's low bytes (digit values, the
+ * first one most significant): moved to the top, then combined in pairs,
+ * quads and octets by three multiplies (fast_float's eight-digit parse). */
+FIELD_HOT uint64_t digits_value(uint64_t t, unsigned k)
+{
+    t <<= 8 * (8 - k);
+    t = t * 10 + (t >> 8);
+    return ((t & 0x000000FF000000FFull) * (100 + (1000000ull << 32)) +
+            (t >> 16 & 0x000000FF000000FFull) * (1 + (10000ull << 32))) >> 32;
+}
+
+/* The run of digits at the front of the left (>= 1) bytes at s: 1 when it
+ * is 1 to 7 digits followed by a NUL inside those bytes, with its length
+ * in *k and its value in *v. Otherwise 0, and *k = 8 when the first 8
+ * bytes are all digits. */
+FIELD_HOT int digit_run(const char *s, size_t left, unsigned *k, uint64_t *v)
+{
+    uint64_t x = load_upto8(s, left), t = digit_values(x);
+    uint64_t bad = non_digit_bytes(t);
+    if (!bad) {
+        *k = 8;
+        return 0;
+    }
+    *k = (unsigned)__builtin_ctzll(bad) >> 3;
+    if (*k == 0 || *k >= left || (x >> (8 * *k) & 0xFF) != 0)
+        return 0;
+    *v = digits_value(t, *k);
+    return 1;
+}
+
+/* ---- integers ----------------------------------------------------------- */
+
+/* The integer fields that are 1 to 15 digits with an optional sign, ending
+ * in a NUL inside the frame, within [lo, hi]: 8 digits at a time, with no
+ * overflow check (10^15 < 2^63). 1 and the reader past the field, or 0 and
+ * the reader where it was when the field is anything else (empty, longer,
+ * bad, out of range), for read_integer to give the same answer or the
+ * error. */
 FIELD_HOT int read_short_integer(proto_reader_t *r, int64_t lo, int64_t hi, int64_t *out)
 {
+    static const uint64_t pow10[8] = {1, 10, 100, 1000, 10000, 100000, 1000000, 10000000};
     const char *s = r->p + r->pos;
-    size_t left = r->pos < r->len ? r->len - r->pos : 0;
-    size_t sign = left > 0 && (s[0] == '-' || s[0] == '+');
-    size_t stop = left < sign + INTEGER_FAST_DIGITS ? left : sign + INTEGER_FAST_DIGITS;
-    uint64_t v = 0;
-    size_t i = sign;
-    for (; i < stop; i++) {
-        unsigned digit = (unsigned)(unsigned char)s[i] - '0';
-        if (digit > 9)
-            break;
-        v = v * 10 + digit;
-    }
-    if (i == sign || i == left || s[i] != '\0')
+    size_t left = r->len - r->pos;
+    if (left == 0)
         return 0;
+    size_t sign = s[0] == '-' || s[0] == '+';
+    if (left <= sign)
+        return 0;
+    unsigned k, more = 0;
+    uint64_t v;
+    if (!digit_run(s + sign, left - sign, &k, &v)) {
+        if (k != 8 || left - sign <= 8)
+            return 0;
+        v = digits_value(digit_values(load_le(s + sign, 8)), 8);
+        uint64_t tail = 0;
+        if (s[sign + 8] != '\0' && !digit_run(s + sign + 8, left - sign - 8, &more, &tail))
+            return 0;
+        v = v * pow10[more] + tail;
+        k = 8 + more;
+    }
     int64_t x = s[0] == '-' ? -(int64_t)v : (int64_t)v;
     if (x < lo || x > hi)
         return 0;
     *out = x;
-    reader_advance(r, i);
+    reader_advance(r, sign + k);
     return 1;
 }
 
-FIELD_COLD int read_int_checked(proto_reader_t *r, int32_t *out, char *err, size_t errlen)
+/* The fields nearly every message starts with: a message id of one or two
+ * digits, a version of one. Needs no stack frame, so it is inlined into
+ * the readers ahead of their tail call for anything else. The reader is
+ * never past the frame's end (pos <= len). */
+FIELD_HOT int read_tiny_unsigned(proto_reader_t *r, uint32_t *out)
+{
+    const unsigned char *s = (const unsigned char *)r->p + r->pos;
+    size_t left = r->len - r->pos;
+    if (left < 2)
+        return 0;
+    unsigned d0 = s[0] - (unsigned)'0', d1 = s[1] - (unsigned)'0';
+    if (d0 > 9)
+        return 0;
+    if (s[1] == '\0') {
+        *out = d0;
+        reader_advance(r, 1);
+        return 1;
+    }
+    if (d1 > 9 || left < 3 || s[2] != '\0')
+        return 0;
+    *out = d0 * 10 + d1;
+    reader_advance(r, 2);
+    return 1;
+}
+
+FIELD_COLD int read_int_rest(proto_reader_t *r, int32_t *out, char *err, size_t errlen)
 {
     int64_t v;
-    int rc = read_integer(r, INT32_MIN, INT32_MAX, PROTO_INT_UNSET, &v, err, errlen);
+    int rc = read_short_integer(r, INT32_MIN, INT32_MAX, &v)
+                 ? 0
+                 : read_integer(r, INT32_MIN, INT32_MAX, PROTO_INT_UNSET, &v, err, errlen);
     if (rc == 0)
         *out = (int32_t)v;
     return rc;
 }
 
-/* The short field inline, anything else in a call. */
-int proto_read_int(proto_reader_t *r, int32_t *out, char *err, size_t errlen)
-{
-    int64_t v;
-    if (read_short_integer(r, INT32_MIN, INT32_MAX, &v)) {
-        *out = (int32_t)v;
-        return 0;
-    }
-    return read_int_checked(r, out, err, errlen);
-}
-
-int proto_read_int64(proto_reader_t *r, int64_t *out, char *err, size_t errlen)
+FIELD_COLD int read_int64_rest(proto_reader_t *r, int64_t *out, char *err, size_t errlen)
 {
     if (read_short_integer(r, INT64_MIN, INT64_MAX, out))
         return 0;
     return read_integer(r, INT64_MIN, INT64_MAX, PROTO_INT64_UNSET, out, err, errlen);
+}
+
+/* A tiny field inline, anything else in a tail call. */
+int proto_read_int(proto_reader_t *r, int32_t *out, char *err, size_t errlen)
+{
+    uint32_t v;
+    if (read_tiny_unsigned(r, &v)) {
+        *out = (int32_t)v;
+        return 0;
+    }
+    return read_int_rest(r, out, err, errlen);
+}
+
+int proto_read_int64(proto_reader_t *r, int64_t *out, char *err, size_t errlen)
+{
+    uint32_t v;
+    if (read_tiny_unsigned(r, &v)) {
+        *out = v;
+        return 0;
+    }
+    return read_int64_rest(r, out, err, errlen);
 }
 
 static size_t skip_digits(const char *s, size_t n, size_t i)

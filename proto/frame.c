@@ -238,80 +238,119 @@ void proto_put_str(proto_writer_t *w, const char *s)
     proto_put_raw(w, s, strlen(s) + 1);
 }
 
-/* The number of decimal digits of v (1 for 0), from its bit length:
- * log10(2) is about 1233 / 4096, which gives the count or one less. */
-static int u64_digit_count(uint64_t v)
+/* The integer writer's pieces are inlined whole: a call would cost the fast
+ * path a stack frame. */
+#define WRITER_HOT __attribute__((always_inline)) static inline
+
+/* Two ASCII digits of every n < 100, at 2n. */
+static const char digit_pairs[] = "00010203040506070809101112131415161718192021222324"
+                                  "25262728293031323334353637383940414243444546474849"
+                                  "50515253545556575859606162636465666768697071727374"
+                                  "75767778798081828384858687888990919293949596979899";
+
+/* The 8 decimal digits of v < 10^8, leading zeros included, as digit
+ * values (not yet ASCII) in one word whose lowest byte is the first digit.
+ * Each step splits every lane in two at once: 10^4 (a plain division),
+ * then 100 and 10 by multiply-shifts exact for the lane's range (n * 10486
+ * >> 20 is n / 100 for n < 10^4, n * 103 >> 10 is n / 10 for n < 100). */
+WRITER_HOT uint64_t eight_digit_values(uint64_t v)
 {
-    static const uint64_t pow10[20] = {
-        1ull,
-        10ull,
-        100ull,
-        1000ull,
-        10000ull,
-        100000ull,
-        1000000ull,
-        10000000ull,
-        100000000ull,
-        1000000000ull,
-        10000000000ull,
-        100000000000ull,
-        1000000000000ull,
-        10000000000000ull,
-        100000000000000ull,
-        1000000000000000ull,
-        10000000000000000ull,
-        100000000000000000ull,
-        1000000000000000000ull,
-        10000000000000000000ull,
-    };
-    int n = (64 - __builtin_clzll(v | 1)) * 1233 >> 12;
-    return n + ((v | 1) >= pow10[n]);
+    uint64_t x = v / 10000 | (v % 10000) << 32;
+    uint64_t q = (x * 10486 >> 20) & 0x0000007F0000007Full;
+    x = q | (x - q * 100) << 16;
+    q = (x * 103 >> 10) & 0x000F000F000F000Full;
+    return q | (x - q * 10) << 8;
 }
 
-/* Writes the decimal digits of v so that they end at end; returns where
- * they start. Frames are mostly integers, and snprintf costs ten times
- * this. */
-static inline char *u64_text(uint64_t v, char *end)
+/* Stores the word's bytes lowest first, as a little-endian load read them. */
+WRITER_HOT void store_le64(char *p, uint64_t x)
 {
-    static const char pairs[] = "00010203040506070809101112131415161718192021222324"
-                                "25262728293031323334353637383940414243444546474849"
-                                "50515253545556575859606162636465666768697071727374"
-                                "75767778798081828384858687888990919293949596979899";
-    char *p = end;
-    for (; v >= 100; v /= 100) { /* two digits a division */
-        p -= 2;
-        memcpy(p, pairs + v % 100 * 2, 2);
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    x = __builtin_bswap64(x);
+#endif
+    memcpy(p, &x, 8);
+}
+
+#define ASCII_ZEROS 0x3030303030303030ull
+
+/* The digits of 0 < v < 10^8 at p, without leading zeros; returns their
+ * end. Stores 8 bytes whatever the length: p must have 8 bytes of room. */
+WRITER_HOT char *u64_put_short(char *p, uint64_t v)
+{
+    uint64_t d = eight_digit_values(v);
+    int lead = __builtin_ctzll(d) >> 3; /* leading zeros are the low zero bytes */
+    store_le64(p, (d + ASCII_ZEROS) >> (lead * 8));
+    return p + 8 - lead;
+}
+
+/* The one or two digits of v < 100 at p; returns their end. */
+WRITER_HOT char *u64_put_tiny(char *p, uint64_t v)
+{
+    if (v < 10) {
+        *p = (char)('0' + v);
+        return p + 1;
     }
-    if (v >= 10) {
-        p -= 2;
-        memcpy(p, pairs + v * 2, 2);
+    memcpy(p, digit_pairs + v * 2, 2);
+    return p + 2;
+}
+
+/* The decimal digits of v at p; returns their end. Up to 20 digits, and p
+ * must have room for 8 bytes past the last one on the way: callers leave
+ * 21 bytes (a sign, 20 digits) of room in all. Frames are mostly integers,
+ * and snprintf costs ten times this. */
+WRITER_HOT char *u64_put(char *p, uint64_t v)
+{
+    if (v < 100) /* versions, flags, message ids: most integers */
+        return u64_put_tiny(p, v);
+    if (v < 100000000)
+        return u64_put_short(p, v);
+    uint64_t low = v % 100000000;
+    v /= 100000000;
+    if (v < 100) { /* Unix times: 10 digits */
+        p = u64_put_tiny(p, v);
+    } else if (v < 100000000) {
+        p = u64_put_short(p, v);
     } else {
-        *--p = (char)('0' + v);
+        p = u64_put_short(p, v / 100000000); /* at most 1844 */
+        store_le64(p, eight_digit_values(v % 100000000) + ASCII_ZEROS);
+        p += 8;
     }
-    return p;
+    store_le64(p, eight_digit_values(low) + ASCII_ZEROS);
+    return p + 8;
 }
 
 /* "-9223372036854775808" and its NUL. */
 #define INT_TEXT_MAX 21
 
-/* "%" PRId64, without printf, straight into the buffer. */
-void proto_put_int(proto_writer_t *w, int64_t v)
+/* The text, once the room is there. */
+WRITER_HOT void put_int_text(proto_writer_t *w, int64_t v)
 {
-    if (writer_reserve(w, INT_TEXT_MAX) < 0)
-        return;
     char *p = (char *)w->buf + w->len;
     /* The magnitude in unsigned arithmetic, where INT64_MIN has one. */
     uint64_t mag = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
     if (v < 0)
         *p++ = '-';
-    if (mag < 10) { /* versions, flags, small counts: most integers */
-        *p++ = (char)('0' + mag);
-    } else {
-        p += u64_digit_count(mag);
-        u64_text(mag, p);
-    }
+    p = u64_put(p, mag);
     *p++ = '\0';
     w->len = (size_t)((uint8_t *)p - w->buf);
+}
+
+/* The writer must grow, or has failed. Never inlined: proto_put_int's fast
+ * path then needs no stack frame, and reaches this as a tail call. */
+__attribute__((noinline)) static void put_int_grown(proto_writer_t *w, int64_t v)
+{
+    if (writer_grow(w, INT_TEXT_MAX) == 0)
+        put_int_text(w, v);
+}
+
+/* "%" PRId64, without printf, straight into the buffer. */
+void proto_put_int(proto_writer_t *w, int64_t v)
+{
+    if (__builtin_expect(w->error != 0 || w->cap - w->len < INT_TEXT_MAX, 0)) {
+        put_int_grown(w, v);
+        return;
+    }
+    put_int_text(w, v);
 }
 
 #define DOUBLE_FAST_DECIMALS 9
@@ -343,8 +382,7 @@ static int double_text_decimal(double v, char text[32])
         char *p = text;
         if (v < 0)
             *p++ = '-';
-        p += u64_digit_count(k / unit);
-        u64_text(k / unit, p);
+        p = u64_put(p, k / unit);
         if (d > 0) {
             uint64_t frac = k % unit;
             *p++ = '.';

@@ -557,6 +557,43 @@ static void writer_writes_integers_of_every_length_as_printf_would(void)
     proto_writer_free(&w);
 }
 
+/* Integers written 8 digits at a time: random digit strings of every
+ * length (zeros inside, at the ends, and whole runs of them), both signs,
+ * each into a writer whose free room is just below, at and above what an
+ * integer needs, so the 8-byte stores past the text and the growth at the
+ * edge both show: the bytes must be printf's and nothing after them. */
+static void writer_writes_integers_with_zero_runs_at_every_room_left(void)
+{
+    uint64_t seed = 12345;
+    for (int n = 0; n < 20000; n++) {
+        int digits = 1 + n % 19;
+        int64_t v = 0;
+        for (int i = 0; i < digits; i++) {
+            seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+            unsigned d = (unsigned)(seed >> 60) % 16; /* zeros about half the time */
+            if (d >= 10 || (digits == 19 && i == 0 && d == 9)) /* 19 digits: below 9e18 */
+                d = 0;
+            v = v * 10 + d;
+        }
+        if (n & 1)
+            v = -v;
+        char want[32];
+        int want_len = snprintf(want, sizeof want, "%lld", (long long)v) + 1;
+        proto_writer_t w;
+        proto_writer_init(&w);
+        proto_put_raw(&w, "x", 1);                        /* cap 256 */
+        static const char filler[256];
+        proto_put_raw(&w, filler, (size_t)(235 - 1 + n % 3)); /* 21, 20 or 19 left */
+        size_t from = w.len;
+        proto_put_int(&w, v);
+        CU_ASSERT_EQUAL_FATAL(w.len, from + (size_t)want_len);
+        CU_ASSERT_EQUAL(memcmp(w.buf + from, want, (size_t)want_len), 0);
+        proto_put_int(&w, 7); /* written right after, over any stray bytes */
+        CU_ASSERT_EQUAL(memcmp(w.buf + from + want_len, "7", 2), 0);
+        proto_writer_free(&w);
+    }
+}
+
 /* A writer that has failed writes nothing more, whatever the field. */
 static void writer_writes_nothing_after_an_error(void)
 {
@@ -1028,6 +1065,119 @@ static void reader_refuses_digits_that_run_to_the_end_of_the_frame(void)
     }
 }
 
+/* The readers take 8 bytes at a time, as two overlapping loads near a
+ * frame's end: every integer of 1 to 17 digits, at every position of
+ * frames of every length (so the field meets the end at each offset),
+ * must read as strtoll says, and the bytes around the digit range ('/',
+ * ':', 0xFA and up, whose +6 carries) must stop a field as bad. */
+static void reader_reads_integers_at_every_offset_from_the_frame_end(void)
+{
+    static const char *const texts[] = {
+        "5", "49", "100", "1234", "90817", "100000", "7000007", "12345678", "99999999",
+        "100000000", "1765376700", "123456789012", "100000000000000", "999999999999999",
+        "1234567890123456", "12345678901234567", "-5", "-12345678", "-1765376700", "+42",
+        "4/", "4:", "/4", ":4", "12345678:", "1234567\xfa", "\xff" "9", "12\xfa" "45", "123456789/",
+    };
+    for (size_t t = 0; t < sizeof texts / sizeof texts[0]; t++) {
+        const char *text = texts[t];
+        size_t n = strlen(text);
+        char *end;
+        errno = 0;
+        long long want = strtoll(text, &end, 10);
+        int plain = *end == '\0' && end != text;
+        for (size_t before = 0; before <= 20; before++) {
+            for (size_t after = 0; after <= 9; after += 3) {
+                char payload[64];
+                memset(payload, 'a', before);
+                if (before > 0)
+                    payload[before - 1] = '\0';
+                memcpy(payload + before, text, n + 1);
+                size_t len = before + n + 1;
+                memset(payload + len, 'b', after);
+                if (after > 0)
+                    payload[len + after - 1] = '\0';
+                len += after;
+                proto_frame_t f = exact_frame(payload, len);
+                proto_reader_t r, r64;
+                char err[ERRLEN];
+                int32_t i32 = 5;
+                int64_t i64 = 5;
+                proto_reader_init(&r, &f);
+                if (before > 0)
+                    CU_ASSERT_EQUAL_FATAL(proto_skip(&r, 1, err, sizeof err), 0);
+                r64 = r;
+                int rc32 = proto_read_int(&r, &i32, err, sizeof err);
+                int rc64 = proto_read_int64(&r64, &i64, err, sizeof err);
+                int fits32 = plain && want >= INT32_MIN && want <= INT32_MAX;
+                CU_ASSERT_EQUAL(rc32, fits32 ? 0 : PROTO_ERR_FIELD);
+                CU_ASSERT_EQUAL(rc64, plain ? 0 : PROTO_ERR_FIELD);
+                CU_ASSERT_EQUAL(i32, fits32 ? (int32_t)want : 5);
+                CU_ASSERT_EQUAL(i64, plain ? (int64_t)want : 5);
+                CU_ASSERT_EQUAL(r64.pos, plain ? before + n + 1 : before);
+                CU_ASSERT_EQUAL(r64.index, (before > 0) + plain);
+                free((void *)f.payload);
+            }
+        }
+    }
+}
+
+/* Digits cut off by the frame's end at every length from 1 to 17, in
+ * frames shorter and longer than 8 bytes: never a field. */
+static void reader_refuses_long_digit_runs_cut_by_the_frame_end(void)
+{
+    static const char digits[] = "12345678901234567";
+    for (size_t n = 1; n < sizeof digits; n++) {
+        for (size_t before = 0; before <= 9; before += 9) {
+            char payload[32];
+            memset(payload, 'a', before);
+            if (before > 0)
+                payload[before - 1] = '\0';
+            memcpy(payload + before, digits, n); /* no NUL */
+            proto_frame_t f = exact_frame(payload, before + n);
+            proto_reader_t r;
+            char err[ERRLEN];
+            int32_t i32 = 5;
+            int64_t i64 = 5;
+            proto_reader_init(&r, &f);
+            if (before > 0)
+                CU_ASSERT_EQUAL_FATAL(proto_skip(&r, 1, err, sizeof err), 0);
+            CU_ASSERT_EQUAL(proto_read_int(&r, &i32, err, sizeof err), PROTO_ERR_FIELD);
+            CU_ASSERT_EQUAL(proto_read_int64(&r, &i64, err, sizeof err), PROTO_ERR_FIELD);
+            CU_ASSERT(i32 == 5 && i64 == 5);
+            CU_ASSERT_EQUAL(r.pos, before);
+            free((void *)f.payload);
+        }
+    }
+}
+
+/* Counting by byte lanes: a frame of more than 255 blocks of nothing but
+ * NULs (where an 8-bit lane would wrap) and long mixed frames, from every
+ * start, must count what a plain byte scan counts. */
+static void reader_counts_the_fields_of_long_frames(void)
+{
+    static char payload[9000];
+    for (int pattern = 0; pattern < 3; pattern++) {
+        uint32_t seed = 99;
+        for (size_t i = 0; i < sizeof payload; i++) {
+            seed = seed * 1103515245u + 12345u;
+            payload[i] = pattern == 0 ? '\0' : (seed >> 16) % (pattern == 1 ? 2 : 7) ? 'z' : '\0';
+        }
+        payload[sizeof payload - 1] = '\0';
+        proto_frame_t f = exact_frame(payload, sizeof payload);
+        for (size_t from = 0; from < sizeof payload; from += from < 40 ? 1 : 997) {
+            int want = 0;
+            for (size_t i = from; i < sizeof payload; i++)
+                want += payload[i] == '\0';
+            proto_reader_t r;
+            proto_reader_init(&r, &f);
+            r.pos = from; /* a field starts there in pattern 0; the count is bytewise anyway */
+            if (pattern == 0 || from == 0 || payload[from - 1] == '\0')
+                CU_ASSERT_EQUAL(proto_reader_remaining(&r), want);
+        }
+        free((void *)f.payload);
+    }
+}
+
 static void reader_copies_a_string_cut_to_the_buffer(void)
 {
     static const char payload[] = "AAPL\0" "\0" "ABCDEFGH\0" "x";
@@ -1448,6 +1598,7 @@ static CU_TestInfo writer_tests[] = {
     TEST(doubles_round_trip_as_printf_and_strtod_would),
     TEST(writer_writes_ints_and_bools_as_decimal_text),
     TEST(writer_writes_integers_of_every_length_as_printf_would),
+    TEST(writer_writes_integers_with_zero_runs_at_every_room_left),
     TEST(writer_writes_nothing_after_an_error),
     CU_TEST_INFO_NULL,
 };
@@ -1467,6 +1618,9 @@ static CU_TestInfo reader_tests[] = {
     TEST(reader_counts_and_skips_fields_across_16_byte_blocks),
     TEST(reader_reads_integers_of_every_length_and_sign_as_strtoll_would),
     TEST(reader_refuses_digits_that_run_to_the_end_of_the_frame),
+    TEST(reader_reads_integers_at_every_offset_from_the_frame_end),
+    TEST(reader_refuses_long_digit_runs_cut_by_the_frame_end),
+    TEST(reader_counts_the_fields_of_long_frames),
     TEST(reader_copies_a_string_cut_to_the_buffer),
     TEST(reader_round_trips_what_the_writer_wrote),
     CU_TEST_INFO_NULL,
