@@ -7,9 +7,10 @@
  * few hundred events. The blocks in flight are few and small enough to
  * stay in cache.
  *
- * A record: a tp_head; its fields as io_trace_field_t; the addresses the
- * emitter passed for their string values (the recorder's caches key by
- * them); then copies of the IO_TS values, which the fields point at. src,
+ * A record: a tp_head; its fields as io_trace_field_t; when it has IO_TS
+ * values, the addresses the emitter passed for its string values (the
+ * recorder's caches key by them) and copies of the IO_TS texts, which the
+ * fields then point at. src,
  * ev, keys and IO_TK values outlive the loop (io.h), so they travel as
  * pointers. A block never moves, so the pointers into it hold until it is
  * reused. */
@@ -35,8 +36,9 @@ typedef struct tp_block {
 typedef struct tp_head {
     io_us_t wall_us;
     const char *src, *ev;
-    uint32_t size; /* the record's bytes, a multiple of TP_ALIGN */
-    uint32_t nfields;
+    uint32_t size;    /* the record's bytes, a multiple of TP_ALIGN */
+    uint16_t nfields;
+    uint16_t copied;  /* it holds copies and their addresses */
 } tp_head_t;
 
 struct tp_pipe {
@@ -60,7 +62,7 @@ static void tp_record_block(tr_recorder_t *rec, const tp_block_t *b)
         const tp_head_t *h = (const tp_head_t *)(b->data + off);
         const io_trace_field_t *fields = (const io_trace_field_t *)(h + 1);
         const char *const *str_at = (const char *const *)(fields + h->nfields);
-        tr_record(rec, h->wall_us, h->src, h->ev, h->nfields, fields, str_at);
+        tr_record(rec, h->wall_us, h->src, h->ev, h->nfields, fields, h->copied ? str_at : NULL);
         off += h->size;
     }
 }
@@ -158,22 +160,28 @@ void tp_sink(void *data, io_us_t wall_us, const char *src, const char *ev, size_
              const io_trace_field_t *fields)
 {
     tp_pipe_t *p = data;
-    size_t size = sizeof(tp_head_t) + nfields * (sizeof *fields + sizeof(char *));
+    size_t texts = 0;
     for (size_t i = 0; i < nfields; i++)
-        size += tp_copied(&fields[i]) ? strlen(fields[i].str) + 1 : 0;
+        texts += tp_copied(&fields[i]) ? strlen(fields[i].str) + 1 : 0;
+    size_t size = sizeof(tp_head_t) + nfields * sizeof *fields;
+    if (texts)
+        size += nfields * sizeof(char *) + texts;
     size = (size + TP_ALIGN - 1) & ~(size_t)(TP_ALIGN - 1);
     tp_block_t *b = p->cur;
-    if ((!b || b->cap - b->used < size) && !(b = tp_next_block(p, size))) {
+    if (nfields > UINT16_MAX || ((!b || b->cap - b->used < size) && !(b = tp_next_block(p, size)))) {
         p->lost = 1;
         return;
     }
     tp_head_t *h = (tp_head_t *)(b->data + b->used);
     io_trace_field_t *out = (io_trace_field_t *)(h + 1);
+    *h = (tp_head_t){wall_us, src, ev, (uint32_t)size, (uint16_t)nfields, texts != 0};
+    memcpy(out, fields, nfields * sizeof *fields);
+    b->used += size;
+    if (!texts)
+        return;
     const char **str_at = (const char **)(out + nfields);
     char *text = (char *)(str_at + nfields);
-    *h = (tp_head_t){wall_us, src, ev, (uint32_t)size, (uint32_t)nfields};
     for (size_t i = 0; i < nfields; i++) {
-        out[i] = fields[i];
         str_at[i] = fields[i].str;
         if (tp_copied(&fields[i])) {
             size_t n = strlen(fields[i].str) + 1;
@@ -181,7 +189,6 @@ void tp_sink(void *data, io_us_t wall_us, const char *src, const char *ev, size_
             text += n;
         }
     }
-    b->used += size;
 }
 
 int tp_start(tr_recorder_t *rec, tp_pipe_t **out, char *err, size_t errlen)
