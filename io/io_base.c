@@ -59,16 +59,23 @@ uint64_t io_rng_next(io_rng_t *rng)
 
 uint64_t io_rng_upto(io_rng_t *rng, uint64_t span)
 {
+    uint64_t x = io_rng_next(rng);
     if (span == UINT64_MAX)
-        return io_rng_next(rng);
+        return x;
     uint64_t n = span + 1;
+    /* A power of two divides 2^64: every draw is kept, its low bits are the
+     * value. */
+    if ((n & span) == 0)
+        return x & span;
     /* Draws below 2^64 mod n would make the low residues more likely than
-     * the others; rejecting them leaves a whole number of copies of [0, n). */
-    uint64_t reject_below = (0 - n) % n;
-    uint64_t x;
-    do {
-        x = io_rng_next(rng);
-    } while (x < reject_below);
+     * the others; rejecting them leaves a whole number of copies of [0, n).
+     * That bound is below n, so a draw of n or more (all but n in 2^64 of
+     * them) is kept without the division that finds it. */
+    if (x < n) {
+        uint64_t reject_below = (0 - n) % n;
+        while (x < reject_below)
+            x = io_rng_next(rng);
+    }
     return x % n;
 }
 

@@ -33,6 +33,7 @@ struct ibc {
     io_timer_t *ping_timer;
     proto_decoder_t dec;
     proto_writer_t out;
+    proto_writer_t ping_out; /* reqCurrentTime: the same frame every time, built once */
     int version;
     int have_next_id;
     int32_t next_order_id;  /* the latest nextValidId */
@@ -432,6 +433,16 @@ static void ibc_enter(ibc_t *c, enum ibc_state next)
 
 /* ---- public ------------------------------------------------------------- */
 
+/* Builds the health check's reqCurrentTime (version 1) into w. 0 or a
+ * PROTO_ERR_* code. */
+static int ibc_build_ping(proto_writer_t *w)
+{
+    proto_frame_begin(w);
+    proto_put_int(w, PROTO_OUT_REQ_CURRENT_TIME);
+    proto_put_int(w, 1);
+    return proto_frame_end(w);
+}
+
 /* 1 between ibc_connect and the close. */
 static int ibc_active(const ibc_t *c)
 {
@@ -457,9 +468,16 @@ int ibc_new(io_loop_t *loop, const ibc_config_t *cfg, const ibc_events_t *events
         goto fail_ping_timer;
     proto_decoder_init(&c->dec);
     proto_writer_init(&c->out);
+    proto_writer_init(&c->ping_out);
+    if (ibc_build_ping(&c->ping_out) < 0)
+        goto fail_ping_frame;
     *out = c;
     return 0;
 
+fail_ping_frame:
+    proto_writer_free(&c->ping_out);
+    proto_writer_free(&c->out);
+    io_timer_free(c->ping_timer);
 fail_ping_timer:
     io_timer_free(c->step_timer);
 fail_step_timer:
@@ -480,6 +498,7 @@ void ibc_free(ibc_t *c)
     io_timer_free(c->ping_timer);
     proto_decoder_free(&c->dec);
     proto_writer_free(&c->out);
+    proto_writer_free(&c->ping_out);
     free(c->accounts);
     free(c);
 }
@@ -502,9 +521,7 @@ int ibc_ping(ibc_t *c, uint32_t seq)
 {
     if (c->state != IBC_READY || c->ping_outstanding)
         return IO_ERR_INVAL;
-    ibc_frame_begin(c, PROTO_OUT_REQ_CURRENT_TIME);
-    proto_put_int(&c->out, 1);
-    int rc = ibc_frame_send(c, PROTO_OUT_REQ_CURRENT_TIME);
+    int rc = ibc_write(c, &c->ping_out, PROTO_OUT_REQ_CURRENT_TIME);
     if (rc < 0)
         return rc;
     c->ping_outstanding = 1;

@@ -101,7 +101,6 @@ struct cyc {
     int timed_out; /* failed by a request timeout or the deadline */
     int orders;
     char reason[CYC_REASON_MAX];
-    char waiting_for[64];       /* the request a timeout names */
     int32_t next_req_id;
     int32_t hist_req_id;
     int32_t exec_req_id;
@@ -159,16 +158,36 @@ static int cyc_send(cyc_t *c, int build_rc, const char *what)
     return rc;
 }
 
-/* A request is out: name it for the timeout and arm the timer. */
-static void cyc_await(cyc_t *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void cyc_await(cyc_t *c, const char *fmt, ...)
+/* A request is out: arm its timeout. Which request it is follows from the
+ * state, and is written out only if the timeout fires (cyc_waiting_for). */
+static void cyc_await(cyc_t *c)
 {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(c->waiting_for, sizeof c->waiting_for, fmt, ap);
-    va_end(ap);
     io_timer_start(c->req_timer, c->cfg.request_timeout_us);
+}
+
+/* The request a timeout in this state names. */
+static void cyc_waiting_for(const cyc_t *c, char *buf, size_t cap)
+{
+    switch (c->state) {
+    case CYC_OPEN_ORDERS:
+        snprintf(buf, cap, "reqOpenOrders");
+        break;
+    case CYC_EXECUTIONS:
+        snprintf(buf, cap, "reqExecutions");
+        break;
+    case CYC_POSITIONS:
+        snprintf(buf, cap, "reqPositions");
+        break;
+    case CYC_HISTORICAL:
+        snprintf(buf, cap, "reqHistoricalData %s", cyc_symbol(c));
+        break;
+    case CYC_ORDER_STATUS:
+        snprintf(buf, cap, "orderStatus %s order %d", c->cur.symbol, (int)c->cur.order_id);
+        break;
+    default: /* no request awaits a reply in the other states */
+        snprintf(buf, cap, "%s", cyc_state_names[c->state]);
+        break;
+    }
 }
 
 static int cyc_status_final(const char *status)
@@ -207,7 +226,7 @@ static void cyc_enter_open_orders(cyc_t *c)
     io_log(c->loop, IO_LOG_INFO, CYC_SRC, "reconciling %zu order(s) of unknown fate", n);
     if (cyc_send(c, rq_req_open_orders(&c->out), "reqOpenOrders") < 0)
         return;
-    cyc_await(c, "reqOpenOrders");
+    cyc_await(c);
 }
 
 static void cyc_enter_executions(cyc_t *c)
@@ -216,7 +235,7 @@ static void cyc_enter_executions(cyc_t *c)
     int rc = rq_req_executions(&c->out, c->exec_req_id, ibc_client_id(c->client));
     if (cyc_send(c, rc, "reqExecutions") < 0)
         return;
-    cyc_await(c, "reqExecutions");
+    cyc_await(c);
 }
 
 static void cyc_enter_positions(cyc_t *c)
@@ -224,7 +243,7 @@ static void cyc_enter_positions(cyc_t *c)
     if (cyc_send(c, rq_req_positions(&c->out), "reqPositions") < 0)
         return;
     c->positions_open = 1;
-    cyc_await(c, "reqPositions");
+    cyc_await(c);
 }
 
 static void cyc_enter_historical(cyc_t *c)
@@ -235,7 +254,7 @@ static void cyc_enter_historical(cyc_t *c)
     if (cyc_send(c, rc, "reqHistoricalData") < 0)
         return;
     c->hist_open = 1;
-    cyc_await(c, "reqHistoricalData %s", cyc_symbol(c));
+    cyc_await(c);
 }
 
 void cyc_format_fixed4(char *buf, size_t cap, double v)
@@ -417,7 +436,7 @@ static void cyc_enter(cyc_t *c, enum cyc_state next)
         cyc_enter_order(c);
         break;
     case CYC_ORDER_STATUS:
-        cyc_await(c, "orderStatus %s order %d", c->cur.symbol, (int)c->cur.order_id);
+        cyc_await(c);
         break;
     case CYC_NEXT:
         c->sym++;
@@ -546,13 +565,15 @@ static int cyc_read_bars(cyc_t *c, proto_reader_t *r, int32_t n, char *err, size
         c->closes = p;
         c->closes_cap = (size_t)n;
     }
+    /* A bar is date, open, high, low, close, volume, WAP, count: from one
+     * close to the next are 7 fields, skipped in one walk. */
     for (int32_t i = 0; i < n && rc == 0; i++) {
-        rc = proto_skip(r, 4, err, errlen); /* date, open, high, low */
+        rc = proto_skip(r, i == 0 ? 4 : 7, err, errlen);
         if (rc == 0)
             rc = proto_read_double(r, &c->closes[i], err, errlen);
-        if (rc == 0)
-            rc = proto_skip(r, 3, err, errlen); /* volume, WAP, count */
     }
+    if (rc == 0 && n > 0)
+        rc = proto_skip(r, 3, err, errlen); /* the last bar's volume, WAP, count */
     if (rc < 0 && (n < 0 || n > proto_reader_remaining(&start) / 8)) {
         snprintf(err, errlen, "bar count %d does not match the frame", (int)n);
         rc = PROTO_ERR_FIELD;
@@ -733,8 +754,10 @@ static void cyc_on_req_timer(io_timer_t *t, void *data)
     (void)t;
     cyc_t *c = data;
     if (c->state != CYC_STARTING) {
+        char what[64];
+        cyc_waiting_for(c, what, sizeof what);
         c->timed_out = 1;
-        cyc_fail(c, "request timeout: %s", c->waiting_for);
+        cyc_fail(c, "request timeout: %s", what);
         return;
     }
     if (!ibc_is_ready(c->client))

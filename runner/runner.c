@@ -118,12 +118,18 @@ static int rn_open_at(rn_t *rn, io_us_t wall_us)
     return rn->cfg.always_open || cal_memo_is_open(&rn->cal, wall_us / IO_US_PER_S);
 }
 
+/* The first open at or after from_us (rounded up to the second). */
+static io_us_t rn_next_open_from(rn_t *rn, io_us_t from_us)
+{
+    return cal_memo_next_open(&rn->cal, (from_us + IO_US_PER_S - 1) / IO_US_PER_S) * IO_US_PER_S;
+}
+
 /* The first moment at or after from_us when a cycle may run. */
 static io_us_t rn_slot_from(rn_t *rn, io_us_t from_us)
 {
     if (rn_open_at(rn, from_us))
         return from_us;
-    return cal_memo_next_open(&rn->cal, (from_us + IO_US_PER_S - 1) / IO_US_PER_S) * IO_US_PER_S;
+    return rn_next_open_from(rn, from_us);
 }
 
 /* "2025-12-10 10:00:00 EST", for log lines. */
@@ -143,7 +149,9 @@ static io_us_t rn_idle_ping_delay(rn_t *rn)
     io_us_t slow = rn->cfg.closed_ping_interval_us;
     if (rn_open_at(rn, now))
         return rn->cfg.ping_interval_us;
-    io_us_t to_window = rn_slot_from(rn, now) - now - slow;
+    /* Closed now: the next slot is the next open (without asking the
+     * calendar about now again, as rn_slot_from would). */
+    io_us_t to_window = rn_next_open_from(rn, now) - now - slow;
     if (to_window <= 0)
         return rn->cfg.ping_interval_us;
     return to_window < slow ? to_window : slow;

@@ -531,15 +531,16 @@ static int st_codes_equal(const st_codes_t *a, const st_codes_t *b)
     return 1;
 }
 
-/* Field by field: memcmp would also compare padding. */
+/* Field by field: memcmp would also compare padding. The health check's
+ * counter comes first: most commits are a ping's, and it tells at once. */
 static int st_model_equal(const st_model_t *a, const st_model_t *b)
 {
-    return a->conn == b->conn && a->phase == b->phase && a->persistent == b->persistent &&
+    return a->pings_ok == b->pings_ok && a->last_rtt_us == b->last_rtt_us && a->conn == b->conn &&
+           a->phase == b->phase && a->persistent == b->persistent &&
            a->started_wall_us == b->started_wall_us &&
            a->connected_wall_us == b->connected_wall_us &&
-           a->next_cycle_wall_us == b->next_cycle_wall_us && a->last_rtt_us == b->last_rtt_us &&
-           a->reconnects == b->reconnects && a->cycles_ok == b->cycles_ok &&
-           a->cycles_failed == b->cycles_failed && a->pings_ok == b->pings_ok &&
+           a->next_cycle_wall_us == b->next_cycle_wall_us && a->reconnects == b->reconnects &&
+           a->cycles_ok == b->cycles_ok && a->cycles_failed == b->cycles_failed &&
            a->pings_failed == b->pings_failed && st_codes_equal(&a->errors, &b->errors);
 }
 

@@ -169,21 +169,28 @@ static void heap_sift_up(io_loop_t *loop, size_t i, struct sim_event *ev)
     heap_place(loop, i, ev);
 }
 
+/* The growing half of heap_reserve, out of line. */
+__attribute__((noinline)) static int heap_grow(io_loop_t *loop, size_t need)
+{
+    size_t cap = loop->heap_cap ? loop->heap_cap : 64;
+    while (cap < need)
+        cap *= 2;
+    struct sim_event **heap = realloc(loop->heap, cap * sizeof *heap);
+    if (!heap)
+        return IO_ERR_NOMEM;
+    loop->heap = heap;
+    loop->heap_cap = cap;
+    loop->heap_need = need;
+    return 0;
+}
+
 /* Raises the bound on queued events by n, growing the array to match, so
  * that queue_push never needs memory. */
-static int heap_reserve(io_loop_t *loop, size_t n)
+static inline int heap_reserve(io_loop_t *loop, size_t n)
 {
     size_t need = loop->heap_need + n;
-    if (need > loop->heap_cap) {
-        size_t cap = loop->heap_cap ? loop->heap_cap : 64;
-        while (cap < need)
-            cap *= 2;
-        struct sim_event **heap = realloc(loop->heap, cap * sizeof *heap);
-        if (!heap)
-            return IO_ERR_NOMEM;
-        loop->heap = heap;
-        loop->heap_cap = cap;
-    }
+    if (need > loop->heap_cap)
+        return heap_grow(loop, need);
     loop->heap_need = need;
     return 0;
 }
@@ -402,8 +409,9 @@ static void conn_unref(io_loop_t *loop, struct sim_conn *c)
 }
 
 /* Queues ev on channel dir after a one-way delay, never before the event
- * queued on that channel last. */
-static void conn_send(io_loop_t *loop, struct sim_conn *c, int dir, struct sim_event *ev)
+ * queued on that channel last. Inlined: a write's piece is most of the
+ * queue's traffic. */
+__attribute__((always_inline)) static inline void conn_send(io_loop_t *loop, struct sim_conn *c, int dir, struct sim_event *ev)
 {
     io_us_t t = loop->now_us + loop->net.latency_us;
     if (loop->net.jitter_us > 0)
@@ -442,8 +450,9 @@ static io_stream_t *stream_new(io_loop_t *loop, struct sim_conn *c, int side,
     return s;
 }
 
-/* Moves a stream through its states on an arriving event. Returns 1 and
- * fills *out when the owner is to hear of it, 0 when it is dropped. */
+/* Moves a stream through its states on an arriving control event (data
+ * goes through data_deliver). Returns 1 and fills *out when the owner is
+ * to hear of it, 0 when it is dropped. */
 static int stream_step(io_stream_t *s, const struct sim_event *ev, io_stream_event_t *out)
 {
     enum sim_stream_state next = s->state;
@@ -462,15 +471,6 @@ static int stream_step(io_stream_t *s, const struct sim_event *ev, io_stream_eve
         out->kind = IO_EV_CONNECT_FAILED;
         out->status = IO_ERR_REFUSED;
         break;
-    case SEV_DATA: {
-        if (s->state != SS_OPEN)
-            return 0;
-        const struct sim_data *d = (const struct sim_data *)ev;
-        out->kind = IO_EV_DATA;
-        out->data = d->bytes;
-        out->len = d->len;
-        break;
-    }
     case SEV_FIN:
         if (s->state != SS_OPEN)
             return 0;
@@ -596,11 +596,37 @@ static size_t net_cut(io_loop_t *loop, size_t len, size_t sizes[SIM_PIECES_MAX])
     return n;
 }
 
-/* Queues the n pieces of one write on channel dir, all or none: 0 or
- * IO_ERR_NOMEM. The pieces are chained through next_free until sent.
- * Inlined, so that a plain write (n = 1) loses its loops. */
-__attribute__((always_inline)) static inline int conn_send_data(io_loop_t *loop, struct sim_conn *c, int dir, const uint8_t *p,
-                          const size_t *sizes, size_t n)
+/* memcpy for the small pieces most writes are (a health check's frames
+ * are 9 and 20 bytes): two overlapping fixed-size copies, no call. */
+static inline void copy_piece(uint8_t *dst, const uint8_t *src, size_t len)
+{
+    if (len >= 8 && len <= 16) {
+        memcpy(dst, src, 8);
+        memcpy(dst + len - 8, src + len - 8, 8);
+    } else if (len > 16 && len <= 32) {
+        memcpy(dst, src, 16);
+        memcpy(dst + len - 16, src + len - 16, 16);
+    } else {
+        memcpy(dst, src, len);
+    }
+}
+
+/* Fills piece d with its d->len bytes from p and queues it on channel dir;
+ * its heap slot is reserved. */
+__attribute__((always_inline)) static inline void data_send(io_loop_t *loop, struct sim_conn *c,
+                                                            int dir, struct sim_data *d,
+                                                            const uint8_t *p)
+{
+    d->ev.kind = SEV_DATA;
+    copy_piece(d->bytes, p, d->len);
+    c->pending[dir] += d->len;
+    conn_send(loop, c, dir, &d->ev);
+}
+
+/* Queues the n pieces of one chunked write on channel dir, all or none: 0
+ * or IO_ERR_NOMEM. The pieces are chained through next_free until sent. */
+static int conn_send_pieces(io_loop_t *loop, struct sim_conn *c, int dir, const uint8_t *p,
+                            const size_t *sizes, size_t n)
 {
     struct sim_data *head = NULL, **tail = &head;
     size_t made = 0;
@@ -620,12 +646,26 @@ __attribute__((always_inline)) static inline int conn_send_data(io_loop_t *loop,
     }
     for (struct sim_data *d = head, *next; d; d = next) {
         next = d->next_free;
-        d->ev.kind = SEV_DATA;
-        memcpy(d->bytes, p, d->len);
+        data_send(loop, c, dir, d, p);
         p += d->len;
-        c->pending[dir] += d->len;
-        conn_send(loop, c, dir, &d->ev);
     }
+    return 0;
+}
+
+/* A plain write: one piece, no chain. 0 or IO_ERR_NOMEM. */
+__attribute__((always_inline)) static inline int conn_send_whole(io_loop_t *loop,
+                                                                 struct sim_conn *c, int dir,
+                                                                 const uint8_t *p, size_t len)
+{
+    struct sim_data *d = data_new(loop, len);
+    if (!d)
+        return IO_ERR_NOMEM;
+    d->len = len;
+    if (heap_reserve(loop, 1) != 0) {
+        data_free(loop, d);
+        return IO_ERR_NOMEM;
+    }
+    data_send(loop, c, dir, d, p);
     return 0;
 }
 
@@ -636,7 +676,7 @@ static int conn_send_chunked(io_loop_t *loop, struct sim_conn *c, int dir, const
 {
     size_t sizes[SIM_PIECES_MAX];
     size_t n = net_cut(loop, len, sizes);
-    return conn_send_data(loop, c, dir, p, sizes, n);
+    return conn_send_pieces(loop, c, dir, p, sizes, n);
 }
 
 int io_stream_write(io_stream_t *stream, const void *data, size_t len)
@@ -652,7 +692,7 @@ int io_stream_write(io_stream_t *stream, const void *data, size_t len)
         return 0;
     if (loop->net.chunking)
         return conn_send_chunked(loop, c, dir, data, len);
-    return conn_send_data(loop, c, dir, data, &len, 1);
+    return conn_send_whole(loop, c, dir, data, len);
 }
 
 size_t io_stream_pending(const io_stream_t *stream)
@@ -821,77 +861,124 @@ void io_sim_raise_signal(io_loop_t *loop, enum io_signal sig)
 
 /* ---- running ------------------------------------------------------------ */
 
-/* Gives back what a queued (or just dequeued) event holds: the data piece's
- * memory and heap slot, and its reference on the conn. */
-static void event_release(io_loop_t *loop, struct sim_event *ev)
+/* Gives back what a delivered or dropped data piece holds: its bytes'
+ * count on the channel, its heap slot, its block and its reference on the
+ * conn. */
+static void data_release(io_loop_t *loop, struct sim_data *d)
 {
-    if (ev->kind == SEV_TIMER || ev->kind == SEV_SIGNAL)
-        return;
-    struct sim_conn *c = ev->conn;
-    if (ev->kind == SEV_DATA) {
-        c->pending[ev->dir] -= ((struct sim_data *)ev)->len;
-        loop->heap_need--;
-        data_free(loop, (struct sim_data *)ev);
-    }
+    struct sim_conn *c = d->ev.conn;
+    c->pending[d->ev.dir] -= d->len;
+    loop->heap_need--;
+    data_free(loop, d);
     conn_unref(loop, c);
 }
 
-/* Hands a stream event to the stream it is addressed to, if that stream is
- * still there and in a state to hear it. */
-static void event_deliver(io_loop_t *loop, struct sim_event *ev)
+/* Gives back what a queued (or just dequeued) event holds: a data piece's
+ * memory and heap slot, a stream event's reference on the conn. */
+static void event_release(io_loop_t *loop, struct sim_event *ev)
+{
+    if (ev->kind == SEV_DATA)
+        data_release(loop, (struct sim_data *)ev);
+    else if (ev->kind != SEV_TIMER && ev->kind != SEV_SIGNAL)
+        conn_unref(loop, ev->conn);
+}
+
+/* A data piece arrived: the stream it is addressed to hears of it if it is
+ * still there, open, and the sender did not abort meanwhile. */
+static void data_deliver(io_loop_t *loop, struct sim_data *d)
+{
+    struct sim_conn *c = d->ev.conn;
+    io_stream_t *s = c->end[!d->ev.dir];
+    if (s && s->state == SS_OPEN && s->cb && !c->reset[d->ev.dir]) {
+        io_stream_event_t out = {IO_EV_DATA, d->bytes, d->len, 0};
+        s->cb(s, &out, s->data);
+    }
+    data_release(loop, d);
+}
+
+/* Hands a control event to the stream it is addressed to, if that stream
+ * is still there and in a state to hear it. */
+static void ctrl_deliver(io_loop_t *loop, struct sim_event *ev)
 {
     struct sim_conn *c = ev->conn;
     io_stream_t *s = c->end[!ev->dir];
     io_stream_event_t out;
     if (ev->kind == SEV_SYN)
         conn_on_syn(loop, c);
-    else if (s && !(ev->kind == SEV_DATA && c->reset[ev->dir]) && stream_step(s, ev, &out))
+    else if (s && stream_step(s, ev, &out))
         s->cb(s, &out, s->data);
-    event_release(loop, ev);
+    conn_unref(loop, c);
 }
 
 static void event_run(io_loop_t *loop, struct sim_event *ev)
 {
-    if (ev->kind == SEV_TIMER) {
+    switch (ev->kind) {
+    case SEV_TIMER: {
         io_timer_t *t = (io_timer_t *)((char *)ev - offsetof(io_timer_t, ev));
         t->cb(t, t->data);
-    } else if (ev->kind == SEV_SIGNAL) {
+        break;
+    }
+    case SEV_DATA:
+        data_deliver(loop, (struct sim_data *)ev);
+        break;
+    case SEV_SIGNAL:
         if (loop->signal_cb)
             loop->signal_cb(loop, (enum io_signal)ev->dir, loop->signal_data);
-    } else {
-        event_deliver(loop, ev);
+        break;
+    default:
+        ctrl_deliver(loop, ev);
+        break;
     }
 }
 
-/* Runs events in (time, seq) order while they are due at or before
- * until_us (bounded) or at all. Returns 1 if io_loop_stop ended it. */
-static int loop_run(io_loop_t *loop, int bounded, io_us_t until_us)
+/* Takes the next event off the queue if it is due at or before until_us;
+ * NULL when none is. The next event is the front's last, or the heap's
+ * root when the front is empty. */
+static inline struct sim_event *queue_pop_due(io_loop_t *loop, io_us_t until_us)
 {
     struct sim_event *ev;
-    while (!loop->stop && (ev = queue_first(loop))) {
-        if (bounded && ev->time_us > until_us)
-            break;
-        queue_remove(loop, ev);
+    if (loop->nfront > 0) {
+        ev = loop->front[loop->nfront - 1];
+        if (ev->time_us > until_us)
+            return NULL;
+        loop->nfront--;
+        ev->idx = SIM_NOT_QUEUED;
+        return ev;
+    }
+    if (loop->heap_len == 0 || loop->heap[0]->time_us > until_us)
+        return NULL;
+    ev = loop->heap[0];
+    heap_remove(loop, ev);
+    return ev;
+}
+
+/* Runs events in (time, seq) order while they are due at or before
+ * until_us (INT64_MAX: all of them). Returns 1 if io_loop_stop ended it. */
+static int loop_run(io_loop_t *loop, io_us_t until_us)
+{
+    struct sim_event *ev;
+    while (!loop->stop && (ev = queue_pop_due(loop, until_us))) {
         loop->now_us = ev->time_us;
         loop->events_run++;
         event_run(loop, ev);
     }
     int stopped = loop->stop;
     loop->stop = 0;
-    if (!stopped && bounded && until_us > loop->now_us)
-        loop->now_us = until_us;
     return stopped;
 }
 
 int io_loop_run(io_loop_t *loop)
 {
-    loop_run(loop, 0, 0);
+    loop_run(loop, INT64_MAX);
     return 0;
 }
 
 int io_sim_run_until(io_loop_t *loop, io_us_t until_us)
 {
-    return loop_run(loop, 1, until_us);
+    int stopped = loop_run(loop, until_us);
+    if (!stopped && until_us > loop->now_us)
+        loop->now_us = until_us;
+    return stopped;
 }
 
 void io_loop_free(io_loop_t *loop)

@@ -920,6 +920,23 @@ static void bar_counts_the_frame_cannot_hold_are_named_as_such(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(bad, "field"));
 }
 
+/* From one close to the next the reader skips the 7 fields between in one
+ * walk: a bad close in a later bar is still named where it is, a last bar
+ * cut short is still a count the frame does not hold, and no bars read
+ * nothing. */
+static void bars_are_read_close_to_close_and_a_bad_field_is_named_where_it_is(void)
+{
+    CU_ASSERT_STRING_EQUAL(reason_for_bars("2|20251208 09:30:00|1|2|0.5|1.5|10|1.2|3"
+                                           "|20251208 10:00:00|1|2|0.5|x|10|1.2|3"),
+                           "bad historicalData: field 17: expected a number, got \"x\"");
+    CU_ASSERT_STRING_EQUAL(reason_for_bars("2|20251208 09:30:00|1|2|0.5|1.5|10|1.2|3"
+                                           "|20251208 10:00:00|1|2|0.5|1.5|10|1.2"),
+                           "bad historicalData: bar count 2 does not match the frame");
+    CU_ASSERT_STRING_EQUAL(reason_for_bars("1|20251208 09:30:00|1|2|0.5|1.5|10|1.2"),
+                           "bad historicalData: bar count 1 does not match the frame");
+    CU_ASSERT_STRING_EQUAL(reason_for_bars("0"), "not enough bars for AAPL: 0, need 20");
+}
+
 static void cancelled_order_error_202_ends_the_wait_and_the_cycle_goes_on(void)
 {
     fx_setup(1);
@@ -1052,6 +1069,52 @@ static void order_still_working_stays_pending_and_holds_the_symbol(void)
     CU_ASSERT_EQUAL_FATAL(fx.nres, 2);
     CU_ASSERT_TRUE(fx.res[1].ok);
     CU_ASSERT_TRUE(cyc_needs_reconcile(fx.cyc));
+    fx_teardown();
+}
+
+/* The timeout names the request of the state it fires in. */
+static void each_awaited_request_is_named_by_its_timeout(void)
+{
+    /* reqHistoricalData: the positions come, the bars never do. */
+    fx_setup(0);
+    fx_new_cycle();
+    fgw_to_ready(10);
+    CU_ASSERT_EQUAL(cyc_start(fx.cyc, 1), 0);
+    run_for(10 * MS);
+    fgw_send("62|1");
+    run_for(fx.cfg.request_timeout_us + 20 * MS);
+    CU_ASSERT_EQUAL_FATAL(fx.nres, 1);
+    CU_ASSERT_STRING_EQUAL(fx.res[0].reason, "request timeout: reqHistoricalData AAPL");
+    CU_ASSERT_TRUE(fx.res[0].timed_out);
+    fx_teardown();
+
+    /* orderStatus: the order goes out, its status never comes. */
+    fx_setup(1);
+    fx_new_cycle();
+    fgw_to_ready(10);
+    cycle_through_bars(1, 0, 1);
+    CU_ASSERT_EQUAL_FATAL(rx_count(PROTO_OUT_PLACE_ORDER), 1);
+    run_for(fx.cfg.request_timeout_us + 20 * MS);
+    CU_ASSERT_EQUAL_FATAL(fx.nres, 1);
+    CU_ASSERT_STRING_EQUAL(fx.res[0].reason, "request timeout: orderStatus AAPL order 10");
+    fx_teardown();
+
+    /* The reconcile: reqOpenOrders unanswered, then reqExecutions. */
+    fx_setup(1);
+    fx_new_cycle();
+    place_order_then_disconnect();
+    fgw_to_ready(5);
+    CU_ASSERT_EQUAL_FATAL(cyc_start(fx.cyc, 2), 0);
+    run_for(fx.cfg.request_timeout_us + 20 * MS);
+    CU_ASSERT_EQUAL_FATAL(fx.nres, 2);
+    CU_ASSERT_STRING_EQUAL(fx.res[1].reason, "request timeout: reqOpenOrders");
+    CU_ASSERT_EQUAL_FATAL(cyc_start(fx.cyc, 3), 0);
+    run_for(10 * MS);
+    fgw_send("53|1");
+    run_for(fx.cfg.request_timeout_us + 20 * MS);
+    CU_ASSERT_EQUAL_FATAL(fx.nres, 3);
+    CU_ASSERT_STRING_EQUAL(fx.res[2].reason, "request timeout: reqExecutions");
+    CU_ASSERT_TRUE(fx.res[2].timed_out);
     fx_teardown();
 }
 
@@ -1570,6 +1633,9 @@ static CU_TestInfo tests[] = {
      too_few_bars_fail_the_cycle_naming_the_symbol},
     {"bar_counts_the_frame_cannot_hold_are_named_as_such",
      bar_counts_the_frame_cannot_hold_are_named_as_such},
+    {"bars_are_read_close_to_close_and_a_bad_field_is_named_where_it_is",
+     bars_are_read_close_to_close_and_a_bad_field_is_named_where_it_is},
+    {"each_awaited_request_is_named_by_its_timeout", each_awaited_request_is_named_by_its_timeout},
     {"malformed_bars_fail_the_cycle_as_a_bad_reply", malformed_bars_fail_the_cycle_as_a_bad_reply},
     {"cancelled_order_error_202_ends_the_wait_and_the_cycle_goes_on",
      cancelled_order_error_202_ends_the_wait_and_the_cycle_goes_on},

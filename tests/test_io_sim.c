@@ -2,6 +2,7 @@
  * clock, the in-memory network (latency, jitter, chunking, FIN, RST,
  * refused connects), closing from callbacks, signals, determinism per seed
  * and the handle accounting. */
+#include "../io/io_base.h"
 #include "../sim/io_sim.h"
 #include "testlib.h"
 
@@ -565,6 +566,28 @@ static void reused_data_blocks_deliver_exactly_the_bytes_written(void)
     pair_close(&p);
 }
 
+/* Small pieces are copied as two overlapping words: every length around
+ * the word sizes arrives byte for byte, from any offset in the source. */
+static void small_writes_of_every_length_arrive_byte_for_byte(void)
+{
+    struct pair p;
+    pair_open(&p, new_loop(6, IO_SIM_NET_DEFAULT));
+    static uint8_t src[64 + 8], want[REC_MAX * 4];
+    size_t nwant = 0;
+    for (size_t len = 1; len <= 64; len++) {
+        size_t off = len % 8; /* unaligned sources too */
+        fill(src, sizeof src, (unsigned)len);
+        CU_ASSERT_EQUAL(io_stream_write(p.client.stream, src + off, len), 0);
+        memcpy(want + nwant, src + off, len);
+        nwant += len;
+        io_loop_run(p.loop);
+        CU_ASSERT_EQUAL_FATAL(p.server.nbytes, nwant);
+        CU_ASSERT_EQUAL(p.server.len[p.server.n - 1], len);
+    }
+    CU_ASSERT_EQUAL(memcmp(p.server.bytes, want, nwant), 0);
+    pair_close(&p);
+}
+
 static void chunking_delivers_the_same_bytes_in_order_sometimes_a_byte_at_a_time(void)
 {
     struct pair p;
@@ -914,6 +937,59 @@ static void network_draws_leave_the_cores_random_stream_alone(void)
     pair_close(&p);
 }
 
+/* The rejection sampling as io_rng_upto first did it: the bound found by
+ * a division at every draw. */
+static uint64_t upto_reference(io_rng_t *rng, uint64_t span)
+{
+    if (span == UINT64_MAX)
+        return io_rng_next(rng);
+    uint64_t n = span + 1;
+    uint64_t reject_below = (0 - n) % n;
+    uint64_t x;
+    do {
+        x = io_rng_next(rng);
+    } while (x < reject_below);
+    return x % n;
+}
+
+/* io_rng_upto skips the bound's division for draws of n or more and masks
+ * powers of two: the values and the draws consumed stay those of the
+ * reference, including spans where almost half the draws are rejected. */
+static void bounded_draws_match_the_reference_value_for_value(void)
+{
+    const uint64_t spans[] = {0, 1, 2, 3, 6, 7, 8, 1000, 1001, 65535, UINT64_C(1) << 32,
+                              (UINT64_C(1) << 32) + 1, (UINT64_C(1) << 63) - 1,
+                              UINT64_C(1) << 63, (UINT64_C(1) << 63) + 1,
+                              (UINT64_C(1) << 63) + 12345, UINT64_MAX - 1, UINT64_MAX};
+    io_rng_t a, b, pick;
+    io_rng_seed(&a, 2025);
+    io_rng_seed(&b, 2025);
+    io_rng_seed(&pick, 7);
+    int mismatches = 0;
+    for (int i = 0; i < 200000; i++) {
+        uint64_t span = i % 3 ? spans[(size_t)i % (sizeof spans / sizeof spans[0])]
+                              : io_rng_next(&pick) >> (io_rng_next(&pick) % 64);
+        mismatches += io_rng_upto(&a, span) != upto_reference(&b, span);
+    }
+    CU_ASSERT_EQUAL(mismatches, 0);
+    CU_ASSERT_EQUAL(io_rng_next(&a), io_rng_next(&b)); /* as many draws consumed */
+}
+
+/* io_loop_run runs every event, even one at the end of time. */
+static void loop_run_reaches_a_timer_at_the_end_of_time(void)
+{
+    io_loop_t *loop = new_loop(1, IO_SIM_NET_DEFAULT);
+    struct fired log = {.loop = loop};
+    struct tagged_timer tt = {&log, 1};
+    io_timer_t *t = io_timer_new(loop, record_timer, &tt);
+    io_timer_start(t, INT64_MAX);
+    CU_ASSERT_EQUAL(io_loop_run(loop), 0);
+    CU_ASSERT_EQUAL_FATAL(log.n, 1);
+    CU_ASSERT_EQUAL(log.at[0], INT64_MAX);
+    io_timer_free(t);
+    io_loop_free(loop);
+}
+
 static void handle_counts_return_to_zero(void)
 {
     struct pair p;
@@ -977,6 +1053,11 @@ static CU_TestInfo io_sim_tests[] = {
     {"network_draws_leave_the_cores_random_stream_alone",
      network_draws_leave_the_cores_random_stream_alone},
     {"handle_counts_return_to_zero", handle_counts_return_to_zero},
+    {"small_writes_of_every_length_arrive_byte_for_byte",
+     small_writes_of_every_length_arrive_byte_for_byte},
+    {"bounded_draws_match_the_reference_value_for_value",
+     bounded_draws_match_the_reference_value_for_value},
+    {"loop_run_reaches_a_timer_at_the_end_of_time", loop_run_reaches_a_timer_at_the_end_of_time},
     CU_TEST_INFO_NULL,
 };
 

@@ -419,6 +419,53 @@ static void ping_is_req_current_time_and_its_rtt_is_measured(void)
     fx_teardown();
 }
 
+/* Answers pings until n more have been sent (100 s at most). */
+static void answer_pings(int n)
+{
+    int want = rcount("ping") + n;
+    for (int guard = 0; rcount("ping") < want && guard < 1000; guard++) {
+        int before = rcount("ping");
+        run_for(100 * MS);
+        if (rcount("ping") > before) {
+            fgw_send("49", "1", "1765376705", NULL);
+            run_for(10 * MS);
+        }
+    }
+    CU_ASSERT_EQUAL(rcount("ping"), want);
+}
+
+/* The health check's frame is built once and sent as it is: the same bytes
+ * every time, next to the session's other frames, and on a new session. */
+static void every_ping_sends_the_same_req_current_time_bytes(void)
+{
+    fx_setup();
+    fgw_to_ready();
+    answer_pings(3);
+    CU_ASSERT_EQUAL(rcount("ping_ok"), 3);
+    uint8_t want[256];
+    size_t n = 0;
+    memcpy(want + n, HELLO, LIT_LEN(HELLO)), n += LIT_LEN(HELLO);
+    memcpy(want + n, START_API, LIT_LEN(START_API)), n += LIT_LEN(START_API);
+    for (int i = 0; i < 3; i++)
+        memcpy(want + n, REQ_CURRENT_TIME, LIT_LEN(REQ_CURRENT_TIME)), n += LIT_LEN(REQ_CURRENT_TIME);
+    CU_ASSERT_TRUE(rx_is(want, n));
+    /* A new session: the handshake, then the same ping again. */
+    io_stream_close(fx.peer, IO_CLOSE_FIN);
+    fx.peer = NULL;
+    run_for(fx.cfg.reconnect_initial_us + 10 * MS);
+    CU_ASSERT_EQUAL_FATAL(fx.accepts, 2);
+    fgw_send_hello(178);
+    run_for(10 * MS);
+    fgw_send("15", "1", "DU111", NULL);
+    fgw_send("9", "1", "1", NULL);
+    run_for(10 * MS);
+    CU_ASSERT_EQUAL_FATAL(rcount("ready"), 2);
+    answer_pings(1);
+    n = LIT_LEN(HELLO) + LIT_LEN(START_API) + LIT_LEN(REQ_CURRENT_TIME);
+    CU_ASSERT_TRUE(rx_is(want, n));
+    fx_teardown();
+}
+
 static void handshake_step_timeout_resets_and_schedules_a_reconnect(void)
 {
     fx_setup();
@@ -872,6 +919,8 @@ static CU_TestInfo tests[] = {
      empty_managed_accounts_do_not_make_the_session_ready},
     {"ping_is_req_current_time_and_its_rtt_is_measured",
      ping_is_req_current_time_and_its_rtt_is_measured},
+    {"every_ping_sends_the_same_req_current_time_bytes",
+     every_ping_sends_the_same_req_current_time_bytes},
     {"handshake_step_timeout_resets_and_schedules_a_reconnect",
      handshake_step_timeout_resets_and_schedules_a_reconnect},
     {"server_version_below_176_is_refused_before_start_api",

@@ -402,6 +402,51 @@ static void counters_and_codes_publish_whole_and_only_conn_or_phase_move_the_lab
 /* The real runner against the mock gateway: what it publishes counts the
  * health checks and the Gateway's error codes, and the timeline and labels
  * follow a connectivity loss and a stale Gateway. */
+/* The commit compares the health check's fields first: a change to any
+ * one field alone, whichever place it has in that order, is published, and
+ * a commit right after it publishes nothing. */
+static void a_change_to_any_single_field_is_published_once(void)
+{
+    io_loop_t *loop = sim_loop(at(9, 0, 0));
+    st_model_t init = {.conn = ST_CONNECTED, .phase = ST_WAITING, .last_rtt_us = -1};
+    st_t *s;
+    CU_ASSERT_EQUAL_FATAL(st_new(loop, NULL, &init, &s, NULL, 0), 0);
+    st_count_error(st_model(s), 2104);
+    st_commit(s);
+    st_observe(s, observe, NULL);
+    int calls = ob.calls;
+    for (int field = 0; field < 15; field++) {
+        st_model_t *m = st_model(s);
+        switch (field) {
+        case 0: m->pings_ok++; break;
+        case 1: m->last_rtt_us = 1234; break;
+        case 2: m->conn = ST_DEGRADED; break;
+        case 3: m->phase = ST_CYCLE; break;
+        case 4: m->persistent = 1; break;
+        case 5: m->started_wall_us = 5; break;
+        case 6: m->connected_wall_us = 6; break;
+        case 7: m->next_cycle_wall_us = 7; break;
+        case 8: m->reconnects++; break;
+        case 9: m->cycles_ok++; break;
+        case 10: m->cycles_failed++; break;
+        case 11: m->pings_failed++; break;
+        case 12: st_count_error(m, 2104); break; /* a count, the same codes */
+        case 13: st_count_error(m, 2106); break; /* a new code */
+        case 14: m->errors.other++; break;
+        }
+        st_commit(s);
+        CU_ASSERT_EQUAL(ob.calls, calls + 1);
+        st_commit(s);
+        CU_ASSERT_EQUAL(ob.calls, calls + 1);
+        calls = ob.calls;
+    }
+    CU_ASSERT_EQUAL(ob.last.model.last_rtt_us, 1234);
+    CU_ASSERT_EQUAL(ob.last.model.errors.at[0].count, 2);
+    CU_ASSERT_EQUAL(ob.last.model.errors.other, 1);
+    st_free(s);
+    io_loop_free(loop);
+}
+
 static void runner_publishes_health_checks_error_codes_and_its_label_changes(void)
 {
     io_loop_t *loop = sim_loop(at(10, 0, 0));
@@ -481,6 +526,8 @@ static CU_TestInfo status_tests[] = {
      observer_sees_each_published_change_and_the_timeline_of_conn_and_phase},
     {"counters_and_codes_publish_whole_and_only_conn_or_phase_move_the_label",
      counters_and_codes_publish_whole_and_only_conn_or_phase_move_the_label},
+    {"a_change_to_any_single_field_is_published_once",
+     a_change_to_any_single_field_is_published_once},
     {"runner_publishes_health_checks_error_codes_and_its_label_changes",
      runner_publishes_health_checks_error_codes_and_its_label_changes},
     CU_TEST_INFO_NULL,
