@@ -156,10 +156,11 @@ static int tp_copied(const io_trace_field_t *f)
     return f->str && f->num != IO_TRACE_KEPT;
 }
 
-void tp_sink(void *data, io_us_t wall_us, const char *src, const char *ev, size_t nfields,
-             const io_trace_field_t *fields)
+/* Any record: sized for its copies, in a new block if need be. */
+static __attribute__((noinline)) void tp_put_slow(tp_pipe_t *p, io_us_t wall_us, const char *src,
+                                                  const char *ev, size_t nfields,
+                                                  const io_trace_field_t *fields)
 {
-    tp_pipe_t *p = data;
     size_t texts = 0;
     for (size_t i = 0; i < nfields; i++)
         texts += tp_copied(&fields[i]) ? strlen(fields[i].str) + 1 : 0;
@@ -189,6 +190,29 @@ void tp_sink(void *data, io_us_t wall_us, const char *src, const char *ev, size_
             text += n;
         }
     }
+}
+
+void tp_sink(void *data, io_us_t wall_us, const char *src, const char *ev, size_t nfields,
+             const io_trace_field_t *fields)
+{
+    /* Most events copy nothing and fit the current block: fields as given. */
+    tp_pipe_t *p = data;
+    size_t size = sizeof(tp_head_t) + nfields * sizeof *fields;
+    tp_block_t *b = p->cur;
+    if (!b || b->cap - b->used < size || nfields > UINT16_MAX)
+        goto slow;
+    tp_head_t *h = (tp_head_t *)(b->data + b->used);
+    io_trace_field_t *out = (io_trace_field_t *)(h + 1);
+    for (size_t i = 0; i < nfields; i++) {
+        if (tp_copied(&fields[i]))
+            goto slow;
+        out[i] = fields[i];
+    }
+    *h = (tp_head_t){wall_us, src, ev, (uint32_t)size, (uint16_t)nfields, 0};
+    b->used += size;
+    return;
+slow:
+    tp_put_slow(p, wall_us, src, ev, nfields, fields);
 }
 
 int tp_start(tr_recorder_t *rec, tp_pipe_t **out, char *err, size_t errlen)
