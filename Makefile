@@ -88,7 +88,7 @@ BENCH_BINS := $(addprefix $(BUILD)/bench/bench_,$(BENCHES))
 
 BINS := $(BUILD)/runner $(BUILD)/mockgw $(BUILD)/sim
 
-.PHONY: all build-all deps test run sweep soak lint sanitize valgrind fuzz coverage bench install clean
+.PHONY: all build-all deps test run sweep soak lint sanitize tsan valgrind fuzz coverage bench install clean
 all: deps $(BINS)
 
 # Installs missing Debian packages (needs root or sudo); quiet when present.
@@ -149,6 +149,15 @@ sanitize:
 	$(MAKE) BUILD=build/sanitize OPTFLAGS="-O1 -g -fno-omit-frame-pointer" \
 	  EXTRA_CFLAGS="-fsanitize=address,undefined -fno-sanitize-recover=undefined" \
 	  EXTRA_LDFLAGS="-fsanitize=address,undefined" test
+
+# The scenario engine's second thread (sim/tracepipe.c) under ThreadSanitizer:
+# the recorder's suite and every scenario under 3 seeds, stopping at the
+# first report.
+tsan:
+	$(MAKE) BUILD=build/tsan OPTFLAGS="-O1 -g" EXTRA_CFLAGS="-fsanitize=thread" \
+	  EXTRA_LDFLAGS="-fsanitize=thread" build/tsan/sim build/tsan/tests/test_scenario
+	TSAN_OPTIONS=halt_on_error=1 build/tsan/tests/test_scenario
+	TSAN_OPTIONS=halt_on_error=1 build/tsan/sim --seeds 3 scenarios/
 
 # Every unit suite and the scenario suite under memcheck: zero errors, zero leaks.
 VALGRIND := valgrind -q --leak-check=full --show-leak-kinds=all --errors-for-leak-kinds=all \

@@ -7,7 +7,8 @@
 #   lint       the determinism lint (forbidden calls in the cores)
 #   test       the whole suite: unit suites, lint self-test, interop
 #   run        every scenario once
-#   sanitize   the whole suite again under ASan+UBSan (no recover)
+#   sanitize   the whole suite again under ASan+UBSan (no recover), then
+#              the trace pipe's thread under TSan (make tsan)
 #   valgrind   every unit suite and the scenario suite under memcheck:
 #              zero errors, zero leaks
 #   coverage   gcov + lcov, HTML under coverage/html, fails under the gate
@@ -29,7 +30,7 @@ step() {
     lint) make lint ;;
     test) make test ;;
     run) make run ;;
-    sanitize) make -j"$JOBS" sanitize ;;
+    sanitize) make -j"$JOBS" sanitize && make -j"$JOBS" tsan ;;
     valgrind) make valgrind ;;
     coverage) make coverage ;;
     sweep)
@@ -42,7 +43,7 @@ step() {
     esac
 }
 
-[ $# -gt 0 ] || { sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
+[ $# -gt 0 ] || { sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
 for s in "$@"; do
     t0=$(date +%s)
     echo "== step $s"

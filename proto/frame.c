@@ -417,7 +417,8 @@ static void double_text(double v, char text[32])
         strcpy(text, v > 0 ? "1.7976931348623157E308" : "-1.7976931348623157E308");
     } else {
         for (int digits = fabs(v) < DBL_MIN ? 1 : 15; digits <= 17; digits++) {
-            snprintf(text, 32, "%.*g", digits, v);
+            /* The loop keeps digits <= 17; the clamp shows gcc the text fits. */
+            snprintf(text, 32, "%.*g", digits < 17 ? digits : 17, v);
             if (strtod(text, NULL) == v)
                 break;
         }
