@@ -384,18 +384,16 @@ static int mkt_weekday(int64_t days)
     return (int)(((days % 7) + 11) % 7); /* 1970-01-01 was a Thursday (4) */
 }
 
+/* Counted in days and seconds, never through the civil date: a request
+ * walks several days and each asks for two wall times. */
 static int64_t mkt_ny_days(int64_t t_s)
 {
-    ny_civil_t c;
-    ny_from_utc(t_s, &c);
-    return ny_days_from_civil(c.year, c.month, c.day);
+    return mkt_floor_div(ny_local_from_utc(t_s), MKT_DAY_S);
 }
 
 static int64_t mkt_ny_at(int64_t days, int minute)
 {
-    int y, m, d;
-    ny_civil_from_days(days, &y, &m, &d);
-    return ny_to_utc(y, m, d, minute / 60, minute % 60, 0);
+    return ny_utc_from_local(days * MKT_DAY_S + minute * 60);
 }
 
 static int mkt_is_trading_day(int64_t days)
