@@ -28,6 +28,21 @@
 #define MKT_CACHE_SETS 128          /* a power of two */
 #define MKT_CACHE_WAYS 4
 #define MKT_KEY_MAX 24              /* the cache keeps the bars of shorter keys */
+#define MKT_WALKS 8                 /* walks kept: symbols asked about in turn */
+
+/* The walk of one symbol: mkt_hash(seed, sym, k, i) with the part that
+ * does not depend on i hashed once per octave, and each octave's two
+ * points kept, since a bar's samples mostly fall between the same points
+ * of the slower octaves. Also each octave's step and amplitude, the same
+ * doubles the sum would compute each time. A cache of values only: the
+ * sums are the same. */
+typedef struct mkt_walk {
+    uint64_t octave[MKT_OCTAVES];
+    int64_t i[MKT_OCTAVES];         /* INT64_MIN (no time's index): a, b not set */
+    double a[MKT_OCTAVES], b[MKT_OCTAVES];
+    double step[MKT_OCTAVES];       /* 5 * 2^k seconds */
+    double amp[MKT_OCTAVES];        /* MKT_SIGMA_PER_SQRT_S * sqrt(step) */
+} mkt_walk_t;
 
 /* A bar already built, with everything it was built from. */
 typedef struct mkt_slot {
@@ -51,6 +66,16 @@ typedef struct mkt_slot {
 typedef struct mkt_cache {
     uint64_t clock;
     mkt_slot_t slot[MKT_CACHE_SETS][MKT_CACHE_WAYS];
+    /* The walks of the symbols asked about lately, kept from request to
+     * request (a request mostly builds just its newest bar, and setting a
+     * walk up costs as much as two of its prices). Values only, like the
+     * bars. */
+    struct mkt_walk_slot {
+        uint64_t seed, sym;
+        int ready;
+        mkt_walk_t walk;
+    } walk[MKT_WALKS];
+    unsigned next_walk;             /* the slot the next new walk takes */
 } mkt_cache_t;
 
 struct gw_market {
@@ -184,20 +209,6 @@ double gw_mkt_min_tick(const gw_market_t *m, const char *key)
 {
     return 1.0 / mkt_tick_scale(m, key);
 }
-
-/* The walk of one symbol: mkt_hash(seed, sym, k, i) with the part that
- * does not depend on i hashed once per octave, and each octave's two
- * points kept, since a bar's samples mostly fall between the same points
- * of the slower octaves. Also each octave's step and amplitude, the same
- * doubles the sum would compute each time. A cache of values only: the
- * sums are the same. */
-typedef struct mkt_walk {
-    uint64_t octave[MKT_OCTAVES];
-    int64_t i[MKT_OCTAVES];         /* INT64_MIN (no time's index): a, b not set */
-    double a[MKT_OCTAVES], b[MKT_OCTAVES];
-    double step[MKT_OCTAVES];       /* 5 * 2^k seconds */
-    double amp[MKT_OCTAVES];        /* MKT_SIGMA_PER_SQRT_S * sqrt(step) */
-} mkt_walk_t;
 
 static void mkt_walk_init(mkt_walk_t *w, uint64_t seed, uint64_t sym)
 {
@@ -384,18 +395,16 @@ static int mkt_weekday(int64_t days)
     return (int)(((days % 7) + 11) % 7); /* 1970-01-01 was a Thursday (4) */
 }
 
+/* Counted in days and seconds, never through the civil date: a request
+ * walks several days and each asks for two wall times. */
 static int64_t mkt_ny_days(int64_t t_s)
 {
-    ny_civil_t c;
-    ny_from_utc(t_s, &c);
-    return ny_days_from_civil(c.year, c.month, c.day);
+    return mkt_floor_div(ny_local_from_utc(t_s), MKT_DAY_S);
 }
 
 static int64_t mkt_ny_at(int64_t days, int minute)
 {
-    int y, m, d;
-    ny_civil_from_days(days, &y, &m, &d);
-    return ny_to_utc(y, m, d, minute / 60, minute % 60, 0);
+    return ny_utc_from_local(days * MKT_DAY_S + minute * 60);
 }
 
 static int mkt_is_trading_day(int64_t days)
@@ -458,8 +467,7 @@ typedef struct mkt_series {
     double start_price;
     double scale;                   /* mkt_tick_scale */
     uint64_t set_base;              /* where the series' bars start in the cache */
-    mkt_walk_t walk;                /* set up by the first bar built */
-    int walk_ready;
+    mkt_walk_t *walk;               /* the cache's, found by the first bar built */
 } mkt_series_t;
 
 static void mkt_series_init(mkt_series_t *sr, const gw_market_t *m, const char *key,
@@ -475,7 +483,23 @@ static void mkt_series_init(mkt_series_t *sr, const gw_market_t *m, const char *
     sr->start_price = mkt_start_price(m, key);
     sr->scale = mkt_tick_scale(m, key);
     sr->set_base = mkt_mix(sr->sym ^ (uint64_t)q->what << 32 ^ (uint64_t)sr->daily);
-    sr->walk_ready = 0;
+    sr->walk = NULL;
+}
+
+/* The symbol's walk from the cache, set up there if it is not kept. */
+static mkt_walk_t *mkt_series_walk(mkt_series_t *sr)
+{
+    mkt_cache_t *cache = sr->m->cache;
+    uint64_t seed = sr->m->cfg->market_seed;
+    for (int i = 0; i < MKT_WALKS; i++)
+        if (cache->walk[i].ready && cache->walk[i].sym == sr->sym && cache->walk[i].seed == seed)
+            return &cache->walk[i].walk;
+    struct mkt_walk_slot *slot = &cache->walk[cache->next_walk++ % MKT_WALKS];
+    mkt_walk_init(&slot->walk, seed, sr->sym);
+    slot->seed = seed;
+    slot->sym = sr->sym;
+    slot->ready = 1;
+    return &slot->walk;
 }
 
 static void mkt_make_bar(mkt_series_t *sr, int64_t start, int64_t len, gw_mkt_bar_t *b)
@@ -487,11 +511,9 @@ static void mkt_make_bar(mkt_series_t *sr, int64_t start, int64_t len, gw_mkt_ba
         shift = -(1.0 / scale);
     else if (q->what == GW_MKT_ASK)
         shift = 1.0 / scale;
-    if (!sr->walk_ready) {
-        mkt_walk_init(&sr->walk, sr->m->cfg->market_seed, sr->sym);
-        sr->walk_ready = 1;
-    }
-    mkt_walk_t *w = &sr->walk;
+    if (!sr->walk)
+        sr->walk = mkt_series_walk(sr);
+    mkt_walk_t *w = sr->walk;
     b->start_s = start;
     b->daily = sr->daily;
     b->open = mkt_price_on(w, sr->start_price, scale, start);

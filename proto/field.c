@@ -209,6 +209,18 @@ FIELD_COLD int read_integer(proto_reader_t *r, int64_t lo, int64_t hi, int64_t u
 
 /* ---- SWAR: up to 8 digits of a field in one 64-bit word ---------------- */
 
+#define FAST_DIGITS_MAX 15   /* below 2^53: every such integer is an exact double */
+
+/* Powers of ten up to 10^FAST_DIGITS_MAX as integers and as doubles (all
+ * exact: 10^22 is the largest a double holds). */
+static const uint64_t pow10_u64[FAST_DIGITS_MAX + 1] = {
+    1ull,           10ull,           100ull,           1000ull,
+    10000ull,       100000ull,       1000000ull,       10000000ull,
+    100000000ull,   1000000000ull,   10000000000ull,   100000000000ull,
+    1000000000000ull, 10000000000000ull, 100000000000000ull, 1000000000000000ull};
+static const double pow10_dbl[FAST_DIGITS_MAX + 1] = {
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
+
 #define BYTES_30 0x3030303030303030ull
 #define BYTES_76 0x7676767676767676ull
 #define BYTES_80 0x8080808080808080ull
@@ -293,7 +305,6 @@ FIELD_HOT int digit_run(const char *s, size_t left, unsigned *k, uint64_t *v)
  * error. */
 FIELD_HOT int read_short_integer(proto_reader_t *r, int64_t lo, int64_t hi, int64_t *out)
 {
-    static const uint64_t pow10[8] = {1, 10, 100, 1000, 10000, 100000, 1000000, 10000000};
     const char *s = r->p + r->pos;
     size_t left = r->len - r->pos;
     if (left == 0)
@@ -310,7 +321,7 @@ FIELD_HOT int read_short_integer(proto_reader_t *r, int64_t lo, int64_t hi, int6
         uint64_t tail = 0;
         if (s[sign + 8] != '\0' && !digit_run(s + sign + 8, left - sign - 8, &more, &tail))
             return 0;
-        v = v * pow10[more] + tail;
+        v = v * pow10_u64[more] + tail;
         k = 8 + more;
     }
     int64_t x = s[0] == '-' ? -(int64_t)v : (int64_t)v;
@@ -441,37 +452,88 @@ static int parse_double_word(const char *s, size_t n, double *out)
     return 0;
 }
 
-#define FAST_DECIMALS_MAX 22 /* 10^22 is the largest power of ten a double holds exactly */
-#define FAST_DIGITS_MAX 15   /* below 2^53: every such integer is an exact double */
+/* The leading digits of the left (>= 1) bytes at s, at most 8: how many,
+ * and their value in *v. */
+FIELD_HOT unsigned digit_prefix8(const char *s, size_t left, uint64_t *v)
+{
+    uint64_t t = digit_values(load_upto8(s, left));
+    uint64_t bad = non_digit_bytes(t);
+    unsigned k = bad ? (unsigned)__builtin_ctzll(bad) >> 3 : 8;
+    *v = k ? digits_value(t, k) : 0;
+    return k;
+}
 
-/* Clinger's fast path for the common "[sign]digits[.digits]" with at most
- * 15 digits: the digits m and 10^decimals are exact doubles, so the one
- * correctly rounded division m / 10^decimals is the nearest double to the
- * text, which is what strtod returns. 0 when the text is anything else. */
+/* The leading digits of the left (>= 1) bytes at s, at most 16 (16: there
+ * may be more): how many, and their value in *v. */
+FIELD_HOT unsigned digit_prefix16(const char *s, size_t left, uint64_t *v)
+{
+    uint64_t low;
+    unsigned k = digit_prefix8(s, left, v);
+    if (k < 8 || left <= 8)
+        return k;
+    unsigned more = digit_prefix8(s + 8, left - 8, &low);
+    *v = *v * pow10_u64[more] + low;
+    return 8 + more;
+}
+
+/* Clinger's fast path: when the text is "[sign]digits[.digits]" with at
+ * most 15 digits, the digits m and 10^decimals are exact doubles, so the
+ * one correctly rounded division m / 10^decimals is the nearest double to
+ * the text, which is what strtod returns. */
+FIELD_HOT double clinger(uint64_t m, unsigned decimals, int neg)
+{
+    double v = (double)m / pow10_dbl[decimals];
+    return neg ? -v : v;
+}
+
+/* The field every bar carries, a price like "194.37": sign, then digits
+ * with at most one '.' among the next 8 bytes, then the field's NUL. One
+ * load: the '.' is squeezed out of the word and the digits on both sides
+ * become one run. The field's NUL is never searched for: it must be the
+ * byte after the run. 1 and the reader past the field, or 0 and the reader
+ * where it was when the field is anything else or ends too near the frame's
+ * end for the load (read_double_rest reads it). */
+FIELD_HOT int read_double_short(proto_reader_t *r, double *out)
+{
+    const char *s = r->p + r->pos;
+    if (r->len - r->pos < 10)
+        return 0;
+    size_t sign = s[0] == '-' || s[0] == '+';
+    uint64_t x = load_le(s + sign, 8);
+    uint64_t bad = non_digit_bytes(digit_values(x));
+    if (!bad)
+        return 0;
+    unsigned whole = (unsigned)__builtin_ctzll(bad) >> 3;
+    unsigned point = (x >> 8 * whole & 0xFF) == '.';
+    if (point) {
+        uint64_t low = (1ull << 8 * whole) - 1;
+        x = (x & low) | (x >> 8 & ~low); /* the top byte becomes 0: a non-digit */
+        bad = non_digit_bytes(digit_values(x));
+    }
+    unsigned digits = (unsigned)__builtin_ctzll(bad) >> 3;
+    size_t end = sign + point + digits;
+    if (digits == 0 || s[end] != '\0')
+        return 0;
+    *out = clinger(digits_value(digit_values(x), digits), digits - whole, s[0] == '-');
+    reader_advance(r, end);
+    return 1;
+}
+
+/* The same for any field of that form (longer runs, 8 bytes at a time),
+ * s[n] being its NUL: 1 and the value, or 0. */
 static int parse_double_fast(const char *s, size_t n, double *out)
 {
-    static const double pow10[FAST_DECIMALS_MAX + 1] = {
-        1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
-        1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
     size_t i = n > 0 && (s[0] == '-' || s[0] == '+');
-    uint64_t m = 0;
-    int digits = 0, decimals = 0, point = 0;
-    for (; i < n; i++) {
-        if (s[i] >= '0' && s[i] <= '9') {
-            if (++digits > FAST_DIGITS_MAX)
-                return 0;
-            m = m * 10 + (uint64_t)(s[i] - '0');
-            decimals += point;
-        } else if (s[i] == '.' && !point) {
-            point = 1;
-        } else {
-            return 0;
-        }
+    uint64_t whole = 0, frac = 0;
+    unsigned whole_digits = i < n ? digit_prefix16(s + i, n - i, &whole) : 0, decimals = 0;
+    i += whole_digits;
+    if (i < n && s[i] == '.' && ++i < n) {
+        decimals = digit_prefix16(s + i, n - i, &frac);
+        i += decimals;
     }
-    if (digits == 0)
+    if (i != n || whole_digits + decimals == 0 || whole_digits + decimals > FAST_DIGITS_MAX)
         return 0;
-    double v = (double)m / pow10[decimals];
-    *out = s[0] == '-' ? -v : v;
+    *out = clinger(whole * pow10_u64[decimals] + frac, decimals, s[0] == '-');
     return 1;
 }
 
@@ -496,7 +558,7 @@ static int parse_double(const char *s, size_t n, double *out)
     return NUMBER_OK;
 }
 
-int proto_read_double(proto_reader_t *r, double *out, char *err, size_t errlen)
+FIELD_COLD int read_double_rest(proto_reader_t *r, double *out, char *err, size_t errlen)
 {
     const char *s;
     size_t n;
@@ -510,6 +572,13 @@ int proto_read_double(proto_reader_t *r, double *out, char *err, size_t errlen)
     *out = v;
     reader_advance(r, n);
     return 0;
+}
+
+int proto_read_double(proto_reader_t *r, double *out, char *err, size_t errlen)
+{
+    if (read_double_short(r, out))
+        return 0;
+    return read_double_rest(r, out, err, errlen);
 }
 
 int proto_read_decimal(proto_reader_t *r, const char **out, char *err, size_t errlen)

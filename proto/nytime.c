@@ -46,22 +46,50 @@ static int ny_nth_sunday(int year, int month, int n)
     return first_sunday + 7 * (n - 1);
 }
 
+/* The DST span of one year as UTC instants, with the year's bounds in
+ * EST-local seconds (the clock ny_is_dst finds the year by). */
+typedef struct ny_dst_year {
+    int64_t from_est_s, to_est_s;   /* [Jan 1, next Jan 1); from > to: empty */
+    int64_t start_s, end_s;         /* DST in force: [start_s, end_s) */
+} ny_dst_year_t;
+
+/* The last year asked about, per thread: a request's bars, a runner's
+ * status and a day's timers all ask about the same year again and again,
+ * and working the year's Sundays out costs some twenty times the test.
+ * A memo of a pure function, so nothing depends on what was asked before;
+ * per thread, so threads never share it. */
+static _Thread_local ny_dst_year_t ny_memo = {1, 0, 0, 0};
+
 /* DST starts at 02:00 EST (07:00 UTC) and ends at 02:00 EDT (06:00 UTC). */
-int ny_is_dst(int64_t utc_s)
+static void ny_dst_year(int64_t est_s, ny_dst_year_t *out)
 {
     int year, month, day;
-    ny_civil_from_days(ny_floor_div(utc_s + NY_EST_S, 86400), &year, &month, &day);
-    int64_t start = ny_days_from_civil(year, 3, ny_nth_sunday(year, 3, 2)) * 86400 + 7 * 3600;
-    int64_t end = ny_days_from_civil(year, 11, ny_nth_sunday(year, 11, 1)) * 86400 + 6 * 3600;
-    return utc_s >= start && utc_s < end;
+    ny_civil_from_days(ny_floor_div(est_s, 86400), &year, &month, &day);
+    out->from_est_s = ny_days_from_civil(year, 1, 1) * 86400;
+    out->to_est_s = ny_days_from_civil(year + 1, 1, 1) * 86400;
+    out->start_s = ny_days_from_civil(year, 3, ny_nth_sunday(year, 3, 2)) * 86400 + 7 * 3600;
+    out->end_s = ny_days_from_civil(year, 11, ny_nth_sunday(year, 11, 1)) * 86400 + 6 * 3600;
+}
+
+int ny_is_dst(int64_t utc_s)
+{
+    int64_t est_s = utc_s + NY_EST_S;
+    if (est_s < ny_memo.from_est_s || est_s >= ny_memo.to_est_s)
+        ny_dst_year(est_s, &ny_memo);
+    return utc_s >= ny_memo.start_s && utc_s < ny_memo.end_s;
+}
+
+int64_t ny_local_from_utc(int64_t utc_s)
+{
+    return utc_s + (ny_is_dst(utc_s) ? NY_EDT_S : NY_EST_S);
 }
 
 void ny_from_utc(int64_t utc_s, ny_civil_t *out)
 {
-    out->utc_offset_s = ny_is_dst(utc_s) ? NY_EDT_S : NY_EST_S;
-    int64_t local = utc_s + out->utc_offset_s;
+    int64_t local = ny_local_from_utc(utc_s);
     int64_t days = ny_floor_div(local, 86400);
     int64_t secs = local - days * 86400;
+    out->utc_offset_s = (int)(local - utc_s);
     ny_civil_from_days(days, &out->year, &out->month, &out->day);
     out->hour = (int)(secs / 3600);
     out->minute = (int)(secs / 60 % 60);
@@ -69,11 +97,16 @@ void ny_from_utc(int64_t utc_s, ny_civil_t *out)
     out->weekday = (int)((days % 7 + 7 + 4) % 7);
 }
 
-int64_t ny_to_utc(int year, int month, int day, int hour, int minute, int second)
+int64_t ny_utc_from_local(int64_t local_s)
 {
-    int64_t local = ny_days_from_civil(year, month, day) * 86400 + hour * 3600 + minute * 60 + second;
-    int64_t as_edt = local - NY_EDT_S;
+    int64_t as_edt = local_s - NY_EDT_S;
     if (ny_is_dst(as_edt))
         return as_edt;
-    return local - NY_EST_S;
+    return local_s - NY_EST_S;
+}
+
+int64_t ny_to_utc(int year, int month, int day, int hour, int minute, int second)
+{
+    return ny_utc_from_local(ny_days_from_civil(year, month, day) * 86400 + hour * 3600 +
+                             minute * 60 + second);
 }

@@ -27,6 +27,14 @@ void ny_from_utc(int64_t utc_s, ny_civil_t *out);
  * (EDT) occurrence. */
 int64_t ny_to_utc(int year, int month, int day, int hour, int minute, int second);
 
+/* The same in New York local seconds (days since 1970-01-01 * 86400 +
+ * seconds into the day): ny_from_utc and ny_to_utc without the civil date,
+ * for callers that count in days. ny_to_utc(y, m, d, h, mi, s) is
+ * ny_utc_from_local(ny_days_from_civil(y, m, d) * 86400 + h * 3600 + mi * 60
+ * + s). */
+int64_t ny_local_from_utc(int64_t utc_s);
+int64_t ny_utc_from_local(int64_t local_s);
+
 /* 1 if DST is in force in New York at that UTC instant. */
 int ny_is_dst(int64_t utc_s);
 

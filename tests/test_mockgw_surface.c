@@ -1020,6 +1020,47 @@ static void bars_are_the_same_from_a_warm_cache_as_from_a_cold_one(void)
     gw_mkt_free(warm);
 }
 
+/* The market keeps the walks of the last few symbols from request to
+ * request: more symbols than it keeps, asked about in turn, at times going
+ * back and forth, under a seed that changes while the market lives, must
+ * still get the bars of a fresh market. */
+static void bars_are_the_same_when_kept_walks_turn_over_and_the_seed_changes(void)
+{
+    static const char *const ends[] = {"20251210 15:00:00 US/Eastern", "20250303 11:00:00 US/Eastern",
+                                       "20251211 10:30:00 US/Eastern", "20251210 12:00:00 US/Eastern"};
+    gw_config_t cfg;
+    gw_config_defaults(&cfg);
+    cfg.market_seed = 3;
+    gw_market_t *warm = gw_mkt_new(&cfg);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(warm);
+    for (int round = 0; round < 3; round++) {
+        cfg.market_seed = round == 2 ? 4 : 3;
+        for (size_t e = 0; e < sizeof ends / sizeof ends[0]; e++) {
+            for (int k = 0; k < 12; k++) {
+                char key[8];
+                snprintf(key, sizeof key, "SYM%d", (k * 5 + round) % 12);
+                gw_mkt_query_t q;
+                char err[200];
+                CU_ASSERT_EQUAL_FATAL(gw_mkt_parse_query(ends[e], "30 mins", "3 D", "TRADES", 1,
+                                                         0, &q, err, sizeof err),
+                                      0);
+                gw_market_t *cold = gw_mkt_new(&cfg);
+                gw_mkt_bar_t *a, *b;
+                size_t na, nb;
+                int64_t sa, sb;
+                CU_ASSERT_EQUAL_FATAL(gw_mkt_bars(warm, key, &q, &a, &na, &sa, err, sizeof err), 0);
+                CU_ASSERT_EQUAL_FATAL(gw_mkt_bars(cold, key, &q, &b, &nb, &sb, err, sizeof err), 0);
+                CU_ASSERT(na > 0 && na == nb && sa == sb);
+                CU_ASSERT(bars_equal(a, b, na < nb ? na : nb));
+                free(a);
+                free(b);
+                gw_mkt_free(cold);
+            }
+        }
+    }
+    gw_mkt_free(warm);
+}
+
 /* Durations in the plain "<n> <unit>" form and every other form sscanf's
  * "%9d %c" takes (or refuses) must read the same. */
 static void durations_read_as_sscanf_reads_them(void)
@@ -1206,6 +1247,8 @@ static CU_TestInfo market_tests[] = {
      prices_are_a_pure_function_of_seed_symbol_and_time},
     {"bars_are_the_same_from_a_warm_cache_as_from_a_cold_one",
      bars_are_the_same_from_a_warm_cache_as_from_a_cold_one},
+    {"bars_are_the_same_when_kept_walks_turn_over_and_the_seed_changes",
+     bars_are_the_same_when_kept_walks_turn_over_and_the_seed_changes},
     {"durations_read_as_sscanf_reads_them", durations_read_as_sscanf_reads_them},
     CU_TEST_INFO_NULL,
 };

@@ -805,6 +805,94 @@ static void reader_rejects_malformed_and_out_of_range_numbers(void)
     expect_field_error(read_int_any, "\x01\xff\"", "got \"\\x01\\xff\\\"\"");
 }
 
+/* One double field at `before` bytes into a frame, `after` bytes of other
+ * fields behind it (0: it ends the frame), read as proto_read_double does
+ * and as strtod does: the same value (and sign), the same error, the reader
+ * in the same place. */
+static void expect_double_as_strtod(const char *text, size_t before, size_t after)
+{
+    char payload[96];
+    size_t n = strlen(text);
+    memset(payload, 'a', before);
+    if (before > 0)
+        payload[before - 1] = '\0';
+    memcpy(payload + before, text, n + 1);
+    size_t len = before + n + 1;
+    memset(payload + len, '7', after);
+    if (after > 0)
+        payload[len + after - 1] = '\0';
+    len += after;
+    char *end;
+    double want = strtod(text, &end);
+    int plain = n > 0 && *end == '\0' && strspn(text, "+-.0123456789eE") == n;
+    if (n == 0) { /* the unset form */
+        plain = 1;
+        want = PROTO_DBL_UNSET;
+    }
+    proto_frame_t f = exact_frame(payload, len);
+    proto_reader_t r;
+    char err[ERRLEN];
+    double got = 5;
+    proto_reader_init(&r, &f);
+    if (before > 0)
+        CU_ASSERT_EQUAL_FATAL(proto_skip(&r, 1, err, sizeof err), 0);
+    int rc = proto_read_double(&r, &got, err, sizeof err);
+    CU_ASSERT_EQUAL(rc, plain ? 0 : PROTO_ERR_FIELD);
+    if (plain && (got != want || signbit(got) != signbit(want)))
+        fprintf(stderr, "\n  \"%s\": read %.17g, strtod %.17g\n", text, got, want);
+    CU_ASSERT(plain ? got == want && signbit(got) == signbit(want) : got == 5);
+    CU_ASSERT_EQUAL(r.pos, plain ? before + n + 1 : before);
+    CU_ASSERT_EQUAL(r.index, (before > 0) + plain);
+    free((void *)f.payload);
+}
+
+/* Prices are read 8 bytes at a time with the '.' squeezed out, and longer
+ * decimals 8 digits at a time; each must be strtod's double, whatever the
+ * digits, the sign, where the point is, and how near the frame's end the
+ * field lies. */
+static void reader_reads_random_decimals_as_strtod_would(void)
+{
+    uint64_t x = 0x2545f4914f6cdd1dULL;
+    char text[48];
+    for (int i = 0; i < 60000; i++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        uint64_t y = x;
+        size_t n = 0;
+        static const char *const signs[] = {"", "", "-", "+"};
+        const char *sign = signs[y & 3];
+        y >>= 2;
+        memcpy(text, sign, strlen(sign));
+        n += strlen(sign);
+        int whole = (int)(y % 18), frac = (int)(y / 18 % 18), point = (y / 324 % 4) != 0;
+        y /= 1296;
+        for (int k = 0; k < whole; k++, y = y * 6364136223846793005ULL + 1442695040888963407ULL)
+            text[n++] = (char)('0' + (k == 0 && i % 3 == 0 ? 0 : y >> 60 & 7) + (y >> 59 & 1) * 2);
+        if (point)
+            text[n++] = '.';
+        for (int k = 0; point && k < frac; k++, y = y * 6364136223846793005ULL + 1442695040888963407ULL)
+            text[n++] = (char)('0' + (y >> 58) % 10);
+        text[n] = '\0';
+        expect_double_as_strtod(text, i % 11, (size_t)(i % 13));
+    }
+}
+
+static void reader_reads_decimal_edge_cases_as_strtod_would(void)
+{
+    static const char *const texts[] = {
+        "0", "-0", "+0", "-0.0", ".5", "-.5", "+.5", "5.", "-5.", ".", "-", "+", "-.", "",
+        "194.37", "194.3", "1943", "0.01", "0.0001", "9999999", "1234567.", "1234567.5",
+        "12345678", "12345678.5", "1.2345678", "0.1234567", ".1234567", ".12345678",
+        "999999999999999", "99999999999999.9", "0.000000000000001", "9999999999999999",
+        "9007199254740993", "0.30000000000000004", "123456789012345678901234567890",
+        "1.2.3", "12a", "1e5", "1E5", "-1.5e-3", "12 ", " 12", "1..2", "--1", "+-1", "1-",
+        "..5", "5..", "1234567\xfa", "12\x2f" "4", "12\x3a" "4"
+    };
+    for (size_t t = 0; t < sizeof texts / sizeof texts[0]; t++)
+        for (size_t before = 0; before <= 10; before += 5)
+            for (size_t after = 0; after <= 12; after++)
+                expect_double_as_strtod(texts[t], before, after);
+}
+
 static void reader_reads_the_extremes_of_each_integer_type(void)
 {
     static const char payload[] = "-2147483648\0" "+17\0" "-9223372036854775808\0" "-0";
@@ -1610,6 +1698,8 @@ static CU_TestInfo reader_tests[] = {
     TEST(reader_reads_infinity_in_every_spelling),
     TEST(reader_reads_doubles_in_every_client_style),
     TEST(reader_rejects_malformed_and_out_of_range_numbers),
+    TEST(reader_reads_random_decimals_as_strtod_would),
+    TEST(reader_reads_decimal_edge_cases_as_strtod_would),
     TEST(reader_reads_the_extremes_of_each_integer_type),
     TEST(reader_reads_decimals_and_bools),
     TEST(reader_reports_a_missing_field_and_skips_all_or_nothing),
@@ -1698,12 +1788,56 @@ static void nytime_round_trips_every_hour_of_a_year(void)
     }
 }
 
+/* DST by its definition, worked out afresh for every instant: from the
+ * second Sunday of March 07:00Z to the first Sunday of November 06:00Z of
+ * the year the instant falls in (on the EST clock). */
+static int dst_by_rule(int64_t t)
+{
+    int64_t est_day = (t - 5 * 3600) >= 0 ? (t - 5 * 3600) / 86400 : -((5 * 3600 - t + 86399) / 86400);
+    int y, m, d;
+    ny_civil_from_days(est_day, &y, &m, &d);
+    int64_t mar1 = ny_days_from_civil(y, 3, 1), nov1 = ny_days_from_civil(y, 11, 1);
+    int64_t mar_sunday = mar1 + (7 - ((mar1 % 7 + 7 + 4) % 7)) % 7 + 7;
+    int64_t nov_sunday = nov1 + (7 - ((nov1 % 7 + 7 + 4) % 7)) % 7;
+    return t >= mar_sunday * 86400 + 7 * 3600 && t < nov_sunday * 86400 + 6 * 3600;
+}
+
+/* The year's DST span is remembered between calls: instants that jump
+ * between years, land on the first and last second of a year (on the EST
+ * clock), and on both sides of each switch must all still be judged by
+ * their own year. */
+static void nytime_judges_every_instant_by_its_own_year_in_any_order(void)
+{
+    uint64_t x = 0x9e3779b97f4a7c15ULL;
+    for (int i = 0; i < 20000; i++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        int64_t t = (int64_t)(x % (140ULL * 366 * 86400)) - 20LL * 366 * 86400;
+        if (i % 4 == 1) { /* around a New Year on the EST clock */
+            int year = 1960 + (int)(x >> 40) % 120;
+            t = ny_days_from_civil(year, 1, 1) * 86400 + 5 * 3600 + (int64_t)(x >> 20 & 3) - 2;
+        } else if (i % 4 == 2) { /* around a switch */
+            int year = 1960 + (int)(x >> 40) % 120;
+            int64_t at = (x >> 21 & 1) ? ny_to_utc(year, 3, 14, 12, 0, 0) : ny_to_utc(year, 11, 7, 12, 0, 0);
+            t = at - (int64_t)(x >> 24 & 7) * 86400 - 43200 + (int64_t)(x >> 30 & 7) * 1800 - 1;
+        }
+        CU_ASSERT_EQUAL(ny_is_dst(t), dst_by_rule(t));
+        int64_t local = ny_local_from_utc(t);
+        CU_ASSERT_EQUAL(local - t, dst_by_rule(t) ? -14400 : -18000);
+        ny_civil_t c;
+        ny_from_utc(t, &c);
+        CU_ASSERT_EQUAL(c.utc_offset_s, local - t);
+        CU_ASSERT_EQUAL(ny_utc_from_local(local - (local % 60 + 60) % 60), ny_to_utc(c.year, c.month, c.day, c.hour, c.minute, 0));
+    }
+}
+
 static CU_TestInfo nytime_tests[] = {
     {"nytime_converts_dates_to_days_and_back", nytime_converts_dates_to_days_and_back},
     {"nytime_reads_winter_as_est_and_summer_as_edt", nytime_reads_winter_as_est_and_summer_as_edt},
     {"nytime_switches_at_two_in_the_morning_on_the_dst_sundays",
      nytime_switches_at_two_in_the_morning_on_the_dst_sundays},
     {"nytime_round_trips_every_hour_of_a_year", nytime_round_trips_every_hour_of_a_year},
+    {"nytime_judges_every_instant_by_its_own_year_in_any_order",
+     nytime_judges_every_instant_by_its_own_year_in_any_order},
     CU_TEST_INFO_NULL,
 };
 
