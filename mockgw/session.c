@@ -567,30 +567,50 @@ static void session_on_frame(gw_session_t *s, const proto_frame_t *f)
     }
 }
 
+/* Frames are read while the session is past the greeting and not closed. */
+static int session_reading(const gw_session_t *s)
+{
+    return s->state == GW_SESSION_AWAIT_START_API || s->state == GW_SESSION_READY;
+}
+
+static enum proto_drain_step session_on_frame_step(void *data, const proto_frame_t *f)
+{
+    gw_session_t *s = data;
+    session_on_frame(s, f);
+    return session_reading(s) ? PROTO_DRAIN_NEXT : PROTO_DRAIN_KEEP;
+}
+
+static void session_out_of_memory(gw_session_t *s, int rc)
+{
+    io_log(s->host->loop, IO_LOG_ERROR, SESSION_SRC, "conn=%llu %s", s->conn, proto_strerror(rc));
+    session_end(s, "gateway", IO_CLOSE_RST, "out of memory");
+}
+
 static void session_on_data(gw_session_t *s, const uint8_t *data, size_t len)
 {
     char err[SESSION_ERR_MAX];
     if (s->stalled)
         return; /* a stalled Gateway reads nothing, so nothing piles up either */
-    int rc = proto_decoder_feed(&s->in, data, len);
-    if (rc < 0) {
-        io_log(s->host->loop, IO_LOG_ERROR, SESSION_SRC, "conn=%llu %s", s->conn,
-               proto_strerror(rc));
-        session_end(s, "gateway", IO_CLOSE_RST, "out of memory");
-        return;
-    }
-    if (s->state == GW_SESSION_AWAIT_HELLO)
+    if (s->state == GW_SESSION_AWAIT_HELLO) {
+        /* The greeting is read out of the decoder: buffer it all, then
+         * drain whatever frames followed it. */
+        int rc = proto_decoder_feed(&s->in, data, len);
+        if (rc < 0) {
+            session_out_of_memory(s, rc);
+            return;
+        }
         session_read_hello(s);
-    while (s->state == GW_SESSION_AWAIT_START_API || s->state == GW_SESSION_READY) {
-        proto_frame_t f;
-        rc = proto_decoder_next(&s->in, &f, err, sizeof err);
-        if (rc == 0)
-            break;
-        if (rc < 0)
-            session_protocol_error(s, err);
-        else
-            session_on_frame(s, &f);
+        len = 0;
     }
+    if (!session_reading(s))
+        return;
+    int rc = proto_decoder_drain(&s->in, data, len, session_on_frame_step, s, err, sizeof err);
+    /* A handler stops the drain only by closing the session; copying the
+     * rest can then still run out of memory, which no longer matters. */
+    if (rc == PROTO_ERR_NOMEM && session_reading(s))
+        session_out_of_memory(s, rc);
+    else if (rc < 0 && session_reading(s))
+        session_protocol_error(s, err);
 }
 
 static void session_on_stream(io_stream_t *stream, const io_stream_event_t *ev, void *data)

@@ -1,11 +1,13 @@
 /* frame.c - the incremental frame decoder and the frame writer.
  *
  * The decoder keeps fed bytes in one buffer and hands out frames that point
- * into it, so a frame is never copied. Consumed bytes are dropped lazily: the
- * buffer is reset for free whenever everything fed has been returned, and the
- * unread tail is moved to the front only when that leaves at least half the
- * buffer free; otherwise the buffer doubles. Either way each byte is moved a
- * bounded number of times, whatever the chunk sizes. */
+ * into it, so a frame is never copied; drain goes further and hands out the
+ * whole frames of a delivery in place, buffering only what is left over.
+ * Consumed bytes are dropped lazily: the buffer is reset for free whenever
+ * everything fed has been returned, and the unread tail is moved to the
+ * front only when that leaves at least half the buffer free; otherwise the
+ * buffer doubles. Either way each byte is moved a bounded number of times,
+ * whatever the chunk sizes. */
 #include "frame.h"
 
 #include <float.h>
@@ -128,6 +130,43 @@ int proto_decoder_next(proto_decoder_t *d, proto_frame_t *out, char *err, size_t
 size_t proto_decoder_buffered(const proto_decoder_t *d)
 {
     return d->end - d->start;
+}
+
+/* Nearly every delivery is whole frames (one, mostly) and finds the decoder
+ * empty: those frames are handed out in place. Anything else - bytes already
+ * buffered, an incomplete or a bad frame - goes through feed and next, which
+ * also keep a bad frame buffered so that next names it again. */
+int proto_decoder_drain(proto_decoder_t *d, const uint8_t *data, size_t len,
+                        proto_frame_handler_t handler, void *ctx, char *err, size_t errlen)
+{
+    if (d->start == d->end && !d->failed) {
+        while (len >= FRAME_PREFIX) {
+            uint32_t flen = be32_get(data);
+            if (flen == 0 || flen > PROTO_LEN_MAX || len - FRAME_PREFIX < flen ||
+                data[FRAME_PREFIX + flen - 1] != 0)
+                break;
+            proto_frame_t f = {data + FRAME_PREFIX, flen, d->consumed};
+            d->consumed += FRAME_PREFIX + flen;
+            data += FRAME_PREFIX + flen;
+            len -= FRAME_PREFIX + flen;
+            enum proto_drain_step step = handler(ctx, &f);
+            if (step == PROTO_DRAIN_DROP)
+                return 0;
+            if (step == PROTO_DRAIN_KEEP)
+                return proto_decoder_feed(d, data, len);
+        }
+        if (len == 0)
+            return 0;
+    }
+    int rc = proto_decoder_feed(d, data, len);
+    if (rc < 0)
+        return rc;
+    for (;;) {
+        proto_frame_t f;
+        rc = proto_decoder_next(d, &f, err, errlen);
+        if (rc <= 0 || handler(ctx, &f) != PROTO_DRAIN_NEXT)
+            return rc < 0 ? rc : 0;
+    }
 }
 
 /* ---- writer ------------------------------------------------------------- */

@@ -44,6 +44,27 @@ int proto_decoder_next(proto_decoder_t *d, proto_frame_t *out, char *err, size_t
 /* Bytes fed but not yet returned in a frame. */
 size_t proto_decoder_buffered(const proto_decoder_t *d);
 
+/* What a frame handler tells proto_decoder_drain to do next. */
+enum proto_drain_step {
+    PROTO_DRAIN_NEXT, /* hand out the next frame */
+    PROTO_DRAIN_KEEP, /* stop; the bytes not handed out stay in the decoder */
+    PROTO_DRAIN_DROP  /* stop and touch the decoder no more: the handler may
+                       * have reset it (a closed connection's bytes belong to
+                       * nobody); the bytes not handed out are dropped */
+};
+
+typedef enum proto_drain_step (*proto_frame_handler_t)(void *ctx, const proto_frame_t *f);
+
+/* Feeds len bytes and hands each whole frame to handler, in order, until
+ * none is left or handler stops. A frame lives only during its handler
+ * call: when the decoder holds nothing, frames point straight into data
+ * (nothing is copied), and only what is left over - an incomplete tail, or
+ * what a KEEP leaves - is copied in before returning. A handler that resets
+ * the decoder must return DROP. Returns 0, PROTO_ERR_NOMEM, or an error as
+ * proto_decoder_next reports it (after handing out the frames before it). */
+int proto_decoder_drain(proto_decoder_t *d, const uint8_t *data, size_t len,
+                        proto_frame_handler_t handler, void *ctx, char *err, size_t errlen);
+
 /* ---- writer ------------------------------------------------------------ */
 
 typedef struct proto_writer {

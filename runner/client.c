@@ -283,31 +283,34 @@ static void ibc_on_server_hello(ibc_t *c, const proto_frame_t *f)
     ibc_enter(c, IBC_AWAIT_READY);
 }
 
+/* The connection whose bytes are being drained. */
+typedef struct ibc_input {
+    ibc_t *c;
+    io_stream_t *s;
+} ibc_input_t;
+
+static enum proto_drain_step ibc_on_frame(void *data, const proto_frame_t *f)
+{
+    ibc_input_t *in = data;
+    ibc_t *c = in->c;
+    if (c->state == IBC_AWAIT_SERVER_HELLO)
+        ibc_on_server_hello(c, f);
+    else
+        ibc_on_message(c, f);
+    /* The frame may have closed this connection (and a reconnect may have
+     * reset the decoder): the rest of the bytes belong to nobody then. */
+    return c->stream == in->s ? PROTO_DRAIN_NEXT : PROTO_DRAIN_DROP;
+}
+
 static void ibc_on_data(ibc_t *c, io_stream_t *s, const uint8_t *data, size_t len)
 {
     char err[IBC_ERR_MAX];
-    if (proto_decoder_feed(&c->dec, data, len) < 0) {
+    ibc_input_t in = {c, s};
+    int rc = proto_decoder_drain(&c->dec, data, len, ibc_on_frame, &in, err, sizeof err);
+    if (rc == PROTO_ERR_NOMEM)
         ibc_end(c, 0, IO_CLOSE_RST, "out of memory buffering input");
-        return;
-    }
-    for (;;) {
-        proto_frame_t f;
-        int rc = proto_decoder_next(&c->dec, &f, err, sizeof err);
-        if (rc == 0)
-            return;
-        if (rc < 0) {
-            ibc_end(c, 0, IO_CLOSE_RST, "protocol error: %s", err);
-            return;
-        }
-        if (c->state == IBC_AWAIT_SERVER_HELLO)
-            ibc_on_server_hello(c, &f);
-        else
-            ibc_on_message(c, &f);
-        /* The frame may have closed this connection; the rest of the bytes
-         * belong to nobody then. */
-        if (c->stream != s)
-            return;
-    }
+    else if (rc < 0)
+        ibc_end(c, 0, IO_CLOSE_RST, "protocol error: %s", err);
 }
 
 static void ibc_on_stream(io_stream_t *s, const io_stream_event_t *ev, void *data)
