@@ -396,15 +396,12 @@ static void session_send_error(gw_session_t *s, int id, int code, const char *te
                  gw_req_put_error(&s->out, s->version, id, code, text));
 }
 
-/* The messages of the form `id, 1, value` (nextValidId, currentTime). */
+/* The messages of the form `id, 1, value` (nextValidId, currentTime): the
+ * health check's answer, so written whole in one step. */
 static void session_send_int(gw_session_t *s, int msg_id, int64_t value)
 {
-    proto_writer_t *w = &s->out;
-    proto_frame_begin(w);
-    proto_put_int(w, msg_id);
-    proto_put_int(w, 1);
-    proto_put_int(w, value);
-    session_emit(s, proto_in_name(msg_id), proto_frame_end(w));
+    const int64_t fields[] = {msg_id, 1, value};
+    session_emit(s, proto_in_name(msg_id), proto_frame_ints(&s->out, fields, 3));
 }
 
 static void session_send_accounts(gw_session_t *s)
@@ -725,6 +722,11 @@ proto_writer_t *gw_session_writer(gw_session_t *s)
 void gw_session_emit(gw_session_t *s, const char *name, int build_rc)
 {
     session_emit(s, name, build_rc);
+}
+
+void gw_session_send_int(gw_session_t *s, int msg_id, int64_t value)
+{
+    session_send_int(s, msg_id, value);
 }
 
 void gw_session_settle(gw_session_t *s)

@@ -392,6 +392,30 @@ void proto_put_int(proto_writer_t *w, int64_t v)
     put_int_text(w, v);
 }
 
+/* The most fields proto_frame_ints writes in one step. */
+#define FRAME_INTS_FAST_MAX 8
+
+/* One room check and one length for the whole frame. Whatever the one
+ * step does not cover (an open frame, a failed writer, no fields, many)
+ * goes the field-by-field way, which has the rules for it. */
+int proto_frame_ints(proto_writer_t *w, const int64_t *v, size_t n)
+{
+    if (w->in_frame || n == 0 || n > FRAME_INTS_FAST_MAX ||
+        writer_reserve(w, FRAME_PREFIX + n * INT_TEXT_MAX) < 0) {
+        proto_frame_begin(w);
+        for (size_t i = 0; i < n; i++)
+            proto_put_int(w, v[i]);
+        return proto_frame_end(w);
+    }
+    size_t start = w->len;
+    w->frame_start = start;
+    w->len += FRAME_PREFIX;
+    for (size_t i = 0; i < n; i++)
+        put_int_text(w, v[i]);
+    be32_put(w->buf + start, (uint32_t)(w->len - start - FRAME_PREFIX));
+    return 0;
+}
+
 #define DOUBLE_FAST_DECIMALS 9
 
 /* The text "%.15g" gives for v when v is the double nearest some decimal

@@ -611,6 +611,78 @@ static void writer_writes_nothing_after_an_error(void)
     proto_writer_free(&w);
 }
 
+/* proto_frame_ints on a writer prepared by `prep` gives what begin, the
+ * puts and end give on another prepared alike: bytes, result, error. */
+static void check_frame_ints(void (*prep)(proto_writer_t *), const int64_t *v, size_t n)
+{
+    proto_writer_t one, ref;
+    proto_writer_init(&one);
+    proto_writer_init(&ref);
+    prep(&one);
+    prep(&ref);
+    int rc = proto_frame_ints(&one, v, n);
+    proto_frame_begin(&ref);
+    for (size_t i = 0; i < n; i++)
+        proto_put_int(&ref, v[i]);
+    CU_ASSERT_EQUAL(rc, proto_frame_end(&ref));
+    CU_ASSERT_EQUAL(one.error, ref.error);
+    CU_ASSERT_EQUAL(one.in_frame, ref.in_frame);
+    CU_ASSERT_EQUAL_FATAL(one.len, ref.len);
+    CU_ASSERT(one.len == 0 || memcmp(one.buf, ref.buf, one.len) == 0);
+    /* The writer goes on as the other does. */
+    proto_put_int(&one, 7);
+    proto_put_int(&ref, 7);
+    CU_ASSERT_EQUAL_FATAL(one.len, ref.len);
+    CU_ASSERT(one.len == 0 || memcmp(one.buf, ref.buf, one.len) == 0);
+    proto_writer_free(&one);
+    proto_writer_free(&ref);
+}
+
+static void prep_empty(proto_writer_t *w)
+{
+    (void)w;
+}
+
+/* Raw bytes up to prep_fill_to: over the calls below, every room left in
+ * the first buffer, from more than enough to none. */
+static size_t prep_fill_to;
+
+static void prep_filled(proto_writer_t *w)
+{
+    static const uint8_t zeros[256];
+    proto_put_raw(w, zeros, prep_fill_to);
+}
+
+static void prep_open_frame(proto_writer_t *w)
+{
+    proto_frame_begin(w);
+    proto_put_int(w, 1);
+}
+
+static void prep_failed(proto_writer_t *w)
+{
+    proto_frame_end(w); /* sticky PROTO_ERR_FRAME */
+}
+
+static void writer_writes_a_frame_of_ints_as_field_by_field(void)
+{
+    static const int64_t ping[] = {49, 1, 1765376705};
+    static const int64_t edges[] = {INT64_MIN, INT64_MAX, -1, 0, 9, 10, 99, -100};
+    static const int64_t nine[] = {1, -2, 3, 4000000000, 5, 6, 7, 8, 9};
+    check_frame_ints(prep_empty, ping, 3);
+    check_frame_ints(prep_empty, edges, 8);
+    check_frame_ints(prep_empty, nine, 9); /* beyond the one step */
+    check_frame_ints(prep_empty, edges, 1);
+    check_frame_ints(prep_empty, edges, 0); /* empty: refused and dropped */
+    check_frame_ints(prep_open_frame, ping, 3);
+    check_frame_ints(prep_failed, ping, 3);
+    /* Appended, with every room left from none to more than enough. */
+    for (prep_fill_to = 60; prep_fill_to <= 256; prep_fill_to++) {
+        check_frame_ints(prep_filled, ping, 3);
+        check_frame_ints(prep_filled, edges, 8);
+    }
+}
+
 /* ---- field reader --------------------------------------------------------- */
 
 static void reader_reads_the_head_of_an_err_msg_and_names_a_bad_code(void)
@@ -1944,6 +2016,7 @@ static CU_TestInfo writer_tests[] = {
     TEST(writer_writes_integers_of_every_length_as_printf_would),
     TEST(writer_writes_integers_with_zero_runs_at_every_room_left),
     TEST(writer_writes_nothing_after_an_error),
+    TEST(writer_writes_a_frame_of_ints_as_field_by_field),
     CU_TEST_INFO_NULL,
 };
 
