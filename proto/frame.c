@@ -22,7 +22,6 @@
 
 #define DECODER_CAP_MIN ((size_t)16384)
 #define WRITER_CAP_MIN ((size_t)256)
-#define FRAME_PREFIX 4
 
 static uint32_t be32_get(const uint8_t *p)
 {
@@ -101,7 +100,7 @@ int proto_decoder_feed(proto_decoder_t *d, const uint8_t *data, size_t len)
 int proto_decoder_next(proto_decoder_t *d, proto_frame_t *out, char *err, size_t errlen)
 {
     size_t avail = d->end - d->start;
-    if (avail < FRAME_PREFIX)
+    if (avail < PROTO_FRAME_PREFIX)
         return 0;
     const uint8_t *p = d->buf + d->start;
     uint32_t len = be32_get(p);
@@ -111,19 +110,19 @@ int proto_decoder_next(proto_decoder_t *d, proto_frame_t *out, char *err, size_t
         d->failed = PROTO_ERR_LENGTH;
         return PROTO_ERR_LENGTH;
     }
-    if (avail - FRAME_PREFIX < len)
+    if (avail - PROTO_FRAME_PREFIX < len)
         return 0;
-    if (p[FRAME_PREFIX + len - 1] != 0) {
+    if (p[PROTO_FRAME_PREFIX + len - 1] != 0) {
         proto_errf(err, errlen, "byte offset %" PRIu64 ": payload of %" PRIu32
                    " bytes does not end in NUL", d->consumed, len);
         d->failed = PROTO_ERR_FRAME;
         return PROTO_ERR_FRAME;
     }
-    out->payload = p + FRAME_PREFIX;
+    out->payload = p + PROTO_FRAME_PREFIX;
     out->len = len;
     out->offset = d->consumed;
-    d->start += FRAME_PREFIX + len;
-    d->consumed += FRAME_PREFIX + len;
+    d->start += PROTO_FRAME_PREFIX + len;
+    d->consumed += PROTO_FRAME_PREFIX + len;
     return 1;
 }
 
@@ -132,32 +131,13 @@ size_t proto_decoder_buffered(const proto_decoder_t *d)
     return d->end - d->start;
 }
 
-/* Nearly every delivery is whole frames (one, mostly) and finds the decoder
- * empty: those frames are handed out in place. Anything else - bytes already
- * buffered, an incomplete or a bad frame - goes through feed and next, which
- * also keep a bad frame buffered so that next names it again. */
-int proto_decoder_drain(proto_decoder_t *d, const uint8_t *data, size_t len,
-                        proto_frame_handler_t handler, void *ctx, char *err, size_t errlen)
+/* Also where anything the inline part cannot hand out in place goes -
+ * bytes already buffered, an incomplete or a bad frame: feed and next keep
+ * a bad frame buffered, so that next names it again. */
+int proto_decoder_drain_buffered(proto_decoder_t *d, const uint8_t *data, size_t len,
+                                 proto_frame_handler_t handler, void *ctx, char *err,
+                                 size_t errlen)
 {
-    if (d->start == d->end && !d->failed) {
-        while (len >= FRAME_PREFIX) {
-            uint32_t flen = be32_get(data);
-            if (flen == 0 || flen > PROTO_LEN_MAX || len - FRAME_PREFIX < flen ||
-                data[FRAME_PREFIX + flen - 1] != 0)
-                break;
-            proto_frame_t f = {data + FRAME_PREFIX, flen, d->consumed};
-            d->consumed += FRAME_PREFIX + flen;
-            data += FRAME_PREFIX + flen;
-            len -= FRAME_PREFIX + flen;
-            enum proto_drain_step step = handler(ctx, &f);
-            if (step == PROTO_DRAIN_DROP)
-                return 0;
-            if (step == PROTO_DRAIN_KEEP)
-                return proto_decoder_feed(d, data, len);
-        }
-        if (len == 0)
-            return 0;
-    }
     int rc = proto_decoder_feed(d, data, len);
     if (rc < 0)
         return rc;
@@ -246,10 +226,10 @@ void proto_frame_begin(proto_writer_t *w)
     }
     w->in_frame = 1;
     w->frame_start = w->len;
-    if (writer_reserve(w, FRAME_PREFIX) < 0)
+    if (writer_reserve(w, PROTO_FRAME_PREFIX) < 0)
         return;
-    memset(w->buf + w->len, 0, FRAME_PREFIX);
-    w->len += FRAME_PREFIX;
+    memset(w->buf + w->len, 0, PROTO_FRAME_PREFIX);
+    w->len += PROTO_FRAME_PREFIX;
 }
 
 int proto_frame_end(proto_writer_t *w)
@@ -259,7 +239,7 @@ int proto_frame_end(proto_writer_t *w)
     w->in_frame = 0;
     if (w->error)
         return w->error;
-    size_t len = w->len - w->frame_start - FRAME_PREFIX;
+    size_t len = w->len - w->frame_start - PROTO_FRAME_PREFIX;
     if (len == 0 || len > PROTO_LEN_MAX) {
         /* Drop the frame so the buffer never holds one a peer must reject. */
         w->len = w->frame_start;
@@ -401,7 +381,7 @@ void proto_put_int(proto_writer_t *w, int64_t v)
 int proto_frame_ints(proto_writer_t *w, const int64_t *v, size_t n)
 {
     if (w->in_frame || n == 0 || n > FRAME_INTS_FAST_MAX ||
-        writer_reserve(w, FRAME_PREFIX + n * INT_TEXT_MAX) < 0) {
+        writer_reserve(w, PROTO_FRAME_PREFIX + n * INT_TEXT_MAX) < 0) {
         proto_frame_begin(w);
         for (size_t i = 0; i < n; i++)
             proto_put_int(w, v[i]);
@@ -409,10 +389,10 @@ int proto_frame_ints(proto_writer_t *w, const int64_t *v, size_t n)
     }
     size_t start = w->len;
     w->frame_start = start;
-    w->len += FRAME_PREFIX;
+    w->len += PROTO_FRAME_PREFIX;
     for (size_t i = 0; i < n; i++)
         put_int_text(w, v[i]);
-    be32_put(w->buf + start, (uint32_t)(w->len - start - FRAME_PREFIX));
+    be32_put(w->buf + start, (uint32_t)(w->len - start - PROTO_FRAME_PREFIX));
     return 0;
 }
 
