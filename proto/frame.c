@@ -341,16 +341,22 @@ WRITER_HOT char *u64_put(char *p, uint64_t v)
 /* "-9223372036854775808" and its NUL. */
 #define INT_TEXT_MAX 21
 
-/* The text, once the room is there. */
-WRITER_HOT void put_int_text(proto_writer_t *w, int64_t v)
+/* The text and its NUL at p, which has the room; returns their end. */
+WRITER_HOT char *int_text_put(char *p, int64_t v)
 {
-    char *p = (char *)w->buf + w->len;
     /* The magnitude in unsigned arithmetic, where INT64_MIN has one. */
     uint64_t mag = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
     if (v < 0)
         *p++ = '-';
     p = u64_put(p, mag);
     *p++ = '\0';
+    return p;
+}
+
+/* The text, once the room is there. */
+WRITER_HOT void put_int_text(proto_writer_t *w, int64_t v)
+{
+    char *p = int_text_put((char *)w->buf + w->len, v);
     w->len = (size_t)((uint8_t *)p - w->buf);
 }
 
@@ -387,12 +393,13 @@ int proto_frame_ints(proto_writer_t *w, const int64_t *v, size_t n)
             proto_put_int(w, v[i]);
         return proto_frame_end(w);
     }
-    size_t start = w->len;
-    w->frame_start = start;
-    w->len += PROTO_FRAME_PREFIX;
+    uint8_t *frame = w->buf + w->len;
+    char *p = (char *)frame + PROTO_FRAME_PREFIX;
     for (size_t i = 0; i < n; i++)
-        put_int_text(w, v[i]);
-    be32_put(w->buf + start, (uint32_t)(w->len - start - PROTO_FRAME_PREFIX));
+        p = int_text_put(p, v[i]);
+    be32_put(frame, (uint32_t)((uint8_t *)p - frame - PROTO_FRAME_PREFIX));
+    w->frame_start = w->len;
+    w->len = (size_t)((uint8_t *)p - w->buf);
     return 0;
 }
 
