@@ -196,7 +196,7 @@ static void session_log_frame(gw_session_t *s, const char *dir, const char *name
 
 /* ---- output ------------------------------------------------------------ */
 
-static void session_write(gw_session_t *s, const uint8_t *bytes, size_t len)
+static inline void session_write(gw_session_t *s, const uint8_t *bytes, size_t len)
 {
     int rc = io_stream_write(s->stream, bytes, len);
     if (rc < 0)
@@ -207,7 +207,7 @@ static void session_write(gw_session_t *s, const uint8_t *bytes, size_t len)
 /* A client that never reads lets output pile up in its stream; past the
  * bound the session is dropped instead of growing without limit. Held
  * output counts too: it is memory the client is owed. */
-static void session_check_bound(gw_session_t *s)
+static inline void session_check_bound(gw_session_t *s)
 {
     size_t waiting = io_stream_pending(s->stream) + s->held_bytes;
     if (s->state == GW_SESSION_CLOSED || waiting <= s->host->cfg->output_max)
@@ -289,8 +289,9 @@ static void session_hold(gw_session_t *s, const uint8_t *bytes, size_t len)
 }
 
 /* Every write leaves through here: at once when no fault holds output
- * back, else in line behind it. */
-static void session_output(gw_session_t *s, const uint8_t *bytes, size_t len)
+ * back, else in line behind it. Inline, with session_write and
+ * session_check_bound: every frame the gateway sends takes this path. */
+static inline void session_output(gw_session_t *s, const uint8_t *bytes, size_t len)
 {
     if (!s->held && s->faults.latency_us == 0 && s->faults.slice_max == 0)
         session_write(s, bytes, len);
