@@ -545,7 +545,8 @@ static void session_on_frame(gw_session_t *s, const proto_frame_t *f)
     int32_t id = -1;
     proto_reader_init(&r, f);
     int rc = proto_read_int(&r, &id, err, sizeof err);
-    session_log_frame(s, "in ", rc == 0 ? proto_out_name(id) : NULL, f);
+    if (s->host->cfg->verbose) /* the name is looked up only for the log */
+        session_log_frame(s, "in ", rc == 0 ? proto_out_name(id) : NULL, f);
     if (rc == 0 && s->state == GW_SESSION_AWAIT_START_API) {
         if (id == PROTO_OUT_START_API) {
             rc = session_on_start_api(s, &r, err, sizeof err);
