@@ -291,7 +291,7 @@ static void req_current_time(req_ctx_t *x)
 {
     in_int(&x->in);
     if (x->in.rc == 0)
-        out_int(x->s, PROTO_IN_CURRENT_TIME, x->now_s);
+        gw_session_send_int(x->s, PROTO_IN_CURRENT_TIME, x->now_s);
 }
 
 /* reqIds: 8, 1, numIds → nextValidId: the session's next id, or past the

@@ -196,7 +196,7 @@ static void session_log_frame(gw_session_t *s, const char *dir, const char *name
 
 /* ---- output ------------------------------------------------------------ */
 
-static void session_write(gw_session_t *s, const uint8_t *bytes, size_t len)
+static inline void session_write(gw_session_t *s, const uint8_t *bytes, size_t len)
 {
     int rc = io_stream_write(s->stream, bytes, len);
     if (rc < 0)
@@ -207,7 +207,7 @@ static void session_write(gw_session_t *s, const uint8_t *bytes, size_t len)
 /* A client that never reads lets output pile up in its stream; past the
  * bound the session is dropped instead of growing without limit. Held
  * output counts too: it is memory the client is owed. */
-static void session_check_bound(gw_session_t *s)
+static inline void session_check_bound(gw_session_t *s)
 {
     size_t waiting = io_stream_pending(s->stream) + s->held_bytes;
     if (s->state == GW_SESSION_CLOSED || waiting <= s->host->cfg->output_max)
@@ -289,8 +289,9 @@ static void session_hold(gw_session_t *s, const uint8_t *bytes, size_t len)
 }
 
 /* Every write leaves through here: at once when no fault holds output
- * back, else in line behind it. */
-static void session_output(gw_session_t *s, const uint8_t *bytes, size_t len)
+ * back, else in line behind it. Inline, with session_write and
+ * session_check_bound: every frame the gateway sends takes this path. */
+static inline void session_output(gw_session_t *s, const uint8_t *bytes, size_t len)
 {
     if (!s->held && s->faults.latency_us == 0 && s->faults.slice_max == 0)
         session_write(s, bytes, len);
@@ -396,15 +397,12 @@ static void session_send_error(gw_session_t *s, int id, int code, const char *te
                  gw_req_put_error(&s->out, s->version, id, code, text));
 }
 
-/* The messages of the form `id, 1, value` (nextValidId, currentTime). */
+/* The messages of the form `id, 1, value` (nextValidId, currentTime): the
+ * health check's answer, so written whole in one step. */
 static void session_send_int(gw_session_t *s, int msg_id, int64_t value)
 {
-    proto_writer_t *w = &s->out;
-    proto_frame_begin(w);
-    proto_put_int(w, msg_id);
-    proto_put_int(w, 1);
-    proto_put_int(w, value);
-    session_emit(s, proto_in_name(msg_id), proto_frame_end(w));
+    const int64_t fields[] = {msg_id, 1, value};
+    session_emit(s, proto_in_name(msg_id), proto_frame_ints(&s->out, fields, 3));
 }
 
 static void session_send_accounts(gw_session_t *s)
@@ -540,14 +538,15 @@ static int session_on_request(gw_session_t *s, int32_t id, proto_reader_t *r)
     return 0;
 }
 
-static void session_on_frame(gw_session_t *s, const proto_frame_t *f)
+static inline void session_on_frame(gw_session_t *s, const proto_frame_t *f)
 {
     proto_reader_t r;
     char err[SESSION_ERR_MAX];
     int32_t id = -1;
     proto_reader_init(&r, f);
     int rc = proto_read_int(&r, &id, err, sizeof err);
-    session_log_frame(s, "in ", rc == 0 ? proto_out_name(id) : NULL, f);
+    if (s->host->cfg->verbose) /* the name is looked up only for the log */
+        session_log_frame(s, "in ", rc == 0 ? proto_out_name(id) : NULL, f);
     if (rc == 0 && s->state == GW_SESSION_AWAIT_START_API) {
         if (id == PROTO_OUT_START_API) {
             rc = session_on_start_api(s, &r, err, sizeof err);
@@ -567,30 +566,52 @@ static void session_on_frame(gw_session_t *s, const proto_frame_t *f)
     }
 }
 
-static void session_on_data(gw_session_t *s, const uint8_t *data, size_t len)
+/* Frames are read while the session is past the greeting and not closed. */
+static int session_reading(const gw_session_t *s)
+{
+    return s->state == GW_SESSION_AWAIT_START_API || s->state == GW_SESSION_READY;
+}
+
+static enum proto_drain_step session_on_frame_step(void *data, const proto_frame_t *f)
+{
+    gw_session_t *s = data;
+    session_on_frame(s, f);
+    return session_reading(s) ? PROTO_DRAIN_NEXT : PROTO_DRAIN_KEEP;
+}
+
+static void session_out_of_memory(gw_session_t *s, int rc)
+{
+    io_log(s->host->loop, IO_LOG_ERROR, SESSION_SRC, "conn=%llu %s", s->conn, proto_strerror(rc));
+    session_end(s, "gateway", IO_CLOSE_RST, "out of memory");
+}
+
+/* Inline, with session_on_frame: every request the gateway reads comes
+ * this way. */
+static inline void session_on_data(gw_session_t *s, const uint8_t *data, size_t len)
 {
     char err[SESSION_ERR_MAX];
     if (s->stalled)
         return; /* a stalled Gateway reads nothing, so nothing piles up either */
-    int rc = proto_decoder_feed(&s->in, data, len);
-    if (rc < 0) {
-        io_log(s->host->loop, IO_LOG_ERROR, SESSION_SRC, "conn=%llu %s", s->conn,
-               proto_strerror(rc));
-        session_end(s, "gateway", IO_CLOSE_RST, "out of memory");
-        return;
-    }
-    if (s->state == GW_SESSION_AWAIT_HELLO)
+    if (s->state == GW_SESSION_AWAIT_HELLO) {
+        /* The greeting is read out of the decoder: buffer it all, then
+         * drain whatever frames followed it. */
+        int rc = proto_decoder_feed(&s->in, data, len);
+        if (rc < 0) {
+            session_out_of_memory(s, rc);
+            return;
+        }
         session_read_hello(s);
-    while (s->state == GW_SESSION_AWAIT_START_API || s->state == GW_SESSION_READY) {
-        proto_frame_t f;
-        rc = proto_decoder_next(&s->in, &f, err, sizeof err);
-        if (rc == 0)
-            break;
-        if (rc < 0)
-            session_protocol_error(s, err);
-        else
-            session_on_frame(s, &f);
+        len = 0;
     }
+    if (!session_reading(s))
+        return;
+    int rc = proto_decoder_drain(&s->in, data, len, session_on_frame_step, s, err, sizeof err);
+    /* A handler stops the drain only by closing the session; copying the
+     * rest can then still run out of memory, which no longer matters. */
+    if (rc == PROTO_ERR_NOMEM && session_reading(s))
+        session_out_of_memory(s, rc);
+    else if (rc < 0 && session_reading(s))
+        session_protocol_error(s, err);
 }
 
 static void session_on_stream(io_stream_t *stream, const io_stream_event_t *ev, void *data)
@@ -705,6 +726,11 @@ proto_writer_t *gw_session_writer(gw_session_t *s)
 void gw_session_emit(gw_session_t *s, const char *name, int build_rc)
 {
     session_emit(s, name, build_rc);
+}
+
+void gw_session_send_int(gw_session_t *s, int msg_id, int64_t value)
+{
+    session_send_int(s, msg_id, value);
 }
 
 void gw_session_settle(gw_session_t *s)

@@ -103,6 +103,9 @@ const gw_session_host_t *gw_session_host(const gw_session_t *s);
  * session. A request handler must not. */
 proto_writer_t *gw_session_writer(gw_session_t *s);
 void gw_session_emit(gw_session_t *s, const char *name, int build_rc);
+/* Builds and emits a message of the form `id, 1, value` (nextValidId,
+ * currentTime), under the same rules. */
+void gw_session_send_int(gw_session_t *s, int msg_id, int64_t value);
 void gw_session_settle(gw_session_t *s);
 
 /* The session's next order id (nextValidId), raised as orders use ids. */

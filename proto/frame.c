@@ -1,11 +1,13 @@
 /* frame.c - the incremental frame decoder and the frame writer.
  *
  * The decoder keeps fed bytes in one buffer and hands out frames that point
- * into it, so a frame is never copied. Consumed bytes are dropped lazily: the
- * buffer is reset for free whenever everything fed has been returned, and the
- * unread tail is moved to the front only when that leaves at least half the
- * buffer free; otherwise the buffer doubles. Either way each byte is moved a
- * bounded number of times, whatever the chunk sizes. */
+ * into it, so a frame is never copied; drain goes further and hands out the
+ * whole frames of a delivery in place, buffering only what is left over.
+ * Consumed bytes are dropped lazily: the buffer is reset for free whenever
+ * everything fed has been returned, and the unread tail is moved to the
+ * front only when that leaves at least half the buffer free; otherwise the
+ * buffer doubles. Either way each byte is moved a bounded number of times,
+ * whatever the chunk sizes. */
 #include "frame.h"
 
 #include <float.h>
@@ -20,7 +22,6 @@
 
 #define DECODER_CAP_MIN ((size_t)16384)
 #define WRITER_CAP_MIN ((size_t)256)
-#define FRAME_PREFIX 4
 
 static uint32_t be32_get(const uint8_t *p)
 {
@@ -99,7 +100,7 @@ int proto_decoder_feed(proto_decoder_t *d, const uint8_t *data, size_t len)
 int proto_decoder_next(proto_decoder_t *d, proto_frame_t *out, char *err, size_t errlen)
 {
     size_t avail = d->end - d->start;
-    if (avail < FRAME_PREFIX)
+    if (avail < PROTO_FRAME_PREFIX)
         return 0;
     const uint8_t *p = d->buf + d->start;
     uint32_t len = be32_get(p);
@@ -109,25 +110,43 @@ int proto_decoder_next(proto_decoder_t *d, proto_frame_t *out, char *err, size_t
         d->failed = PROTO_ERR_LENGTH;
         return PROTO_ERR_LENGTH;
     }
-    if (avail - FRAME_PREFIX < len)
+    if (avail - PROTO_FRAME_PREFIX < len)
         return 0;
-    if (p[FRAME_PREFIX + len - 1] != 0) {
+    if (p[PROTO_FRAME_PREFIX + len - 1] != 0) {
         proto_errf(err, errlen, "byte offset %" PRIu64 ": payload of %" PRIu32
                    " bytes does not end in NUL", d->consumed, len);
         d->failed = PROTO_ERR_FRAME;
         return PROTO_ERR_FRAME;
     }
-    out->payload = p + FRAME_PREFIX;
+    out->payload = p + PROTO_FRAME_PREFIX;
     out->len = len;
     out->offset = d->consumed;
-    d->start += FRAME_PREFIX + len;
-    d->consumed += FRAME_PREFIX + len;
+    d->start += PROTO_FRAME_PREFIX + len;
+    d->consumed += PROTO_FRAME_PREFIX + len;
     return 1;
 }
 
 size_t proto_decoder_buffered(const proto_decoder_t *d)
 {
     return d->end - d->start;
+}
+
+/* Also where anything the inline part cannot hand out in place goes -
+ * bytes already buffered, an incomplete or a bad frame: feed and next keep
+ * a bad frame buffered, so that next names it again. */
+int proto_decoder_drain_buffered(proto_decoder_t *d, const uint8_t *data, size_t len,
+                                 proto_frame_handler_t handler, void *ctx, char *err,
+                                 size_t errlen)
+{
+    int rc = proto_decoder_feed(d, data, len);
+    if (rc < 0)
+        return rc;
+    for (;;) {
+        proto_frame_t f;
+        rc = proto_decoder_next(d, &f, err, errlen);
+        if (rc <= 0 || handler(ctx, &f) != PROTO_DRAIN_NEXT)
+            return rc < 0 ? rc : 0;
+    }
 }
 
 /* ---- writer ------------------------------------------------------------- */
@@ -207,10 +226,10 @@ void proto_frame_begin(proto_writer_t *w)
     }
     w->in_frame = 1;
     w->frame_start = w->len;
-    if (writer_reserve(w, FRAME_PREFIX) < 0)
+    if (writer_reserve(w, PROTO_FRAME_PREFIX) < 0)
         return;
-    memset(w->buf + w->len, 0, FRAME_PREFIX);
-    w->len += FRAME_PREFIX;
+    memset(w->buf + w->len, 0, PROTO_FRAME_PREFIX);
+    w->len += PROTO_FRAME_PREFIX;
 }
 
 int proto_frame_end(proto_writer_t *w)
@@ -220,7 +239,7 @@ int proto_frame_end(proto_writer_t *w)
     w->in_frame = 0;
     if (w->error)
         return w->error;
-    size_t len = w->len - w->frame_start - FRAME_PREFIX;
+    size_t len = w->len - w->frame_start - PROTO_FRAME_PREFIX;
     if (len == 0 || len > PROTO_LEN_MAX) {
         /* Drop the frame so the buffer never holds one a peer must reject. */
         w->len = w->frame_start;
@@ -322,16 +341,22 @@ WRITER_HOT char *u64_put(char *p, uint64_t v)
 /* "-9223372036854775808" and its NUL. */
 #define INT_TEXT_MAX 21
 
-/* The text, once the room is there. */
-WRITER_HOT void put_int_text(proto_writer_t *w, int64_t v)
+/* The text and its NUL at p, which has the room; returns their end. */
+WRITER_HOT char *int_text_put(char *p, int64_t v)
 {
-    char *p = (char *)w->buf + w->len;
     /* The magnitude in unsigned arithmetic, where INT64_MIN has one. */
     uint64_t mag = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
     if (v < 0)
         *p++ = '-';
     p = u64_put(p, mag);
     *p++ = '\0';
+    return p;
+}
+
+/* The text, once the room is there. */
+WRITER_HOT void put_int_text(proto_writer_t *w, int64_t v)
+{
+    char *p = int_text_put((char *)w->buf + w->len, v);
     w->len = (size_t)((uint8_t *)p - w->buf);
 }
 
@@ -351,6 +376,31 @@ void proto_put_int(proto_writer_t *w, int64_t v)
         return;
     }
     put_int_text(w, v);
+}
+
+/* The most fields proto_frame_ints writes in one step. */
+#define FRAME_INTS_FAST_MAX 8
+
+/* One room check and one length for the whole frame. Whatever the one
+ * step does not cover (an open frame, a failed writer, no fields, many)
+ * goes the field-by-field way, which has the rules for it. */
+int proto_frame_ints(proto_writer_t *w, const int64_t *v, size_t n)
+{
+    if (w->in_frame || n == 0 || n > FRAME_INTS_FAST_MAX ||
+        writer_reserve(w, PROTO_FRAME_PREFIX + n * INT_TEXT_MAX) < 0) {
+        proto_frame_begin(w);
+        for (size_t i = 0; i < n; i++)
+            proto_put_int(w, v[i]);
+        return proto_frame_end(w);
+    }
+    uint8_t *frame = w->buf + w->len;
+    char *p = (char *)frame + PROTO_FRAME_PREFIX;
+    for (size_t i = 0; i < n; i++)
+        p = int_text_put(p, v[i]);
+    be32_put(frame, (uint32_t)((uint8_t *)p - frame - PROTO_FRAME_PREFIX));
+    w->frame_start = w->len;
+    w->len = (size_t)((uint8_t *)p - w->buf);
+    return 0;
 }
 
 #define DOUBLE_FAST_DECIMALS 9

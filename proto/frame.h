@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #define PROTO_LEN_MAX 0xFFFFFFu
+#define PROTO_FRAME_PREFIX 4 /* the length's bytes */
 
 /* One whole frame's payload (without the length prefix). `offset` is the
  * stream byte offset where its length prefix started. */
@@ -44,6 +45,60 @@ int proto_decoder_next(proto_decoder_t *d, proto_frame_t *out, char *err, size_t
 /* Bytes fed but not yet returned in a frame. */
 size_t proto_decoder_buffered(const proto_decoder_t *d);
 
+/* What a frame handler tells proto_decoder_drain to do next. */
+enum proto_drain_step {
+    PROTO_DRAIN_NEXT, /* hand out the next frame */
+    PROTO_DRAIN_KEEP, /* stop; the bytes not handed out stay in the decoder */
+    PROTO_DRAIN_DROP  /* stop and touch the decoder no more: the handler may
+                       * have reset it (a closed connection's bytes belong to
+                       * nobody); the bytes not handed out are dropped */
+};
+
+typedef enum proto_drain_step (*proto_frame_handler_t)(void *ctx, const proto_frame_t *f);
+
+/* The part of proto_decoder_drain for bytes it cannot hand out in place:
+ * appends them, then hands out the whole frames the buffer holds. */
+int proto_decoder_drain_buffered(proto_decoder_t *d, const uint8_t *data, size_t len,
+                                 proto_frame_handler_t handler, void *ctx, char *err,
+                                 size_t errlen);
+
+/* Feeds len bytes and hands each whole frame to handler, in order, until
+ * none is left or handler stops. A frame lives only during its handler
+ * call: when the decoder holds nothing, frames point straight into data
+ * (nothing is copied), and only what is left over - an incomplete tail, or
+ * what a KEEP leaves - is copied in before returning. A handler that resets
+ * the decoder must return DROP. Returns 0, PROTO_ERR_NOMEM, or an error as
+ * proto_decoder_next reports it (after handing out the frames before it).
+ *
+ * Inline, so that a caller's handler is called directly: nearly every
+ * delivery is whole frames (one, mostly) and finds the decoder empty. */
+static inline int proto_decoder_drain(proto_decoder_t *d, const uint8_t *data, size_t len,
+                                      proto_frame_handler_t handler, void *ctx, char *err,
+                                      size_t errlen)
+{
+    if (d->start == d->end && !d->failed) {
+        while (len >= PROTO_FRAME_PREFIX) {
+            uint32_t flen = (uint32_t)data[0] << 24 | (uint32_t)data[1] << 16 |
+                            (uint32_t)data[2] << 8 | (uint32_t)data[3];
+            size_t whole = PROTO_FRAME_PREFIX + (size_t)flen;
+            if (flen == 0 || flen > PROTO_LEN_MAX || len < whole || data[whole - 1] != 0)
+                break; /* incomplete or bad: the buffered way keeps and names it */
+            proto_frame_t f = {data + PROTO_FRAME_PREFIX, flen, d->consumed};
+            d->consumed += whole;
+            data += whole;
+            len -= whole;
+            enum proto_drain_step step = handler(ctx, &f);
+            if (step == PROTO_DRAIN_DROP)
+                return 0;
+            if (step == PROTO_DRAIN_KEEP)
+                return proto_decoder_feed(d, data, len);
+        }
+        if (len == 0)
+            return 0;
+    }
+    return proto_decoder_drain_buffered(d, data, len, handler, ctx, err, errlen);
+}
+
 /* ---- writer ------------------------------------------------------------ */
 
 typedef struct proto_writer {
@@ -68,6 +123,11 @@ void proto_frame_begin(proto_writer_t *w);
 /* Closes it: writes the length. 0, or the writer's sticky error, or
  * PROTO_ERR_LENGTH for an empty frame or one above PROTO_LEN_MAX. */
 int proto_frame_end(proto_writer_t *w);
+
+/* A whole frame of the n integers in v, byte for byte what begin, n
+ * proto_put_int and end write, and returning what end would; in one step
+ * when it fits a small frame (the health check's currentTime is one). */
+int proto_frame_ints(proto_writer_t *w, const int64_t *v, size_t n);
 
 /* Fields, each followed by its NUL. A string must hold no NUL. */
 void proto_put_str(proto_writer_t *w, const char *s);

@@ -125,16 +125,23 @@ void cal_ny_text(int64_t utc_s, char buf[CAL_NY_TEXT_MAX])
     memcpy(p, zone, 4);
 }
 
-/* Makes the memo cover utc_s. In a session the answer holds until its
- * close; outside one, until the next open (nothing opens before it). */
-static void cal_memo_cover(cal_memo_t *m, int64_t utc_s)
+/* Works the answer out afresh for utc_s: in a session it holds until its
+ * close; outside one, until the next open (nothing opens before it). Out
+ * of line: it runs about twice a day, and inlined it would make every hit
+ * save and restore the registers it needs. */
+__attribute__((noinline)) static void cal_memo_fill(cal_memo_t *m, int64_t utc_s)
 {
-    if (utc_s >= m->from_s && utc_s < m->until_s)
-        return;
     int64_t close = cal_close_of_session(utc_s);
     m->from_s = utc_s;
     m->open = close >= 0;
     m->until_s = m->open ? close : cal_next_open(utc_s);
+}
+
+/* Makes the memo cover utc_s. */
+static void cal_memo_cover(cal_memo_t *m, int64_t utc_s)
+{
+    if (utc_s < m->from_s || utc_s >= m->until_s)
+        cal_memo_fill(m, utc_s);
 }
 
 int cal_memo_is_open(cal_memo_t *m, int64_t utc_s)

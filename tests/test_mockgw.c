@@ -401,6 +401,70 @@ static void hello_and_start_api_in_one_write_are_both_handled(void)
     env_stop();
 }
 
+/* Frames in one write arrive in one delivery: startApi and the requests
+ * after it are all handled, across the session's move to ready. */
+static void start_api_and_requests_in_one_write_are_all_answered_in_order(void)
+{
+    env_start();
+    t_client_t *c = client_new();
+    client_hello(c, PROTO_CLIENT_VERSION_MIN, PROTO_CLIENT_VERSION_MAX);
+    run_ms(5);
+    static const uint8_t three[] = {0, 0, 0, 8, '7', '1', 0, '2', 0, '3', 0, 0,
+                                    0, 0, 0, 5, '4', '9', 0, '1', 0,
+                                    0, 0, 0, 6, '8', 0, '1', 0, '1', 0};
+    client_send(c, three, sizeof three);
+    run_ms(5);
+    CU_ASSERT_EQUAL_FATAL(c->nframes, 8);
+    CU_ASSERT_STRING_EQUAL(frame_at(c, 1), "15|1|DU1234567");
+    char want[64];
+    snprintf(want, sizeof want, "49|1|%d", T_START_WALL_S);
+    CU_ASSERT_STRING_EQUAL(frame_at(c, 6), want);
+    CU_ASSERT_STRING_EQUAL(frame_at(c, 7), "9|1|1");
+    env_stop();
+}
+
+/* A request cut anywhere is answered once whole, and the whole ones that
+ * came with its last piece after it. */
+static void request_cut_across_writes_is_answered_with_the_ones_after_it(void)
+{
+    static const uint8_t two[] = {0, 0, 0, 5, '4', '9', 0, '1', 0,
+                                  0, 0, 0, 6, '8', 0, '1', 0, '1', 0};
+    for (size_t cut = 1; cut < 9; cut++) {
+        env_start();
+        t_client_t *c = client_ready("1");
+        client_send(c, two, cut);
+        run_ms(5);
+        CU_ASSERT_EQUAL(c->nframes, 6);
+        client_send(c, two + cut, sizeof two - cut);
+        run_ms(5);
+        CU_ASSERT_EQUAL_FATAL(c->nframes, 8);
+        CU_ASSERT_EQUAL(strncmp(frame_at(c, 6), "49|1|", 5), 0);
+        CU_ASSERT_STRING_EQUAL(frame_at(c, 7), "9|1|1");
+        CU_ASSERT(client_gets_current_time(c));
+        env_stop();
+    }
+}
+
+/* The first request closes the session: the ones after it in the same
+ * delivery are never read. */
+static void requests_after_the_one_that_closes_the_session_are_not_read(void)
+{
+    env_start();
+    t_client_t *c = client_new();
+    client_hello(c, PROTO_CLIENT_VERSION_MIN, PROTO_CLIENT_VERSION_MAX);
+    run_ms(5);
+    static const uint8_t two[] = {0, 0, 0, 5, '4', '9', 0, '1', 0,
+                                  0, 0, 0, 8, '7', '1', 0, '2', 0, '3', 0, 0};
+    client_send(c, two, sizeof two);
+    run_ms(5);
+    CU_ASSERT_EQUAL(c->nframes, 1);
+    CU_ASSERT(c->eof);
+    CU_ASSERT(traced("session_closed conn=%llu client_id=-1 by=gateway how=fin "
+                     "reason=request before startApi", c->conn));
+    CU_ASSERT_FALSE(traced("session_ready conn=%llu client_id=3 version=178", c->conn));
+    env_stop();
+}
+
 static void chunked_network_delivery_still_completes_the_startup(void)
 {
     env_start();
@@ -920,6 +984,12 @@ static CU_TestInfo gateway_tests[] = {
      greeting_in_two_writes_is_answered_once_it_is_whole},
     {"hello_and_start_api_in_one_write_are_both_handled",
      hello_and_start_api_in_one_write_are_both_handled},
+    {"start_api_and_requests_in_one_write_are_all_answered_in_order",
+     start_api_and_requests_in_one_write_are_all_answered_in_order},
+    {"request_cut_across_writes_is_answered_with_the_ones_after_it",
+     request_cut_across_writes_is_answered_with_the_ones_after_it},
+    {"requests_after_the_one_that_closes_the_session_are_not_read",
+     requests_after_the_one_that_closes_the_session_are_not_read},
     {"chunked_network_delivery_still_completes_the_startup",
      chunked_network_delivery_still_completes_the_startup},
     {"client_max_above_178_is_answered_with_178", client_max_above_178_is_answered_with_178},

@@ -611,6 +611,78 @@ static void writer_writes_nothing_after_an_error(void)
     proto_writer_free(&w);
 }
 
+/* proto_frame_ints on a writer prepared by `prep` gives what begin, the
+ * puts and end give on another prepared alike: bytes, result, error. */
+static void check_frame_ints(void (*prep)(proto_writer_t *), const int64_t *v, size_t n)
+{
+    proto_writer_t one, ref;
+    proto_writer_init(&one);
+    proto_writer_init(&ref);
+    prep(&one);
+    prep(&ref);
+    int rc = proto_frame_ints(&one, v, n);
+    proto_frame_begin(&ref);
+    for (size_t i = 0; i < n; i++)
+        proto_put_int(&ref, v[i]);
+    CU_ASSERT_EQUAL(rc, proto_frame_end(&ref));
+    CU_ASSERT_EQUAL(one.error, ref.error);
+    CU_ASSERT_EQUAL(one.in_frame, ref.in_frame);
+    CU_ASSERT_EQUAL_FATAL(one.len, ref.len);
+    CU_ASSERT(one.len == 0 || memcmp(one.buf, ref.buf, one.len) == 0);
+    /* The writer goes on as the other does. */
+    proto_put_int(&one, 7);
+    proto_put_int(&ref, 7);
+    CU_ASSERT_EQUAL_FATAL(one.len, ref.len);
+    CU_ASSERT(one.len == 0 || memcmp(one.buf, ref.buf, one.len) == 0);
+    proto_writer_free(&one);
+    proto_writer_free(&ref);
+}
+
+static void prep_empty(proto_writer_t *w)
+{
+    (void)w;
+}
+
+/* Raw bytes up to prep_fill_to: over the calls below, every room left in
+ * the first buffer, from more than enough to none. */
+static size_t prep_fill_to;
+
+static void prep_filled(proto_writer_t *w)
+{
+    static const uint8_t zeros[256];
+    proto_put_raw(w, zeros, prep_fill_to);
+}
+
+static void prep_open_frame(proto_writer_t *w)
+{
+    proto_frame_begin(w);
+    proto_put_int(w, 1);
+}
+
+static void prep_failed(proto_writer_t *w)
+{
+    proto_frame_end(w); /* sticky PROTO_ERR_FRAME */
+}
+
+static void writer_writes_a_frame_of_ints_as_field_by_field(void)
+{
+    static const int64_t ping[] = {49, 1, 1765376705};
+    static const int64_t edges[] = {INT64_MIN, INT64_MAX, -1, 0, 9, 10, 99, -100};
+    static const int64_t nine[] = {1, -2, 3, 4000000000, 5, 6, 7, 8, 9};
+    check_frame_ints(prep_empty, ping, 3);
+    check_frame_ints(prep_empty, edges, 8);
+    check_frame_ints(prep_empty, nine, 9); /* beyond the one step */
+    check_frame_ints(prep_empty, edges, 1);
+    check_frame_ints(prep_empty, edges, 0); /* empty: refused and dropped */
+    check_frame_ints(prep_open_frame, ping, 3);
+    check_frame_ints(prep_failed, ping, 3);
+    /* Appended, with every room left from none to more than enough. */
+    for (prep_fill_to = 60; prep_fill_to <= 256; prep_fill_to++) {
+        check_frame_ints(prep_filled, ping, 3);
+        check_frame_ints(prep_filled, edges, 8);
+    }
+}
+
 /* ---- field reader --------------------------------------------------------- */
 
 static void reader_reads_the_head_of_an_err_msg_and_names_a_bad_code(void)
@@ -1663,6 +1735,256 @@ static void strerror_names_every_code(void)
 
 #define TEST(f) {#f, f}
 
+/* ---- draining ----------------------------------------------------------- */
+
+/* What a drain handler saw, and when it stops: after `stop_after` frames
+ * (0: never) with `stop`, resetting the decoder first when that is DROP. */
+typedef struct drained {
+    proto_decoder_t *d;
+    int n;
+    seen_frame_t seen[SEEN_MAX];
+    const uint8_t *at[SEEN_MAX]; /* where each payload was */
+    int stop_after;
+    enum proto_drain_step stop;
+} drained_t;
+
+static enum proto_drain_step drain_collect(void *ctx, const proto_frame_t *f)
+{
+    drained_t *dr = ctx;
+    CU_ASSERT_FATAL(dr->n < SEEN_MAX);
+    seen_frame_t *s = &dr->seen[dr->n];
+    s->offset = f->offset;
+    s->len = f->len;
+    s->payload = malloc(f->len);
+    memcpy(s->payload, f->payload, f->len);
+    dr->at[dr->n++] = f->payload;
+    if (dr->stop_after == 0 || dr->n < dr->stop_after)
+        return PROTO_DRAIN_NEXT;
+    if (dr->stop == PROTO_DRAIN_DROP) {
+        proto_decoder_free(dr->d);
+        proto_decoder_init(dr->d);
+    }
+    return dr->stop;
+}
+
+static void drained_free(drained_t *dr)
+{
+    for (int i = 0; i < dr->n; i++)
+        free(dr->seen[i].payload);
+    dr->n = 0;
+}
+
+/* Drains a heap copy of bytes, freed straight after, so that ASan catches
+ * a decoder that keeps pointing into a delivery. */
+static int drain_copy(proto_decoder_t *d, const uint8_t *bytes, size_t len, drained_t *dr,
+                      char *err)
+{
+    uint8_t *copy = malloc(len ? len : 1);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(copy);
+    memcpy(copy, bytes, len);
+    int rc = proto_decoder_drain(d, copy, len, drain_collect, dr, err, ERRLEN);
+    free(copy);
+    return rc;
+}
+
+static void drain_hands_out_the_whole_frames_of_a_delivery_in_place(void)
+{
+    proto_writer_t w;
+    proto_decoder_t d;
+    char err[ERRLEN];
+    drained_t dr = {.d = &d};
+    proto_writer_init(&w);
+    proto_decoder_init(&d);
+    put_frame(&w, "49\0" "1\0" "1745609035", 16); /* 0..20 */
+    put_frame(&w, "\0", 1);                       /* 20..25 */
+    put_frame(&w, "9\0" "1\0" "7", 6);            /* 25..35 */
+    CU_ASSERT_EQUAL(proto_decoder_drain(&d, w.buf, w.len, drain_collect, &dr, err, ERRLEN), 0);
+    CU_ASSERT_EQUAL_FATAL(dr.n, 3);
+    CU_ASSERT_PTR_EQUAL(dr.at[0], w.buf + 4);
+    CU_ASSERT_PTR_EQUAL(dr.at[1], w.buf + 24);
+    CU_ASSERT_PTR_EQUAL(dr.at[2], w.buf + 29);
+    CU_ASSERT_EQUAL(dr.seen[0].offset, 0);
+    CU_ASSERT_EQUAL(dr.seen[1].offset, 20);
+    CU_ASSERT_EQUAL(dr.seen[1].len, 1);
+    CU_ASSERT_EQUAL(dr.seen[2].offset, 25);
+    CU_ASSERT_EQUAL(dr.seen[2].len, 6);
+    CU_ASSERT_EQUAL(memcmp(dr.seen[2].payload, "9\0" "1\0" "7", 6), 0);
+    CU_ASSERT_EQUAL(proto_decoder_buffered(&d), 0);
+    CU_ASSERT_PTR_NULL(d.buf); /* nothing was ever copied */
+    /* The stream offsets go on across deliveries; an empty one is nothing. */
+    CU_ASSERT_EQUAL(proto_decoder_drain(&d, w.buf, 0, drain_collect, &dr, err, ERRLEN), 0);
+    CU_ASSERT_EQUAL(drain_copy(&d, w.buf, 20, &dr, err), 0);
+    CU_ASSERT_EQUAL_FATAL(dr.n, 4);
+    CU_ASSERT_EQUAL(dr.seen[3].offset, 35);
+    drained_free(&dr);
+    proto_decoder_free(&d);
+    proto_writer_free(&w);
+}
+
+static void drain_keeps_an_incomplete_tail_and_completes_it_from_the_next_delivery(void)
+{
+    proto_writer_t w;
+    proto_decoder_t d;
+    char err[ERRLEN];
+    drained_t dr = {.d = &d};
+    proto_writer_init(&w);
+    proto_decoder_init(&d);
+    put_frame(&w, "49\0" "1\0" "1745609035", 16); /* 0..20 */
+    put_frame(&w, "9\0" "1\0" "7", 6);            /* 20..30 */
+    put_frame(&w, "4", 2);                        /* 30..36 */
+    /* A tail shorter than a length prefix, then one inside a payload. */
+    CU_ASSERT_EQUAL(drain_copy(&d, w.buf, 22, &dr, err), 0);
+    CU_ASSERT_EQUAL(dr.n, 1);
+    CU_ASSERT_EQUAL(proto_decoder_buffered(&d), 2);
+    CU_ASSERT_EQUAL(drain_copy(&d, w.buf + 22, 6, &dr, err), 0);
+    CU_ASSERT_EQUAL(dr.n, 1);
+    CU_ASSERT_EQUAL(proto_decoder_buffered(&d), 8);
+    /* The rest of it and a whole frame: both come out, from the buffer. */
+    CU_ASSERT_EQUAL(drain_copy(&d, w.buf + 28, 8, &dr, err), 0);
+    CU_ASSERT_EQUAL_FATAL(dr.n, 3);
+    CU_ASSERT_EQUAL(dr.seen[1].offset, 20);
+    CU_ASSERT_EQUAL(dr.seen[1].len, 6);
+    CU_ASSERT_EQUAL(memcmp(dr.seen[1].payload, "9\0" "1\0" "7", 6), 0);
+    CU_ASSERT_EQUAL(dr.seen[2].offset, 30);
+    CU_ASSERT_EQUAL(memcmp(dr.seen[2].payload, "4", 2), 0);
+    CU_ASSERT_EQUAL(proto_decoder_buffered(&d), 0);
+    /* Emptied, the decoder hands frames out in place again. */
+    CU_ASSERT_EQUAL(proto_decoder_drain(&d, w.buf, 20, drain_collect, &dr, err, ERRLEN), 0);
+    CU_ASSERT_EQUAL_FATAL(dr.n, 4);
+    CU_ASSERT_PTR_EQUAL(dr.at[3], w.buf + 4);
+    CU_ASSERT_EQUAL(dr.seen[3].offset, 36);
+    drained_free(&dr);
+    proto_decoder_free(&d);
+    proto_writer_free(&w);
+}
+
+static void drain_yields_a_mixed_set_split_anywhere_as_next_does(void)
+{
+    proto_writer_t w;
+    seen_frame_t whole[SEEN_MAX];
+    proto_writer_init(&w);
+    build_mixed(&w);
+    int n = decode_all(w.buf, w.len, w.len, whole);
+    static const size_t chunks[] = {1, 3, 4, 5, 9, 64, 7919};
+    for (size_t c = 0; c <= sizeof chunks / sizeof chunks[0]; c++) {
+        size_t chunk = c < sizeof chunks / sizeof chunks[0] ? chunks[c] : w.len;
+        proto_decoder_t d;
+        char err[ERRLEN];
+        drained_t dr = {.d = &d};
+        proto_decoder_init(&d);
+        for (size_t pos = 0; pos < w.len; pos += chunk)
+            CU_ASSERT_EQUAL(drain_copy(&d, w.buf + pos, w.len - pos < chunk ? w.len - pos : chunk,
+                                       &dr, err), 0);
+        CU_ASSERT_EQUAL(proto_decoder_buffered(&d), 0);
+        CU_ASSERT_EQUAL_FATAL(dr.n, n);
+        for (int i = 0; i < n; i++) {
+            CU_ASSERT_EQUAL(dr.seen[i].offset, whole[i].offset);
+            CU_ASSERT_EQUAL_FATAL(dr.seen[i].len, whole[i].len);
+            CU_ASSERT_EQUAL(memcmp(dr.seen[i].payload, whole[i].payload, whole[i].len), 0);
+        }
+        drained_free(&dr);
+        proto_decoder_free(&d);
+    }
+    for (int i = 0; i < n; i++)
+        free(whole[i].payload);
+    proto_writer_free(&w);
+}
+
+static void drain_stopped_with_keep_leaves_the_rest_buffered_for_next(void)
+{
+    proto_writer_t w;
+    proto_decoder_t d;
+    proto_frame_t f;
+    char err[ERRLEN];
+    proto_writer_init(&w);
+    put_frame(&w, "1\0", 2); /* 0..6 */
+    put_frame(&w, "2\0", 2); /* 6..12 */
+    put_frame(&w, "3\0", 2); /* 12..18 */
+    /* Stopped in place, and stopped while draining the buffer. */
+    for (int buffered = 0; buffered <= 1; buffered++) {
+        drained_t dr = {.d = &d, .stop_after = 1, .stop = PROTO_DRAIN_KEEP};
+        proto_decoder_init(&d);
+        if (buffered) {
+            feed(&d, w.buf, 3);
+            CU_ASSERT_EQUAL(drain_copy(&d, w.buf + 3, w.len - 5, &dr, err), 0);
+        } else {
+            CU_ASSERT_EQUAL(drain_copy(&d, w.buf, w.len - 2, &dr, err), 0);
+        }
+        CU_ASSERT_EQUAL(dr.n, 1);
+        CU_ASSERT_EQUAL(proto_decoder_buffered(&d), w.len - 2 - 6);
+        feed(&d, w.buf + w.len - 2, 2);
+        CU_ASSERT_EQUAL(proto_decoder_next(&d, &f, err, sizeof err), 1);
+        CU_ASSERT_EQUAL(f.offset, 6);
+        CU_ASSERT_STRING_EQUAL((const char *)f.payload, "2");
+        CU_ASSERT_EQUAL(proto_decoder_next(&d, &f, err, sizeof err), 1);
+        CU_ASSERT_EQUAL(f.offset, 12);
+        CU_ASSERT_STRING_EQUAL((const char *)f.payload, "3");
+        CU_ASSERT_EQUAL(proto_decoder_next(&d, &f, err, sizeof err), 0);
+        drained_free(&dr);
+        proto_decoder_free(&d);
+    }
+    proto_writer_free(&w);
+}
+
+static void drain_stopped_with_drop_leaves_a_decoder_the_handler_reset_alone(void)
+{
+    proto_writer_t w;
+    proto_decoder_t d;
+    char err[ERRLEN];
+    proto_writer_init(&w);
+    put_frame(&w, "1\0", 2);
+    put_frame(&w, "2\0", 2);
+    put_frame(&w, "3\0", 2);
+    for (int buffered = 0; buffered <= 1; buffered++) {
+        drained_t dr = {.d = &d, .stop_after = 1, .stop = PROTO_DRAIN_DROP};
+        proto_decoder_init(&d);
+        if (buffered)
+            feed(&d, w.buf, 3);
+        CU_ASSERT_EQUAL(drain_copy(&d, w.buf + 3 * buffered, w.len - 1 - 3 * buffered, &dr, err),
+                        0);
+        CU_ASSERT_EQUAL(dr.n, 1);
+        /* The reset decoder starts a new stream: nothing of the old one. */
+        CU_ASSERT_EQUAL(proto_decoder_buffered(&d), 0);
+        CU_ASSERT_EQUAL(d.consumed, 0);
+        dr.stop_after = 0;
+        CU_ASSERT_EQUAL(drain_copy(&d, w.buf + 6, 6, &dr, err), 0);
+        CU_ASSERT_EQUAL_FATAL(dr.n, 2);
+        CU_ASSERT_EQUAL(dr.seen[1].offset, 0);
+        CU_ASSERT_STRING_EQUAL((const char *)dr.seen[1].payload, "2");
+        drained_free(&dr);
+        proto_decoder_free(&d);
+    }
+    proto_writer_free(&w);
+}
+
+static void drain_reports_a_bad_frame_after_the_good_ones_and_stays_failed(void)
+{
+    static const uint8_t zero_len[] = {0, 0, 0, 2, '1', 0, 0, 0, 0, 0, 0, 0, 0, 2, '2', 0};
+    static const uint8_t no_nul[] = {0, 0, 0, 2, '1', 0, 0, 0, 0, 2, '2', '2'};
+    static const uint8_t good[] = {0, 0, 0, 2, '3', 0};
+    for (int kind = 0; kind < 2; kind++) {
+        const uint8_t *bytes = kind == 0 ? zero_len : no_nul;
+        size_t len = kind == 0 ? sizeof zero_len : sizeof no_nul;
+        proto_decoder_t d;
+        proto_frame_t f;
+        char err[ERRLEN], again[ERRLEN];
+        drained_t dr = {.d = &d};
+        proto_decoder_init(&d);
+        int rc = drain_copy(&d, bytes, len, &dr, err);
+        CU_ASSERT_EQUAL(rc, kind == 0 ? PROTO_ERR_LENGTH : PROTO_ERR_FRAME);
+        CU_ASSERT_EQUAL(dr.n, 1);
+        CU_ASSERT_PTR_NOT_NULL(strstr(err, "byte offset 6:"));
+        CU_ASSERT_EQUAL(proto_decoder_buffered(&d), len - 6);
+        /* Whatever comes after, the same error and no frame. */
+        CU_ASSERT_EQUAL(drain_copy(&d, good, sizeof good, &dr, again), rc);
+        CU_ASSERT_STRING_EQUAL(again, err);
+        CU_ASSERT_EQUAL(proto_decoder_next(&d, &f, again, sizeof again), rc);
+        CU_ASSERT_EQUAL(dr.n, 1);
+        drained_free(&dr);
+        proto_decoder_free(&d);
+    }
+}
+
 static CU_TestInfo decoder_tests[] = {
     TEST(decoder_yields_a_frame_and_its_stream_offset),
     TEST(decoder_needs_more_bytes_until_a_frame_is_whole),
@@ -1674,6 +1996,12 @@ static CU_TestInfo decoder_tests[] = {
     TEST(decoder_stays_failed_after_an_error),
     TEST(decoder_keeps_partial_frames_while_compacting_and_growing),
     TEST(decoder_compacts_in_place_when_little_is_buffered),
+    TEST(drain_hands_out_the_whole_frames_of_a_delivery_in_place),
+    TEST(drain_keeps_an_incomplete_tail_and_completes_it_from_the_next_delivery),
+    TEST(drain_yields_a_mixed_set_split_anywhere_as_next_does),
+    TEST(drain_stopped_with_keep_leaves_the_rest_buffered_for_next),
+    TEST(drain_stopped_with_drop_leaves_a_decoder_the_handler_reset_alone),
+    TEST(drain_reports_a_bad_frame_after_the_good_ones_and_stays_failed),
     CU_TEST_INFO_NULL,
 };
 
@@ -1688,6 +2016,7 @@ static CU_TestInfo writer_tests[] = {
     TEST(writer_writes_integers_of_every_length_as_printf_would),
     TEST(writer_writes_integers_with_zero_runs_at_every_room_left),
     TEST(writer_writes_nothing_after_an_error),
+    TEST(writer_writes_a_frame_of_ints_as_field_by_field),
     CU_TEST_INFO_NULL,
 };
 

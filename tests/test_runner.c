@@ -588,6 +588,87 @@ static void error_notice_after_ready_is_traced_and_keeps_the_connection(void)
     fx_teardown();
 }
 
+/* Frames of the given fields, each list NULL-terminated, in one write: the
+ * runner gets them in one delivery. */
+static void fgw_send_together(const char *const *fields)
+{
+    proto_writer_t w;
+    proto_writer_init(&w);
+    for (const char *const *f = fields; *f; f++) {
+        proto_frame_begin(&w);
+        for (; *f; f++)
+            proto_put_str(&w, *f);
+        CU_ASSERT_EQUAL(proto_frame_end(&w), 0);
+    }
+    fgw_write(&w);
+    proto_writer_free(&w);
+}
+
+/* The frames after the one that ends the session belong to nobody: they
+ * neither make it ready nor reach the next connection's decoder. */
+static void frames_after_the_one_that_ends_the_session_in_one_delivery_are_dropped(void)
+{
+    fx_setup();
+    fgw_to_start_api();
+    const char *const frames[] = {"4", "2", "-1", "326", proto_error_text(326), "", NULL,
+                                  "15", "1", "DU111", NULL,
+                                  "9", "1", "1", NULL,
+                                  NULL};
+    fgw_send_together(frames);
+    run_for(10 * MS);
+    CU_ASSERT_EQUAL(rcount("msg_in"), 1);
+    CU_ASSERT_EQUAL(rcount("ready"), 0);
+    const tev_t *r = rev("reconnect", 0);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(r);
+    run_to(r->t + fnum(r, "delay_us") + 10 * MS);
+    CU_ASSERT_EQUAL_FATAL(fx.accepts, 2);
+    fgw_send_hello(178);
+    run_for(10 * MS);
+    CU_ASSERT_EQUAL(fx.rxlen, LIT_LEN(HELLO) + LIT_LEN(START_API));
+    CU_ASSERT_TRUE(rx_ends_with(START_API, LIT_LEN(START_API)));
+    fgw_send("15", "1", "DU111", NULL);
+    fgw_send("9", "1", "1", NULL);
+    run_for(10 * MS);
+    CU_ASSERT_EQUAL(rcount("ready"), 1);
+    fx_teardown();
+}
+
+/* A currentTime cut in two, its second half arriving with a notice: the
+ * runner reads both, whichever delivery their bytes came in. */
+static void a_reply_split_across_deliveries_is_read_with_the_frames_after_it(void)
+{
+    fx_setup();
+    fgw_to_ready();
+    io_us_t ready_t = rev("ready", 0)->t;
+    run_to(ready_t + fx.cfg.ping_interval_us + 1 * MS);
+    CU_ASSERT_EQUAL_FATAL(rcount("ping"), 1);
+    proto_writer_t w;
+    proto_writer_init(&w);
+    proto_frame_begin(&w);
+    proto_put_str(&w, "49");
+    proto_put_str(&w, "1");
+    proto_put_str(&w, "1765376705");
+    CU_ASSERT_EQUAL(proto_frame_end(&w), 0);
+    proto_frame_begin(&w);
+    proto_put_str(&w, "4");
+    proto_put_str(&w, "2");
+    proto_put_str(&w, "-1");
+    proto_put_str(&w, "2104");
+    proto_put_str(&w, "Market data farm connection is OK:usfarm");
+    proto_put_str(&w, "");
+    CU_ASSERT_EQUAL(proto_frame_end(&w), 0);
+    CU_ASSERT_EQUAL(io_stream_write(fx.peer, w.buf, 9), 0);
+    run_for(5 * MS);
+    CU_ASSERT_EQUAL(rcount("ping_ok"), 0);
+    CU_ASSERT_EQUAL(io_stream_write(fx.peer, w.buf + 9, w.len - 9), 0);
+    run_for(5 * MS);
+    CU_ASSERT_EQUAL(rcount("ping_ok"), 1);
+    CU_ASSERT_PTR_NOT_NULL(rev("error:2104", 0));
+    CU_ASSERT_EQUAL(rcount("disconnect"), 0);
+    proto_writer_free(&w);
+    fx_teardown();
+}
+
 static void gateway_fin_during_handshake_is_a_gateway_disconnect(void)
 {
     fx_setup();
@@ -932,6 +1013,10 @@ static CU_TestInfo tests[] = {
      client_id_in_use_before_ready_fails_and_backs_off},
     {"error_notice_after_ready_is_traced_and_keeps_the_connection",
      error_notice_after_ready_is_traced_and_keeps_the_connection},
+    {"frames_after_the_one_that_ends_the_session_in_one_delivery_are_dropped",
+     frames_after_the_one_that_ends_the_session_in_one_delivery_are_dropped},
+    {"a_reply_split_across_deliveries_is_read_with_the_frames_after_it",
+     a_reply_split_across_deliveries_is_read_with_the_frames_after_it},
     {"gateway_fin_during_handshake_is_a_gateway_disconnect",
      gateway_fin_during_handshake_is_a_gateway_disconnect},
     {"refused_connect_is_a_connect_failure_and_is_retried",
