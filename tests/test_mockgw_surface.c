@@ -610,6 +610,70 @@ static void repeated_history_requests_answer_as_a_fresh_gateway_would(void)
     t_frame_free(&fresh);
 }
 
+/* A historical request of the sequence below. */
+typedef struct t_hist {
+    const char *symbol, *end, *bar_size, *duration, *rth, *what, *format_date;
+} t_hist_t;
+
+static void req_hist(t_client_t *c, const char *id, const t_hist_t *h)
+{
+    req_historical(c, id, h->symbol, "STK", h->end, h->bar_size, h->duration, h->rth, h->what,
+                   h->format_date);
+}
+
+/* A session answers from the bars and text of its last answers for the
+ * same symbol and format: spans grown by a bar, moved on by a day, moved
+ * back, in the other format, for another whatToShow, another bar size, or
+ * after more symbols than it keeps pushed a symbol out, each answer is the
+ * one a fresh gateway gives. */
+static void history_polled_in_turn_answers_as_a_fresh_gateway_would(void)
+{
+    static const t_hist_t reqs[] = {
+        {"AAPL", "20251209 10:00:00 US/Eastern", "30 mins", "3 D", "1", "TRADES", "1"},
+        {"AAPL", "20251209 10:30:00 US/Eastern", "30 mins", "3 D", "1", "TRADES", "1"},
+        {"AAPL", "20251210 10:00:00 US/Eastern", "30 mins", "3 D", "1", "TRADES", "1"},
+        {"AAPL", "20251210 11:00:00 US/Eastern", "30 mins", "3 D", "1", "TRADES", "1"},
+        {"AAPL", "20251210 10:00:00 US/Eastern", "30 mins", "3 D", "1", "TRADES", "2"},
+        {"MSFT", "20251210 10:00:00 US/Eastern", "30 mins", "3 D", "1", "TRADES", "1"},
+        {"IBM", "20251210 10:00:00 US/Eastern", "30 mins", "3 D", "1", "TRADES", "1"},
+        {"XOM", "20251210 10:00:00 US/Eastern", "30 mins", "3 D", "1", "TRADES", "1"},
+        {"GOOG", "20251210 10:00:00 US/Eastern", "30 mins", "3 D", "1", "TRADES", "1"},
+        {"AAPL", "20251210 10:30:00 US/Eastern", "30 mins", "3 D", "1", "TRADES", "1"},
+        {"AAPL", "20251210 10:30:00 US/Eastern", "30 mins", "3 D", "1", "BID", "1"},
+        {"AAPL", "20251209 10:00:00 US/Eastern", "30 mins", "3 D", "1", "TRADES", "1"},
+        {"AAPL", "20251209 10:00:00 US/Eastern", "30 mins", "2 D", "1", "TRADES", "1"},
+        {"AAPL", "20251209 15:00:00 US/Eastern", "5 mins", "3600 S", "0", "TRADES", "1"},
+        {"AAPL", "20251209 10:30:00 US/Eastern", "30 mins", "3 D", "1", "TRADES", "1"},
+    };
+    enum { N = sizeof reqs / sizeof reqs[0] };
+    t_frame_t cold[N];
+    char id[16];
+    for (int i = 0; i < N; i++) {
+        env_init();
+        E.cfg.market_seed = 11;
+        env_start_gw();
+        t_client_t *c = client_ready("1");
+        req_hist(c, "3", &reqs[i]);
+        run_ms(5);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(first(c, "17"));
+        cold[i] = t_copy(first(c, "17"));
+        env_stop();
+    }
+    env_init();
+    E.cfg.market_seed = 11;
+    env_start_gw();
+    t_client_t *c = client_ready("1");
+    for (int i = 0; i < N; i++) {
+        snprintf(id, sizeof id, "%d", i + 3);
+        req_hist(c, id, &reqs[i]);
+        run_ms(5);
+        CU_ASSERT_EQUAL_FATAL(count(c, "17"), i + 1);
+        CU_ASSERT(same_bars(nth(c, "17", i), &cold[i]));
+        t_frame_free(&cold[i]);
+    }
+    env_stop();
+}
+
 static void regular_hours_bars_lie_within_the_new_york_session(void)
 {
     env_start();
@@ -1234,6 +1298,8 @@ static CU_TestInfo market_tests[] = {
      historical_bars_are_the_same_for_the_same_seed_and_differ_for_another},
     {"repeated_history_requests_answer_as_a_fresh_gateway_would",
      repeated_history_requests_answer_as_a_fresh_gateway_would},
+    {"history_polled_in_turn_answers_as_a_fresh_gateway_would",
+     history_polled_in_turn_answers_as_a_fresh_gateway_would},
     {"regular_hours_bars_lie_within_the_new_york_session",
      regular_hours_bars_lie_within_the_new_york_session},
     {"watchdog_eurusd_probe_gets_bars_even_on_a_saturday",
