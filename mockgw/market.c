@@ -25,8 +25,7 @@
 #define MKT_RTH_OPEN_MIN (9 * 60 + 30)
 #define MKT_RTH_CLOSE_MIN (16 * 60)
 #define MKT_SPAN_DAYS_MAX (366 * 30)
-#define MKT_CACHE_SETS 128          /* a power of two */
-#define MKT_CACHE_WAYS 4
+#define MKT_RUNS 8                  /* series kept: the symbols and kinds asked about in turn */
 #define MKT_KEY_MAX 24              /* the cache keeps the bars of shorter keys */
 #define MKT_WALKS 8                 /* walks kept: symbols asked about in turn */
 
@@ -44,28 +43,36 @@ typedef struct mkt_walk {
     double amp[MKT_OCTAVES];        /* MKT_SIGMA_PER_SQRT_S * sqrt(step) */
 } mkt_walk_t;
 
-/* A bar already built, with everything it was built from. */
-typedef struct mkt_slot {
+/* A bar already built and the length it was built for (its start is in
+ * the bar). */
+typedef struct mkt_kept {
+    int64_t len;
+    gw_mkt_bar_t bar;
+} mkt_kept_t;
+
+/* The bars of a series' last answer, oldest first, with everything they
+ * were built from: a bar is a pure function of (seed, key, start price,
+ * whatToShow, daily, start, length). A client polling history asks for
+ * nearly the same bars every time (a trading year of 30-minute cycles
+ * would rebuild each bar some forty times): the span grown by a bar or
+ * moved on by a day. Both lists are in time order, so the bars of a new
+ * answer are found in the last one by walking the two together. The
+ * answer being built goes to next, which then becomes the kept one. */
+typedef struct mkt_run {
     char key[MKT_KEY_MAX];          /* NUL-padded; "": empty */
     uint64_t seed;
     double start_price;
-    int64_t start, len;
     enum gw_mkt_what what;
     int daily;
-    uint64_t used;                  /* the market's clock at the last use */
-    gw_mkt_bar_t bar;
-} mkt_slot_t;
+    uint64_t used;                  /* the cache's clock at the last use */
+    mkt_kept_t *kept, *next;
+    size_t n, cap;                  /* bars kept; room in kept and in next */
+} mkt_run_t;
 
-/* The bars are a pure function of their inputs, and a client polling
- * history asks for nearly the same bars every time (a trading year of
- * 30-minute cycles rebuilds each bar some forty times), so they are kept
- * in a set-associative cache. Consecutive bars of a series go to
- * consecutive sets, so a series never evicts itself; a miss only costs the
- * rebuild. The cache is not part of the market's value: gw_mkt_bars stays
- * const. */
+/* The cache is not part of the market's value: gw_mkt_bars stays const. */
 typedef struct mkt_cache {
     uint64_t clock;
-    mkt_slot_t slot[MKT_CACHE_SETS][MKT_CACHE_WAYS];
+    mkt_run_t run[MKT_RUNS];
     /* The walks of the symbols asked about lately, kept from request to
      * request (a request mostly builds just its newest bar, and setting a
      * walk up costs as much as two of its prices). Values only, like the
@@ -97,6 +104,10 @@ gw_market_t *gw_mkt_new(const gw_config_t *cfg)
 
 void gw_mkt_free(gw_market_t *m)
 {
+    for (size_t i = 0; m && i < MKT_RUNS; i++) {
+        free(m->cache->run[i].kept);
+        free(m->cache->run[i].next);
+    }
     if (m)
         free(m->cache);
     free(m);
@@ -466,7 +477,8 @@ typedef struct mkt_series {
     char key[MKT_KEY_MAX];          /* NUL-padded; "" if too long to cache (or "") */
     double start_price;
     double scale;                   /* mkt_tick_scale */
-    uint64_t set_base;              /* where the series' bars start in the cache */
+    mkt_run_t *run;                 /* the cache's, or NULL (a key too long, no memory) */
+    size_t at;                      /* the first kept bar not passed yet */
     mkt_walk_t *walk;               /* the cache's, found by the first bar built */
 } mkt_series_t;
 
@@ -482,7 +494,8 @@ static void mkt_series_init(mkt_series_t *sr, const gw_market_t *m, const char *
         strcpy(sr->key, key);
     sr->start_price = mkt_start_price(m, key);
     sr->scale = mkt_tick_scale(m, key);
-    sr->set_base = mkt_mix(sr->sym ^ (uint64_t)q->what << 32 ^ (uint64_t)sr->daily);
+    sr->run = NULL;
+    sr->at = 0;
     sr->walk = NULL;
 }
 
@@ -539,42 +552,72 @@ static void mkt_make_bar(mkt_series_t *sr, int64_t start, int64_t len, gw_mkt_ba
     }
 }
 
-static int mkt_slot_holds(const mkt_slot_t *s, const mkt_series_t *sr, int64_t start,
-                          int64_t len, uint64_t seed)
+/* The series' run from the cache, or the least recently used one emptied
+ * for it; NULL for a key too long to keep (every bar is then built). */
+static mkt_run_t *mkt_series_run(const mkt_series_t *sr)
 {
-    return s->start == start && s->len == len && s->what == sr->q->what &&
-           s->daily == sr->daily && s->seed == seed && s->start_price == sr->start_price &&
-           memcmp(s->key, sr->key, sizeof s->key) == 0;
+    if (sr->key[0] == '\0')
+        return NULL;
+    mkt_cache_t *cache = sr->m->cache;
+    uint64_t seed = sr->m->cfg->market_seed;
+    mkt_run_t *run = NULL, *victim = &cache->run[0];
+    for (int i = 0; i < MKT_RUNS && !run; i++) {
+        mkt_run_t *r = &cache->run[i];
+        if (r->seed == seed && r->what == sr->q->what && r->daily == sr->daily &&
+            r->start_price == sr->start_price &&
+            memcmp(r->key, sr->key, sizeof r->key) == 0)
+            run = r;
+        else if (r->used < victim->used)
+            victim = r;
+    }
+    if (!run) {
+        run = victim;
+        memcpy(run->key, sr->key, sizeof run->key);
+        run->seed = seed;
+        run->what = sr->q->what;
+        run->daily = sr->daily;
+        run->start_price = sr->start_price;
+        run->n = 0;
+    }
+    run->used = ++cache->clock;
+    return run;
 }
 
-/* The bar from the cache, or built and kept there in the set's least
- * recently used way (unless the key is too long to keep). */
-static void mkt_cached_bar(mkt_series_t *sr, int64_t start, int64_t len, gw_mkt_bar_t *b)
+/* Room for n bars in run's lists; 0, or IO_ERR_NOMEM. */
+static int mkt_run_reserve(mkt_run_t *run, size_t n)
 {
-    if (sr->key[0] == '\0') {
+    if (n <= run->cap)
+        return 0;
+    mkt_kept_t *kept = realloc(run->kept, n * sizeof *kept);
+    if (kept)
+        run->kept = kept;
+    mkt_kept_t *next = kept ? realloc(run->next, n * sizeof *next) : NULL;
+    if (!next)
+        return IO_ERR_NOMEM;
+    run->next = next;
+    run->cap = n;
+    return 0;
+}
+
+/* The bar kept from the series' last answer, or built. Bars come in time
+ * order, so the kept ones before it are passed for good. i: the bar's
+ * place in this answer. */
+static void mkt_run_bar(mkt_series_t *sr, size_t i, int64_t start, int64_t len,
+                        gw_mkt_bar_t *b)
+{
+    mkt_run_t *run = sr->run;
+    if (!run) {
         mkt_make_bar(sr, start, len, b);
         return;
     }
-    mkt_cache_t *cache = sr->m->cache;
-    uint64_t seed = sr->m->cfg->market_seed;
-    mkt_slot_t *set =
-        cache->slot[(sr->set_base + (uint64_t)(len > 0 ? start / len : start)) % MKT_CACHE_SETS];
-    mkt_slot_t *victim = &set[0];
-    uint64_t now = ++cache->clock;
-    for (int w = 0; w < MKT_CACHE_WAYS; w++) {
-        if (mkt_slot_holds(&set[w], sr, start, len, seed)) {
-            set[w].used = now;
-            *b = set[w].bar;
-            return;
-        }
-        if (set[w].used < victim->used)
-            victim = &set[w];
-    }
-    mkt_make_bar(sr, start, len, b);
-    *victim = (mkt_slot_t){.seed = seed, .start_price = sr->start_price, .start = start,
-                           .len = len, .what = sr->q->what, .daily = sr->daily, .used = now,
-                           .bar = *b};
-    memcpy(victim->key, sr->key, sizeof victim->key);
+    while (sr->at < run->n && run->kept[sr->at].bar.start_s < start)
+        sr->at++;
+    if (sr->at < run->n && run->kept[sr->at].bar.start_s == start &&
+        run->kept[sr->at].len == len)
+        *b = run->kept[sr->at].bar;
+    else
+        mkt_make_bar(sr, start, len, b);
+    run->next[i] = (mkt_kept_t){.len = len, .bar = *b};
 }
 
 static int mkt_push(mkt_series_t *sr, mkt_bars_t *bars, int64_t start, int64_t len, char *err,
@@ -592,8 +635,14 @@ static int mkt_push(mkt_series_t *sr, mkt_bars_t *bars, int64_t start, int64_t l
             return IO_ERR_NOMEM;
         bars->v = v;
         bars->cap = cap;
+        /* No room to keep this answer: its bars are built, the run forgotten. */
+        if (sr->run && mkt_run_reserve(sr->run, cap) < 0) {
+            sr->run->n = 0;
+            sr->run = NULL;
+        }
     }
-    mkt_cached_bar(sr, start, len, &bars->v[bars->n++]);
+    mkt_run_bar(sr, bars->n, start, len, &bars->v[bars->n]);
+    bars->n++;
     return 0;
 }
 
@@ -650,6 +699,7 @@ int gw_mkt_bars(const gw_market_t *m, const char *key, const gw_mkt_query_t *q,
     *out = NULL;
     *n = 0;
     mkt_series_init(&sr, m, key, q);
+    sr.run = mkt_series_run(&sr);
     int rc = mkt_span_start(q, start_s, err, errlen);
     if (rc == 0 && (q->use_rth || sr.daily))
         rc = mkt_session_bars(&sr, *start_s, &bars, err, errlen);
@@ -660,6 +710,12 @@ int gw_mkt_bars(const gw_market_t *m, const char *key, const gw_mkt_query_t *q,
         if (rc == IO_ERR_NOMEM && err)
             snprintf(err, errlen, "out of memory");
         return rc;
+    }
+    if (sr.run) { /* this answer's bars are the ones kept now */
+        mkt_kept_t *kept = sr.run->kept;
+        sr.run->kept = sr.run->next;
+        sr.run->next = kept;
+        sr.run->n = bars.n;
     }
     *out = bars.v;
     *n = bars.n;

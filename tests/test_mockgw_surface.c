@@ -7,6 +7,7 @@
 #include <cjson/cJSON.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -1125,6 +1126,64 @@ static void bars_are_the_same_when_kept_walks_turn_over_and_the_seed_changes(voi
     gw_mkt_free(warm);
 }
 
+/* The market keeps each series' last bars: a span grown by a bar, moved
+ * on by a day, moved back, cut shorter, under a start price or seed that
+ * changes while the market lives (-0 included), in another bar size or as
+ * daily bars, must still get the bars of a fresh market. */
+static void bars_polled_in_turn_are_those_of_a_fresh_market_as_the_config_changes(void)
+{
+    static const struct {
+        const char *end, *size, *duration;
+        double price;
+        uint64_t seed;
+    } asks[] = {
+        {"20251209 10:00:00 US/Eastern", "30 mins", "3 D", 190, 3},
+        {"20251209 10:30:00 US/Eastern", "30 mins", "3 D", 190, 3},
+        {"20251210 10:00:00 US/Eastern", "30 mins", "3 D", 190, 3},
+        {"20251210 10:00:00 US/Eastern", "30 mins", "3 D", 191, 3},
+        {"20251210 10:00:00 US/Eastern", "30 mins", "3 D", 191, 4},
+        {"20251208 15:00:00 US/Eastern", "30 mins", "3 D", 191, 4},
+        {"20251210 10:30:00 US/Eastern", "30 mins", "1 D", 191, 4},
+        {"20251210 10:30:00 US/Eastern", "1 hour", "3 D", 191, 4},
+        {"20251210 10:30:00 US/Eastern", "1 day", "1 W", 191, 4},
+        {"20251211 10:30:00 US/Eastern", "1 day", "1 W", 191, 4},
+        {"20251211 10:30:00 US/Eastern", "1 day", "1 W", 0.0, 4},
+        {"20251211 10:30:00 US/Eastern", "1 day", "1 W", -0.0, 4},
+    };
+    gw_config_t cfg;
+    gw_config_defaults(&cfg);
+    cfg.nprices = 1;
+    gw_market_t *warm = gw_mkt_new(&cfg);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(warm);
+    for (size_t i = 0; i < sizeof asks / sizeof asks[0]; i++) {
+        cfg.prices[0] = (gw_price_t){"AAPL", asks[i].price};
+        cfg.market_seed = asks[i].seed;
+        for (int what = 0; what < 4; what += 2) { /* TRADES, then BID */
+            gw_mkt_query_t q;
+            char err[200];
+            CU_ASSERT_EQUAL_FATAL(gw_mkt_parse_query(asks[i].end, asks[i].size, asks[i].duration,
+                                                     what ? "BID" : "TRADES", 1, 0, &q, err,
+                                                     sizeof err),
+                                  0);
+            gw_market_t *cold = gw_mkt_new(&cfg);
+            gw_mkt_bar_t *a, *b;
+            size_t na, nb;
+            int64_t sa, sb;
+            CU_ASSERT_EQUAL_FATAL(gw_mkt_bars(warm, "AAPL", &q, &a, &na, &sa, err, sizeof err), 0);
+            CU_ASSERT_EQUAL_FATAL(gw_mkt_bars(cold, "AAPL", &q, &b, &nb, &sb, err, sizeof err), 0);
+            CU_ASSERT(na > 0 && na == nb && sa == sb);
+            CU_ASSERT(bars_equal(a, b, na < nb ? na : nb));
+            for (size_t k = 0; k < na && k < nb; k++) /* -0 is not 0 on the wire */
+                CU_ASSERT(signbit(a[k].open) == signbit(b[k].open) &&
+                          signbit(a[k].close) == signbit(b[k].close));
+            free(a);
+            free(b);
+            gw_mkt_free(cold);
+        }
+    }
+    gw_mkt_free(warm);
+}
+
 /* Durations in the plain "<n> <unit>" form and every other form sscanf's
  * "%9d %c" takes (or refuses) must read the same. */
 static void durations_read_as_sscanf_reads_them(void)
@@ -1315,6 +1374,8 @@ static CU_TestInfo market_tests[] = {
      bars_are_the_same_from_a_warm_cache_as_from_a_cold_one},
     {"bars_are_the_same_when_kept_walks_turn_over_and_the_seed_changes",
      bars_are_the_same_when_kept_walks_turn_over_and_the_seed_changes},
+    {"bars_polled_in_turn_are_those_of_a_fresh_market_as_the_config_changes",
+     bars_polled_in_turn_are_those_of_a_fresh_market_as_the_config_changes},
     {"durations_read_as_sscanf_reads_them", durations_read_as_sscanf_reads_them},
     CU_TEST_INFO_NULL,
 };
