@@ -29,18 +29,31 @@
 #define MKT_KEY_MAX 24              /* the cache keeps the bars of shorter keys */
 #define MKT_WALKS 8                 /* walks kept: symbols asked about in turn */
 
+#define MKT_PAIRS ((MKT_OCTAVES + 1) / 2) /* octaves two at a time; the last pair's
+                                               second is a dummy with amplitude 0 */
+
+/* Two doubles or two ints in one SSE register: the octaves' terms are
+ * worked out two at a time, each lane the same IEEE operations as one
+ * octave alone, and only then summed in order, one by one. */
+typedef double mkt_v2d __attribute__((vector_size(16)));
+typedef int32_t mkt_v2i __attribute__((vector_size(8)));
+
 /* The walk of one symbol: mkt_hash(seed, sym, k, i) with the part that
  * does not depend on i hashed once per octave, and each octave's two
  * points kept, since a bar's samples mostly fall between the same points
  * of the slower octaves. Also each octave's step and amplitude, the same
  * doubles the sum would compute each time. A cache of values only: the
- * sums are the same. */
+ * sums are the same. Every octave's points are those of the last time's
+ * index, floor(t / 5) >> k: when the index moves, the octaves whose points
+ * change are the fast ones below its highest changed bit. */
 typedef struct mkt_walk {
     uint64_t octave[MKT_OCTAVES];
-    int64_t i[MKT_OCTAVES];         /* INT64_MIN (no time's index): a, b not set */
-    double a[MKT_OCTAVES], b[MKT_OCTAVES];
-    double step[MKT_OCTAVES];       /* 5 * 2^k seconds */
-    double amp[MKT_OCTAVES];        /* MKT_SIGMA_PER_SQRT_S * sqrt(step) */
+    int64_t base;                   /* floor(t / 5) of the last time; INT64_MIN: none yet */
+    double b[MKT_OCTAVES];          /* each octave's point at its index + 1 */
+    double a[2 * MKT_PAIRS];        /* its point at its index */
+    double d[2 * MKT_PAIRS];        /* b - a */
+    mkt_v2d step[MKT_PAIRS];        /* 5 * 2^k seconds */
+    mkt_v2d amp[MKT_PAIRS];         /* MKT_SIGMA_PER_SQRT_S * sqrt(step) */
 } mkt_walk_t;
 
 /* A bar already built and the length it was built for (its start is in
@@ -224,33 +237,59 @@ double gw_mkt_min_tick(const gw_market_t *m, const char *key)
 static void mkt_walk_init(mkt_walk_t *w, uint64_t seed, uint64_t sym)
 {
     uint64_t root = mkt_mix(seed ^ sym);
-    for (int k = 0; k < MKT_OCTAVES; k++) {
-        w->octave[k] = mkt_mix(root ^ (uint64_t)k);
-        w->i[k] = INT64_MIN;
-        w->step[k] = (double)((int64_t)MKT_BASE_STEP_S << k);
-        w->amp[k] = MKT_SIGMA_PER_SQRT_S * sqrt(w->step[k]);
+    memset(w, 0, sizeof *w);
+    w->base = INT64_MIN;
+    for (int k = 0; k < 2 * MKT_PAIRS; k++) {
+        double step = (double)((int64_t)MKT_BASE_STEP_S << k);
+        w->step[k / 2][k % 2] = step;
+        if (k < MKT_OCTAVES) {
+            w->octave[k] = mkt_mix(root ^ (uint64_t)k);
+            w->amp[k / 2][k % 2] = MKT_SIGMA_PER_SQRT_S * sqrt(step);
+        }
     }
 }
 
 /* floor(t / (5 * 2^k)) is floor(t / 5) >> k (gcc shifts signed values
- * arithmetically, which floors). That is above INT64_MIN / 5 for any t, so
- * INT64_MIN never matches a time's index. */
+ * arithmetically, which floors), and t minus its start, below 5 * 2^20,
+ * fits an int32. The sum is the one of amp * (a + (b - a) * frac) over the
+ * octaves in order that the walk always was. */
 static double mkt_log_offset(mkt_walk_t *w, int64_t t_s)
 {
-    double sum = 0.0;
-    int64_t base_i = mkt_floor_div(t_s, MKT_BASE_STEP_S);
-#pragma GCC unroll 21 /* constant shifts and offsets: a third fewer instructions */
-    for (int k = 0; k < MKT_OCTAVES; k++) {
-        int64_t i = base_i >> k;
-        if (w->i[k] != i) {
-            w->a[k] = mkt_signed_unit(mkt_mix(w->octave[k] ^ (uint64_t)i));
-            w->b[k] = mkt_signed_unit(mkt_mix(w->octave[k] ^ (uint64_t)(i + 1)));
-            w->i[k] = i;
-        }
-        double frac = (double)(t_s - i * ((int64_t)MKT_BASE_STEP_S << k)) / w->step[k];
-        double a = w->a[k], b = w->b[k];
-        sum += w->amp[k] * (a + (b - a) * frac);
+    int64_t base = mkt_floor_div(t_s, MKT_BASE_STEP_S);
+    int moved = base == w->base ? 0 : MKT_OCTAVES;
+    if (base != w->base && w->base != INT64_MIN) {
+        int top = 64 - __builtin_clzll((uint64_t)(base ^ w->base));
+        moved = top < MKT_OCTAVES ? top : MKT_OCTAVES;
     }
+    for (int k = 0; k < moved; k++) {
+        int64_t i = base >> k;
+        double a = w->base != INT64_MIN && i == (w->base >> k) + 1
+                       ? w->b[k] /* the next interval starts where the last one ended */
+                       : mkt_signed_unit(mkt_mix(w->octave[k] ^ (uint64_t)i));
+        w->b[k] = mkt_signed_unit(mkt_mix(w->octave[k] ^ (uint64_t)(i + 1)));
+        w->a[k] = a;
+        w->d[k] = w->b[k] - a;
+    }
+    w->base = base;
+    double term[2 * MKT_PAIRS];
+#pragma GCC unroll 11 /* constant shifts */
+    for (int p = 0; p < MKT_PAIRS; p++) {
+        int k = 2 * p;
+        int32_t r1 = k + 1 < MKT_OCTAVES
+                         ? (int32_t)(t_s - (base >> (k + 1)) * ((int64_t)MKT_BASE_STEP_S << (k + 1)))
+                         : 0;
+        mkt_v2i r = {(int32_t)(t_s - (base >> k) * ((int64_t)MKT_BASE_STEP_S << k)), r1};
+        mkt_v2d frac = __builtin_convertvector(r, mkt_v2d) / w->step[p], a, d;
+        memcpy(&a, &w->a[k], sizeof a);
+        memcpy(&d, &w->d[k], sizeof d);
+        mkt_v2d t = w->amp[p] * (a + d * frac);
+        term[k] = t[0];
+        term[k + 1] = t[1];
+    }
+    double sum = 0.0;
+#pragma GCC unroll 21
+    for (int k = 0; k < MKT_OCTAVES; k++)
+        sum += term[k];
     return sum;
 }
 
@@ -529,15 +568,18 @@ static void mkt_make_bar(mkt_series_t *sr, int64_t start, int64_t len, gw_mkt_ba
     mkt_walk_t *w = sr->walk;
     b->start_s = start;
     b->daily = sr->daily;
+    /* In time order, so the walk's slower octaves move on at most once per
+     * point (high and low are the same whatever the order). */
     b->open = mkt_price_on(w, sr->start_price, scale, start);
-    b->close = mkt_price_on(w, sr->start_price, scale, start + len - 1);
-    b->high = fmax(b->open, b->close);
-    b->low = fmin(b->open, b->close);
+    b->high = b->low = b->open;
     for (int i = 1; i < samples; i++) {
         double p = mkt_price_on(w, sr->start_price, scale, start + (len - 1) * i / samples);
         b->high = fmax(b->high, p);
         b->low = fmin(b->low, p);
     }
+    b->close = mkt_price_on(w, sr->start_price, scale, start + len - 1);
+    b->high = fmax(b->high, b->close);
+    b->low = fmin(b->low, b->close);
     b->open = round((b->open + shift) * scale) / scale;
     b->high = round((b->high + shift) * scale) / scale;
     b->low = round((b->low + shift) * scale) / scale;

@@ -1184,6 +1184,59 @@ static void bars_polled_in_turn_are_those_of_a_fresh_market_as_the_config_change
     gw_mkt_free(warm);
 }
 
+/* A walk kept from bar to bar moves only the octaves whose interval
+ * changed (the fast ones below the highest bit of the time's index that
+ * moved), takes an interval's start from the last one's end when it moves
+ * on by one, and works its terms two at a time: bars of 1 and 5 seconds
+ * (every step one interval on), minutes, times before 1970 and going back,
+ * must give the prices of a fresh walk, bar by bar. */
+static void kept_walks_give_the_prices_of_a_fresh_walk_at_any_step(void)
+{
+    static const struct {
+        const char *end, *size, *duration;
+    } asks[] = {
+        {"19700101 00:10:00 UTC", "1 secs", "1800 S"},   /* from before 1970 */
+        {"19700101 00:10:00 UTC", "5 secs", "1800 S"},
+        {"20251210 15:00:00 US/Eastern", "5 secs", "3600 S"},
+        {"20251210 15:00:00 US/Eastern", "1 min", "1 D"},
+        {"20250303 11:00:00 US/Eastern", "30 mins", "2 D"}, /* back by months */
+        {"20251210 14:00:00 US/Eastern", "1 secs", "600 S"},
+        {"20351210 14:00:00 US/Eastern", "3 hours", "1 W"},
+    };
+    gw_config_t cfg;
+    gw_config_defaults(&cfg);
+    cfg.market_seed = 9;
+    gw_market_t *warm = gw_mkt_new(&cfg);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(warm);
+    for (size_t i = 0; i < sizeof asks / sizeof asks[0]; i++) {
+        gw_mkt_query_t q;
+        char err[200];
+        CU_ASSERT_EQUAL_FATAL(gw_mkt_parse_query(asks[i].end, asks[i].size, asks[i].duration,
+                                                 "MIDPOINT", 0, 0, &q, err, sizeof err),
+                              0);
+        gw_market_t *cold = gw_mkt_new(&cfg);
+        gw_mkt_bar_t *a, *b;
+        size_t na, nb;
+        int64_t sa, sb;
+        CU_ASSERT_EQUAL_FATAL(gw_mkt_bars(warm, "AAPL", &q, &a, &na, &sa, err, sizeof err), 0);
+        CU_ASSERT_EQUAL_FATAL(gw_mkt_bars(cold, "AAPL", &q, &b, &nb, &sb, err, sizeof err), 0);
+        CU_ASSERT(na > 0 && na == nb && sa == sb && bars_equal(a, b, na < nb ? na : nb));
+        if (i == 0)
+            CU_ASSERT(a[0].start_s < 0);
+        for (size_t k = 0; k < na; k++) {
+            int64_t len = q.bar_s;
+            CU_ASSERT_EQUAL(a[k].open, gw_mkt_price(cold, "AAPL", a[k].start_s));
+            CU_ASSERT_EQUAL(a[k].close, gw_mkt_price(cold, "AAPL", a[k].start_s + len - 1));
+            CU_ASSERT(a[k].high >= fmax(a[k].open, a[k].close));
+            CU_ASSERT(a[k].low <= fmin(a[k].open, a[k].close));
+        }
+        free(a);
+        free(b);
+        gw_mkt_free(cold);
+    }
+    gw_mkt_free(warm);
+}
+
 /* Durations in the plain "<n> <unit>" form and every other form sscanf's
  * "%9d %c" takes (or refuses) must read the same. */
 static void durations_read_as_sscanf_reads_them(void)
@@ -1376,6 +1429,8 @@ static CU_TestInfo market_tests[] = {
      bars_are_the_same_when_kept_walks_turn_over_and_the_seed_changes},
     {"bars_polled_in_turn_are_those_of_a_fresh_market_as_the_config_changes",
      bars_polled_in_turn_are_those_of_a_fresh_market_as_the_config_changes},
+    {"kept_walks_give_the_prices_of_a_fresh_walk_at_any_step",
+     kept_walks_give_the_prices_of_a_fresh_walk_at_any_step},
     {"durations_read_as_sscanf_reads_them", durations_read_as_sscanf_reads_them},
     CU_TEST_INFO_NULL,
 };
