@@ -1237,6 +1237,39 @@ static void kept_walks_give_the_prices_of_a_fresh_walk_at_any_step(void)
     gw_mkt_free(warm);
 }
 
+/* Bar dates are written two digits at a time, without printf: every
+ * instant (both sides of each DST change, midnight, the ends of a year,
+ * years 1000 and 9999, before 1970) reads as printf writes it, and years
+ * of other widths still go through printf. */
+static void bar_dates_read_as_printf_writes_them(void)
+{
+    static const int64_t from[] = {0,           -86400 * 365LL, 1741503600 - 7200,
+                                   1762063200 - 7200, 1767225600 - 7200,
+                                   -30610224000LL - 86400, 253402300799LL - 86400 * 3};
+    int checked = 0;
+    for (size_t i = 0; i < sizeof from / sizeof from[0]; i++) {
+        for (int64_t t = from[i]; t < from[i] + 4 * 3600 + 86400 * 3; t += 599) {
+            ny_civil_t c;
+            char want[64], got[40];
+            ny_from_utc(t, &c);
+            snprintf(want, sizeof want, "%04d%02d%02d %02d:%02d:%02d US/Eastern", c.year,
+                     c.month, c.day, c.hour, c.minute, c.second);
+            gw_mkt_format_date(t, 0, 1, got);
+            CU_ASSERT_STRING_EQUAL(got, want);
+            checked++;
+        }
+    }
+    CU_ASSERT(checked > 1000);
+    static const int years[] = {0, 999, 10000};
+    for (size_t i = 0; i < sizeof years / sizeof years[0]; i++) {
+        char got[40], want[64];
+        int64_t t = ny_days_from_civil(years[i], 1, 1) * 86400 + 5 * 3600; /* midnight EST */
+        gw_mkt_format_date(t, 0, 1, got);
+        snprintf(want, sizeof want, "%04d0101 00:00:00 US/Eastern", years[i]);
+        CU_ASSERT_STRING_EQUAL(got, want);
+    }
+}
+
 /* Durations in the plain "<n> <unit>" form and every other form sscanf's
  * "%9d %c" takes (or refuses) must read the same. */
 static void durations_read_as_sscanf_reads_them(void)
@@ -1431,6 +1464,7 @@ static CU_TestInfo market_tests[] = {
      bars_polled_in_turn_are_those_of_a_fresh_market_as_the_config_changes},
     {"kept_walks_give_the_prices_of_a_fresh_walk_at_any_step",
      kept_walks_give_the_prices_of_a_fresh_walk_at_any_step},
+    {"bar_dates_read_as_printf_writes_them", bar_dates_read_as_printf_writes_them},
     {"durations_read_as_sscanf_reads_them", durations_read_as_sscanf_reads_them},
     CU_TEST_INFO_NULL,
 };
