@@ -613,6 +613,8 @@ static size_t cyc_memo_match(const cyc_bar_memo_t *m, const char *s, size_t avai
 static void cyc_memo_keep(cyc_bar_memo_t *m, const char *s, size_t len, size_t n)
 {
     m->n = 0;
+    if (len == 0) /* no bars: nothing to keep (and text may be NULL) */
+        return;
     if (len > m->text_cap) {
         char *text = realloc(m->text, len);
         if (!text)
