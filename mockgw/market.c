@@ -56,13 +56,6 @@ typedef struct mkt_walk {
     mkt_v2d amp[MKT_PAIRS];         /* MKT_SIGMA_PER_SQRT_S * sqrt(step) */
 } mkt_walk_t;
 
-/* A bar already built and the length it was built for (its start is in
- * the bar). */
-typedef struct mkt_kept {
-    int64_t len;
-    gw_mkt_bar_t bar;
-} mkt_kept_t;
-
 /* The bars of a series' last answer, oldest first, with everything they
  * were built from: a bar is a pure function of (seed, key, start price,
  * whatToShow, daily, start, length). A client polling history asks for
@@ -70,7 +63,8 @@ typedef struct mkt_kept {
  * would rebuild each bar some forty times): the span grown by a bar or
  * moved on by a day. Both lists are in time order, so the bars of a new
  * answer are found in the last one by walking the two together. The
- * answer being built goes to next, which then becomes the kept one. */
+ * answer being built notes its lengths in next_len; at its end its bars
+ * are copied in and next_len becomes len. */
 typedef struct mkt_run {
     char key[MKT_KEY_MAX];          /* NUL-padded; "": empty */
     uint64_t seed;
@@ -78,8 +72,9 @@ typedef struct mkt_run {
     enum gw_mkt_what what;
     int daily;
     uint64_t used;                  /* the cache's clock at the last use */
-    mkt_kept_t *kept, *next;
-    size_t n, cap;                  /* bars kept; room in kept and in next */
+    gw_mkt_bar_t *bar;
+    int64_t *len, *next_len;        /* the length each bar was built for */
+    size_t n, cap;                  /* bars kept; room in each list */
 } mkt_run_t;
 
 /* The cache is not part of the market's value: gw_mkt_bars stays const. */
@@ -118,8 +113,9 @@ gw_market_t *gw_mkt_new(const gw_config_t *cfg)
 void gw_mkt_free(gw_market_t *m)
 {
     for (size_t i = 0; m && i < MKT_RUNS; i++) {
-        free(m->cache->run[i].kept);
-        free(m->cache->run[i].next);
+        free(m->cache->run[i].bar);
+        free(m->cache->run[i].len);
+        free(m->cache->run[i].next_len);
     }
     if (m)
         free(m->cache);
@@ -372,7 +368,8 @@ static int mkt_parse_bar_size(const char *text, int *bar_s)
         {"4 hours", 14400}, {"8 hours", 28800}, {"1 day", MKT_DAY_S},
     };
     for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
-        if (strcmp(text, sizes[i].text) == 0) {
+        /* The first byte first: every request looks its size up. */
+        if (text[0] == sizes[i].text[0] && strcmp(text, sizes[i].text) == 0) {
             *bar_s = sizes[i].seconds;
             return 0;
         }
@@ -630,13 +627,16 @@ static int mkt_run_reserve(mkt_run_t *run, size_t n)
 {
     if (n <= run->cap)
         return 0;
-    mkt_kept_t *kept = realloc(run->kept, n * sizeof *kept);
-    if (kept)
-        run->kept = kept;
-    mkt_kept_t *next = kept ? realloc(run->next, n * sizeof *next) : NULL;
-    if (!next)
+    gw_mkt_bar_t *bar = realloc(run->bar, n * sizeof *bar);
+    if (bar)
+        run->bar = bar;
+    int64_t *len = bar ? realloc(run->len, n * sizeof *len) : NULL;
+    if (len)
+        run->len = len;
+    int64_t *next_len = len ? realloc(run->next_len, n * sizeof *next_len) : NULL;
+    if (!next_len)
         return IO_ERR_NOMEM;
-    run->next = next;
+    run->next_len = next_len;
     run->cap = n;
     return 0;
 }
@@ -652,14 +652,13 @@ static void mkt_run_bar(mkt_series_t *sr, size_t i, int64_t start, int64_t len,
         mkt_make_bar(sr, start, len, b);
         return;
     }
-    while (sr->at < run->n && run->kept[sr->at].bar.start_s < start)
+    while (sr->at < run->n && run->bar[sr->at].start_s < start)
         sr->at++;
-    if (sr->at < run->n && run->kept[sr->at].bar.start_s == start &&
-        run->kept[sr->at].len == len)
-        *b = run->kept[sr->at].bar;
+    if (sr->at < run->n && run->bar[sr->at].start_s == start && run->len[sr->at] == len)
+        *b = run->bar[sr->at];
     else
         mkt_make_bar(sr, start, len, b);
-    run->next[i] = (mkt_kept_t){.len = len, .bar = *b};
+    run->next_len[i] = len;
 }
 
 static int mkt_push(mkt_series_t *sr, mkt_bars_t *bars, int64_t start, int64_t len, char *err,
@@ -754,9 +753,11 @@ int gw_mkt_bars(const gw_market_t *m, const char *key, const gw_mkt_query_t *q,
         return rc;
     }
     if (sr.run) { /* this answer's bars are the ones kept now */
-        mkt_kept_t *kept = sr.run->kept;
-        sr.run->kept = sr.run->next;
-        sr.run->next = kept;
+        int64_t *len = sr.run->len;
+        sr.run->len = sr.run->next_len;
+        sr.run->next_len = len;
+        if (bars.n)
+            memcpy(sr.run->bar, bars.v, bars.n * sizeof *bars.v);
         sr.run->n = bars.n;
     }
     *out = bars.v;
