@@ -51,27 +51,25 @@ typedef struct req_sub {
     io_timer_t *timer;
 } req_sub_t;
 
-#define REQ_BAR_SETS 64      /* a power of two */
-#define REQ_BAR_WAYS 8       /* a set is chosen by the bar's start, shared by every symbol */
-#define REQ_BAR_TEXT_MAX 128 /* a bar's fields on the wire: about 90 bytes */
+#define REQ_BAR_RUNS 4       /* series kept per session: the symbols a client polls */
 
-/* One bar's fields as written to the wire, with the bar they were written
- * from: the text is a pure function of (bar, formatDate). */
-typedef struct req_bar_text {
-    gw_mkt_bar_t bar;
+/* The bars of one of the session's last answers, with the text they were
+ * written as (the fields from the first bar's date to the last bar's
+ * count) and where each bar starts in it: a bar's text is a pure function
+ * of (bar, formatDate). A client polling history gets nearly the same bars
+ * every time (the same span grown by a bar, or moved on by a day), so the
+ * run of them that it got last time is copied as one piece, and only the
+ * bars not in it are written. */
+typedef struct req_bar_run {
+    char key[24];            /* the contract's market key, to pick the run */
     int format_date;
-    uint64_t used;           /* the memo's clock at the last use */
-    size_t len;              /* 0: empty */
-    uint8_t text[REQ_BAR_TEXT_MAX];
-} req_bar_text_t;
-
-/* A client polling history gets nearly the same bars on every request, and
- * writing a bar (a date, six doubles in their shortest round-trip form) is
- * most of the answer's cost, so the texts are kept, set-associatively. */
-typedef struct req_bar_memo {
-    uint64_t clock;
-    req_bar_text_t slot[REQ_BAR_SETS][REQ_BAR_WAYS];
-} req_bar_memo_t;
+    uint64_t used;           /* the session's clock at the last use */
+    gw_mkt_bar_t *bar;
+    size_t *start;           /* n + 1 offsets: bar i is text[start[i] .. start[i + 1]) */
+    size_t n, cap;           /* bars kept (0: none), room for bar (start has one more) */
+    uint8_t *text;
+    size_t text_cap;
+} req_bar_run_t;
 
 struct gw_req_session {
     gw_session_t *s;
@@ -79,7 +77,8 @@ struct gw_req_session {
     int positions_subscribed;
     int market_data_type;
     req_sub_t subs[GW_REQ_SUBS_MAX];
-    req_bar_memo_t *bars;    /* NULL until the first historical answer */
+    req_bar_run_t runs[REQ_BAR_RUNS];
+    uint64_t run_clock;
 };
 
 /* The fields of one request, read in order; the first error sticks and
@@ -128,7 +127,11 @@ void gw_req_session_free(gw_req_session_t *st)
     for (size_t i = 0; i < GW_REQ_SUBS_MAX; i++)
         if (st->subs[i].used)
             req_sub_stop(&st->subs[i]);
-    free(st->bars);
+    for (size_t i = 0; i < REQ_BAR_RUNS; i++) {
+        free(st->runs[i].bar);
+        free(st->runs[i].start);
+        free(st->runs[i].text);
+    }
     free(st);
 }
 
@@ -703,59 +706,116 @@ static void out_bar_fields(proto_writer_t *w, const gw_mkt_bar_t *b, int format_
     proto_put_int(w, b->count);
 }
 
+/* Bit for bit, as the text tells doubles apart (-0 is not 0). */
+static int req_same_double(double a, double b)
+{
+    uint64_t x, y;
+    memcpy(&x, &a, sizeof x);
+    memcpy(&y, &b, sizeof y);
+    return x == y;
+}
+
+/* Bars whose texts are the same in any formatDate. */
 static int req_bar_same(const gw_mkt_bar_t *a, const gw_mkt_bar_t *b)
 {
-    return a->start_s == b->start_s && a->daily == b->daily && a->open == b->open &&
-           a->high == b->high && a->low == b->low && a->close == b->close &&
-           a->volume == b->volume && a->wap == b->wap && a->count == b->count;
+    return a->start_s == b->start_s && a->daily == b->daily && req_same_double(a->open, b->open) &&
+           req_same_double(a->high, b->high) && req_same_double(a->low, b->low) &&
+           req_same_double(a->close, b->close) && req_same_double(a->volume, b->volume) &&
+           req_same_double(a->wap, b->wap) && a->count == b->count;
 }
 
-/* The memo's set for a bar: by its start, which tells a series' bars apart. */
-static req_bar_text_t *req_bar_set(req_bar_memo_t *m, const gw_mkt_bar_t *b, int format_date)
+/* The run kept for (key, formatDate), or the least recently used one
+ * emptied for it, with room for n bars; NULL when there is no memory for
+ * that (the bars are then all written afresh). */
+static req_bar_run_t *req_bar_run(gw_req_session_t *st, const char *key, int format_date,
+                                  size_t n)
 {
-    uint64_t h = (uint64_t)b->start_s ^ (uint64_t)format_date << 60 ^ (uint64_t)b->daily << 62;
-    h = (h ^ h >> 30) * 0xbf58476d1ce4e5b9ULL;
-    h = (h ^ h >> 27) * 0x94d049bb133111ebULL;
-    return m->slot[(h ^ h >> 31) % REQ_BAR_SETS];
-}
-
-/* Writes the bar's fields, from the memo when they were written before
- * (no memo: out of memory, every bar is written afresh). */
-static void out_bar(req_bar_memo_t *m, proto_writer_t *w, const gw_mkt_bar_t *b,
-                    int format_date)
-{
-    if (!m) {
-        out_bar_fields(w, b, format_date);
-        return;
-    }
-    req_bar_text_t *set = req_bar_set(m, b, format_date), *victim = &set[0];
-    uint64_t now = ++m->clock;
-    for (int i = 0; i < REQ_BAR_WAYS; i++) {
-        if (set[i].len && set[i].format_date == format_date && req_bar_same(&set[i].bar, b)) {
-            set[i].used = now;
-            proto_put_raw(w, set[i].text, set[i].len);
-            return;
+    req_bar_run_t *run = &st->runs[0];
+    for (size_t i = 0; i < REQ_BAR_RUNS; i++) {
+        req_bar_run_t *r = &st->runs[i];
+        if (r->format_date == format_date && strcmp(r->key, key) == 0) {
+            run = r;
+            break;
         }
-        if (set[i].used < victim->used)
-            victim = &set[i];
+        if (r->used < run->used)
+            run = r;
     }
-    size_t from = w->len;
-    out_bar_fields(w, b, format_date);
-    if (w->error || w->len - from > REQ_BAR_TEXT_MAX)
-        return;
-    victim->bar = *b;
-    victim->format_date = format_date;
-    victim->used = now;
-    victim->len = w->len - from;
-    memcpy(victim->text, w->buf + from, victim->len);
+    run->used = ++st->run_clock;
+    if (run->format_date != format_date || strcmp(run->key, key) != 0) {
+        run->n = 0;
+        run->format_date = format_date;
+        snprintf(run->key, sizeof run->key, "%s", key);
+    }
+    if (n > run->cap || !run->start) {
+        gw_mkt_bar_t *bar = realloc(run->bar, n * sizeof *bar);
+        if (bar)
+            run->bar = bar;
+        size_t *start = bar ? realloc(run->start, (n + 1) * sizeof *start) : NULL;
+        if (!start) {
+            run->n = 0;
+            return NULL;
+        }
+        run->start = start;
+        run->cap = n;
+    }
+    return run;
 }
 
-static void out_bars(req_ctx_t *x, int req_id, int format_date, int64_t start_s,
-                     int64_t end_s, const gw_mkt_bar_t *bars, size_t n)
+/* How many of bars (n of them) are a run of the kept ones, from the
+ * first kept bar j equal to bars[0] on; sets *j. */
+static size_t req_bar_match(const req_bar_run_t *run, const gw_mkt_bar_t *bars, size_t n,
+                            size_t *j)
+{
+    size_t first = 0, k = 0;
+    while (first < run->n && !req_bar_same(&run->bar[first], &bars[0]))
+        first++;
+    while (k < n && first + k < run->n && req_bar_same(&run->bar[first + k], &bars[k]))
+        k++;
+    *j = first;
+    return k;
+}
+
+/* Writes the bars, the run kept from the last answer copied as one piece,
+ * and keeps them with their text as the run for the next. */
+static void out_bar_list(gw_req_session_t *st, proto_writer_t *w, const char *key,
+                         int format_date, const gw_mkt_bar_t *bars, size_t n)
+{
+    req_bar_run_t *run = req_bar_run(st, key, format_date, n);
+    size_t from = w->len, j = 0, k = run && n ? req_bar_match(run, bars, n, &j) : 0;
+    if (k) {
+        proto_put_raw(w, run->text + run->start[j], run->start[j + k] - run->start[j]);
+        /* Bars j.. become 0..: every index moves down (or stays). */
+        for (size_t i = 0, base = run->start[j]; i <= k; i++)
+            run->start[i] = run->start[j + i] - base;
+    }
+    for (size_t i = k; i < n; i++) {
+        if (run)
+            run->start[i] = w->len - from;
+        out_bar_fields(w, &bars[i], format_date);
+    }
+    if (!run)
+        return;
+    size_t len = w->len - from;
+    run->n = 0;
+    if (w->error)
+        return;
+    if (len > run->text_cap) {
+        uint8_t *text = realloc(run->text, len);
+        if (!text)
+            return;
+        run->text = text;
+        run->text_cap = len;
+    }
+    run->start[n] = len;
+    memcpy(run->text, w->buf + from, len);
+    memcpy(run->bar, bars, n * sizeof *bars);
+    run->n = n;
+}
+
+static void out_bars(req_ctx_t *x, int req_id, const char *key, int format_date,
+                     int64_t start_s, int64_t end_s, const gw_mkt_bar_t *bars, size_t n)
 {
     char date[40];
-    if (!x->st->bars)
-        x->st->bars = calloc(1, sizeof *x->st->bars);
     proto_writer_t *w = out_begin(x->s, PROTO_IN_HISTORICAL_DATA);
     proto_put_int(w, req_id);
     gw_mkt_format_date(start_s, 0, format_date, date);
@@ -763,8 +823,7 @@ static void out_bars(req_ctx_t *x, int req_id, int format_date, int64_t start_s,
     gw_mkt_format_date(end_s, 0, format_date, date);
     proto_put_str(w, date);
     proto_put_int(w, (int64_t)n);
-    for (size_t i = 0; i < n; i++)
-        out_bar(x->st->bars, w, &bars[i], format_date);
+    out_bar_list(x->st, w, key, format_date, bars, n);
     out_end(x->s, PROTO_IN_HISTORICAL_DATA);
 }
 
@@ -819,7 +878,7 @@ static void req_historical(req_ctx_t *x)
                  c.exchange, what);
         out_hmds_error(x->s, req_id, why);
     } else {
-        out_bars(x, req_id, format_date == 2 ? 2 : 1, start_s, q.end_s, bars, n);
+        out_bars(x, req_id, c.key, format_date == 2 ? 2 : 1, start_s, q.end_s, bars, n);
     }
     free(bars);
 }

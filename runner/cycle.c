@@ -83,6 +83,21 @@ typedef struct cyc_check {
     double shares;                   /* executed, summed over its executions */
 } cyc_check_t;
 
+/* A symbol's last bars: their wire text (the fields from the first bar's
+ * date to the last bar's count), where each bar starts in it, and the
+ * closes read from them. Polling history gets nearly the same bars every
+ * time (the same span grown by a bar, or moved on by a day), and bytes
+ * that equal a bar kept here are that bar's fields again: its close is
+ * taken from here instead of walking and parsing 8 fields. */
+typedef struct cyc_bar_memo {
+    char *text;
+    size_t text_cap;
+    size_t *start;              /* n + 1 offsets: bar i is text[start[i] .. start[i + 1]) */
+    double *close;              /* the closes, oldest first (also while reading) */
+    size_t n;                   /* bars kept (0 after a failed read) */
+    size_t cap;                 /* closes room; start has one more */
+} cyc_bar_memo_t;
+
 struct cyc {
     io_loop_t *loop;
     ibc_t *client;
@@ -109,9 +124,8 @@ struct cyc {
     size_t sym;                 /* the current symbol's index */
     double *pos;                /* per symbol: the position, summed over accounts */
     unsigned char *held;        /* per symbol: no new order this cycle */
-    double *closes;             /* the current symbol's bar closes, oldest first */
-    size_t nbars;
-    size_t closes_cap;
+    cyc_bar_memo_t *bars;       /* per symbol: its last answer's bars, closes */
+    size_t nbars;               /* the current symbol's bars read (closes in bars[sym]) */
     cyc_check_t *checks;        /* reconcile: one per pending order */
     size_t nchecks;
     jrn_order_t cur;            /* the order this cycle places or waits for */
@@ -309,7 +323,7 @@ static void cyc_enter_signal(cyc_t *c)
 {
     const char *sym = cyc_symbol(c);
     strat_signal_t s;
-    if (strat_signal(c->closes, c->nbars, &c->params, &s) < 0) {
+    if (strat_signal(c->bars[c->sym].close, c->nbars, &c->params, &s) < 0) {
         cyc_fail(c, "not enough bars for %s: %zu, need %zu", sym, c->nbars, c->params.slow);
         return;
     }
@@ -545,38 +559,121 @@ static void cyc_on_position_end(cyc_t *c)
     cyc_enter(c, CYC_HISTORICAL);
 }
 
+/* Room for n bars' closes and offsets in m; 0 or PROTO_ERR_NOMEM. */
+static int cyc_memo_reserve(cyc_bar_memo_t *m, size_t n)
+{
+    if (m->start && n <= m->cap)
+        return 0;
+    double *close = realloc(m->close, n * sizeof *close);
+    if (close)
+        m->close = close;
+    size_t *start = close ? realloc(m->start, (n + 1) * sizeof *start) : NULL;
+    if (!start)
+        return PROTO_ERR_NOMEM;
+    m->start = start;
+    m->cap = n;
+    return 0;
+}
+
+/* The run of kept bars that the bars at s (avail bytes) begin with, at
+ * most n: the first kept bar j whose bytes are there, and the bars after
+ * it while theirs follow (all of them, in one compare, the common case).
+ * The count, with *j and *len (its bytes) set. */
+static size_t cyc_memo_match(const cyc_bar_memo_t *m, const char *s, size_t avail, size_t n,
+                             size_t *j, size_t *len)
+{
+    size_t first = 0;
+    for (; first < m->n; first++) {
+        size_t w = m->start[first + 1] - m->start[first];
+        if (w <= avail && memcmp(s, m->text + m->start[first], w) == 0)
+            break;
+    }
+    *j = first;
+    *len = 0;
+    if (first == m->n)
+        return 0;
+    size_t all = m->n - first < n ? m->n - first : n;
+    size_t at = m->start[first + all] - m->start[first], k = 0;
+    if (at <= avail && memcmp(s, m->text + m->start[first], at) == 0) {
+        *len = at;
+        return all;
+    }
+    for (at = 0; k < all; k++) {
+        size_t from = m->start[first + k], w = m->start[first + k + 1] - from;
+        if (w > avail - at || memcmp(s + at, m->text + from, w) != 0)
+            break;
+        at += w;
+    }
+    *len = at;
+    return k;
+}
+
+/* Keeps the text of the bars just read (s, len bytes) as the memo's; on
+ * no memory the memo is just emptied. */
+static void cyc_memo_keep(cyc_bar_memo_t *m, const char *s, size_t len, size_t n)
+{
+    m->n = 0;
+    if (len == 0) /* no bars: nothing to keep (and text may be NULL) */
+        return;
+    if (len > m->text_cap) {
+        char *text = realloc(m->text, len);
+        if (!text)
+            return;
+        m->text = text;
+        m->text_cap = len;
+    }
+    memcpy(m->text, s, len);
+    m->n = n;
+}
+
 /* Keeps the closes of n bars. A count the frame cannot hold (fewer than
  * 8 fields a bar left) is reported as such. Counting the fields left walks
  * the whole frame, so it is done only when reading fails: a count of more
  * than a bar per 8 bytes left is refused at once (a field takes a byte at
- * least), any other is read, and a failed read that ran out of bars says so. */
+ * least), any other is read, and a failed read that ran out of bars says so.
+ * Bars that are a run of the symbol's last ones, byte for byte, take their
+ * closes from the memo; the others are read. */
 static int cyc_read_bars(cyc_t *c, proto_reader_t *r, int32_t n, char *err, size_t errlen)
 {
     const proto_reader_t start = *r;
+    cyc_bar_memo_t *m = &c->bars[c->sym];
     int rc = 0;
     if (n < 0 || (size_t)n > (r->len - r->pos) / 8) {
         rc = PROTO_ERR_FIELD;
-    } else if ((size_t)n > c->closes_cap) {
-        double *p = realloc(c->closes, (size_t)n * sizeof *p);
-        if (!p) {
-            snprintf(err, errlen, "out of memory");
-            return PROTO_ERR_NOMEM;
-        }
-        c->closes = p;
-        c->closes_cap = (size_t)n;
+    } else if (cyc_memo_reserve(m, (size_t)n) < 0) {
+        m->n = 0;
+        snprintf(err, errlen, "out of memory");
+        return PROTO_ERR_NOMEM;
     }
-    /* A bar is date, open, high, low, close, volume, WAP, count: from one
-     * close to the next are 7 fields, skipped in one walk. */
-    for (int32_t i = 0; i < n && rc == 0; i++) {
-        rc = proto_skip(r, i == 0 ? 4 : 7, err, errlen);
+    size_t k = 0;
+    if (rc == 0) {
+        size_t j, len;
+        k = cyc_memo_match(m, r->p + r->pos, r->len - r->pos, (size_t)n, &j, &len);
+        /* Bars j.. become 0..: every index moves down (or stays). */
+        memmove(m->close, m->close + j, k * sizeof *m->close);
+        for (size_t i = 0, base = m->start[j]; i < k; i++)
+            m->start[i] = m->start[j + i] - base;
+        r->pos += len;
+        r->index += 8 * (int)k;
+    }
+    /* A bar is date, open, high, low, close, volume, WAP, count. */
+    for (size_t i = k; i < (size_t)n && rc == 0; i++) {
+        m->start[i] = r->pos - start.pos;
+        rc = proto_skip(r, 4, err, errlen);
         if (rc == 0)
-            rc = proto_read_double(r, &c->closes[i], err, errlen);
+            rc = proto_read_double(r, &m->close[i], err, errlen);
+        if (rc == 0)
+            rc = proto_skip(r, 3, err, errlen);
     }
-    if (rc == 0 && n > 0)
-        rc = proto_skip(r, 3, err, errlen); /* the last bar's volume, WAP, count */
     if (rc < 0 && (n < 0 || n > proto_reader_remaining(&start) / 8)) {
         snprintf(err, errlen, "bar count %d does not match the frame", (int)n);
         rc = PROTO_ERR_FIELD;
+    }
+    if (rc == 0) {
+        m->start[n] = r->pos - start.pos;
+        cyc_memo_keep(m, start.p + start.pos, r->pos - start.pos, (size_t)n);
+    } else {
+        m->n = 0;
     }
     c->nbars = rc == 0 ? (size_t)n : 0;
     return rc;
@@ -816,9 +913,10 @@ int cyc_new(io_loop_t *loop, ibc_t *client, const cyc_config_t *cfg, cyc_done_cb
     proto_writer_init(&c->out);
     c->pos = calloc(cfg->nsymbols, sizeof *c->pos);
     c->held = calloc(cfg->nsymbols, sizeof *c->held);
+    c->bars = calloc(cfg->nsymbols, sizeof *c->bars);
     c->req_timer = io_timer_new(loop, cyc_on_req_timer, c);
     c->deadline_timer = io_timer_new(loop, cyc_on_deadline, c);
-    if (!c->pos || !c->held || !c->req_timer || !c->deadline_timer)
+    if (!c->pos || !c->held || !c->bars || !c->req_timer || !c->deadline_timer)
         goto nomem;
     rc = jrn_open(cfg->journal_file, &c->jrn, err, errlen);
     if (rc < 0) {
@@ -849,7 +947,12 @@ void cyc_free(cyc_t *c)
     jrn_close(c->jrn);
     free(c->pos);
     free(c->held);
-    free(c->closes);
+    for (size_t i = 0; c->bars && i < c->cfg.nsymbols; i++) {
+        free(c->bars[i].text);
+        free(c->bars[i].start);
+        free(c->bars[i].close);
+    }
+    free(c->bars);
     free(c->checks);
     free(c);
 }

@@ -937,6 +937,125 @@ static void bars_are_read_close_to_close_and_a_bad_field_is_named_where_it_is(vo
     CU_ASSERT_STRING_EQUAL(reason_for_bars("0"), "not enough bars for AAPL: 0, need 20");
 }
 
+/* "n|" and n bars numbered from first: bar i closes at 100 + i / 4, bar
+ * odd (if in range) at odd_close instead. */
+static const char *bars_of(int first, int n, int odd, const char *odd_close)
+{
+    static char buf[2048];
+    int len = snprintf(buf, sizeof buf, "%d", n);
+    for (int i = first; i < first + n; i++) {
+        char close[32];
+        snprintf(close, sizeof close, "%g", 100 + i / 4.0);
+        len += snprintf(buf + len, sizeof buf - (size_t)len, "|D%02d|1|2|0.5|%s|10|1.2|3", i,
+                        i == odd ? odd_close : close);
+    }
+    CU_ASSERT_FATAL((size_t)len < sizeof buf);
+    return buf;
+}
+
+/* Runs cycle n on the ready fixture with its bars answered as "17|id|a|b|"
+ * + bars: "fast slow" of its signal, or why it failed. */
+static const char *cycle_signal(uint32_t n, const char *bars)
+{
+    static char out[192];
+    int nres = fx.nres, nsig = rcount("signal_computed");
+    CU_ASSERT_EQUAL(cyc_start(fx.cyc, n), 0);
+    run_for(10 * MS);
+    fgw_send("62|1");
+    run_for(10 * MS);
+    fgw_sendf("17|%d|a|b|%s", hist_req_id(), bars);
+    run_for(10 * MS);
+    CU_ASSERT_EQUAL_FATAL(fx.nres, nres + 1);
+    if (!fx.res[nres].ok)
+        snprintf(out, sizeof out, "%s", fx.res[nres].reason);
+    else
+        snprintf(out, sizeof out, "%s %s", fstr(rev("signal_computed", nsig), "fast"),
+                 fstr(rev("signal_computed", nsig), "slow"));
+    return out;
+}
+
+/* cycle_signal of a runner that has read no bars before. */
+static void cold_signal(const char *bars, char out[192])
+{
+    fx_setup(0);
+    fx_new_cycle();
+    fgw_to_ready(10);
+    snprintf(out, 192, "%s", cycle_signal(1, bars));
+    fx_teardown();
+}
+
+/* Answers, in turn, to one runner; each gives what a fresh runner reads. */
+typedef struct bars_case {
+    int first, n, odd;
+    const char *odd_close;
+} bars_case_t;
+
+static void bars_in_turn_read_as_a_fresh_runner_reads_them(const bars_case_t *cases, size_t n)
+{
+    char cold[RESULTS_MAX][192];
+    CU_ASSERT_FATAL(n <= RESULTS_MAX);
+    for (size_t i = 0; i < n; i++)
+        cold_signal(bars_of(cases[i].first, cases[i].n, cases[i].odd, cases[i].odd_close),
+                    cold[i]);
+    fx_setup(0);
+    fx_new_cycle();
+    fgw_to_ready(10);
+    for (size_t i = 0; i < n; i++) {
+        const char *warm = cycle_signal((uint32_t)i + 1, bars_of(cases[i].first, cases[i].n,
+                                                                  cases[i].odd,
+                                                                  cases[i].odd_close));
+        CU_ASSERT_STRING_EQUAL(warm, cold[i]);
+    }
+    fx_teardown();
+}
+
+/* The runner keeps each symbol's last bars as bytes: bars that repeat
+ * them (grown by one, moved on by a day, with a bar changed, fewer, none
+ * in common) give the closes a runner reading them afresh gets. */
+static void bars_repeating_the_last_answer_give_the_closes_of_a_fresh_read(void)
+{
+    static const bars_case_t cases[] = {
+        {0, 25, -1, NULL},   /* nothing kept yet */
+        {0, 26, -1, NULL},   /* grown by a bar */
+        {13, 26, -1, NULL},  /* moved on by a day: 13 kept, 13 new */
+        {13, 26, 30, "1"},   /* bar 30 changed: kept up to it, read from it */
+        {13, 26, -1, NULL},  /* and back */
+        {20, 20, -1, NULL},  /* fewer bars than kept */
+        {40, 25, -1, NULL},  /* none in common */
+        {40, 20, 45, "7.5"}, /* fewer, one changed */
+    };
+    bars_in_turn_read_as_a_fresh_runner_reads_them(cases, sizeof cases / sizeof cases[0]);
+}
+
+/* After bars taken from the memo, a bad field is named where it is and a
+ * count the frame does not hold is still one; a failed read leaves no
+ * memo behind that would misread the next answer. */
+static void bad_bars_after_kept_ones_fail_as_on_a_fresh_read(void)
+{
+    static const bars_case_t cases[] = {
+        {0, 25, -1, NULL},
+        {0, 26, 25, "x"},     /* the new bar's close does not parse */
+        {0, 25, -1, NULL},
+        {0, 25, 24, "x"},     /* the last kept bar changed to a bad close */
+        {0, 25, 3, "101.75"}, /* same close text as bar 7: still its own bar */
+        {0, 25, -1, NULL},
+    };
+    bars_in_turn_read_as_a_fresh_runner_reads_them(cases, sizeof cases / sizeof cases[0]);
+    /* A count past the bars there, the first 25 of them kept. */
+    char cold[192], text[2048];
+    snprintf(text, sizeof text, "%s", bars_of(0, 25, -1, NULL));
+    text[0] = '3';
+    text[1] = '0'; /* 30 bars claimed, 25 there: still more than 8 bytes a bar */
+    cold_signal(text, cold);
+    CU_ASSERT_STRING_EQUAL(cold, "bad historicalData: bar count 30 does not match the frame");
+    fx_setup(0);
+    fx_new_cycle();
+    fgw_to_ready(10);
+    cycle_signal(1, bars_of(0, 25, -1, NULL));
+    CU_ASSERT_STRING_EQUAL(cycle_signal(2, text), cold);
+    fx_teardown();
+}
+
 static void cancelled_order_error_202_ends_the_wait_and_the_cycle_goes_on(void)
 {
     fx_setup(1);
@@ -1637,6 +1756,10 @@ static CU_TestInfo tests[] = {
      bars_are_read_close_to_close_and_a_bad_field_is_named_where_it_is},
     {"each_awaited_request_is_named_by_its_timeout", each_awaited_request_is_named_by_its_timeout},
     {"malformed_bars_fail_the_cycle_as_a_bad_reply", malformed_bars_fail_the_cycle_as_a_bad_reply},
+    {"bars_repeating_the_last_answer_give_the_closes_of_a_fresh_read",
+     bars_repeating_the_last_answer_give_the_closes_of_a_fresh_read},
+    {"bad_bars_after_kept_ones_fail_as_on_a_fresh_read",
+     bad_bars_after_kept_ones_fail_as_on_a_fresh_read},
     {"cancelled_order_error_202_ends_the_wait_and_the_cycle_goes_on",
      cancelled_order_error_202_ends_the_wait_and_the_cycle_goes_on},
     {"order_error_fails_the_cycle_and_leaves_the_order_to_reconcile",

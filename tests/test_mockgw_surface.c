@@ -7,6 +7,7 @@
 #include <cjson/cJSON.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -610,6 +611,70 @@ static void repeated_history_requests_answer_as_a_fresh_gateway_would(void)
     t_frame_free(&fresh);
 }
 
+/* A historical request of the sequence below. */
+typedef struct t_hist {
+    const char *symbol, *end, *bar_size, *duration, *rth, *what, *format_date;
+} t_hist_t;
+
+static void req_hist(t_client_t *c, const char *id, const t_hist_t *h)
+{
+    req_historical(c, id, h->symbol, "STK", h->end, h->bar_size, h->duration, h->rth, h->what,
+                   h->format_date);
+}
+
+/* A session answers from the bars and text of its last answers for the
+ * same symbol and format: spans grown by a bar, moved on by a day, moved
+ * back, in the other format, for another whatToShow, another bar size, or
+ * after more symbols than it keeps pushed a symbol out, each answer is the
+ * one a fresh gateway gives. */
+static void history_polled_in_turn_answers_as_a_fresh_gateway_would(void)
+{
+    static const t_hist_t reqs[] = {
+        {"AAPL", "20251209 10:00:00 US/Eastern", "30 mins", "3 D", "1", "TRADES", "1"},
+        {"AAPL", "20251209 10:30:00 US/Eastern", "30 mins", "3 D", "1", "TRADES", "1"},
+        {"AAPL", "20251210 10:00:00 US/Eastern", "30 mins", "3 D", "1", "TRADES", "1"},
+        {"AAPL", "20251210 11:00:00 US/Eastern", "30 mins", "3 D", "1", "TRADES", "1"},
+        {"AAPL", "20251210 10:00:00 US/Eastern", "30 mins", "3 D", "1", "TRADES", "2"},
+        {"MSFT", "20251210 10:00:00 US/Eastern", "30 mins", "3 D", "1", "TRADES", "1"},
+        {"IBM", "20251210 10:00:00 US/Eastern", "30 mins", "3 D", "1", "TRADES", "1"},
+        {"XOM", "20251210 10:00:00 US/Eastern", "30 mins", "3 D", "1", "TRADES", "1"},
+        {"GOOG", "20251210 10:00:00 US/Eastern", "30 mins", "3 D", "1", "TRADES", "1"},
+        {"AAPL", "20251210 10:30:00 US/Eastern", "30 mins", "3 D", "1", "TRADES", "1"},
+        {"AAPL", "20251210 10:30:00 US/Eastern", "30 mins", "3 D", "1", "BID", "1"},
+        {"AAPL", "20251209 10:00:00 US/Eastern", "30 mins", "3 D", "1", "TRADES", "1"},
+        {"AAPL", "20251209 10:00:00 US/Eastern", "30 mins", "2 D", "1", "TRADES", "1"},
+        {"AAPL", "20251209 15:00:00 US/Eastern", "5 mins", "3600 S", "0", "TRADES", "1"},
+        {"AAPL", "20251209 10:30:00 US/Eastern", "30 mins", "3 D", "1", "TRADES", "1"},
+    };
+    enum { N = sizeof reqs / sizeof reqs[0] };
+    t_frame_t cold[N];
+    char id[16];
+    for (int i = 0; i < N; i++) {
+        env_init();
+        E.cfg.market_seed = 11;
+        env_start_gw();
+        t_client_t *c = client_ready("1");
+        req_hist(c, "3", &reqs[i]);
+        run_ms(5);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(first(c, "17"));
+        cold[i] = t_copy(first(c, "17"));
+        env_stop();
+    }
+    env_init();
+    E.cfg.market_seed = 11;
+    env_start_gw();
+    t_client_t *c = client_ready("1");
+    for (int i = 0; i < N; i++) {
+        snprintf(id, sizeof id, "%d", i + 3);
+        req_hist(c, id, &reqs[i]);
+        run_ms(5);
+        CU_ASSERT_EQUAL_FATAL(count(c, "17"), i + 1);
+        CU_ASSERT(same_bars(nth(c, "17", i), &cold[i]));
+        t_frame_free(&cold[i]);
+    }
+    env_stop();
+}
+
 static void regular_hours_bars_lie_within_the_new_york_session(void)
 {
     env_start();
@@ -1061,6 +1126,150 @@ static void bars_are_the_same_when_kept_walks_turn_over_and_the_seed_changes(voi
     gw_mkt_free(warm);
 }
 
+/* The market keeps each series' last bars: a span grown by a bar, moved
+ * on by a day, moved back, cut shorter, under a start price or seed that
+ * changes while the market lives (-0 included), in another bar size or as
+ * daily bars, must still get the bars of a fresh market. */
+static void bars_polled_in_turn_are_those_of_a_fresh_market_as_the_config_changes(void)
+{
+    static const struct {
+        const char *end, *size, *duration;
+        double price;
+        uint64_t seed;
+    } asks[] = {
+        {"20251209 10:00:00 US/Eastern", "30 mins", "3 D", 190, 3},
+        {"20251209 10:30:00 US/Eastern", "30 mins", "3 D", 190, 3},
+        {"20251210 10:00:00 US/Eastern", "30 mins", "3 D", 190, 3},
+        {"20251210 10:00:00 US/Eastern", "30 mins", "3 D", 191, 3},
+        {"20251210 10:00:00 US/Eastern", "30 mins", "3 D", 191, 4},
+        {"20251208 15:00:00 US/Eastern", "30 mins", "3 D", 191, 4},
+        {"20251210 10:30:00 US/Eastern", "30 mins", "1 D", 191, 4},
+        {"20251210 10:30:00 US/Eastern", "1 hour", "3 D", 191, 4},
+        {"20251210 10:30:00 US/Eastern", "1 day", "1 W", 191, 4},
+        {"20251211 10:30:00 US/Eastern", "1 day", "1 W", 191, 4},
+        {"20251211 10:30:00 US/Eastern", "1 day", "1 W", 0.0, 4},
+        {"20251211 10:30:00 US/Eastern", "1 day", "1 W", -0.0, 4},
+    };
+    gw_config_t cfg;
+    gw_config_defaults(&cfg);
+    cfg.nprices = 1;
+    gw_market_t *warm = gw_mkt_new(&cfg);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(warm);
+    for (size_t i = 0; i < sizeof asks / sizeof asks[0]; i++) {
+        cfg.prices[0] = (gw_price_t){"AAPL", asks[i].price};
+        cfg.market_seed = asks[i].seed;
+        for (int what = 0; what < 4; what += 2) { /* TRADES, then BID */
+            gw_mkt_query_t q;
+            char err[200];
+            CU_ASSERT_EQUAL_FATAL(gw_mkt_parse_query(asks[i].end, asks[i].size, asks[i].duration,
+                                                     what ? "BID" : "TRADES", 1, 0, &q, err,
+                                                     sizeof err),
+                                  0);
+            gw_market_t *cold = gw_mkt_new(&cfg);
+            gw_mkt_bar_t *a, *b;
+            size_t na, nb;
+            int64_t sa, sb;
+            CU_ASSERT_EQUAL_FATAL(gw_mkt_bars(warm, "AAPL", &q, &a, &na, &sa, err, sizeof err), 0);
+            CU_ASSERT_EQUAL_FATAL(gw_mkt_bars(cold, "AAPL", &q, &b, &nb, &sb, err, sizeof err), 0);
+            CU_ASSERT(na > 0 && na == nb && sa == sb);
+            CU_ASSERT(bars_equal(a, b, na < nb ? na : nb));
+            for (size_t k = 0; k < na && k < nb; k++) /* -0 is not 0 on the wire */
+                CU_ASSERT(signbit(a[k].open) == signbit(b[k].open) &&
+                          signbit(a[k].close) == signbit(b[k].close));
+            free(a);
+            free(b);
+            gw_mkt_free(cold);
+        }
+    }
+    gw_mkt_free(warm);
+}
+
+/* A walk kept from bar to bar moves only the octaves whose interval
+ * changed (the fast ones below the highest bit of the time's index that
+ * moved), takes an interval's start from the last one's end when it moves
+ * on by one, and works its terms two at a time: bars of 1 and 5 seconds
+ * (every step one interval on), minutes, times before 1970 and going back,
+ * must give the prices of a fresh walk, bar by bar. */
+static void kept_walks_give_the_prices_of_a_fresh_walk_at_any_step(void)
+{
+    static const struct {
+        const char *end, *size, *duration;
+    } asks[] = {
+        {"19700101 00:10:00 UTC", "1 secs", "1800 S"},   /* from before 1970 */
+        {"19700101 00:10:00 UTC", "5 secs", "1800 S"},
+        {"20251210 15:00:00 US/Eastern", "5 secs", "3600 S"},
+        {"20251210 15:00:00 US/Eastern", "1 min", "1 D"},
+        {"20250303 11:00:00 US/Eastern", "30 mins", "2 D"}, /* back by months */
+        {"20251210 14:00:00 US/Eastern", "1 secs", "600 S"},
+        {"20351210 14:00:00 US/Eastern", "3 hours", "1 W"},
+    };
+    gw_config_t cfg;
+    gw_config_defaults(&cfg);
+    cfg.market_seed = 9;
+    gw_market_t *warm = gw_mkt_new(&cfg);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(warm);
+    for (size_t i = 0; i < sizeof asks / sizeof asks[0]; i++) {
+        gw_mkt_query_t q;
+        char err[200];
+        CU_ASSERT_EQUAL_FATAL(gw_mkt_parse_query(asks[i].end, asks[i].size, asks[i].duration,
+                                                 "MIDPOINT", 0, 0, &q, err, sizeof err),
+                              0);
+        gw_market_t *cold = gw_mkt_new(&cfg);
+        gw_mkt_bar_t *a, *b;
+        size_t na, nb;
+        int64_t sa, sb;
+        CU_ASSERT_EQUAL_FATAL(gw_mkt_bars(warm, "AAPL", &q, &a, &na, &sa, err, sizeof err), 0);
+        CU_ASSERT_EQUAL_FATAL(gw_mkt_bars(cold, "AAPL", &q, &b, &nb, &sb, err, sizeof err), 0);
+        CU_ASSERT(na > 0 && na == nb && sa == sb && bars_equal(a, b, na < nb ? na : nb));
+        if (i == 0)
+            CU_ASSERT(a[0].start_s < 0);
+        for (size_t k = 0; k < na; k++) {
+            int64_t len = q.bar_s;
+            CU_ASSERT_EQUAL(a[k].open, gw_mkt_price(cold, "AAPL", a[k].start_s));
+            CU_ASSERT_EQUAL(a[k].close, gw_mkt_price(cold, "AAPL", a[k].start_s + len - 1));
+            CU_ASSERT(a[k].high >= fmax(a[k].open, a[k].close));
+            CU_ASSERT(a[k].low <= fmin(a[k].open, a[k].close));
+        }
+        free(a);
+        free(b);
+        gw_mkt_free(cold);
+    }
+    gw_mkt_free(warm);
+}
+
+/* Bar dates are written two digits at a time, without printf: every
+ * instant (both sides of each DST change, midnight, the ends of a year,
+ * years 1000 and 9999, before 1970) reads as printf writes it, and years
+ * of other widths still go through printf. */
+static void bar_dates_read_as_printf_writes_them(void)
+{
+    static const int64_t from[] = {0,           -86400 * 365LL, 1741503600 - 7200,
+                                   1762063200 - 7200, 1767225600 - 7200,
+                                   -30610224000LL - 86400, 253402300799LL - 86400 * 3};
+    int checked = 0;
+    for (size_t i = 0; i < sizeof from / sizeof from[0]; i++) {
+        for (int64_t t = from[i]; t < from[i] + 4 * 3600 + 86400 * 3; t += 599) {
+            ny_civil_t c;
+            char want[64], got[40];
+            ny_from_utc(t, &c);
+            snprintf(want, sizeof want, "%04d%02d%02d %02d:%02d:%02d US/Eastern", c.year,
+                     c.month, c.day, c.hour, c.minute, c.second);
+            gw_mkt_format_date(t, 0, 1, got);
+            CU_ASSERT_STRING_EQUAL(got, want);
+            checked++;
+        }
+    }
+    CU_ASSERT(checked > 1000);
+    static const int years[] = {0, 999, 10000};
+    for (size_t i = 0; i < sizeof years / sizeof years[0]; i++) {
+        char got[40], want[64];
+        int64_t t = ny_days_from_civil(years[i], 1, 1) * 86400 + 5 * 3600; /* midnight EST */
+        gw_mkt_format_date(t, 0, 1, got);
+        snprintf(want, sizeof want, "%04d0101 00:00:00 US/Eastern", years[i]);
+        CU_ASSERT_STRING_EQUAL(got, want);
+    }
+}
+
 /* Durations in the plain "<n> <unit>" form and every other form sscanf's
  * "%9d %c" takes (or refuses) must read the same. */
 static void durations_read_as_sscanf_reads_them(void)
@@ -1234,6 +1443,8 @@ static CU_TestInfo market_tests[] = {
      historical_bars_are_the_same_for_the_same_seed_and_differ_for_another},
     {"repeated_history_requests_answer_as_a_fresh_gateway_would",
      repeated_history_requests_answer_as_a_fresh_gateway_would},
+    {"history_polled_in_turn_answers_as_a_fresh_gateway_would",
+     history_polled_in_turn_answers_as_a_fresh_gateway_would},
     {"regular_hours_bars_lie_within_the_new_york_session",
      regular_hours_bars_lie_within_the_new_york_session},
     {"watchdog_eurusd_probe_gets_bars_even_on_a_saturday",
@@ -1249,6 +1460,11 @@ static CU_TestInfo market_tests[] = {
      bars_are_the_same_from_a_warm_cache_as_from_a_cold_one},
     {"bars_are_the_same_when_kept_walks_turn_over_and_the_seed_changes",
      bars_are_the_same_when_kept_walks_turn_over_and_the_seed_changes},
+    {"bars_polled_in_turn_are_those_of_a_fresh_market_as_the_config_changes",
+     bars_polled_in_turn_are_those_of_a_fresh_market_as_the_config_changes},
+    {"kept_walks_give_the_prices_of_a_fresh_walk_at_any_step",
+     kept_walks_give_the_prices_of_a_fresh_walk_at_any_step},
+    {"bar_dates_read_as_printf_writes_them", bar_dates_read_as_printf_writes_them},
     {"durations_read_as_sscanf_reads_them", durations_read_as_sscanf_reads_them},
     CU_TEST_INFO_NULL,
 };
