@@ -79,6 +79,49 @@ uint64_t io_rng_upto(io_rng_t *rng, uint64_t span)
     return x % n;
 }
 
+void io_rng_span_prepare(io_rng_span_t *sp, uint64_t span)
+{
+    *sp = (io_rng_span_t){.span = span, .n = span + 1};
+    if (span == UINT64_MAX || (sp->n & span) == 0)
+        return; /* every draw is kept: the draw itself, or its low bits */
+    uint64_t n = sp->n;
+    sp->reject_below = (0 - n) % n;
+    /* 2^l < n < 2^(l+1); m = floor(2^(64+l) / n) fits 64 bits. */
+    unsigned l = 63u - (unsigned)__builtin_clzll(n);
+    __extension__ unsigned __int128 num = (unsigned __int128)1 << (64 + l);
+    uint64_t m = (uint64_t)(num / n), rem = (uint64_t)(num % n);
+    if (n - rem < (UINT64_C(1) << l)) {
+        sp->add = 0;
+    } else {
+        uint64_t twice_rem = rem + rem;
+        m += m;
+        if (twice_rem >= n || twice_rem < rem)
+            m++;
+        sp->add = 1;
+    }
+    sp->magic = m + 1;
+    sp->shift = l;
+}
+
+uint64_t io_rng_span_mod(const io_rng_span_t *sp, uint64_t x)
+{
+    if (sp->span == UINT64_MAX)
+        return x;
+    if ((sp->n & sp->span) == 0)
+        return x & sp->span;
+    __extension__ uint64_t q = (uint64_t)(((unsigned __int128)sp->magic * x) >> 64);
+    q = sp->add ? (((x - q) >> 1) + q) >> sp->shift : q >> sp->shift;
+    return x - q * sp->n;
+}
+
+uint64_t io_rng_upto_span(io_rng_t *rng, const io_rng_span_t *sp)
+{
+    uint64_t x = io_rng_next(rng);
+    while (x < sp->reject_below)
+        x = io_rng_next(rng);
+    return io_rng_span_mod(sp, x);
+}
+
 void io_base_init(io_base_t *base, uint64_t seed)
 {
     memset(base, 0, sizeof *base);

@@ -20,6 +20,25 @@ uint64_t io_rng_next(io_rng_t *rng);
 /* Uniform in [0, span], unbiased (rejection sampling). */
 uint64_t io_rng_upto(io_rng_t *rng, uint64_t span);
 
+/* A span prepared once for many draws (the simulated network's jitter):
+ * io_rng_upto_span gives the values, and consumes the draws, that
+ * io_rng_upto gives for the same span, with the division by span + 1 done
+ * as a multiply by a precomputed reciprocal (Granlund and Montgomery's
+ * method, exact for every 64-bit draw): a 64-bit division costs tens of
+ * cycles, and the network draws one per write. */
+typedef struct io_rng_span {
+    uint64_t span, n;      /* n = span + 1 */
+    uint64_t reject_below; /* draws below it are drawn again */
+    uint64_t magic;        /* the reciprocal's low 64 bits */
+    unsigned shift;
+    int add; /* the reciprocal needs 65 bits: the add-and-shift form */
+} io_rng_span_t;
+
+void io_rng_span_prepare(io_rng_span_t *sp, uint64_t span);
+uint64_t io_rng_upto_span(io_rng_t *rng, const io_rng_span_t *sp);
+/* x % (span + 1), for any x. */
+uint64_t io_rng_span_mod(const io_rng_span_t *sp, uint64_t x);
+
 /* Writes a printf-formatted detail into a caller's err buffer (NULL ok).
  * The one helper of this header the scenario engine uses as well. */
 void io_errf(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));

@@ -119,6 +119,7 @@ struct io_loop {
     io_us_t start_wall_us;
     io_sim_net_t net;
     io_rng_t net_rng; /* jitter and cut points; apart from io_random_* */
+    io_rng_span_t jitter; /* net.jitter_us prepared for a draw per write */
     struct sim_event *front[SIM_FRONT_MAX]; /* latest first: the next event is last */
     size_t nfront;
     struct sim_event **heap;
@@ -370,6 +371,7 @@ void io_sim_set_net(io_loop_t *loop, const io_sim_net_t *net)
         loop->net.latency_us = 0;
     if (loop->net.jitter_us < 0)
         loop->net.jitter_us = 0;
+    io_rng_span_prepare(&loop->jitter, (uint64_t)loop->net.jitter_us);
 }
 
 uint64_t io_sim_events_run(const io_loop_t *loop)
@@ -415,7 +417,7 @@ __attribute__((always_inline)) static inline void conn_send(io_loop_t *loop, str
 {
     io_us_t t = loop->now_us + loop->net.latency_us;
     if (loop->net.jitter_us > 0)
-        t += (io_us_t)io_rng_upto(&loop->net_rng, (uint64_t)loop->net.jitter_us);
+        t += (io_us_t)io_rng_upto_span(&loop->net_rng, &loop->jitter);
     if (t < c->last_us[dir])
         t = c->last_us[dir];
     c->last_us[dir] = t;

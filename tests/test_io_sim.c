@@ -975,6 +975,60 @@ static void bounded_draws_match_the_reference_value_for_value(void)
     CU_ASSERT_EQUAL(io_rng_next(&a), io_rng_next(&b)); /* as many draws consumed */
 }
 
+/* A prepared span gives io_rng_upto's values and consumes its draws, for
+ * spans of every shape: powers of two, both forms of the reciprocal (add
+ * or not), spans just under and over powers of two, the largest ones. */
+static void prepared_spans_draw_as_io_rng_upto_does(void)
+{
+    const uint64_t spans[] = {0, 1, 2, 3, 4, 6, 7, 999, 1000, 1001, 1999, 2000, 65535,
+                              UINT64_C(1) << 32, (UINT64_C(1) << 32) + 1, (UINT64_C(1) << 33) - 2,
+                              (UINT64_C(1) << 63) - 1, UINT64_C(1) << 63,
+                              (UINT64_C(1) << 63) + 1, UINT64_MAX - 1, UINT64_MAX};
+    io_rng_t a, b, pick;
+    io_rng_seed(&pick, 11);
+    int mismatches = 0, tail = 0;
+    for (int i = 0; i < 4000; i++) {
+        uint64_t span = i < (int)(sizeof spans / sizeof spans[0])
+                            ? spans[i]
+                            : io_rng_next(&pick) >> (io_rng_next(&pick) % 64);
+        io_rng_span_t sp;
+        io_rng_span_prepare(&sp, span);
+        io_rng_seed(&a, (uint64_t)i);
+        io_rng_seed(&b, (uint64_t)i);
+        for (int k = 0; k < 200; k++)
+            mismatches += io_rng_upto_span(&a, &sp) != io_rng_upto(&b, span);
+        tail += io_rng_next(&a) != io_rng_next(&b);
+    }
+    CU_ASSERT_EQUAL(mismatches, 0);
+    CU_ASSERT_EQUAL(tail, 0); /* as many draws consumed */
+}
+
+/* The reciprocal's remainder is exact where a near miss would show: on
+ * either side of multiples of n, at the top of the 64-bit range, for spans
+ * of both reciprocal forms. */
+static void a_prepared_span_reduces_like_the_modulo_at_every_edge(void)
+{
+    io_rng_t pick;
+    io_rng_seed(&pick, 3);
+    int wrong = 0;
+    for (int i = 0; i < 3000; i++) {
+        uint64_t span = i < 64 ? (UINT64_C(1) << i) + 2 /* just past each power of two */
+                               : io_rng_next(&pick) >> (io_rng_next(&pick) % 64);
+        io_rng_span_t sp;
+        io_rng_span_prepare(&sp, span);
+        uint64_t n = span + 1;
+        for (int k = 0; k < 64; k++) {
+            uint64_t m = n == 0 ? 0 : (UINT64_MAX / n - (uint64_t)k) * n; /* a multiple of n */
+            uint64_t r = io_rng_next(&pick) % (n ? n : 1) * (uint64_t)(k & 1);
+            const uint64_t xs[] = {m, m - 1, m + 1, m + n - 1, UINT64_MAX - (uint64_t)k, (uint64_t)k,
+                                   io_rng_next(&pick), r};
+            for (size_t j = 0; j < sizeof xs / sizeof xs[0]; j++)
+                wrong += io_rng_span_mod(&sp, xs[j]) != (n ? xs[j] % n : xs[j]);
+        }
+    }
+    CU_ASSERT_EQUAL(wrong, 0);
+}
+
 /* io_loop_run runs every event, even one at the end of time. */
 static void loop_run_reaches_a_timer_at_the_end_of_time(void)
 {
@@ -1055,6 +1109,9 @@ static CU_TestInfo io_sim_tests[] = {
     {"handle_counts_return_to_zero", handle_counts_return_to_zero},
     {"small_writes_of_every_length_arrive_byte_for_byte",
      small_writes_of_every_length_arrive_byte_for_byte},
+    {"prepared_spans_draw_as_io_rng_upto_does", prepared_spans_draw_as_io_rng_upto_does},
+    {"a_prepared_span_reduces_like_the_modulo_at_every_edge",
+     a_prepared_span_reduces_like_the_modulo_at_every_edge},
     {"bounded_draws_match_the_reference_value_for_value",
      bounded_draws_match_the_reference_value_for_value},
     {"loop_run_reaches_a_timer_at_the_end_of_time", loop_run_reaches_a_timer_at_the_end_of_time},
