@@ -29,11 +29,6 @@ static uint64_t io_splitmix64(uint64_t *state)
     return z ^ (z >> 31);
 }
 
-static uint64_t io_rotl(uint64_t x, int k)
-{
-    return (x << k) | (x >> (64 - k));
-}
-
 void io_rng_seed(io_rng_t *rng, uint64_t seed)
 {
     /* splitmix64 never yields four zero words, the one state xoshiro cannot
@@ -41,20 +36,6 @@ void io_rng_seed(io_rng_t *rng, uint64_t seed)
     uint64_t state = seed;
     for (size_t i = 0; i < 4; i++)
         rng->s[i] = io_splitmix64(&state);
-}
-
-uint64_t io_rng_next(io_rng_t *rng)
-{
-    uint64_t *s = rng->s;
-    uint64_t result = io_rotl(s[1] * 5, 7) * 9;
-    uint64_t t = s[1] << 17;
-    s[2] ^= s[0];
-    s[3] ^= s[1];
-    s[1] ^= s[2];
-    s[0] ^= s[3];
-    s[2] ^= t;
-    s[3] = io_rotl(s[3], 45);
-    return result;
 }
 
 uint64_t io_rng_upto(io_rng_t *rng, uint64_t span)
@@ -103,24 +84,6 @@ void io_rng_span_prepare(io_rng_span_t *sp, uint64_t span)
     sp->shift = l;
 }
 
-uint64_t io_rng_span_mod(const io_rng_span_t *sp, uint64_t x)
-{
-    if (sp->span == UINT64_MAX)
-        return x;
-    if ((sp->n & sp->span) == 0)
-        return x & sp->span;
-    __extension__ uint64_t q = (uint64_t)(((unsigned __int128)sp->magic * x) >> 64);
-    q = sp->add ? (((x - q) >> 1) + q) >> sp->shift : q >> sp->shift;
-    return x - q * sp->n;
-}
-
-uint64_t io_rng_upto_span(io_rng_t *rng, const io_rng_span_t *sp)
-{
-    uint64_t x = io_rng_next(rng);
-    while (x < sp->reject_below)
-        x = io_rng_next(rng);
-    return io_rng_span_mod(sp, x);
-}
 
 void io_base_init(io_base_t *base, uint64_t seed)
 {

@@ -16,7 +16,26 @@ typedef struct io_rng {
 } io_rng_t;
 
 void io_rng_seed(io_rng_t *rng, uint64_t seed);
-uint64_t io_rng_next(io_rng_t *rng);
+
+static inline uint64_t io_rotl(uint64_t x, int k)
+{
+    return (x << k) | (x >> (64 - k));
+}
+
+/* Inline: the simulated network draws once per write. */
+static inline uint64_t io_rng_next(io_rng_t *rng)
+{
+    uint64_t *s = rng->s;
+    uint64_t result = io_rotl(s[1] * 5, 7) * 9;
+    uint64_t t = s[1] << 17;
+    s[2] ^= s[0];
+    s[3] ^= s[1];
+    s[1] ^= s[2];
+    s[0] ^= s[3];
+    s[2] ^= t;
+    s[3] = io_rotl(s[3], 45);
+    return result;
+}
 /* Uniform in [0, span], unbiased (rejection sampling). */
 uint64_t io_rng_upto(io_rng_t *rng, uint64_t span);
 
@@ -35,9 +54,26 @@ typedef struct io_rng_span {
 } io_rng_span_t;
 
 void io_rng_span_prepare(io_rng_span_t *sp, uint64_t span);
-uint64_t io_rng_upto_span(io_rng_t *rng, const io_rng_span_t *sp);
+
 /* x % (span + 1), for any x. */
-uint64_t io_rng_span_mod(const io_rng_span_t *sp, uint64_t x);
+static inline uint64_t io_rng_span_mod(const io_rng_span_t *sp, uint64_t x)
+{
+    if (sp->span == UINT64_MAX)
+        return x;
+    if ((sp->n & sp->span) == 0)
+        return x & sp->span;
+    __extension__ uint64_t q = (uint64_t)(((unsigned __int128)sp->magic * x) >> 64);
+    q = sp->add ? (((x - q) >> 1) + q) >> sp->shift : q >> sp->shift;
+    return x - q * sp->n;
+}
+
+static inline uint64_t io_rng_upto_span(io_rng_t *rng, const io_rng_span_t *sp)
+{
+    uint64_t x = io_rng_next(rng);
+    while (x < sp->reject_below)
+        x = io_rng_next(rng);
+    return io_rng_span_mod(sp, x);
+}
 
 /* Writes a printf-formatted detail into a caller's err buffer (NULL ok).
  * The one helper of this header the scenario engine uses as well. */

@@ -252,15 +252,6 @@ static void out_error(gw_session_t *s, int id, int code, const char *text)
     gw_session_emit(s, proto_in_name(PROTO_IN_ERR_MSG), rc);
 }
 
-/* The messages of the form `id, 1, value`. */
-static void out_int(gw_session_t *s, int msg_id, int64_t value)
-{
-    proto_writer_t *w = out_begin(s, msg_id);
-    proto_put_int(w, 1);
-    proto_put_int(w, value);
-    out_end(s, msg_id);
-}
-
 static void out_version_only(gw_session_t *s, int msg_id)
 {
     proto_writer_t *w = out_begin(s, msg_id);
@@ -309,7 +300,7 @@ static void req_ids(req_ctx_t *x)
     if (used > next)
         next = used;
     gw_session_set_next_order_id(x->s, next);
-    out_int(x->s, PROTO_IN_NEXT_VALID_ID, next);
+    gw_session_send_int(x->s, PROTO_IN_NEXT_VALID_ID, next);
 }
 
 /* reqManagedAccts: 17, 1 → managedAccounts. */
@@ -479,7 +470,7 @@ static void req_account_summary(req_ctx_t *x)
             out_end(x->s, PROTO_IN_ACCOUNT_SUMMARY);
         }
     }
-    out_int(x->s, PROTO_IN_ACCOUNT_SUMMARY_END, req_id);
+    gw_session_send_int(x->s, PROTO_IN_ACCOUNT_SUMMARY_END, req_id);
 }
 
 /* The account named, or the first one for "" (ib_insync sends "" with a
@@ -594,7 +585,7 @@ static void req_account_updates_multi(req_ctx_t *x)
             out_end(x->s, PROTO_IN_ACCOUNT_UPDATE_MULTI);
         }
     }
-    out_int(x->s, PROTO_IN_ACCOUNT_UPDATE_MULTI_END, req_id);
+    gw_session_send_int(x->s, PROTO_IN_ACCOUNT_UPDATE_MULTI_END, req_id);
 }
 
 /* ---- contracts --------------------------------------------------------- */
@@ -687,7 +678,7 @@ static void req_contract_details(req_ctx_t *x)
         return;
     }
     out_contract_data(x, req_id, &c);
-    out_int(x->s, PROTO_IN_CONTRACT_DATA_END, req_id);
+    gw_session_send_int(x->s, PROTO_IN_CONTRACT_DATA_END, req_id);
 }
 
 /* ---- historical data --------------------------------------------------- */
@@ -995,7 +986,7 @@ static void req_mkt_data(req_ctx_t *x)
     out_end(x->s, PROTO_IN_MARKET_DATA_TYPE);
     out_ticks(x->s, x->host->market, req_id, &c, x->now_s);
     if (snapshot)
-        out_int(x->s, PROTO_IN_TICK_SNAPSHOT_END, req_id);
+        gw_session_send_int(x->s, PROTO_IN_TICK_SNAPSHOT_END, req_id);
 }
 
 /* cancelMktData: 2, version, reqId. */
@@ -1422,7 +1413,7 @@ static void req_executions(req_ctx_t *x)
             out_commission(x->s, e);
         }
     }
-    out_int(x->s, PROTO_IN_EXECUTION_DATA_END, req_id);
+    gw_session_send_int(x->s, PROTO_IN_EXECUTION_DATA_END, req_id);
 }
 
 /* ---- dispatch ---------------------------------------------------------- */
