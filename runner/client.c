@@ -34,6 +34,7 @@ struct ibc {
     proto_decoder_t dec;
     proto_writer_t out;
     proto_writer_t ping_out; /* reqCurrentTime: the same frame every time, built once */
+    const char *ping_name;   /* and its name in the catalog, for the trace */
     int version;
     int have_next_id;
     int32_t next_order_id;  /* the latest nextValidId */
@@ -84,9 +85,10 @@ static void ibc_end(ibc_t *c, int by_gateway, enum io_close_how how, const char 
 
 /* ---- sending ------------------------------------------------------------ */
 
-/* Sends what w holds and traces it as message id (id < 0: the hello, which
- * is not a frame and not traced). Inline: every health check sends here. */
-static inline int ibc_write(ibc_t *c, const proto_writer_t *w, int id)
+/* Sends what w holds and traces it as message id, named name (id < 0: the
+ * hello, which is not a frame and not traced). Inline: every health check
+ * sends here, with the name looked up once (ibc_new). */
+static inline int ibc_write_named(ibc_t *c, const proto_writer_t *w, int id, const char *name)
 {
     int rc = io_stream_write(c->stream, w->buf, w->len);
     if (rc < 0) {
@@ -94,10 +96,15 @@ static inline int ibc_write(ibc_t *c, const proto_writer_t *w, int id)
         return rc;
     }
     if (id >= 0) {
-        const char *name = proto_out_name(id);
         IO_TRACE(c->loop, IBC_SRC, "msg_out", IO_TI("id", id), IO_TK("name", name ? name : "?"));
     }
     return 0;
+}
+
+/* ibc_write_named with the catalog's name of id. */
+static int ibc_write(ibc_t *c, const proto_writer_t *w, int id)
+{
+    return ibc_write_named(c, w, id, id >= 0 ? proto_out_name(id) : NULL);
 }
 
 /* Sends what the session's writer holds; build_rc is the writer's verdict. */
@@ -476,6 +483,7 @@ int ibc_new(io_loop_t *loop, const ibc_config_t *cfg, const ibc_events_t *events
     proto_writer_init(&c->ping_out);
     if (ibc_build_ping(&c->ping_out) < 0)
         goto fail_ping_frame;
+    c->ping_name = proto_out_name(PROTO_OUT_REQ_CURRENT_TIME);
     *out = c;
     return 0;
 
@@ -526,7 +534,7 @@ int ibc_ping(ibc_t *c, uint32_t seq)
 {
     if (c->state != IBC_READY || c->ping_outstanding)
         return IO_ERR_INVAL;
-    int rc = ibc_write(c, &c->ping_out, PROTO_OUT_REQ_CURRENT_TIME);
+    int rc = ibc_write_named(c, &c->ping_out, PROTO_OUT_REQ_CURRENT_TIME, c->ping_name);
     if (rc < 0)
         return rc;
     c->ping_outstanding = 1;

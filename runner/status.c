@@ -368,6 +368,7 @@ size_t st_render_page(const st_snapshot_t *s, io_us_t now_wall_us, char *buf, si
 void st_count_error(st_model_t *m, int32_t code)
 {
     st_codes_t *c = &m->errors;
+    c->total++;
     for (size_t i = 0; i < c->n; i++) {
         if (c->at[i].code == code) {
             c->at[i].count++;
@@ -521,14 +522,12 @@ static void st_write_file(st_t *s)
     s->write_failing = 0;
 }
 
-static int st_codes_equal(const st_codes_t *a, const st_codes_t *b)
+/* The code tables are equal when they hold as many codes, counted as many
+ * times, with as many others: shown is always an earlier state of m, whose
+ * counts move only through st_count_error, which adds one to the total. */
+static int st_codes_same(const st_codes_t *a, const st_codes_t *b)
 {
-    if (a->n != b->n || a->other != b->other)
-        return 0;
-    for (size_t i = 0; i < a->n; i++)
-        if (a->at[i].code != b->at[i].code || a->at[i].count != b->at[i].count)
-            return 0;
-    return 1;
+    return a->total == b->total && a->n == b->n && a->other == b->other;
 }
 
 /* Field by field: memcmp would also compare padding. The health check's
@@ -541,25 +540,28 @@ static int st_model_equal(const st_model_t *a, const st_model_t *b)
            a->connected_wall_us == b->connected_wall_us &&
            a->next_cycle_wall_us == b->next_cycle_wall_us && a->reconnects == b->reconnects &&
            a->cycles_ok == b->cycles_ok && a->cycles_failed == b->cycles_failed &&
-           a->pings_failed == b->pings_failed && st_codes_equal(&a->errors, &b->errors);
+           a->pings_failed == b->pings_failed && st_codes_same(&a->errors, &b->errors);
 }
 
+/* Only with an observer (see st_commit). */
 static void st_notify(const st_t *s, int label_changed)
 {
-    if (!s->observer)
-        return;
     st_snapshot_t snap = {s->shown, s->timeline};
     s->observer(s->observer_data, &snap, label_changed);
 }
 
-/* shown = m, without the unused tail of the code table: the table is most
- * of the model and mostly empty, and a health check commits every time. */
+/* shown = m. The code table is most of the model and moves only with an
+ * errMsg, while a health check commits every time: it is copied only when
+ * it moved (st_codes_same), and then without its unused tail. */
 static void st_model_publish(st_model_t *shown, const st_model_t *m)
 {
     memcpy(shown, m, offsetof(st_model_t, errors));
+    if (st_codes_same(&shown->errors, &m->errors))
+        return;
     memcpy(shown->errors.at, m->errors.at, m->errors.n * sizeof m->errors.at[0]);
     shown->errors.n = m->errors.n;
     shown->errors.other = m->errors.other;
+    shown->errors.total = m->errors.total;
 }
 
 void st_commit(st_t *s)
@@ -584,7 +586,8 @@ void st_commit(st_t *s)
     }
     if (s->path)
         st_write_file(s);
-    st_notify(s, label_changed);
+    if (s->observer)
+        st_notify(s, label_changed);
 }
 
 const char *st_current_label(const st_t *s)
@@ -596,5 +599,6 @@ void st_observe(st_t *s, st_observer_cb cb, void *data)
 {
     s->observer = cb;
     s->observer_data = data;
-    st_notify(s, 0);
+    if (cb)
+        st_notify(s, 0);
 }

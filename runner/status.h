@@ -43,6 +43,7 @@ typedef struct st_codes {
     } at[ST_CODES_MAX];
     size_t n;       /* distinct codes counted in at[] */
     uint32_t other; /* codes seen once at[] was full */
+    uint64_t total; /* every code counted, in at[] or other */
 } st_codes_t;
 
 typedef struct st_model {
@@ -62,7 +63,9 @@ typedef struct st_model {
 } st_model_t;
 
 /* Counts one errMsg code: the first ST_CODES_MAX distinct codes each get a
- * counter, later ones count as "other" (a Gateway cannot grow the map). */
+ * counter, later ones count as "other" (a Gateway cannot grow the map).
+ * The counts in the table change only here: st_commit tells a moved table
+ * by its total, its n and other. */
 void st_count_error(st_model_t *m, int32_t code);
 
 /* Healthy: the session is up and its health checks pass (connected, or

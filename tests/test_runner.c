@@ -466,6 +466,40 @@ static void every_ping_sends_the_same_req_current_time_bytes(void)
     fx_teardown();
 }
 
+/* The health check's name is looked up once, at ibc_new: every ping's
+ * msg_out still carries the id and the catalog's name, on a new session
+ * too, and the frames sent in between keep their own names. */
+static void every_ping_traces_msg_out_with_the_catalog_name_of_req_current_time(void)
+{
+    fx_setup();
+    fgw_to_ready();
+    answer_pings(2);
+    int outs = rcount("msg_out");
+    CU_ASSERT_EQUAL_FATAL(outs, 3); /* startApi, then two pings */
+    CU_ASSERT_STRING_EQUAL(fstr(rev("msg_out", 0), "name"), proto_out_name(71));
+    for (int i = 1; i < outs; i++) {
+        const tev_t *m = rev("msg_out", i);
+        CU_ASSERT_EQUAL(fnum(m, "id"), PROTO_OUT_REQ_CURRENT_TIME);
+        CU_ASSERT_STRING_EQUAL(fstr(m, "name"), proto_out_name(PROTO_OUT_REQ_CURRENT_TIME));
+    }
+    io_stream_close(fx.peer, IO_CLOSE_FIN);
+    fx.peer = NULL;
+    run_for(fx.cfg.reconnect_initial_us + 10 * MS);
+    CU_ASSERT_EQUAL_FATAL(fx.accepts, 2);
+    fgw_send_hello(178);
+    run_for(10 * MS);
+    fgw_send("15", "1", "DU111", NULL);
+    fgw_send("9", "1", "1", NULL);
+    run_for(10 * MS);
+    answer_pings(1);
+    CU_ASSERT_EQUAL_FATAL(rcount("msg_out"), outs + 2);
+    CU_ASSERT_EQUAL(fnum(rev("msg_out", outs), "id"), 71);
+    const tev_t *last = rev("msg_out", outs + 1);
+    CU_ASSERT_EQUAL(fnum(last, "id"), PROTO_OUT_REQ_CURRENT_TIME);
+    CU_ASSERT_STRING_EQUAL(fstr(last, "name"), proto_out_name(PROTO_OUT_REQ_CURRENT_TIME));
+    fx_teardown();
+}
+
 static void handshake_step_timeout_resets_and_schedules_a_reconnect(void)
 {
     fx_setup();
@@ -1000,6 +1034,8 @@ static CU_TestInfo tests[] = {
      empty_managed_accounts_do_not_make_the_session_ready},
     {"ping_is_req_current_time_and_its_rtt_is_measured",
      ping_is_req_current_time_and_its_rtt_is_measured},
+    {"every_ping_traces_msg_out_with_the_catalog_name_of_req_current_time",
+     every_ping_traces_msg_out_with_the_catalog_name_of_req_current_time},
     {"every_ping_sends_the_same_req_current_time_bytes",
      every_ping_sends_the_same_req_current_time_bytes},
     {"handshake_step_timeout_resets_and_schedules_a_reconnect",

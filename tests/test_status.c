@@ -447,6 +447,76 @@ static void a_change_to_any_single_field_is_published_once(void)
     io_loop_free(loop);
 }
 
+/* A health check's commit copies no code table (nothing counted since the
+ * last one): the published codes stay as they were through many of them,
+ * and a count after them, to a code already in the table (same n, same
+ * other), still publishes the table with the new count. */
+static void health_check_commits_keep_the_published_codes_and_a_later_count_moves_them(void)
+{
+    io_loop_t *loop = sim_loop(at(9, 0, 0));
+    st_model_t init = {.conn = ST_CONNECTED, .phase = ST_WAITING, .last_rtt_us = -1};
+    st_t *s;
+    CU_ASSERT_EQUAL_FATAL(st_new(loop, NULL, &init, &s, NULL, 0), 0);
+    st_observe(s, observe, NULL);
+    st_count_error(st_model(s), 2104);
+    st_count_error(st_model(s), 2106);
+    st_commit(s);
+    for (int i = 0; i < 5; i++) {
+        st_model(s)->pings_ok++;
+        st_model(s)->last_rtt_us = 100 + i;
+        st_commit(s);
+        CU_ASSERT_EQUAL_FATAL(ob.last.model.errors.n, 2);
+        CU_ASSERT_EQUAL(ob.last.model.errors.at[0].code, 2104);
+        CU_ASSERT_EQUAL(ob.last.model.errors.at[0].count, 1);
+        CU_ASSERT_EQUAL(ob.last.model.errors.at[1].code, 2106);
+        CU_ASSERT_EQUAL(ob.last.model.errors.total, 2);
+    }
+    CU_ASSERT_EQUAL(ob.calls, 7);
+    CU_ASSERT_EQUAL(ob.last.model.pings_ok, 5);
+    st_count_error(st_model(s), 2106);
+    st_commit(s);
+    CU_ASSERT_EQUAL(ob.calls, 8);
+    CU_ASSERT_EQUAL(ob.last.model.errors.n, 2);
+    CU_ASSERT_EQUAL(ob.last.model.errors.at[1].count, 2);
+    CU_ASSERT_EQUAL(ob.last.model.errors.total, 3);
+    /* Counted in the same commit as a health check: both published. */
+    st_count_error(st_model(s), 2104);
+    st_model(s)->pings_ok++;
+    st_commit(s);
+    CU_ASSERT_EQUAL(ob.last.model.errors.at[0].count, 2);
+    CU_ASSERT_EQUAL(ob.last.model.pings_ok, 6);
+    st_commit(s);
+    CU_ASSERT_EQUAL(ob.calls, 9);
+    st_free(s);
+    io_loop_free(loop);
+}
+
+/* Without an observer a commit still traces a label change; observing
+ * again hands over the model published meanwhile at once. */
+static void commits_without_an_observer_publish_and_a_new_observer_gets_them(void)
+{
+    io_loop_t *loop = sim_loop(at(9, 0, 0));
+    st_model_t init = {.conn = ST_CONNECTED, .phase = ST_WAITING, .last_rtt_us = -1};
+    st_t *s;
+    CU_ASSERT_EQUAL_FATAL(st_new(loop, NULL, &init, &s, NULL, 0), 0);
+    st_observe(s, NULL, NULL);
+    CU_ASSERT_EQUAL(ob.calls, 0);
+    st_model(s)->pings_ok = 3;
+    st_count_error(st_model(s), 1100);
+    st_model(s)->conn = ST_DEGRADED;
+    st_commit(s);
+    CU_ASSERT_EQUAL(ob.calls, 0);
+    CU_ASSERT_STRING_EQUAL(st_current_label(s), "Degraded (connectivity lost)");
+    st_observe(s, observe, NULL);
+    CU_ASSERT_EQUAL(ob.calls, 1);
+    CU_ASSERT_EQUAL(ob.last.model.pings_ok, 3);
+    CU_ASSERT_EQUAL(ob.last.model.errors.n, 1);
+    CU_ASSERT_EQUAL(ob.last.model.errors.at[0].code, 1100);
+    CU_ASSERT_EQUAL(ob.last.timeline.count, 1);
+    st_free(s);
+    io_loop_free(loop);
+}
+
 static void runner_publishes_health_checks_error_codes_and_its_label_changes(void)
 {
     io_loop_t *loop = sim_loop(at(10, 0, 0));
@@ -528,6 +598,10 @@ static CU_TestInfo status_tests[] = {
      counters_and_codes_publish_whole_and_only_conn_or_phase_move_the_label},
     {"a_change_to_any_single_field_is_published_once",
      a_change_to_any_single_field_is_published_once},
+    {"health_check_commits_keep_the_published_codes_and_a_later_count_moves_them",
+     health_check_commits_keep_the_published_codes_and_a_later_count_moves_them},
+    {"commits_without_an_observer_publish_and_a_new_observer_gets_them",
+     commits_without_an_observer_publish_and_a_new_observer_gets_them},
     {"runner_publishes_health_checks_error_codes_and_its_label_changes",
      runner_publishes_health_checks_error_codes_and_its_label_changes},
     CU_TEST_INFO_NULL,
