@@ -500,6 +500,43 @@ static void every_ping_traces_msg_out_with_the_catalog_name_of_req_current_time(
     fx_teardown();
 }
 
+/* The health check's answer carries the Gateway's time, which the session
+ * checks but does not convert when it is a plain run of 1 to 15 digits:
+ * whatever the field, the session's verdict is proto_read_int64's
+ * (a ping_ok, or a protocol error that drops the session). */
+static void current_time_answers_are_accepted_exactly_when_proto_reads_the_time(void)
+{
+    static const char *const times[] = {
+        "1765376705", "0", "7", "00000000", "123456789", "123456789012345",
+        "1234567890123456", "9223372036854775807", "9223372036854775808",
+        "99999999999999999999", "", "-1765376705", "+5", "17653767a5", "1765376705 ",
+        "12345678.", " 1",
+    };
+    for (size_t i = 0; i < sizeof times / sizeof times[0]; i++) {
+        const char *text = times[i];
+        proto_frame_t f = {(const uint8_t *)text, strlen(text) + 1, 0};
+        proto_reader_t r;
+        int64_t secs;
+        proto_reader_init(&r, &f);
+        int want_ok = proto_read_int64(&r, &secs, NULL, 0) == 0;
+        fx_setup();
+        fgw_to_ready();
+        run_to(rev("ready", 0)->t + fx.cfg.ping_interval_us + 1 * MS);
+        CU_ASSERT_EQUAL_FATAL(rcount("ping"), 1);
+        fgw_send("49", "1", text, NULL);
+        run_for(10 * MS);
+        CU_ASSERT_EQUAL(rcount("ping_ok"), want_ok);
+        const tev_t *d = rev("disconnect", 0);
+        if (want_ok) {
+            CU_ASSERT_PTR_NULL(d);
+        } else {
+            CU_ASSERT_PTR_NOT_NULL_FATAL(d);
+            CU_ASSERT_EQUAL(strncmp(fstr(d, "reason"), "protocol error", 14), 0);
+        }
+        fx_teardown();
+    }
+}
+
 static void handshake_step_timeout_resets_and_schedules_a_reconnect(void)
 {
     fx_setup();
@@ -1036,6 +1073,8 @@ static CU_TestInfo tests[] = {
      ping_is_req_current_time_and_its_rtt_is_measured},
     {"every_ping_traces_msg_out_with_the_catalog_name_of_req_current_time",
      every_ping_traces_msg_out_with_the_catalog_name_of_req_current_time},
+    {"current_time_answers_are_accepted_exactly_when_proto_reads_the_time",
+     current_time_answers_are_accepted_exactly_when_proto_reads_the_time},
     {"every_ping_sends_the_same_req_current_time_bytes",
      every_ping_sends_the_same_req_current_time_bytes},
     {"handshake_step_timeout_resets_and_schedules_a_reconnect",
