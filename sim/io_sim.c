@@ -598,16 +598,26 @@ static size_t net_cut(io_loop_t *loop, size_t len, size_t sizes[SIM_PIECES_MAX])
     return n;
 }
 
+#define SIM_COPY_INLINE_MAX 32 /* pieces copy_piece copies without a call */
+
 /* memcpy for the small pieces most writes are (a health check's frames
- * are 9 and 20 bytes): two overlapping fixed-size copies, no call. */
+ * are 9 and 20 bytes): up to SIM_COPY_INLINE_MAX bytes as two overlapping
+ * fixed-size copies (three single bytes below 4), no call. */
 static inline void copy_piece(uint8_t *dst, const uint8_t *src, size_t len)
 {
-    if (len >= 8 && len <= 16) {
-        memcpy(dst, src, 8);
-        memcpy(dst + len - 8, src + len - 8, 8);
-    } else if (len > 16 && len <= 32) {
+    if (len > 16 && len <= 32) {
         memcpy(dst, src, 16);
         memcpy(dst + len - 16, src + len - 16, 16);
+    } else if (len >= 8 && len <= 16) {
+        memcpy(dst, src, 8);
+        memcpy(dst + len - 8, src + len - 8, 8);
+    } else if (len >= 4 && len < 8) {
+        memcpy(dst, src, 4);
+        memcpy(dst + len - 4, src + len - 4, 4);
+    } else if (len > 0 && len < 4) {
+        dst[0] = src[0];
+        dst[len / 2] = src[len / 2];
+        dst[len - 1] = src[len - 1];
     } else {
         memcpy(dst, src, len);
     }
@@ -655,9 +665,8 @@ static int conn_send_pieces(io_loop_t *loop, struct sim_conn *c, int dir, const 
 }
 
 /* A plain write: one piece, no chain. 0 or IO_ERR_NOMEM. */
-__attribute__((always_inline)) static inline int conn_send_whole(io_loop_t *loop,
-                                                                 struct sim_conn *c, int dir,
-                                                                 const uint8_t *p, size_t len)
+static int conn_send_whole(io_loop_t *loop, struct sim_conn *c, int dir, const uint8_t *p,
+                           size_t len)
 {
     struct sim_data *d = data_new(loop, len);
     if (!d)
@@ -681,9 +690,21 @@ static int conn_send_chunked(io_loop_t *loop, struct sim_conn *c, int dir, const
     return conn_send_pieces(loop, c, dir, p, sizes, n);
 }
 
+/* Every write io_stream_write does not take itself. */
+__attribute__((noinline)) static int conn_send_slow(io_loop_t *loop, struct sim_conn *c, int dir,
+                                                    const uint8_t *p, size_t len)
+{
+    if (loop->net.chunking)
+        return conn_send_chunked(loop, c, dir, p, len);
+    return conn_send_whole(loop, c, dir, p, len);
+}
+
+/* The common write - unchunked, at most SIM_COPY_INLINE_MAX bytes, a spare
+ * block at hand and the heap's room already there - is taken here whole:
+ * nothing in it calls out (a push that spills from the front is a tail
+ * call), so it needs no stack frame. Anything else goes to conn_send_slow. */
 int io_stream_write(io_stream_t *stream, const void *data, size_t len)
 {
-    io_loop_t *loop = stream->loop;
     struct sim_conn *c = stream->conn;
     int dir = stream->side;
     if (!stream_writable(stream))
@@ -692,9 +713,17 @@ int io_stream_write(io_stream_t *stream, const void *data, size_t len)
         return IO_ERR_NOBUFS;
     if (len == 0)
         return 0;
-    if (loop->net.chunking)
-        return conn_send_chunked(loop, c, dir, data, len);
-    return conn_send_whole(loop, c, dir, data, len);
+    io_loop_t *loop = stream->loop;
+    struct sim_data *d = loop->spare;
+    if (loop->net.chunking || len > SIM_COPY_INLINE_MAX || !d ||
+        loop->heap_need == loop->heap_cap)
+        return conn_send_slow(loop, c, dir, data, len);
+    loop->spare = d->next_free;
+    loop->nspare--;
+    loop->heap_need++;
+    d->len = len;
+    data_send(loop, c, dir, d, data);
+    return 0;
 }
 
 size_t io_stream_pending(const io_stream_t *stream)
@@ -810,10 +839,22 @@ io_timer_t *io_timer_new(io_loop_t *loop, io_timer_cb cb, void *data)
     return t;
 }
 
+/* A restart of a queued timer, out of line: nearly every start finds its
+ * timer idle (fired or stopped), and a call in io_timer_start would cost
+ * every start a stack frame. */
+__attribute__((noinline)) static void timer_restart(io_timer_t *timer, io_us_t delay_us)
+{
+    io_timer_stop(timer);
+    io_timer_start(timer, delay_us);
+}
+
 void io_timer_start(io_timer_t *timer, io_us_t delay_us)
 {
     io_loop_t *loop = timer->loop;
-    io_timer_stop(timer);
+    if (timer->ev.idx != SIM_NOT_QUEUED) {
+        timer_restart(timer, delay_us);
+        return;
+    }
     if (delay_us < 0)
         delay_us = 0;
     if (delay_us > INT64_MAX - loop->now_us)
@@ -866,7 +907,8 @@ void io_sim_raise_signal(io_loop_t *loop, enum io_signal sig)
 /* Gives back what a delivered or dropped data piece holds: its bytes'
  * count on the channel, its heap slot, its block and its reference on the
  * conn. */
-static void data_release(io_loop_t *loop, struct sim_data *d)
+__attribute__((always_inline)) static inline void data_release(io_loop_t *loop,
+                                                               struct sim_data *d)
 {
     struct sim_conn *c = d->ev.conn;
     c->pending[d->ev.dir] -= d->len;
@@ -912,24 +954,26 @@ static void ctrl_deliver(io_loop_t *loop, struct sim_event *ev)
     conn_unref(loop, c);
 }
 
-static void event_run(io_loop_t *loop, struct sim_event *ev)
+/* The rarer kinds: signals and the control events. */
+__attribute__((noinline)) static void event_run_other(io_loop_t *loop, struct sim_event *ev)
 {
-    switch (ev->kind) {
-    case SEV_TIMER: {
+    if (ev->kind != SEV_SIGNAL)
+        ctrl_deliver(loop, ev);
+    else if (loop->signal_cb)
+        loop->signal_cb(loop, (enum io_signal)ev->dir, loop->signal_data);
+}
+
+/* Data pieces and timers are nearly every event: tested first, in that
+ * order, before the rest. */
+static inline void event_run(io_loop_t *loop, struct sim_event *ev)
+{
+    if (ev->kind == SEV_DATA) {
+        data_deliver(loop, (struct sim_data *)ev);
+    } else if (ev->kind == SEV_TIMER) {
         io_timer_t *t = (io_timer_t *)((char *)ev - offsetof(io_timer_t, ev));
         t->cb(t, t->data);
-        break;
-    }
-    case SEV_DATA:
-        data_deliver(loop, (struct sim_data *)ev);
-        break;
-    case SEV_SIGNAL:
-        if (loop->signal_cb)
-            loop->signal_cb(loop, (enum io_signal)ev->dir, loop->signal_data);
-        break;
-    default:
-        ctrl_deliver(loop, ev);
-        break;
+    } else {
+        event_run_other(loop, ev);
     }
 }
 

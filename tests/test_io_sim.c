@@ -568,6 +568,46 @@ static void reused_data_blocks_deliver_exactly_the_bytes_written(void)
 
 /* Small pieces are copied as two overlapping words: every length around
  * the word sizes arrives byte for byte, from any offset in the source. */
+/* Spare blocks at hand while the queue's reserved room is all taken (by
+ * timers here): a small write that finds no room must grow the queue, not
+ * take the quick path past the heap's end. */
+static void small_writes_with_spare_blocks_but_no_queue_room_grow_the_queue(void)
+{
+    enum { NSPARE = 4096, NTIMERS = 6000 };
+    struct pair p;
+    pair_open(&p, new_loop(8, IO_SIM_NET_DEFAULT));
+    static uint8_t want[NSPARE * 3];
+    size_t nwant = 0;
+    for (size_t k = 0; k < NSPARE; k++, nwant++) {
+        want[nwant] = (uint8_t)(k * 13);
+        CU_ASSERT_EQUAL(io_stream_write(p.client.stream, want + nwant, 1), 0);
+    }
+    io_loop_run(p.loop); /* the blocks come back as spares */
+    struct fired log = {.loop = p.loop};
+    struct tagged_timer tt = {&log, 0};
+    io_timer_t **t = calloc(NTIMERS, sizeof *t);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+    for (size_t i = 0; i < NTIMERS; i++) {
+        t[i] = io_timer_new(p.loop, record_timer, &tt);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(t[i]);
+        io_timer_start(t[i], 10 * LAT + (io_us_t)i);
+    }
+    for (size_t k = 0; k < NSPARE; k++, nwant += 2) {
+        fill(want + nwant, 2, (unsigned)k);
+        CU_ASSERT_EQUAL(io_stream_write(p.client.stream, want + nwant, 2), 0);
+    }
+    CU_ASSERT_EQUAL(io_stream_pending(p.client.stream), 2 * NSPARE);
+    io_loop_run(p.loop);
+    CU_ASSERT_EQUAL(log.n, NTIMERS);
+    CU_ASSERT_EQUAL(p.server.n, 2 * NSPARE);
+    CU_ASSERT_EQUAL_FATAL(p.server.nbytes, nwant);
+    CU_ASSERT_EQUAL(memcmp(p.server.bytes, want, nwant), 0);
+    for (size_t i = 0; i < NTIMERS; i++)
+        io_timer_free(t[i]);
+    free(t);
+    pair_close(&p);
+}
+
 static void small_writes_of_every_length_arrive_byte_for_byte(void)
 {
     struct pair p;
@@ -1109,6 +1149,8 @@ static CU_TestInfo io_sim_tests[] = {
     {"handle_counts_return_to_zero", handle_counts_return_to_zero},
     {"small_writes_of_every_length_arrive_byte_for_byte",
      small_writes_of_every_length_arrive_byte_for_byte},
+    {"small_writes_with_spare_blocks_but_no_queue_room_grow_the_queue",
+     small_writes_with_spare_blocks_but_no_queue_room_grow_the_queue},
     {"prepared_spans_draw_as_io_rng_upto_does", prepared_spans_draw_as_io_rng_upto_does},
     {"a_prepared_span_reduces_like_the_modulo_at_every_edge",
      a_prepared_span_reduces_like_the_modulo_at_every_edge},
