@@ -85,6 +85,15 @@ void io_rng_span_prepare(io_rng_span_t *sp, uint64_t span)
 }
 
 
+uint64_t io_rng_redraw(io_rng_t *rng, const io_rng_span_t *sp)
+{
+    uint64_t x;
+    do
+        x = io_rng_next(rng);
+    while (x < sp->reject_below);
+    return x;
+}
+
 void io_base_init(io_base_t *base, uint64_t seed)
 {
     memset(base, 0, sizeof *base);

@@ -67,11 +67,15 @@ static inline uint64_t io_rng_span_mod(const io_rng_span_t *sp, uint64_t x)
     return x - q * sp->n;
 }
 
+/* The draws after one below sp->reject_below, until one is not; out of
+ * line, as it almost never runs and would cost its callers registers. */
+uint64_t io_rng_redraw(io_rng_t *rng, const io_rng_span_t *sp);
+
 static inline uint64_t io_rng_upto_span(io_rng_t *rng, const io_rng_span_t *sp)
 {
     uint64_t x = io_rng_next(rng);
-    while (x < sp->reject_below)
-        x = io_rng_next(rng);
+    if (__builtin_expect(x < sp->reject_below, 0))
+        x = io_rng_redraw(rng, sp);
     return io_rng_span_mod(sp, x);
 }
 
