@@ -16,6 +16,10 @@
 
 #include "../proto/nytime.h"
 
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
 #define MKT_OCTAVES 21
 #define MKT_BASE_STEP_S 5
 #define MKT_SIGMA_PER_SQRT_S 6.5e-5 /* about 1% over a 6.5 hour session */
@@ -32,11 +36,11 @@
 #define MKT_PAIRS ((MKT_OCTAVES + 1) / 2) /* octaves two at a time; the last pair's
                                                second is a dummy with amplitude 0 */
 
-/* Two doubles or two ints in one SSE register: the octaves' terms are
- * worked out two at a time, each lane the same IEEE operations as one
+/* Two doubles or four ints in one SSE register: the octaves' terms
+ * are worked out two at a time, each lane the same IEEE operations as one
  * octave alone, and only then summed in order, one by one. */
 typedef double mkt_v2d __attribute__((vector_size(16)));
-typedef int32_t mkt_v2i __attribute__((vector_size(8)));
+typedef int32_t mkt_v4i __attribute__((vector_size(16)));
 
 /* The walk of one symbol: mkt_hash(seed, sym, k, i) with the part that
  * does not depend on i hashed once per octave, and each octave's two
@@ -45,15 +49,20 @@ typedef int32_t mkt_v2i __attribute__((vector_size(8)));
  * doubles the sum would compute each time. A cache of values only: the
  * sums are the same. Every octave's points are those of the last time's
  * index, floor(t / 5) >> k: when the index moves, the octaves whose points
- * change are the fast ones below its highest changed bit. */
+ * change are the fast ones below its highest changed bit.
+ *
+ * The points are kept times 2^52 (whole numbers, one multiply less per
+ * point) and the amplitudes times 2^-52: scaling by a power of two is
+ * exact and commutes with rounding away from subnormals (every value here
+ * is far above them), so amp * (a + d * frac) is the same double. */
 typedef struct mkt_walk {
     uint64_t octave[MKT_OCTAVES];
     int64_t base;                   /* floor(t / 5) of the last time; INT64_MIN: none yet */
-    double b[MKT_OCTAVES];          /* each octave's point at its index + 1 */
-    double a[2 * MKT_PAIRS];        /* its point at its index */
-    double d[2 * MKT_PAIRS];        /* b - a */
+    double b[MKT_OCTAVES];          /* each octave's point at its index + 1, times 2^52 */
+    mkt_v2d a[MKT_PAIRS];           /* its point at its index, times 2^52 */
+    mkt_v2d d[MKT_PAIRS];           /* b - a (exact: whole numbers below 2^53) */
     mkt_v2d step[MKT_PAIRS];        /* 5 * 2^k seconds */
-    mkt_v2d amp[MKT_PAIRS];         /* MKT_SIGMA_PER_SQRT_S * sqrt(step) */
+    mkt_v2d amp[MKT_PAIRS];         /* MKT_SIGMA_PER_SQRT_S * sqrt(step) * 2^-52 */
 } mkt_walk_t;
 
 /* The bars of a series' last answer, oldest first, with everything they
@@ -198,12 +207,6 @@ static uint64_t mkt_hash(uint64_t seed, uint64_t sym, uint64_t a, uint64_t b)
     return mkt_mix(mkt_mix(mkt_mix(seed ^ sym) ^ a) ^ b);
 }
 
-/* The top 53 bits as a double in [-1, 1). */
-static double mkt_signed_unit(uint64_t h)
-{
-    return (double)(h >> 11) * (2.0 / 9007199254740992.0) - 1.0;
-}
-
 static int64_t mkt_floor_div(int64_t a, int64_t b)
 {
     int64_t q = a / b;
@@ -230,6 +233,14 @@ double gw_mkt_min_tick(const gw_market_t *m, const char *key)
     return 1.0 / mkt_tick_scale(m, key);
 }
 
+/* A point of the walk, times 2^52: the top 53 bits of h as a value in
+ * [-1, 1), (h >> 11) * 2^-52 - 1, which is exact since h >> 11 and its
+ * distance from 2^52 are whole numbers below 2^53. */
+static double mkt_point(uint64_t h)
+{
+    return (double)((int64_t)(h >> 11) - ((int64_t)1 << 52));
+}
+
 static void mkt_walk_init(mkt_walk_t *w, uint64_t seed, uint64_t sym)
 {
     uint64_t root = mkt_mix(seed ^ sym);
@@ -240,52 +251,71 @@ static void mkt_walk_init(mkt_walk_t *w, uint64_t seed, uint64_t sym)
         w->step[k / 2][k % 2] = step;
         if (k < MKT_OCTAVES) {
             w->octave[k] = mkt_mix(root ^ (uint64_t)k);
-            w->amp[k / 2][k % 2] = MKT_SIGMA_PER_SQRT_S * sqrt(step);
+            w->amp[k / 2][k % 2] = MKT_SIGMA_PER_SQRT_S * sqrt(step) * 0x1p-52;
         }
     }
 }
 
+/* The low (high 0) or high (1) two lanes of v as doubles. */
+static inline mkt_v2d mkt_half_to_double(mkt_v4i v, int high)
+{
+#ifdef __SSE2__
+    /* One conversion of the half moved down: gcc converts a high half lane
+     * by lane (eleven instructions instead of two). */
+    __m128i x = (__m128i)v;
+    return (mkt_v2d)_mm_cvtepi32_pd(high ? _mm_unpackhi_epi64(x, x) : x);
+#else
+    return high ? __builtin_convertvector(__builtin_shufflevector(v, v, 2, 3), mkt_v2d)
+                : __builtin_convertvector(__builtin_shufflevector(v, v, 0, 1), mkt_v2d);
+#endif
+}
+
 /* floor(t / (5 * 2^k)) is floor(t / 5) >> k (gcc shifts signed values
- * arithmetically, which floors), and t minus its start, below 5 * 2^20,
- * fits an int32. The sum is the one of amp * (a + (b - a) * frac) over the
- * octaves in order that the walk always was. */
+ * arithmetically, which floors), so t minus that interval's start is
+ * t - 5 * floor(t / 5) plus 5 times the low k bits of floor(t / 5): below
+ * 5 * 2^21, four octaves' worth in one int32 vector. The sum is the one of
+ * amp * (a + (b - a) * frac) over the octaves in order that the walk
+ * always was. */
 static double mkt_log_offset(mkt_walk_t *w, int64_t t_s)
 {
     int64_t base = mkt_floor_div(t_s, MKT_BASE_STEP_S);
-    int moved = base == w->base ? 0 : MKT_OCTAVES;
-    if (base != w->base && w->base != INT64_MIN) {
+    int moved = 0;
+    if (base != w->base) { /* from INT64_MIN, far below any t's base, all of them */
         int top = 64 - __builtin_clzll((uint64_t)(base ^ w->base));
         moved = top < MKT_OCTAVES ? top : MKT_OCTAVES;
     }
     for (int k = 0; k < moved; k++) {
         int64_t i = base >> k;
-        double a = w->base != INT64_MIN && i == (w->base >> k) + 1
+        double a = i == (w->base >> k) + 1
                        ? w->b[k] /* the next interval starts where the last one ended */
-                       : mkt_signed_unit(mkt_mix(w->octave[k] ^ (uint64_t)i));
-        w->b[k] = mkt_signed_unit(mkt_mix(w->octave[k] ^ (uint64_t)(i + 1)));
-        w->a[k] = a;
-        w->d[k] = w->b[k] - a;
+                       : mkt_point(mkt_mix(w->octave[k] ^ (uint64_t)i));
+        double b = mkt_point(mkt_mix(w->octave[k] ^ (uint64_t)(i + 1)));
+        w->b[k] = b;
+        ((double *)w->a)[k] = a;
+        ((double *)w->d)[k] = b - a;
     }
     w->base = base;
-    double term[2 * MKT_PAIRS];
-#pragma GCC unroll 11 /* constant shifts */
-    for (int p = 0; p < MKT_PAIRS; p++) {
-        int k = 2 * p;
-        int32_t r1 = k + 1 < MKT_OCTAVES
-                         ? (int32_t)(t_s - (base >> (k + 1)) * ((int64_t)MKT_BASE_STEP_S << (k + 1)))
-                         : 0;
-        mkt_v2i r = {(int32_t)(t_s - (base >> k) * ((int64_t)MKT_BASE_STEP_S << k)), r1};
-        mkt_v2d frac = __builtin_convertvector(r, mkt_v2d) / w->step[p], a, d;
-        memcpy(&a, &w->a[k], sizeof a);
-        memcpy(&d, &w->d[k], sizeof d);
-        mkt_v2d t = w->amp[p] * (a + d * frac);
-        term[k] = t[0];
-        term[k + 1] = t[1];
-    }
+    static const mkt_v4i low_bits[(MKT_PAIRS + 1) / 2] = {
+        {0, 1, 3, 7},
+        {15, 31, 63, 127},
+        {255, 511, 1023, 2047},
+        {4095, 8191, 16383, 32767},
+        {65535, 131071, 262143, 524287},
+        {1048575, 2097151, 4194303, 8388607},
+    };
+    int32_t r0 = (int32_t)(t_s - base * MKT_BASE_STEP_S);
+    mkt_v4i base4 = (mkt_v4i){0, 0, 0, 0} + (int32_t)base; /* the low bits are all used */
     double sum = 0.0;
-#pragma GCC unroll 21
-    for (int k = 0; k < MKT_OCTAVES; k++)
-        sum += term[k];
+#pragma GCC unroll 11 /* constant offsets */
+    for (int p = 0; p < MKT_PAIRS; p++) {
+        mkt_v4i m = base4 & low_bits[p / 2];
+        mkt_v4i r4 = (m << 2) + m + r0;
+        mkt_v2d frac = mkt_half_to_double(r4, p % 2) / w->step[p];
+        mkt_v2d t = w->amp[p] * (w->a[p] + w->d[p] * frac);
+        sum += t[0];
+        if (2 * p + 1 < MKT_OCTAVES)
+            sum += t[1];
+    }
     return sum;
 }
 

@@ -1237,6 +1237,65 @@ static void kept_walks_give_the_prices_of_a_fresh_walk_at_any_step(void)
     gw_mkt_free(warm);
 }
 
+/* FNV-1a step over the bits of a double. */
+static uint64_t digest_double(uint64_t h, double v)
+{
+    uint64_t bits;
+    memcpy(&bits, &v, sizeof bits);
+    return (h ^ bits) * 1099511628211ull;
+}
+
+/* Prices around the ends of the octaves' intervals (5 * 2^k seconds,
+ * where the low bits of floor(t / 5) wrap), before 1970, around 2038 and
+ * far off, and the bars of kept walks crossing such ends, as one digest. */
+static uint64_t walk_digest(const gw_market_t *m, const char *key)
+{
+    static const int64_t centres[] = {
+        0, 5 * 512, 5 * (INT64_C(1) << 20), -5 * (INT64_C(1) << 20), 5 * (INT64_C(1) << 21) * 3,
+        5 * (INT64_C(1) << 30) * 7, INT32_MAX, INT32_MIN, 1735700000, 4102444800, -1000000000,
+        INT64_C(5000000000000), -INT64_C(5000000000000),
+    };
+    uint64_t h = 1469598103934665603ull;
+    for (size_t c = 0; c < sizeof centres / sizeof centres[0]; c++) {
+        for (int64_t d = -12; d <= 12; d++)
+            h = digest_double(h, gw_mkt_price(m, key, centres[c] + d));
+        if (centres[c] < 0 || centres[c] > 4102444800)
+            continue; /* bars: a span the date arithmetic takes */
+        gw_mkt_query_t q = {.end_s = centres[c] + 300, .bar_s = 1, .dur_n = 600, .dur_unit = 'S',
+                            .what = GW_MKT_MIDPOINT};
+        gw_mkt_bar_t *b;
+        size_t n;
+        int64_t start;
+        char err[200];
+        if (gw_mkt_bars(m, key, &q, &b, &n, &start, err, sizeof err) != 0)
+            return 0;
+        for (size_t i = 0; i < n; i++)
+            h = digest_double(digest_double(h, b[i].open), b[i].close);
+        free(b);
+    }
+    return h;
+}
+
+/* The walk's terms take each octave's time within its interval from the
+ * low bits of floor(t / 5), four octaves at a time, and keep its points
+ * times 2^52 and amplitudes times 2^-52. From a start price of 10^12 a
+ * cent is 10^-14 of the price, so a sum one bit off shows: the digest of
+ * prices and bars around interval ends, before 1970, around 2038 and far
+ * off must be the one the walk gave before (taken from the market.c of
+ * commit 8bdb2ae). */
+static void prices_keep_every_bit_at_interval_ends_before_1970_and_far_off(void)
+{
+    gw_config_t cfg;
+    gw_config_defaults(&cfg);
+    cfg.market_seed = 3;
+    cfg.prices[0] = (gw_price_t){"BIG", 1e12};
+    cfg.nprices = 1;
+    gw_market_t *m = gw_mkt_new(&cfg);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+    CU_ASSERT_EQUAL(walk_digest(m, "BIG"), 0x70a2a387dbcedc0aull);
+    gw_mkt_free(m);
+}
+
 /* Bar dates are written two digits at a time, without printf: every
  * instant (both sides of each DST change, midnight, the ends of a year,
  * years 1000 and 9999, before 1970) reads as printf writes it, and years
@@ -1464,6 +1523,8 @@ static CU_TestInfo market_tests[] = {
      bars_polled_in_turn_are_those_of_a_fresh_market_as_the_config_changes},
     {"kept_walks_give_the_prices_of_a_fresh_walk_at_any_step",
      kept_walks_give_the_prices_of_a_fresh_walk_at_any_step},
+    {"prices_keep_every_bit_at_interval_ends_before_1970_and_far_off",
+     prices_keep_every_bit_at_interval_ends_before_1970_and_far_off},
     {"bar_dates_read_as_printf_writes_them", bar_dates_read_as_printf_writes_them},
     {"durations_read_as_sscanf_reads_them", durations_read_as_sscanf_reads_them},
     CU_TEST_INFO_NULL,
