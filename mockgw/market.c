@@ -319,11 +319,29 @@ static double mkt_log_offset(mkt_walk_t *w, int64_t t_s)
     return sum;
 }
 
+/* round(x), halves away from zero, bit for bit, without a call into libm
+ * (a year rounds some 120,000 prices): below 2^52 the whole part fits an
+ * int64 and x minus it is exactly the fraction; copysign keeps round's
+ * -0.0 for -0.5 < x <= -0.0. From 2^52 on x is whole (or inf, NaN), and
+ * round itself answers. */
+static inline double mkt_round(double x)
+{
+    if (!(fabs(x) < 0x1p52))
+        return round(x);
+    double whole = (double)(int64_t)x;
+    double frac = x - whole;
+    if (frac >= 0.5)
+        whole += 1.0;
+    else if (frac <= -0.5)
+        whole -= 1.0;
+    return copysign(whole, x);
+}
+
 /* start_price and scale: mkt_start_price and mkt_tick_scale of the key. */
 static double mkt_price_on(mkt_walk_t *w, double start_price, double scale, int64_t t_s)
 {
     double raw = start_price * exp(mkt_log_offset(w, t_s));
-    return round(raw * scale) / scale;
+    return mkt_round(raw * scale) / scale;
 }
 
 double gw_mkt_price(const gw_market_t *m, const char *key, int64_t t_s)
@@ -581,6 +599,19 @@ static mkt_walk_t *mkt_series_walk(mkt_series_t *sr)
     return &slot->walk;
 }
 
+/* fmax and fmin of prices, one instruction each instead of a call: a
+ * price is never NaN or -0.0 (a positive start times exp, rounded), where
+ * alone these would differ from fmax and fmin. */
+static inline double mkt_max(double a, double b)
+{
+    return b > a ? b : a;
+}
+
+static inline double mkt_min(double a, double b)
+{
+    return b < a ? b : a;
+}
+
 static void mkt_make_bar(mkt_series_t *sr, int64_t start, int64_t len, gw_mkt_bar_t *b)
 {
     const gw_mkt_query_t *q = sr->q;
@@ -601,23 +632,23 @@ static void mkt_make_bar(mkt_series_t *sr, int64_t start, int64_t len, gw_mkt_ba
     b->high = b->low = b->open;
     for (int i = 1; i < samples; i++) {
         double p = mkt_price_on(w, sr->start_price, scale, start + (len - 1) * i / samples);
-        b->high = fmax(b->high, p);
-        b->low = fmin(b->low, p);
+        b->high = mkt_max(b->high, p);
+        b->low = mkt_min(b->low, p);
     }
     b->close = mkt_price_on(w, sr->start_price, scale, start + len - 1);
-    b->high = fmax(b->high, b->close);
-    b->low = fmin(b->low, b->close);
-    b->open = round((b->open + shift) * scale) / scale;
-    b->high = round((b->high + shift) * scale) / scale;
-    b->low = round((b->low + shift) * scale) / scale;
-    b->close = round((b->close + shift) * scale) / scale;
+    b->high = mkt_max(b->high, b->close);
+    b->low = mkt_min(b->low, b->close);
+    b->open = mkt_round((b->open + shift) * scale) / scale;
+    b->high = mkt_round((b->high + shift) * scale) / scale;
+    b->low = mkt_round((b->low + shift) * scale) / scale;
+    b->close = mkt_round((b->close + shift) * scale) / scale;
     b->volume = b->wap = -1;
     b->count = -1;
     if (q->what == GW_MKT_TRADES) {
         uint64_t h = mkt_hash(sr->m->cfg->market_seed, sr->sym, 0xba5, (uint64_t)start);
         b->count = (int)(1 + h % 40) * (int)(1 + len / 60);
         b->volume = (double)b->count * 100;
-        b->wap = round((b->high + b->low + b->close) / 3.0 * scale) / scale;
+        b->wap = mkt_round((b->high + b->low + b->close) / 3.0 * scale) / scale;
     }
 }
 

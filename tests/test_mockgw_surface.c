@@ -1296,6 +1296,57 @@ static void prices_keep_every_bit_at_interval_ends_before_1970_and_far_off(void)
     gw_mkt_free(m);
 }
 
+/* Bar prices are rounded to ticks without libm's round, and high and low
+ * kept without fmax and fmin: a trade bar's WAP (thirds of a tick), and
+ * the bid of a price near half a tick or zero (halves, and below zero)
+ * must be what round gives, and high and low the extremes. */
+static void bar_prices_round_as_libm_does_at_halves_thirds_and_below_zero(void)
+{
+    gw_config_t cfg;
+    gw_config_defaults(&cfg);
+    cfg.market_seed = 4;
+    gw_market_t *m = gw_mkt_new(&cfg); /* TINY's walk level in those days (from 100) */
+    CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+    double level = gw_mkt_price(m, "TINY", 1765400000 - 3 * 86400) / 100.0;
+    gw_mkt_free(m);
+    cfg.prices[0] = (gw_price_t){"TINY", 0.00005 / level}; /* about half a tick */
+    cfg.nprices = 1;
+    m = gw_mkt_new(&cfg);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+    static const enum gw_mkt_what whats[] = {GW_MKT_TRADES, GW_MKT_MIDPOINT, GW_MKT_BID};
+    static const char *const keys[] = {"AAPL", "TINY"};
+    for (size_t k = 0; k < 2; k++) {
+        double scale = k ? 10000.0 : 100.0;
+        gw_mkt_bar_t *b[3];
+        size_t n[3];
+        for (size_t w = 0; w < 3; w++) {
+            gw_mkt_query_t q = {.end_s = 1765400000, .bar_s = 1800, .dur_n = 5, .dur_unit = 'D',
+                                .what = whats[w]};
+            int64_t start;
+            char err[200];
+            CU_ASSERT_EQUAL_FATAL(gw_mkt_bars(m, keys[k], &q, &b[w], &n[w], &start, err, sizeof err), 0);
+        }
+        CU_ASSERT_FATAL(n[0] > 100 && n[0] == n[1] && n[1] == n[2]);
+        int zero = 0, below = 0;
+        for (size_t i = 0; i < n[0]; i++) {
+            const gw_mkt_bar_t *t = &b[0][i], *mid = &b[1][i], *bid = &b[2][i];
+            CU_ASSERT_EQUAL(t->wap, round((t->high + t->low + t->close) / 3.0 * scale) / scale);
+            const double *mp = &mid->open, *bp = &bid->open; /* open, high, low, close */
+            for (int f = 0; f < 4; f++) {
+                CU_ASSERT_EQUAL(bp[f], round((mp[f] - 1.0 / scale) * scale) / scale);
+                zero += mp[f] == 0.0;
+                below += bp[f] < 0.0;
+            }
+            CU_ASSERT(mid->high >= fmax(mid->open, mid->close) && mid->low <= fmin(mid->open, mid->close));
+        }
+        if (k) /* the tiny price rounds both ways */
+            CU_ASSERT(zero > 0 && zero < (int)(4 * n[1]) && below == zero);
+        for (size_t w = 0; w < 3; w++)
+            free(b[w]);
+    }
+    gw_mkt_free(m);
+}
+
 /* Bar dates are written two digits at a time, without printf: every
  * instant (both sides of each DST change, midnight, the ends of a year,
  * years 1000 and 9999, before 1970) reads as printf writes it, and years
@@ -1525,6 +1576,8 @@ static CU_TestInfo market_tests[] = {
      kept_walks_give_the_prices_of_a_fresh_walk_at_any_step},
     {"prices_keep_every_bit_at_interval_ends_before_1970_and_far_off",
      prices_keep_every_bit_at_interval_ends_before_1970_and_far_off},
+    {"bar_prices_round_as_libm_does_at_halves_thirds_and_below_zero",
+     bar_prices_round_as_libm_does_at_halves_thirds_and_below_zero},
     {"bar_dates_read_as_printf_writes_them", bar_dates_read_as_printf_writes_them},
     {"durations_read_as_sscanf_reads_them", durations_read_as_sscanf_reads_them},
     CU_TEST_INFO_NULL,
