@@ -16,6 +16,10 @@
 
 #include "../proto/nytime.h"
 
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
 #define MKT_OCTAVES 21
 #define MKT_BASE_STEP_S 5
 #define MKT_SIGMA_PER_SQRT_S 6.5e-5 /* about 1% over a 6.5 hour session */
@@ -32,11 +36,11 @@
 #define MKT_PAIRS ((MKT_OCTAVES + 1) / 2) /* octaves two at a time; the last pair's
                                                second is a dummy with amplitude 0 */
 
-/* Two doubles or two ints in one SSE register: the octaves' terms are
- * worked out two at a time, each lane the same IEEE operations as one
+/* Two doubles or four ints in one SSE register: the octaves' terms
+ * are worked out two at a time, each lane the same IEEE operations as one
  * octave alone, and only then summed in order, one by one. */
 typedef double mkt_v2d __attribute__((vector_size(16)));
-typedef int32_t mkt_v2i __attribute__((vector_size(8)));
+typedef int32_t mkt_v4i __attribute__((vector_size(16)));
 
 /* The walk of one symbol: mkt_hash(seed, sym, k, i) with the part that
  * does not depend on i hashed once per octave, and each octave's two
@@ -45,15 +49,20 @@ typedef int32_t mkt_v2i __attribute__((vector_size(8)));
  * doubles the sum would compute each time. A cache of values only: the
  * sums are the same. Every octave's points are those of the last time's
  * index, floor(t / 5) >> k: when the index moves, the octaves whose points
- * change are the fast ones below its highest changed bit. */
+ * change are the fast ones below its highest changed bit.
+ *
+ * The points are kept times 2^52 (whole numbers, one multiply less per
+ * point) and the amplitudes times 2^-52: scaling by a power of two is
+ * exact and commutes with rounding away from subnormals (every value here
+ * is far above them), so amp * (a + d * frac) is the same double. */
 typedef struct mkt_walk {
     uint64_t octave[MKT_OCTAVES];
     int64_t base;                   /* floor(t / 5) of the last time; INT64_MIN: none yet */
-    double b[MKT_OCTAVES];          /* each octave's point at its index + 1 */
-    double a[2 * MKT_PAIRS];        /* its point at its index */
-    double d[2 * MKT_PAIRS];        /* b - a */
+    double b[MKT_OCTAVES];          /* each octave's point at its index + 1, times 2^52 */
+    mkt_v2d a[MKT_PAIRS];           /* its point at its index, times 2^52 */
+    mkt_v2d d[MKT_PAIRS];           /* b - a (exact: whole numbers below 2^53) */
     mkt_v2d step[MKT_PAIRS];        /* 5 * 2^k seconds */
-    mkt_v2d amp[MKT_PAIRS];         /* MKT_SIGMA_PER_SQRT_S * sqrt(step) */
+    mkt_v2d amp[MKT_PAIRS];         /* MKT_SIGMA_PER_SQRT_S * sqrt(step) * 2^-52 */
 } mkt_walk_t;
 
 /* The bars of a series' last answer, oldest first, with everything they
@@ -198,12 +207,6 @@ static uint64_t mkt_hash(uint64_t seed, uint64_t sym, uint64_t a, uint64_t b)
     return mkt_mix(mkt_mix(mkt_mix(seed ^ sym) ^ a) ^ b);
 }
 
-/* The top 53 bits as a double in [-1, 1). */
-static double mkt_signed_unit(uint64_t h)
-{
-    return (double)(h >> 11) * (2.0 / 9007199254740992.0) - 1.0;
-}
-
 static int64_t mkt_floor_div(int64_t a, int64_t b)
 {
     int64_t q = a / b;
@@ -230,6 +233,14 @@ double gw_mkt_min_tick(const gw_market_t *m, const char *key)
     return 1.0 / mkt_tick_scale(m, key);
 }
 
+/* A point of the walk, times 2^52: the top 53 bits of h as a value in
+ * [-1, 1), (h >> 11) * 2^-52 - 1, which is exact since h >> 11 and its
+ * distance from 2^52 are whole numbers below 2^53. */
+static double mkt_point(uint64_t h)
+{
+    return (double)((int64_t)(h >> 11) - ((int64_t)1 << 52));
+}
+
 static void mkt_walk_init(mkt_walk_t *w, uint64_t seed, uint64_t sym)
 {
     uint64_t root = mkt_mix(seed ^ sym);
@@ -240,60 +251,97 @@ static void mkt_walk_init(mkt_walk_t *w, uint64_t seed, uint64_t sym)
         w->step[k / 2][k % 2] = step;
         if (k < MKT_OCTAVES) {
             w->octave[k] = mkt_mix(root ^ (uint64_t)k);
-            w->amp[k / 2][k % 2] = MKT_SIGMA_PER_SQRT_S * sqrt(step);
+            w->amp[k / 2][k % 2] = MKT_SIGMA_PER_SQRT_S * sqrt(step) * 0x1p-52;
         }
     }
 }
 
+/* The low (high 0) or high (1) two lanes of v as doubles. */
+static inline mkt_v2d mkt_half_to_double(mkt_v4i v, int high)
+{
+#ifdef __SSE2__
+    /* One conversion of the half moved down: gcc converts a high half lane
+     * by lane (eleven instructions instead of two). */
+    __m128i x = (__m128i)v;
+    return (mkt_v2d)_mm_cvtepi32_pd(high ? _mm_unpackhi_epi64(x, x) : x);
+#else
+    return high ? __builtin_convertvector(__builtin_shufflevector(v, v, 2, 3), mkt_v2d)
+                : __builtin_convertvector(__builtin_shufflevector(v, v, 0, 1), mkt_v2d);
+#endif
+}
+
 /* floor(t / (5 * 2^k)) is floor(t / 5) >> k (gcc shifts signed values
- * arithmetically, which floors), and t minus its start, below 5 * 2^20,
- * fits an int32. The sum is the one of amp * (a + (b - a) * frac) over the
- * octaves in order that the walk always was. */
+ * arithmetically, which floors), so t minus that interval's start is
+ * t - 5 * floor(t / 5) plus 5 times the low k bits of floor(t / 5): below
+ * 5 * 2^21, four octaves' worth in one int32 vector. The sum is the one of
+ * amp * (a + (b - a) * frac) over the octaves in order that the walk
+ * always was. */
 static double mkt_log_offset(mkt_walk_t *w, int64_t t_s)
 {
     int64_t base = mkt_floor_div(t_s, MKT_BASE_STEP_S);
-    int moved = base == w->base ? 0 : MKT_OCTAVES;
-    if (base != w->base && w->base != INT64_MIN) {
+    int moved = 0;
+    if (base != w->base) { /* from INT64_MIN, far below any t's base, all of them */
         int top = 64 - __builtin_clzll((uint64_t)(base ^ w->base));
         moved = top < MKT_OCTAVES ? top : MKT_OCTAVES;
     }
     for (int k = 0; k < moved; k++) {
         int64_t i = base >> k;
-        double a = w->base != INT64_MIN && i == (w->base >> k) + 1
+        double a = i == (w->base >> k) + 1
                        ? w->b[k] /* the next interval starts where the last one ended */
-                       : mkt_signed_unit(mkt_mix(w->octave[k] ^ (uint64_t)i));
-        w->b[k] = mkt_signed_unit(mkt_mix(w->octave[k] ^ (uint64_t)(i + 1)));
-        w->a[k] = a;
-        w->d[k] = w->b[k] - a;
+                       : mkt_point(mkt_mix(w->octave[k] ^ (uint64_t)i));
+        double b = mkt_point(mkt_mix(w->octave[k] ^ (uint64_t)(i + 1)));
+        w->b[k] = b;
+        ((double *)w->a)[k] = a;
+        ((double *)w->d)[k] = b - a;
     }
     w->base = base;
-    double term[2 * MKT_PAIRS];
-#pragma GCC unroll 11 /* constant shifts */
-    for (int p = 0; p < MKT_PAIRS; p++) {
-        int k = 2 * p;
-        int32_t r1 = k + 1 < MKT_OCTAVES
-                         ? (int32_t)(t_s - (base >> (k + 1)) * ((int64_t)MKT_BASE_STEP_S << (k + 1)))
-                         : 0;
-        mkt_v2i r = {(int32_t)(t_s - (base >> k) * ((int64_t)MKT_BASE_STEP_S << k)), r1};
-        mkt_v2d frac = __builtin_convertvector(r, mkt_v2d) / w->step[p], a, d;
-        memcpy(&a, &w->a[k], sizeof a);
-        memcpy(&d, &w->d[k], sizeof d);
-        mkt_v2d t = w->amp[p] * (a + d * frac);
-        term[k] = t[0];
-        term[k + 1] = t[1];
-    }
+    static const mkt_v4i low_bits[(MKT_PAIRS + 1) / 2] = {
+        {0, 1, 3, 7},
+        {15, 31, 63, 127},
+        {255, 511, 1023, 2047},
+        {4095, 8191, 16383, 32767},
+        {65535, 131071, 262143, 524287},
+        {1048575, 2097151, 4194303, 8388607},
+    };
+    int32_t r0 = (int32_t)(t_s - base * MKT_BASE_STEP_S);
+    mkt_v4i base4 = (mkt_v4i){0, 0, 0, 0} + (int32_t)base; /* the low bits are all used */
     double sum = 0.0;
-#pragma GCC unroll 21
-    for (int k = 0; k < MKT_OCTAVES; k++)
-        sum += term[k];
+#pragma GCC unroll 11 /* constant offsets */
+    for (int p = 0; p < MKT_PAIRS; p++) {
+        mkt_v4i m = base4 & low_bits[p / 2];
+        mkt_v4i r4 = (m << 2) + m + r0;
+        mkt_v2d frac = mkt_half_to_double(r4, p % 2) / w->step[p];
+        mkt_v2d t = w->amp[p] * (w->a[p] + w->d[p] * frac);
+        sum += t[0];
+        if (2 * p + 1 < MKT_OCTAVES)
+            sum += t[1];
+    }
     return sum;
+}
+
+/* round(x), halves away from zero, bit for bit, without a call into libm
+ * (a year rounds some 120,000 prices): below 2^52 the whole part fits an
+ * int64 and x minus it is exactly the fraction; copysign keeps round's
+ * -0.0 for -0.5 < x <= -0.0. From 2^52 on x is whole (or inf, NaN), and
+ * round itself answers. */
+static inline double mkt_round(double x)
+{
+    if (!(fabs(x) < 0x1p52))
+        return round(x);
+    double whole = (double)(int64_t)x;
+    double frac = x - whole;
+    if (frac >= 0.5)
+        whole += 1.0;
+    else if (frac <= -0.5)
+        whole -= 1.0;
+    return copysign(whole, x);
 }
 
 /* start_price and scale: mkt_start_price and mkt_tick_scale of the key. */
 static double mkt_price_on(mkt_walk_t *w, double start_price, double scale, int64_t t_s)
 {
     double raw = start_price * exp(mkt_log_offset(w, t_s));
-    return round(raw * scale) / scale;
+    return mkt_round(raw * scale) / scale;
 }
 
 double gw_mkt_price(const gw_market_t *m, const char *key, int64_t t_s)
@@ -551,6 +599,19 @@ static mkt_walk_t *mkt_series_walk(mkt_series_t *sr)
     return &slot->walk;
 }
 
+/* fmax and fmin of prices, one instruction each instead of a call: a
+ * price is never NaN or -0.0 (a positive start times exp, rounded), where
+ * alone these would differ from fmax and fmin. */
+static inline double mkt_max(double a, double b)
+{
+    return b > a ? b : a;
+}
+
+static inline double mkt_min(double a, double b)
+{
+    return b < a ? b : a;
+}
+
 static void mkt_make_bar(mkt_series_t *sr, int64_t start, int64_t len, gw_mkt_bar_t *b)
 {
     const gw_mkt_query_t *q = sr->q;
@@ -571,23 +632,23 @@ static void mkt_make_bar(mkt_series_t *sr, int64_t start, int64_t len, gw_mkt_ba
     b->high = b->low = b->open;
     for (int i = 1; i < samples; i++) {
         double p = mkt_price_on(w, sr->start_price, scale, start + (len - 1) * i / samples);
-        b->high = fmax(b->high, p);
-        b->low = fmin(b->low, p);
+        b->high = mkt_max(b->high, p);
+        b->low = mkt_min(b->low, p);
     }
     b->close = mkt_price_on(w, sr->start_price, scale, start + len - 1);
-    b->high = fmax(b->high, b->close);
-    b->low = fmin(b->low, b->close);
-    b->open = round((b->open + shift) * scale) / scale;
-    b->high = round((b->high + shift) * scale) / scale;
-    b->low = round((b->low + shift) * scale) / scale;
-    b->close = round((b->close + shift) * scale) / scale;
+    b->high = mkt_max(b->high, b->close);
+    b->low = mkt_min(b->low, b->close);
+    b->open = mkt_round((b->open + shift) * scale) / scale;
+    b->high = mkt_round((b->high + shift) * scale) / scale;
+    b->low = mkt_round((b->low + shift) * scale) / scale;
+    b->close = mkt_round((b->close + shift) * scale) / scale;
     b->volume = b->wap = -1;
     b->count = -1;
     if (q->what == GW_MKT_TRADES) {
         uint64_t h = mkt_hash(sr->m->cfg->market_seed, sr->sym, 0xba5, (uint64_t)start);
         b->count = (int)(1 + h % 40) * (int)(1 + len / 60);
         b->volume = (double)b->count * 100;
-        b->wap = round((b->high + b->low + b->close) / 3.0 * scale) / scale;
+        b->wap = mkt_round((b->high + b->low + b->close) / 3.0 * scale) / scale;
     }
 }
 

@@ -1237,6 +1237,116 @@ static void kept_walks_give_the_prices_of_a_fresh_walk_at_any_step(void)
     gw_mkt_free(warm);
 }
 
+/* FNV-1a step over the bits of a double. */
+static uint64_t digest_double(uint64_t h, double v)
+{
+    uint64_t bits;
+    memcpy(&bits, &v, sizeof bits);
+    return (h ^ bits) * 1099511628211ull;
+}
+
+/* Prices around the ends of the octaves' intervals (5 * 2^k seconds,
+ * where the low bits of floor(t / 5) wrap), before 1970, around 2038 and
+ * far off, and the bars of kept walks crossing such ends, as one digest. */
+static uint64_t walk_digest(const gw_market_t *m, const char *key)
+{
+    static const int64_t centres[] = {
+        0, 5 * 512, 5 * (INT64_C(1) << 20), -5 * (INT64_C(1) << 20), 5 * (INT64_C(1) << 21) * 3,
+        5 * (INT64_C(1) << 30) * 7, INT32_MAX, INT32_MIN, 1735700000, 4102444800, -1000000000,
+        INT64_C(5000000000000), -INT64_C(5000000000000),
+    };
+    uint64_t h = 1469598103934665603ull;
+    for (size_t c = 0; c < sizeof centres / sizeof centres[0]; c++) {
+        for (int64_t d = -12; d <= 12; d++)
+            h = digest_double(h, gw_mkt_price(m, key, centres[c] + d));
+        if (centres[c] < 0 || centres[c] > 4102444800)
+            continue; /* bars: a span the date arithmetic takes */
+        gw_mkt_query_t q = {.end_s = centres[c] + 300, .bar_s = 1, .dur_n = 600, .dur_unit = 'S',
+                            .what = GW_MKT_MIDPOINT};
+        gw_mkt_bar_t *b;
+        size_t n;
+        int64_t start;
+        char err[200];
+        if (gw_mkt_bars(m, key, &q, &b, &n, &start, err, sizeof err) != 0)
+            return 0;
+        for (size_t i = 0; i < n; i++)
+            h = digest_double(digest_double(h, b[i].open), b[i].close);
+        free(b);
+    }
+    return h;
+}
+
+/* The walk's terms take each octave's time within its interval from the
+ * low bits of floor(t / 5), four octaves at a time, and keep its points
+ * times 2^52 and amplitudes times 2^-52. From a start price of 10^12 a
+ * cent is 10^-14 of the price, so a sum one bit off shows: the digest of
+ * prices and bars around interval ends, before 1970, around 2038 and far
+ * off must be the one the walk gave before (taken from the market.c of
+ * commit 8bdb2ae). */
+static void prices_keep_every_bit_at_interval_ends_before_1970_and_far_off(void)
+{
+    gw_config_t cfg;
+    gw_config_defaults(&cfg);
+    cfg.market_seed = 3;
+    cfg.prices[0] = (gw_price_t){"BIG", 1e12};
+    cfg.nprices = 1;
+    gw_market_t *m = gw_mkt_new(&cfg);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+    CU_ASSERT_EQUAL(walk_digest(m, "BIG"), 0x70a2a387dbcedc0aull);
+    gw_mkt_free(m);
+}
+
+/* Bar prices are rounded to ticks without libm's round, and high and low
+ * kept without fmax and fmin: a trade bar's WAP (thirds of a tick), and
+ * the bid of a price near half a tick or zero (halves, and below zero)
+ * must be what round gives, and high and low the extremes. */
+static void bar_prices_round_as_libm_does_at_halves_thirds_and_below_zero(void)
+{
+    gw_config_t cfg;
+    gw_config_defaults(&cfg);
+    cfg.market_seed = 4;
+    gw_market_t *m = gw_mkt_new(&cfg); /* TINY's walk level in those days (from 100) */
+    CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+    double level = gw_mkt_price(m, "TINY", 1765400000 - 3 * 86400) / 100.0;
+    gw_mkt_free(m);
+    cfg.prices[0] = (gw_price_t){"TINY", 0.00005 / level}; /* about half a tick */
+    cfg.nprices = 1;
+    m = gw_mkt_new(&cfg);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+    static const enum gw_mkt_what whats[] = {GW_MKT_TRADES, GW_MKT_MIDPOINT, GW_MKT_BID};
+    static const char *const keys[] = {"AAPL", "TINY"};
+    for (size_t k = 0; k < 2; k++) {
+        double scale = k ? 10000.0 : 100.0;
+        gw_mkt_bar_t *b[3];
+        size_t n[3];
+        for (size_t w = 0; w < 3; w++) {
+            gw_mkt_query_t q = {.end_s = 1765400000, .bar_s = 1800, .dur_n = 5, .dur_unit = 'D',
+                                .what = whats[w]};
+            int64_t start;
+            char err[200];
+            CU_ASSERT_EQUAL_FATAL(gw_mkt_bars(m, keys[k], &q, &b[w], &n[w], &start, err, sizeof err), 0);
+        }
+        CU_ASSERT_FATAL(n[0] > 100 && n[0] == n[1] && n[1] == n[2]);
+        int zero = 0, below = 0;
+        for (size_t i = 0; i < n[0]; i++) {
+            const gw_mkt_bar_t *t = &b[0][i], *mid = &b[1][i], *bid = &b[2][i];
+            CU_ASSERT_EQUAL(t->wap, round((t->high + t->low + t->close) / 3.0 * scale) / scale);
+            const double *mp = &mid->open, *bp = &bid->open; /* open, high, low, close */
+            for (int f = 0; f < 4; f++) {
+                CU_ASSERT_EQUAL(bp[f], round((mp[f] - 1.0 / scale) * scale) / scale);
+                zero += mp[f] == 0.0;
+                below += bp[f] < 0.0;
+            }
+            CU_ASSERT(mid->high >= fmax(mid->open, mid->close) && mid->low <= fmin(mid->open, mid->close));
+        }
+        if (k) /* the tiny price rounds both ways */
+            CU_ASSERT(zero > 0 && zero < (int)(4 * n[1]) && below == zero);
+        for (size_t w = 0; w < 3; w++)
+            free(b[w]);
+    }
+    gw_mkt_free(m);
+}
+
 /* Bar dates are written two digits at a time, without printf: every
  * instant (both sides of each DST change, midnight, the ends of a year,
  * years 1000 and 9999, before 1970) reads as printf writes it, and years
@@ -1464,6 +1574,10 @@ static CU_TestInfo market_tests[] = {
      bars_polled_in_turn_are_those_of_a_fresh_market_as_the_config_changes},
     {"kept_walks_give_the_prices_of_a_fresh_walk_at_any_step",
      kept_walks_give_the_prices_of_a_fresh_walk_at_any_step},
+    {"prices_keep_every_bit_at_interval_ends_before_1970_and_far_off",
+     prices_keep_every_bit_at_interval_ends_before_1970_and_far_off},
+    {"bar_prices_round_as_libm_does_at_halves_thirds_and_below_zero",
+     bar_prices_round_as_libm_does_at_halves_thirds_and_below_zero},
     {"bar_dates_read_as_printf_writes_them", bar_dates_read_as_printf_writes_them},
     {"durations_read_as_sscanf_reads_them", durations_read_as_sscanf_reads_them},
     CU_TEST_INFO_NULL,
