@@ -269,12 +269,15 @@ static const char digit_pairs[] = "000102030405060708091011121314151617181920212
 
 /* The 8 decimal digits of v < 10^8, leading zeros included, as digit
  * values (not yet ASCII) in one word whose lowest byte is the first digit.
- * Each step splits every lane in two at once: 10^4 (a plain division),
- * then 100 and 10 by multiply-shifts exact for the lane's range (n * 10486
- * >> 20 is n / 100 for n < 10^4, n * 103 >> 10 is n / 10 for n < 100). */
+ * Each step splits every lane in two at once, by multiply-shifts exact for
+ * the lane's range: 10^4 (v * 109951163 >> 40 is v / 10^4 for v < 10^8,
+ * checked for every v, and one 64-bit multiply where v / 10000 would take
+ * a 128-bit one), then 100 and 10 (n * 10486 >> 20 is n / 100 for
+ * n < 10^4, n * 103 >> 10 is n / 10 for n < 100). */
 WRITER_HOT uint64_t eight_digit_values(uint64_t v)
 {
-    uint64_t x = v / 10000 | (v % 10000) << 32;
+    uint64_t hi = v * 109951163 >> 40;
+    uint64_t x = hi | (v - hi * 10000) << 32;
     uint64_t q = (x * 10486 >> 20) & 0x0000007F0000007Full;
     x = q | (x - q * 100) << 16;
     q = (x * 103 >> 10) & 0x000F000F000F000Full;
@@ -381,20 +384,28 @@ void proto_put_int(proto_writer_t *w, int64_t v)
 /* The most fields proto_frame_ints writes in one step. */
 #define FRAME_INTS_FAST_MAX 8
 
-/* One room check and one length for the whole frame. Whatever the one
- * step does not cover (an open frame, a failed writer, no fields, many)
- * goes the field-by-field way, which has the rules for it. */
+/* What the one step does not cover (an open frame, a failed writer, no
+ * fields, many, no room): field by field, which has the rules for it. Never
+ * inlined, so the one step needs no stack frame. */
+__attribute__((noinline)) static int frame_ints_slow(proto_writer_t *w, const int64_t *v,
+                                                      size_t n)
+{
+    proto_frame_begin(w);
+    for (size_t i = 0; i < n; i++)
+        proto_put_int(w, v[i]);
+    return proto_frame_end(w);
+}
+
+/* One room check and one length for the whole frame. */
 int proto_frame_ints(proto_writer_t *w, const int64_t *v, size_t n)
 {
-    if (w->in_frame || n == 0 || n > FRAME_INTS_FAST_MAX ||
-        writer_reserve(w, PROTO_FRAME_PREFIX + n * INT_TEXT_MAX) < 0) {
-        proto_frame_begin(w);
-        for (size_t i = 0; i < n; i++)
-            proto_put_int(w, v[i]);
-        return proto_frame_end(w);
-    }
+    if (__builtin_expect(w->in_frame || w->error || n - 1 >= FRAME_INTS_FAST_MAX ||
+                             w->cap - w->len < PROTO_FRAME_PREFIX + n * INT_TEXT_MAX,
+                         0))
+        return frame_ints_slow(w, v, n);
     uint8_t *frame = w->buf + w->len;
     char *p = (char *)frame + PROTO_FRAME_PREFIX;
+#pragma GCC unroll 8
     for (size_t i = 0; i < n; i++)
         p = int_text_put(p, v[i]);
     be32_put(frame, (uint32_t)((uint8_t *)p - frame - PROTO_FRAME_PREFIX));
