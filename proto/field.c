@@ -342,32 +342,7 @@ FIELD_HOT int read_short_integer(proto_reader_t *r, int64_t lo, int64_t hi, int6
     return 1;
 }
 
-/* The fields nearly every message starts with: a message id of one or two
- * digits, a version of one. Needs no stack frame, so it is inlined into
- * the readers ahead of their tail call for anything else. The reader is
- * never past the frame's end (pos <= len). */
-FIELD_HOT int read_tiny_unsigned(proto_reader_t *r, uint32_t *out)
-{
-    const unsigned char *s = (const unsigned char *)r->p + r->pos;
-    size_t left = r->len - r->pos;
-    if (left < 2)
-        return 0;
-    unsigned d0 = s[0] - (unsigned)'0', d1 = s[1] - (unsigned)'0';
-    if (d0 > 9)
-        return 0;
-    if (s[1] == '\0') {
-        *out = d0;
-        reader_advance(r, 1);
-        return 1;
-    }
-    if (d1 > 9 || left < 3 || s[2] != '\0')
-        return 0;
-    *out = d0 * 10 + d1;
-    reader_advance(r, 2);
-    return 1;
-}
-
-FIELD_COLD int read_int_rest(proto_reader_t *r, int32_t *out, char *err, size_t errlen)
+int proto_read_int_rest(proto_reader_t *r, int32_t *out, char *err, size_t errlen)
 {
     int64_t v;
     int rc = read_short_integer(r, INT32_MIN, INT32_MAX, &v)
@@ -403,27 +378,17 @@ FIELD_COLD int read_int64_rest(proto_reader_t *r, int64_t *out, char *err, size_
     return read_integer(r, INT64_MIN, INT64_MAX, PROTO_INT64_UNSET, out, err, errlen);
 }
 
-/* A tiny field inline, anything else in a tail call. */
-int proto_read_int(proto_reader_t *r, int32_t *out, char *err, size_t errlen)
-{
-    uint32_t v;
-    if (read_tiny_unsigned(r, &v)) {
-        *out = (int32_t)v;
-        return 0;
-    }
-    return read_int_rest(r, out, err, errlen);
-}
-
-/* The tiny fields and Unix times inline, anything else in a tail call. */
+/* Unix times (nearly every int64 field) and tiny fields inline, anything
+ * else in a tail call. */
 int proto_read_int64(proto_reader_t *r, int64_t *out, char *err, size_t errlen)
 {
     uint32_t v;
-    if (read_tiny_unsigned(r, &v)) {
+    if (read_long_unsigned(r, out))
+        return 0;
+    if (proto_read_tiny(r, &v)) {
         *out = v;
         return 0;
     }
-    if (read_long_unsigned(r, out))
-        return 0;
     return read_int64_rest(r, out, err, errlen);
 }
 
