@@ -273,15 +273,18 @@ static const char digit_pairs[] = "000102030405060708091011121314151617181920212
  * the lane's range: 10^4 (v * 109951163 >> 40 is v / 10^4 for v < 10^8,
  * checked for every v, and one 64-bit multiply where v / 10000 would take
  * a 128-bit one), then 100 and 10 (n * 10486 >> 20 is n / 100 for
- * n < 10^4, n * 103 >> 10 is n / 10 for n < 100). */
+ * n < 10^4, n * 103 >> 10 is n / 10 for n < 100). The quotient q goes in
+ * the low half of each lane and the remainder, x - d * q, above it: that
+ * is x << s plus q * (1 - (d << s)), one multiply by a small constant
+ * (the sum wraps on the way but every lane of the result is in range). */
 WRITER_HOT uint64_t eight_digit_values(uint64_t v)
 {
     uint64_t hi = v * 109951163 >> 40;
     uint64_t x = hi | (v - hi * 10000) << 32;
     uint64_t q = (x * 10486 >> 20) & 0x0000007F0000007Full;
-    x = q | (x - q * 100) << 16;
+    x = (x << 16) + q * (uint64_t)(1 - (100 << 16));
     q = (x * 103 >> 10) & 0x000F000F000F000Full;
-    return q | (x - q * 10) << 8;
+    return (x << 8) + q * (uint64_t)(1 - (10 << 8));
 }
 
 /* Stores the word's bytes lowest first, as a little-endian load read them. */
@@ -316,6 +319,23 @@ WRITER_HOT char *u64_put_tiny(char *p, uint64_t v)
     return p + 2;
 }
 
+/* The 11 to 20 digits of v >= 10^10 at p, as u64_put; out of line, as
+ * only large ids and volumes have them. */
+__attribute__((noinline)) static char *u64_put_long(char *p, uint64_t v)
+{
+    uint64_t low = v % 100000000;
+    v /= 100000000;
+    if (v < 100000000) {
+        p = u64_put_short(p, v);
+    } else {
+        p = u64_put_short(p, v / 100000000); /* at most 1844 */
+        store_le64(p, eight_digit_values(v % 100000000) + ASCII_ZEROS);
+        p += 8;
+    }
+    store_le64(p, eight_digit_values(low) + ASCII_ZEROS);
+    return p + 8;
+}
+
 /* The decimal digits of v at p; returns their end. Up to 20 digits, and p
  * must have room for 8 bytes past the last one on the way: callers leave
  * 21 bytes (a sign, 20 digits) of room in all. Frames are mostly integers,
@@ -326,18 +346,14 @@ WRITER_HOT char *u64_put(char *p, uint64_t v)
         return u64_put_tiny(p, v);
     if (v < 100000000)
         return u64_put_short(p, v);
-    uint64_t low = v % 100000000;
-    v /= 100000000;
-    if (v < 100) { /* Unix times: 10 digits */
-        p = u64_put_tiny(p, v);
-    } else if (v < 100000000) {
-        p = u64_put_short(p, v);
-    } else {
-        p = u64_put_short(p, v / 100000000); /* at most 1844 */
-        store_le64(p, eight_digit_values(v % 100000000) + ASCII_ZEROS);
-        p += 8;
-    }
-    store_le64(p, eight_digit_values(low) + ASCII_ZEROS);
+    if (v >= 10000000000)
+        return u64_put_long(p, v);
+    /* Unix times: 9 or 10 digits. 10^8 = 2^8 * 390625, v >> 8 < 39062500,
+     * and n * 90071993 >> 45 is n / 390625 for every such n (checked), so
+     * this is v / 10^8 by one 64-bit multiply instead of a 128-bit one. */
+    uint64_t hi = (v >> 8) * 90071993 >> 45;
+    p = u64_put_tiny(p, hi);
+    store_le64(p, eight_digit_values(v - hi * 100000000) + ASCII_ZEROS);
     return p + 8;
 }
 

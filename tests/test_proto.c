@@ -726,6 +726,36 @@ static void writer_writes_random_frames_of_ints_as_printf_would(void)
     proto_writer_free(&w);
 }
 
+/* Nine and ten digits (Unix times) are split at 10^8 by a multiply: each
+ * side of every multiple of 10^8 up to 10^10, both signs, and the ends of
+ * the range must be printf's text, alone and inside a frame of ints. */
+static void writer_writes_nine_and_ten_digit_integers_at_every_split(void)
+{
+    proto_writer_t w;
+    proto_writer_init(&w);
+    for (int64_t k = 1; k <= 100; k++) {
+        const int64_t around[] = {k * 100000000 - 1, k * 100000000, k * 100000000 + 1,
+                                  k * 100000000 + 99999999 - (k == 100) * 100000000};
+        for (size_t i = 0; i < sizeof around / sizeof around[0]; i++) {
+            for (int neg = 0; neg < 2; neg++) {
+                int64_t v = neg ? -around[i] : around[i];
+                char want[32];
+                int n = snprintf(want, sizeof want, "%lld", (long long)v) + 1;
+                proto_writer_reset(&w);
+                proto_put_int(&w, v);
+                CU_ASSERT_EQUAL_FATAL(w.len, (size_t)n);
+                CU_ASSERT_EQUAL(memcmp(w.buf, want, (size_t)n), 0);
+                const int64_t fields[] = {49, 1, v};
+                proto_writer_reset(&w);
+                CU_ASSERT_EQUAL(proto_frame_ints(&w, fields, 3), 0);
+                CU_ASSERT_EQUAL_FATAL(w.len, 4 + 5 + (size_t)n);
+                CU_ASSERT_EQUAL(memcmp(w.buf + 9, want, (size_t)n), 0);
+            }
+        }
+    }
+    proto_writer_free(&w);
+}
+
 /* ---- field reader --------------------------------------------------------- */
 
 static void reader_reads_the_head_of_an_err_msg_and_names_a_bad_code(void)
@@ -2146,6 +2176,7 @@ static CU_TestInfo writer_tests[] = {
     TEST(writer_writes_nothing_after_an_error),
     TEST(writer_writes_a_frame_of_ints_as_field_by_field),
     TEST(writer_writes_random_frames_of_ints_as_printf_would),
+    TEST(writer_writes_nine_and_ten_digit_integers_at_every_split),
     CU_TEST_INFO_NULL,
 };
 
