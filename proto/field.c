@@ -276,20 +276,41 @@ FIELD_HOT uint64_t digits_value(uint64_t t, unsigned k)
             (t >> 16 & 0x000000FF000000FFull) * (1 + (10000ull << 32))) >> 32;
 }
 
-/* The run of digits at the front of the left (>= 1) bytes at s: 1 when it
- * is 1 to 7 digits followed by a NUL inside those bytes, with its length
- * in *k and its value in *v. Otherwise 0, and *k = 8 when the first 8
- * bytes are all digits. */
-FIELD_HOT int digit_run(const char *s, size_t left, unsigned *k, uint64_t *v)
+/* The 8 to 15 digits at d and their NUL, when the first 8 bytes of the n
+ * (> 8) bytes from d to the frame's end are digits, t their digit values:
+ * 1, with the count in *k and the value in *v; otherwise 0. The bytes past
+ * the first 8 are the low ones of the last 8 bytes up to d + 16 or the
+ * frame's end, whichever comes first (zeros shifted in above them), so
+ * nothing outside the frame is loaded; the last 8 digits are then one more
+ * load, ending at the NUL, and the ones before them the top of t. */
+FIELD_HOT int digit_run_long(const char *d, size_t n, uint64_t t, unsigned *k, uint64_t *v)
 {
-    uint64_t x = load_upto8(s, left), t = digit_values(x);
-    uint64_t bad = non_digit_bytes(t);
-    if (!bad) {
-        *k = 8;
+    size_t rest = n - 8;
+    uint64_t x = rest >= 8 ? load_le(d + 8, 8) : load_le(d + rest, 8) >> 8 * (8 - rest);
+    uint64_t bad = non_digit_bytes(digit_values(x));
+    if (!bad)
+        return 0; /* 16 digits or more */
+    unsigned more = (unsigned)__builtin_ctzll(bad) >> 3;
+    if (more >= rest || (x >> 8 * more & 0xFF) != 0)
         return 0;
-    }
+    /* A zero digit in front keeps the shift below 64 when more is 0. */
+    *v = digits_value(t << 8, more + 1) * 100000000 +
+         digits_value(digit_values(load_le(d + more, 8)), 8);
+    *k = 8 + more;
+    return 1;
+}
+
+/* The run of digits at the front of the n (>= 1) bytes from s to the
+ * frame's end: 1 when it is 1 to 15 digits followed by a NUL inside those
+ * bytes, with its length in *k and its value in *v; otherwise 0. */
+FIELD_HOT int digit_run(const char *s, size_t n, unsigned *k, uint64_t *v)
+{
+    uint64_t x = load_upto8(s, n), t = digit_values(x);
+    uint64_t bad = non_digit_bytes(t);
+    if (!bad)
+        return n > 8 && digit_run_long(s, n, t, k, v);
     *k = (unsigned)__builtin_ctzll(bad) >> 3;
-    if (*k == 0 || *k >= left || (x >> (8 * *k) & 0xFF) != 0)
+    if (*k == 0 || *k >= n || (x >> (8 * *k) & 0xFF) != 0)
         return 0;
     *v = digits_value(t, *k);
     return 1;
@@ -298,11 +319,10 @@ FIELD_HOT int digit_run(const char *s, size_t left, unsigned *k, uint64_t *v)
 /* ---- integers ----------------------------------------------------------- */
 
 /* The integer fields that are 1 to 15 digits with an optional sign, ending
- * in a NUL inside the frame, within [lo, hi]: 8 digits at a time, with no
- * overflow check (10^15 < 2^63). 1 and the reader past the field, or 0 and
- * the reader where it was when the field is anything else (empty, longer,
- * bad, out of range), for read_integer to give the same answer or the
- * error. */
+ * in a NUL inside the frame, within [lo, hi], with no overflow check
+ * (10^15 < 2^63). 1 and the reader past the field, or 0 and the reader
+ * where it was when the field is anything else (empty, longer, bad, out of
+ * range), for read_integer to give the same answer or the error. */
 FIELD_HOT int read_short_integer(proto_reader_t *r, int64_t lo, int64_t hi, int64_t *out)
 {
     const char *s = r->p + r->pos;
@@ -310,20 +330,10 @@ FIELD_HOT int read_short_integer(proto_reader_t *r, int64_t lo, int64_t hi, int6
     if (left == 0)
         return 0;
     size_t sign = s[0] == '-' || s[0] == '+';
-    if (left <= sign)
-        return 0;
-    unsigned k, more = 0;
+    unsigned k;
     uint64_t v;
-    if (!digit_run(s + sign, left - sign, &k, &v)) {
-        if (k != 8 || left - sign <= 8)
-            return 0;
-        v = digits_value(digit_values(load_le(s + sign, 8)), 8);
-        uint64_t tail = 0;
-        if (s[sign + 8] != '\0' && !digit_run(s + sign + 8, left - sign - 8, &more, &tail))
-            return 0;
-        v = v * pow10_u64[more] + tail;
-        k = 8 + more;
-    }
+    if (left <= sign || !digit_run(s + sign, left - sign, &k, &v))
+        return 0;
     int64_t x = s[0] == '-' ? -(int64_t)v : (int64_t)v;
     if (x < lo || x > hi)
         return 0;
@@ -332,32 +342,7 @@ FIELD_HOT int read_short_integer(proto_reader_t *r, int64_t lo, int64_t hi, int6
     return 1;
 }
 
-/* The fields nearly every message starts with: a message id of one or two
- * digits, a version of one. Needs no stack frame, so it is inlined into
- * the readers ahead of their tail call for anything else. The reader is
- * never past the frame's end (pos <= len). */
-FIELD_HOT int read_tiny_unsigned(proto_reader_t *r, uint32_t *out)
-{
-    const unsigned char *s = (const unsigned char *)r->p + r->pos;
-    size_t left = r->len - r->pos;
-    if (left < 2)
-        return 0;
-    unsigned d0 = s[0] - (unsigned)'0', d1 = s[1] - (unsigned)'0';
-    if (d0 > 9)
-        return 0;
-    if (s[1] == '\0') {
-        *out = d0;
-        reader_advance(r, 1);
-        return 1;
-    }
-    if (d1 > 9 || left < 3 || s[2] != '\0')
-        return 0;
-    *out = d0 * 10 + d1;
-    reader_advance(r, 2);
-    return 1;
-}
-
-FIELD_COLD int read_int_rest(proto_reader_t *r, int32_t *out, char *err, size_t errlen)
+int proto_read_int_rest(proto_reader_t *r, int32_t *out, char *err, size_t errlen)
 {
     int64_t v;
     int rc = read_short_integer(r, INT32_MIN, INT32_MAX, &v)
@@ -368,6 +353,24 @@ FIELD_COLD int read_int_rest(proto_reader_t *r, int32_t *out, char *err, size_t 
     return rc;
 }
 
+/* The unsigned fields of 8 to 15 digits (Unix times): below 10^15, so
+ * in range for an int64 with no check. Same answers as read_short_integer,
+ * without its sign, its short loads and its range check. */
+FIELD_HOT int read_long_unsigned(proto_reader_t *r, int64_t *out)
+{
+    const char *s = r->p + r->pos;
+    size_t left = r->len - r->pos;
+    if (left <= 8)
+        return 0;
+    uint64_t t = digit_values(load_le(s, 8)), v;
+    unsigned k;
+    if (non_digit_bytes(t) || !digit_run_long(s, left, t, &k, &v))
+        return 0;
+    *out = (int64_t)v;
+    reader_advance(r, k);
+    return 1;
+}
+
 FIELD_COLD int read_int64_rest(proto_reader_t *r, int64_t *out, char *err, size_t errlen)
 {
     if (read_short_integer(r, INT64_MIN, INT64_MAX, out))
@@ -375,21 +378,14 @@ FIELD_COLD int read_int64_rest(proto_reader_t *r, int64_t *out, char *err, size_
     return read_integer(r, INT64_MIN, INT64_MAX, PROTO_INT64_UNSET, out, err, errlen);
 }
 
-/* A tiny field inline, anything else in a tail call. */
-int proto_read_int(proto_reader_t *r, int32_t *out, char *err, size_t errlen)
-{
-    uint32_t v;
-    if (read_tiny_unsigned(r, &v)) {
-        *out = (int32_t)v;
-        return 0;
-    }
-    return read_int_rest(r, out, err, errlen);
-}
-
+/* Unix times (nearly every int64 field) and tiny fields inline, anything
+ * else in a tail call. */
 int proto_read_int64(proto_reader_t *r, int64_t *out, char *err, size_t errlen)
 {
     uint32_t v;
-    if (read_tiny_unsigned(r, &v)) {
+    if (read_long_unsigned(r, out))
+        return 0;
+    if (proto_read_tiny(r, &v)) {
         *out = v;
         return 0;
     }

@@ -36,7 +36,7 @@ int proto_read_str(proto_reader_t *r, const char **out, char *err, size_t errlen
 /* The string copied into dst (cap > 0), cut to cap - 1 bytes; dst is left
  * alone on error. */
 int proto_read_str_into(proto_reader_t *r, char *dst, size_t cap, char *err, size_t errlen);
-int proto_read_int(proto_reader_t *r, int32_t *out, char *err, size_t errlen);
+static inline int proto_read_int(proto_reader_t *r, int32_t *out, char *err, size_t errlen);
 int proto_read_int64(proto_reader_t *r, int64_t *out, char *err, size_t errlen);
 /* Accepts "150", "150.0", "1e-05", "", DBL_MAX as "1.7976931348623157e+308"
  * or "...E308", "Infinity", "Infinite", "-Infinity". */
@@ -47,6 +47,47 @@ int proto_read_decimal(proto_reader_t *r, const char **out, char *err, size_t er
 /* "1" → 1, "0" or "" → 0; anything else is an error. */
 int proto_read_bool(proto_reader_t *r, int *out, char *err, size_t errlen);
 int proto_skip(proto_reader_t *r, int n, char *err, size_t errlen);
+
+/* The fields nearly every message starts with, a message id of one or two
+ * digits and a version of one: 1, the value and the reader past the field,
+ * or 0 and the reader untouched when the field is anything else. Inline in
+ * proto_read_int, so that a caller's reader stays in its registers. The
+ * reader is never past the frame's end (pos <= len). */
+static inline int proto_read_tiny(proto_reader_t *r, uint32_t *out)
+{
+    const unsigned char *s = (const unsigned char *)r->p + r->pos;
+    size_t left = r->len - r->pos;
+    if (left < 2)
+        return 0;
+    unsigned d0 = s[0] - (unsigned)'0', d1 = s[1] - (unsigned)'0';
+    if (d0 > 9)
+        return 0;
+    if (s[1] == '\0') {
+        *out = d0;
+        r->pos += 2;
+        r->index++;
+        return 1;
+    }
+    if (d1 > 9 || left < 3 || s[2] != '\0')
+        return 0;
+    *out = d0 * 10 + d1;
+    r->pos += 3;
+    r->index++;
+    return 1;
+}
+
+/* proto_read_int for the fields proto_read_tiny does not take. */
+int proto_read_int_rest(proto_reader_t *r, int32_t *out, char *err, size_t errlen);
+
+static inline int proto_read_int(proto_reader_t *r, int32_t *out, char *err, size_t errlen)
+{
+    uint32_t v;
+    if (proto_read_tiny(r, &v)) {
+        *out = (int32_t)v;
+        return 0;
+    }
+    return proto_read_int_rest(r, out, err, errlen);
+}
 
 /* The head of an errMsg (id 4) below server version 194, the reader just
  * past the message id: version, id (a request, an order or -1), code and

@@ -269,16 +269,22 @@ static const char digit_pairs[] = "000102030405060708091011121314151617181920212
 
 /* The 8 decimal digits of v < 10^8, leading zeros included, as digit
  * values (not yet ASCII) in one word whose lowest byte is the first digit.
- * Each step splits every lane in two at once: 10^4 (a plain division),
- * then 100 and 10 by multiply-shifts exact for the lane's range (n * 10486
- * >> 20 is n / 100 for n < 10^4, n * 103 >> 10 is n / 10 for n < 100). */
+ * Each step splits every lane in two at once, by multiply-shifts exact for
+ * the lane's range: 10^4 (v * 109951163 >> 40 is v / 10^4 for v < 10^8,
+ * checked for every v, and one 64-bit multiply where v / 10000 would take
+ * a 128-bit one), then 100 and 10 (n * 10486 >> 20 is n / 100 for
+ * n < 10^4, n * 103 >> 10 is n / 10 for n < 100). The quotient q goes in
+ * the low half of each lane and the remainder, x - d * q, above it: that
+ * is x << s plus q * (1 - (d << s)), one multiply by a small constant
+ * (the sum wraps on the way but every lane of the result is in range). */
 WRITER_HOT uint64_t eight_digit_values(uint64_t v)
 {
-    uint64_t x = v / 10000 | (v % 10000) << 32;
+    uint64_t hi = v * 109951163 >> 40;
+    uint64_t x = hi | (v - hi * 10000) << 32;
     uint64_t q = (x * 10486 >> 20) & 0x0000007F0000007Full;
-    x = q | (x - q * 100) << 16;
+    x = (x << 16) + q * (uint64_t)(1 - (100 << 16));
     q = (x * 103 >> 10) & 0x000F000F000F000Full;
-    return q | (x - q * 10) << 8;
+    return (x << 8) + q * (uint64_t)(1 - (10 << 8));
 }
 
 /* Stores the word's bytes lowest first, as a little-endian load read them. */
@@ -313,6 +319,23 @@ WRITER_HOT char *u64_put_tiny(char *p, uint64_t v)
     return p + 2;
 }
 
+/* The 11 to 20 digits of v >= 10^10 at p, as u64_put; out of line, as
+ * only large ids and volumes have them. */
+__attribute__((noinline)) static char *u64_put_long(char *p, uint64_t v)
+{
+    uint64_t low = v % 100000000;
+    v /= 100000000;
+    if (v < 100000000) {
+        p = u64_put_short(p, v);
+    } else {
+        p = u64_put_short(p, v / 100000000); /* at most 1844 */
+        store_le64(p, eight_digit_values(v % 100000000) + ASCII_ZEROS);
+        p += 8;
+    }
+    store_le64(p, eight_digit_values(low) + ASCII_ZEROS);
+    return p + 8;
+}
+
 /* The decimal digits of v at p; returns their end. Up to 20 digits, and p
  * must have room for 8 bytes past the last one on the way: callers leave
  * 21 bytes (a sign, 20 digits) of room in all. Frames are mostly integers,
@@ -323,18 +346,14 @@ WRITER_HOT char *u64_put(char *p, uint64_t v)
         return u64_put_tiny(p, v);
     if (v < 100000000)
         return u64_put_short(p, v);
-    uint64_t low = v % 100000000;
-    v /= 100000000;
-    if (v < 100) { /* Unix times: 10 digits */
-        p = u64_put_tiny(p, v);
-    } else if (v < 100000000) {
-        p = u64_put_short(p, v);
-    } else {
-        p = u64_put_short(p, v / 100000000); /* at most 1844 */
-        store_le64(p, eight_digit_values(v % 100000000) + ASCII_ZEROS);
-        p += 8;
-    }
-    store_le64(p, eight_digit_values(low) + ASCII_ZEROS);
+    if (v >= 10000000000)
+        return u64_put_long(p, v);
+    /* Unix times: 9 or 10 digits. 10^8 = 2^8 * 390625, v >> 8 < 39062500,
+     * and n * 90071993 >> 45 is n / 390625 for every such n (checked), so
+     * this is v / 10^8 by one 64-bit multiply instead of a 128-bit one. */
+    uint64_t hi = (v >> 8) * 90071993 >> 45;
+    p = u64_put_tiny(p, hi);
+    store_le64(p, eight_digit_values(v - hi * 100000000) + ASCII_ZEROS);
     return p + 8;
 }
 
@@ -381,20 +400,30 @@ void proto_put_int(proto_writer_t *w, int64_t v)
 /* The most fields proto_frame_ints writes in one step. */
 #define FRAME_INTS_FAST_MAX 8
 
-/* One room check and one length for the whole frame. Whatever the one
- * step does not cover (an open frame, a failed writer, no fields, many)
- * goes the field-by-field way, which has the rules for it. */
+/* What the one step does not cover (an open frame, a failed writer, no
+ * fields, many, no room): field by field, which has the rules for it. Never
+ * inlined, so the one step saves fewer registers. */
+__attribute__((noinline)) static int frame_ints_slow(proto_writer_t *w, const int64_t *v,
+                                                      size_t n)
+{
+    proto_frame_begin(w);
+    for (size_t i = 0; i < n; i++)
+        proto_put_int(w, v[i]);
+    return proto_frame_end(w);
+}
+
+/* One room check and one length for the whole frame. */
 int proto_frame_ints(proto_writer_t *w, const int64_t *v, size_t n)
 {
-    if (w->in_frame || n == 0 || n > FRAME_INTS_FAST_MAX ||
-        writer_reserve(w, PROTO_FRAME_PREFIX + n * INT_TEXT_MAX) < 0) {
-        proto_frame_begin(w);
-        for (size_t i = 0; i < n; i++)
-            proto_put_int(w, v[i]);
-        return proto_frame_end(w);
-    }
+    if (__builtin_expect(w->in_frame || w->error || n - 1 >= FRAME_INTS_FAST_MAX ||
+                             w->cap - w->len < PROTO_FRAME_PREFIX + n * INT_TEXT_MAX,
+                         0))
+        return frame_ints_slow(w, v, n);
     uint8_t *frame = w->buf + w->len;
     char *p = (char *)frame + PROTO_FRAME_PREFIX;
+    /* Unrolled: each field's code then keeps its constants to itself, and
+     * the health check's three fields take no loop. */
+#pragma GCC unroll 8
     for (size_t i = 0; i < n; i++)
         p = int_text_put(p, v[i]);
     be32_put(frame, (uint32_t)((uint8_t *)p - frame - PROTO_FRAME_PREFIX));

@@ -683,6 +683,79 @@ static void writer_writes_a_frame_of_ints_as_field_by_field(void)
     }
 }
 
+/* Frames of 1 to 8 random integers of every length (zero runs among the
+ * digits) and sign, written in one step into a writer that is reused and
+ * grows, each with every room left around what the step needs: the bytes
+ * must be printf's, behind the frame's length. */
+static void writer_writes_random_frames_of_ints_as_printf_would(void)
+{
+    uint64_t x = 0x9e3779b97f4a7c15ULL;
+    proto_writer_t w;
+    proto_writer_init(&w);
+    for (int i = 0; i < 20000; i++) {
+        int64_t v[8];
+        size_t n = 1 + (size_t)(i % 8);
+        char want[8 * 21 + 4];
+        size_t want_len = 4;
+        for (size_t k = 0; k < n; k++) {
+            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+            int digits = 1 + (int)(x % 19);
+            uint64_t mag = 0;
+            for (int d = 0; d < digits; d++) {
+                x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+                unsigned digit = (unsigned)(x >> 59) % 16;
+                mag = mag * 10 + (digit >= 10 ? 0 : digit);
+            }
+            v[k] = (x >> 20 & 1) ? -(int64_t)mag : (int64_t)mag;
+            if (x % 97 == 0)
+                v[k] = (x >> 30 & 1) ? INT64_MIN : INT64_MAX;
+            want_len += (size_t)snprintf(want + want_len, sizeof want - want_len, "%lld",
+                                         (long long)v[k]) + 1;
+        }
+        uint32_t payload = (uint32_t)(want_len - 4);
+        want[0] = 0, want[1] = 0, want[2] = (char)(payload >> 8), want[3] = (char)payload;
+        proto_writer_reset(&w);
+        static const uint8_t filler[256];
+        size_t fill = (size_t)(i % 256);
+        proto_put_raw(&w, filler, fill);
+        CU_ASSERT_EQUAL(proto_frame_ints(&w, v, n), 0);
+        CU_ASSERT_EQUAL(w.in_frame, 0);
+        CU_ASSERT_EQUAL_FATAL(w.len, fill + want_len);
+        CU_ASSERT_EQUAL(memcmp(w.buf + fill, want, want_len), 0);
+    }
+    proto_writer_free(&w);
+}
+
+/* Nine and ten digits (Unix times) are split at 10^8 by a multiply: each
+ * side of every multiple of 10^8 up to 10^10, both signs, and the ends of
+ * the range must be printf's text, alone and inside a frame of ints. */
+static void writer_writes_nine_and_ten_digit_integers_at_every_split(void)
+{
+    proto_writer_t w;
+    proto_writer_init(&w);
+    for (int64_t k = 1; k <= 100; k++) {
+        const int64_t around[] = {k * 100000000 - 1, k * 100000000, k * 100000000 + 1,
+                                  k * 100000000 + 99999999 - (k == 100) * 100000000};
+        for (size_t i = 0; i < sizeof around / sizeof around[0]; i++) {
+            for (int neg = 0; neg < 2; neg++) {
+                int64_t v = neg ? -around[i] : around[i];
+                char want[32];
+                int n = snprintf(want, sizeof want, "%lld", (long long)v) + 1;
+                proto_writer_reset(&w);
+                proto_put_int(&w, v);
+                CU_ASSERT_EQUAL_FATAL(w.len, (size_t)n);
+                CU_ASSERT_EQUAL(memcmp(w.buf, want, (size_t)n), 0);
+                const int64_t fields[] = {49, 1, v};
+                proto_writer_reset(&w);
+                CU_ASSERT_EQUAL(proto_frame_ints(&w, fields, 3), 0);
+                CU_ASSERT_EQUAL_FATAL(w.len, 4 + 5 + (size_t)n);
+                CU_ASSERT_EQUAL(memcmp(w.buf + 9, want, (size_t)n), 0);
+            }
+        }
+    }
+    proto_writer_free(&w);
+}
+
 /* ---- field reader --------------------------------------------------------- */
 
 static void reader_reads_the_head_of_an_err_msg_and_names_a_bad_code(void)
@@ -1278,6 +1351,91 @@ static void reader_reads_integers_at_every_offset_from_the_frame_end(void)
                 free((void *)f.payload);
             }
         }
+    }
+}
+
+/* Random integer texts of 1 to 20 digits (leading zeros and zero runs
+ * among them), each sign, some with one byte swapped for a non-digit
+ * ('/', ':', ' ', 'a', 0x80, 0xFA, 0xFF) anywhere, some with the digit run cut
+ * by the frame's end: at every distance from the frame's start and end,
+ * proto_read_int and proto_read_int64 must give what strtoll gives (value,
+ * range error, "expected an integer"), and the reader must move past
+ * exactly the field or not at all. The fast paths read 8 bytes, then the
+ * last 8 bytes up to 16 or the frame's end: every length meets the end at
+ * every offset here. */
+static void reader_reads_random_integers_as_strtoll_would_near_the_frame_end(void)
+{
+    static const char bad_bytes[] = {'/', ':', ' ', 'a', (char)0x80, (char)0xfa, (char)0xff};
+    uint64_t x = 0x853c49e6748fea9bULL;
+    for (int i = 0; i < 40000; i++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        uint64_t y = x;
+        char text[32];
+        size_t n = 0;
+        static const char *const signs[] = {"", "", "-", "+"};
+        const char *sign = signs[y & 3];
+        y >>= 2;
+        memcpy(text, sign, strlen(sign));
+        n += strlen(sign);
+        size_t digits = 1 + (size_t)(y % 20);
+        y /= 20;
+        for (size_t k = 0; k < digits; k++) {
+            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+            unsigned d = (unsigned)(x >> 59) % 16; /* zeros about half the time */
+            text[n++] = (char)('0' + (d >= 10 ? 0 : d));
+        }
+        if (y % 5 == 0) /* one byte that is not a digit */
+            text[(y / 5) % n] = bad_bytes[(y / 100) % sizeof bad_bytes];
+        y /= 600;
+        text[n] = '\0';
+        int cut = y % 7 == 0; /* no NUL: the run meets the frame's end */
+        size_t before = (size_t)(i % 19), after = cut ? 0 : (size_t)(i / 19 % 11);
+        char payload[64];
+        memset(payload, 'a', before);
+        if (before > 0)
+            payload[before - 1] = '\0';
+        memcpy(payload + before, text, n + 1);
+        size_t len = before + n + !cut;
+        memset(payload + len, '8', after);
+        if (after > 0)
+            payload[len + after - 1] = '\0';
+        len += after;
+
+        char *end;
+        errno = 0;
+        long long want = strtoll(text, &end, 10);
+        int plain = !cut && *end == '\0' && end != text && text[0] != ' ' &&
+                    strspn(text + (text[0] == '-' || text[0] == '+'), "0123456789") ==
+                        n - (text[0] == '-' || text[0] == '+');
+        int fits64 = plain && errno != ERANGE;
+        int fits32 = fits64 && want >= INT32_MIN && want <= INT32_MAX;
+
+        proto_frame_t f = exact_frame(payload, len);
+        proto_reader_t r, r64;
+        char err[ERRLEN] = "", err64[ERRLEN] = "";
+        int32_t i32 = 5;
+        int64_t i64 = 5;
+        proto_reader_init(&r, &f);
+        if (before > 0)
+            CU_ASSERT_EQUAL_FATAL(proto_skip(&r, 1, err, sizeof err), 0);
+        r64 = r;
+        int rc32 = proto_read_int(&r, &i32, err, sizeof err);
+        int rc64 = proto_read_int64(&r64, &i64, err64, sizeof err64);
+        CU_ASSERT_EQUAL(rc32, fits32 ? 0 : PROTO_ERR_FIELD);
+        CU_ASSERT_EQUAL(rc64, fits64 ? 0 : PROTO_ERR_FIELD);
+        CU_ASSERT_EQUAL(i32, fits32 ? (int32_t)want : 5);
+        CU_ASSERT_EQUAL(i64, fits64 ? (int64_t)want : 5);
+        if (rc64 != (fits64 ? 0 : PROTO_ERR_FIELD) || i64 != (fits64 ? (int64_t)want : 5))
+            fprintf(stderr, "\n  \"%s\" at %zu, %zu after, cut %d: rc %d, %lld\n", text, before,
+                    after, cut, rc64, (long long)i64);
+        CU_ASSERT_EQUAL(strstr(err, "(out of range)") != NULL, plain && !fits32);
+        CU_ASSERT_EQUAL(strstr(err64, "(out of range)") != NULL, plain && !fits64);
+        CU_ASSERT_EQUAL(strstr(err64, "not NUL-terminated") != NULL, cut);
+        CU_ASSERT_EQUAL(strstr(err64, "expected an integer") != NULL, !cut && !fits64);
+        CU_ASSERT_EQUAL(r.pos, fits32 ? before + n + 1 : before);
+        CU_ASSERT_EQUAL(r64.pos, fits64 ? before + n + 1 : before);
+        CU_ASSERT_EQUAL(r64.index, (before > 0) + fits64);
+        free((void *)f.payload);
     }
 }
 
@@ -2017,6 +2175,8 @@ static CU_TestInfo writer_tests[] = {
     TEST(writer_writes_integers_with_zero_runs_at_every_room_left),
     TEST(writer_writes_nothing_after_an_error),
     TEST(writer_writes_a_frame_of_ints_as_field_by_field),
+    TEST(writer_writes_random_frames_of_ints_as_printf_would),
+    TEST(writer_writes_nine_and_ten_digit_integers_at_every_split),
     CU_TEST_INFO_NULL,
 };
 
@@ -2039,6 +2199,7 @@ static CU_TestInfo reader_tests[] = {
     TEST(reader_refuses_digits_that_run_to_the_end_of_the_frame),
     TEST(reader_reads_integers_at_every_offset_from_the_frame_end),
     TEST(reader_refuses_long_digit_runs_cut_by_the_frame_end),
+    TEST(reader_reads_random_integers_as_strtoll_would_near_the_frame_end),
     TEST(reader_counts_the_fields_of_long_frames),
     TEST(reader_copies_a_string_cut_to_the_buffer),
     TEST(reader_round_trips_what_the_writer_wrote),
