@@ -214,27 +214,13 @@ static int ibc_on_err_msg(ibc_t *c, proto_reader_t *r, char *err, size_t errlen)
     return 0;
 }
 
-/* 1 when the next field is 1 to 15 digits and its NUL, inside the frame:
- * a field proto_read_int64 accepts whatever its value (it converts up to
- * 15 digits without an overflow check). */
-static int ibc_next_is_short_digits(const proto_reader_t *r)
-{
-    const unsigned char *s = (const unsigned char *)r->p + r->pos;
-    size_t left = r->len - r->pos, n = left < 16 ? left : 16, i = 0;
-    while (i < n && (unsigned)(s[i] - '0') <= 9)
-        i++;
-    return i > 0 && i < n && s[i] == '\0';
-}
-
-/* 1 when it answered the outstanding ping (the session consumed it). The
- * answer's time is only checked, never used: a plain run of digits needs
- * no conversion, anything else gets proto_read_int64's verdict. */
+/* 1 when it answered the outstanding ping (the session consumed it). */
 static int ibc_on_current_time(ibc_t *c, proto_reader_t *r, char *err, size_t errlen)
 {
     int32_t version;
     int64_t secs;
     int rc = proto_read_int(r, &version, err, errlen);
-    if (rc == 0 && !ibc_next_is_short_digits(r))
+    if (rc == 0)
         rc = proto_read_int64(r, &secs, err, errlen);
     if (rc < 0)
         return rc;
