@@ -47,6 +47,9 @@ RN_MAIN    := runner/main.c $(sort $(wildcard runner/main_*.c))
 RN_SRC     := $(filter-out $(RN_MAIN),$(sort $(wildcard runner/*.c)))
 ENGINE_SRC := $(filter-out sim/main.c sim/io_sim.c,$(sort $(wildcard sim/*.c)))
 TESTLIB    := tests/testlib.c
+# The mock gateway fixture (a sim loop, a gateway, scripted clients) that
+# the gateway-facing test binaries share.
+GWCLIENT   := tests/gwclient.c
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 
@@ -60,7 +63,7 @@ TESTS := proto io_posix io_sim mockgw runner scenario loopback calendar runner_l
 TEST_DEPS_proto    := $(PROTO_SRC)
 TEST_DEPS_io_posix := $(IOBASE_SRC) $(POSIX_SRC)
 TEST_DEPS_io_sim   := $(IOBASE_SRC) $(IOSIM_SRC)
-TEST_DEPS_mockgw   := $(GW_SRC) $(PROTO_SRC) $(IOBASE_SRC) $(IOSIM_SRC)
+TEST_DEPS_mockgw   := $(GW_SRC) $(PROTO_SRC) $(IOBASE_SRC) $(IOSIM_SRC) $(GWCLIENT)
 TEST_DEPS_runner   := $(RN_SRC) $(GW_SRC) $(PROTO_SRC) $(IOBASE_SRC) $(IOSIM_SRC)
 TEST_DEPS_scenario := $(ENGINE_SRC) $(RN_SRC) $(GW_SRC) $(PROTO_SRC) $(IOBASE_SRC) $(IOSIM_SRC)
 TEST_DEPS_loopback :=
@@ -68,10 +71,10 @@ TEST_DEPS_cli :=
 TEST_DEPS_calendar := runner/calendar.c runner/calendar_data.c $(PROTO_SRC)
 TEST_DEPS_runner_loop := $(RN_SRC) $(GW_SRC) $(PROTO_SRC) $(IOBASE_SRC) $(IOSIM_SRC)
 TEST_DEPS_cycle := $(RN_SRC) $(GW_SRC) $(PROTO_SRC) $(IOBASE_SRC) $(IOSIM_SRC)
-TEST_DEPS_mockgw_faults := $(GW_SRC) $(PROTO_SRC) $(IOBASE_SRC) $(IOSIM_SRC)
-TEST_DEPS_mockgw_surface := $(GW_SRC) $(PROTO_SRC) $(IOBASE_SRC) $(IOSIM_SRC)
+TEST_DEPS_mockgw_faults := $(GW_SRC) $(PROTO_SRC) $(IOBASE_SRC) $(IOSIM_SRC) $(GWCLIENT)
+TEST_DEPS_mockgw_surface := $(GW_SRC) $(PROTO_SRC) $(IOBASE_SRC) $(IOSIM_SRC) $(GWCLIENT)
 TEST_DEPS_capture := $(GW_SRC) $(PROTO_SRC) $(IOBASE_SRC) $(IOSIM_SRC)
-TEST_DEPS_replay := $(GW_SRC) $(PROTO_SRC) $(IOBASE_SRC) $(IOSIM_SRC)
+TEST_DEPS_replay := $(GW_SRC) $(PROTO_SRC) $(IOBASE_SRC) $(IOSIM_SRC) $(GWCLIENT)
 # A deliberately broken runner build: ibc_ping is swapped at link time for a
 # stand-in that never sends (tests/test_broken_runner.c); the sweep must catch it.
 TEST_DEPS_broken_runner := $(TEST_DEPS_scenario)

@@ -1,12 +1,11 @@
 /* test_mockgw_faults.c - the fault controller (faults.c), the gateway's held
  * faults and limits, the session output path they act on, and the control
- * server (ctl.c), driven over io_sim by scripted clients written here. A
- * client keeps each frame's fields joined by '|' with the virtual time it
+ * server (ctl.c), driven over io_sim by the scripted clients of gwclient.h.
+ * A client keeps each frame's fields joined by '|' with the virtual time it
  * was whole, every byte received, and the size of every delivery, so tests
  * can check what arrived, when, and in how many pieces. Traces are kept
  * as "ev key=value ..." lines with their wall time. */
 #include <cjson/cJSON.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,289 +15,21 @@
 #include "../mockgw/gateway.h"
 #include "../proto/nytime.h"
 #include "../proto/proto.h"
-#include "../sim/io_sim.h"
+#include "gwclient.h"
 #include "testlib.h"
 
-/* 2025-12-10 14:25:00 UTC, the wall clock at virtual time 0. */
-#define T_START_WALL_S 1765376700
-#define T_FRAMES_MAX 64
-#define T_RAW_MAX 16384
-#define T_RECORDS_MAX 512
-#define T_CLIENTS_MAX 48
 #define T_SEED 42
 
-typedef struct t_client {
-    io_stream_t *stream;
-    unsigned long long conn; /* the gateway's id for this connection, 0 if none */
-    proto_decoder_t dec;
-    int text;                /* a control client: bytes only, no frames */
-    char *frames[T_FRAMES_MAX];
-    io_us_t frame_us[T_FRAMES_MAX]; /* virtual time each frame was whole */
-    size_t nframes;
-    int dec_error;           /* the decoder refused the stream (PROTO_ERR_*) */
-    uint8_t raw[T_RAW_MAX];  /* every byte received, in order */
-    size_t nraw;
-    size_t deliveries, largest_delivery;
-    int eof, reset, refused;
-} t_client_t;
-
-typedef struct t_records {
-    char *lines[T_RECORDS_MAX];
-    io_us_t wall_us[T_RECORDS_MAX];
-    size_t n;
-} t_records_t;
-
-static struct {
-    io_loop_t *loop;
-    gw_t *gw;
-    gw_config_t cfg;
-    t_records_t traces;
-    t_client_t *clients[T_CLIENTS_MAX];
-    size_t nclients;
-} E;
-
-/* ---- recording --------------------------------------------------------- */
-
-static void trace_sink(void *data, io_us_t wall_us, const char *src, const char *ev,
-                       size_t nfields, const io_trace_field_t *fields)
-{
-    char line[512];
-    size_t n = (size_t)snprintf(line, sizeof line, "%s", ev);
-    (void)data;
-    (void)src;
-    for (size_t i = 0; i < nfields && n < sizeof line; i++) {
-        if (fields[i].str)
-            n += (size_t)snprintf(line + n, sizeof line - n, " %s=%s", fields[i].key,
-                                  fields[i].str);
-        else
-            n += (size_t)snprintf(line + n, sizeof line - n, " %s=%lld", fields[i].key,
-                                  (long long)fields[i].num);
-    }
-    if (E.traces.n < T_RECORDS_MAX) {
-        E.traces.wall_us[E.traces.n] = wall_us;
-        E.traces.lines[E.traces.n++] = strdup(line);
-    }
-}
-
-/* The index of the first trace line equal to the formatted one, or -1. */
-static int trace_index(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int trace_index(const char *fmt, ...)
-{
-    char line[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(line, sizeof line, fmt, ap);
-    va_end(ap);
-    for (size_t i = 0; i < E.traces.n; i++)
-        if (strcmp(E.traces.lines[i], line) == 0)
-            return (int)i;
-    return -1;
-}
-
-static size_t trace_count_prefix(const char *prefix)
-{
-    size_t n = 0;
-    for (size_t i = 0; i < E.traces.n; i++)
-        n += strncmp(E.traces.lines[i], prefix, strlen(prefix)) == 0;
-    return n;
-}
-
-/* ---- the environment --------------------------------------------------- */
-
-static void run_ms(long long ms)
-{
-    io_sim_run_until(E.loop, io_now_us(E.loop) + ms * IO_US_PER_MS);
-}
+/* Faults may make the gateway send what does not decode: clients keep the
+ * decoder's refusal in dec_error instead of failing. */
+static const gwc_opts_t T_ENV = {T_SEED, GWC_START_WALL_S, 0, NULL, 0};
 
 static void env_init_at(uint64_t seed, int64_t start_wall_s)
 {
-    memset(&E, 0, sizeof E);
-    io_sim_config_t sc = {seed, (io_us_t)start_wall_s * IO_US_PER_S, IO_SIM_NET_DEFAULT};
-    E.loop = io_sim_loop_new(&sc);
-    io_set_trace_sink(E.loop, trace_sink, NULL);
-    gw_config_defaults(&E.cfg);
-}
-
-static void env_init(void)
-{
-    env_init_at(T_SEED, T_START_WALL_S);
-}
-
-static void env_start_gw(void)
-{
-    char err[256] = "";
-    CU_ASSERT_EQUAL_FATAL(gw_new(E.loop, &E.cfg, &E.gw, err, sizeof err), 0);
-}
-
-static void env_start(void)
-{
-    env_init();
-    env_start_gw();
-}
-
-static void client_free(t_client_t *c)
-{
-    if (c->stream)
-        io_stream_close(c->stream, IO_CLOSE_FIN);
-    proto_decoder_free(&c->dec);
-    for (size_t i = 0; i < c->nframes; i++)
-        free(c->frames[i]);
-    free(c);
-}
-
-/* Frees everything, then checks that nothing io-level was left behind. */
-static void env_stop(void)
-{
-    gw_free(E.gw);
-    for (size_t i = 0; i < E.nclients; i++)
-        client_free(E.clients[i]);
-    io_loop_run(E.loop);
-    io_stats_t st;
-    io_loop_stats(E.loop, &st);
-    CU_ASSERT_EQUAL(st.streams, 0);
-    CU_ASSERT_EQUAL(st.listeners, 0);
-    CU_ASSERT_EQUAL(st.timers, 0);
-    io_loop_free(E.loop);
-    for (size_t i = 0; i < E.traces.n; i++)
-        free(E.traces.lines[i]);
-}
-
-/* ---- the scripted client ----------------------------------------------- */
-
-static char *frame_join(const proto_frame_t *f)
-{
-    char *out = calloc(1, f->len + 1);
-    proto_reader_t r;
-    proto_reader_init(&r, f);
-    for (int i = 0; proto_reader_remaining(&r) > 0; i++) {
-        const char *field;
-        if (proto_read_str(&r, &field, NULL, 0) < 0)
-            break;
-        if (i > 0)
-            strcat(out, "|");
-        strcat(out, field);
-    }
-    return out;
-}
-
-static void client_on_data(t_client_t *c, const uint8_t *data, size_t len)
-{
-    size_t keep = len < T_RAW_MAX - c->nraw ? len : T_RAW_MAX - c->nraw;
-    memcpy(c->raw + c->nraw, data, keep);
-    c->nraw += keep;
-    c->deliveries++;
-    c->largest_delivery = len > c->largest_delivery ? len : c->largest_delivery;
-    if (c->text || c->dec_error)
-        return;
-    CU_ASSERT_EQUAL_FATAL(proto_decoder_feed(&c->dec, data, len), 0);
-    proto_frame_t f;
-    char err[256];
-    int rc;
-    while ((rc = proto_decoder_next(&c->dec, &f, err, sizeof err)) == 1) {
-        CU_ASSERT_FATAL(c->nframes < T_FRAMES_MAX);
-        c->frame_us[c->nframes] = io_now_us(E.loop);
-        c->frames[c->nframes++] = frame_join(&f);
-    }
-    c->dec_error = rc < 0 ? rc : 0;
-}
-
-static void client_cb(io_stream_t *stream, const io_stream_event_t *ev, void *data)
-{
-    t_client_t *c = data;
-    (void)stream;
-    if (ev->kind == IO_EV_DATA)
-        client_on_data(c, ev->data, ev->len);
-    else if (ev->kind == IO_EV_EOF)
-        c->eof = 1;
-    else if (ev->kind == IO_EV_RESET)
-        c->reset = 1;
-    else if (ev->kind == IO_EV_CONNECT_FAILED)
-        c->refused = ev->status == IO_ERR_REFUSED;
-}
-
-/* Starts a connect to port and returns at once. */
-static t_client_t *client_dial(uint16_t port)
-{
-    t_client_t *c = calloc(1, sizeof *c);
-    CU_ASSERT_FATAL(c != NULL && E.nclients < T_CLIENTS_MAX);
-    E.clients[E.nclients++] = c;
-    proto_decoder_init(&c->dec);
-    CU_ASSERT_EQUAL_FATAL(
-        io_connect(E.loop, "127.0.0.1", port, client_cb, c, &c->stream, NULL, 0), 0);
-    return c;
-}
-
-/* Connects to the gateway and lets the connect complete. */
-static t_client_t *client_new(void)
-{
-    size_t before = E.traces.n;
-    t_client_t *c = client_dial(gw_port(E.gw));
-    run_ms(1);
-    for (size_t i = before; i < E.traces.n; i++)
-        sscanf(E.traces.lines[i], "accept conn=%llu", &c->conn);
-    return c;
-}
-
-static void client_send(t_client_t *c, const void *bytes, size_t len)
-{
-    CU_ASSERT_EQUAL(io_stream_write(c->stream, bytes, len), 0);
-}
-
-static void client_send_fields(t_client_t *c, int n, ...)
-{
-    proto_writer_t w;
-    va_list ap;
-    proto_writer_init(&w);
-    proto_frame_begin(&w);
-    va_start(ap, n);
-    for (int i = 0; i < n; i++)
-        proto_put_str(&w, va_arg(ap, const char *));
-    va_end(ap);
-    CU_ASSERT_EQUAL(proto_frame_end(&w), 0);
-    client_send(c, w.buf, w.len);
-    proto_writer_free(&w);
-}
-
-static void client_hello(t_client_t *c)
-{
-    proto_writer_t w;
-    proto_writer_init(&w);
-    CU_ASSERT_EQUAL(proto_client_hello_write(&w, PROTO_CLIENT_VERSION_MIN,
-                                             PROTO_CLIENT_VERSION_MAX, NULL),
-                    0);
-    client_send(c, w.buf, w.len);
-    proto_writer_free(&w);
-}
-
-static void client_start_api(t_client_t *c, const char *client_id)
-{
-    client_send_fields(c, 4, "71", "2", client_id, "");
-}
-
-static const char *frame_at(const t_client_t *c, size_t i)
-{
-    return i < c->nframes ? c->frames[i] : "(no frame)";
-}
-
-/* A client through hello and startApi with that id: 6 frames received. */
-static t_client_t *client_ready(const char *client_id)
-{
-    t_client_t *c = client_new();
-    client_hello(c);
-    run_ms(2);
-    client_start_api(c, client_id);
-    run_ms(2);
-    CU_ASSERT_EQUAL(c->nframes, 6);
-    return c;
-}
-
-/* Sends reqCurrentTime and says whether currentTime came back within 1 s. */
-static int client_gets_current_time(t_client_t *c)
-{
-    size_t before = c->nframes;
-    client_send_fields(c, 2, "49", "1");
-    run_ms(1000);
-    return c->nframes == before + 1 && strncmp(frame_at(c, before), "49|1|", 5) == 0;
+    gwc_opts_t opts = T_ENV;
+    opts.seed = seed;
+    opts.start_wall_s = start_wall_s;
+    gwc_env_init(&opts);
 }
 
 /* ---- applying faults --------------------------------------------------- */
@@ -316,7 +47,7 @@ static int apply_words(const char *line)
     gw_fault_t f;
     int rc = gw_fault_parse_words(argc, argv, &f, err, sizeof err);
     if (rc == 0)
-        rc = gw_fault_apply(E.gw, &f, err, sizeof err);
+        rc = gw_fault_apply(gwc.gw, &f, err, sizeof err);
     if (rc < 0)
         fprintf(stderr, "\n%s: %s\n", line, err);
     return rc;
@@ -457,201 +188,202 @@ static void kind_names_and_message_kind_names_round_trip(void)
 
 static void apply_refuses_bad_parameters_and_traces_nothing(void)
 {
-    env_start();
+    gwc_env_start(&T_ENV);
     char err[256];
     gw_fault_t f;
     gw_fault_init(&f, GW_FAULT_DOWN);
-    CU_ASSERT_EQUAL(gw_fault_apply(E.gw, &f, err, sizeof err), IO_ERR_INVAL);
+    CU_ASSERT_EQUAL(gw_fault_apply(gwc.gw, &f, err, sizeof err), IO_ERR_INVAL);
     CU_ASSERT_PTR_NOT_NULL(strstr(err, "duration"));
     gw_fault_init(&f, GW_FAULT_CONNECTIVITY_LOST);
     f.for_us = IO_US_PER_S;
     f.restored_code = 1100;
-    CU_ASSERT_EQUAL(gw_fault_apply(E.gw, &f, err, sizeof err), IO_ERR_INVAL);
+    CU_ASSERT_EQUAL(gw_fault_apply(gwc.gw, &f, err, sizeof err), IO_ERR_INVAL);
     CU_ASSERT_PTR_NOT_NULL(strstr(err, "1101 or 1102"));
-    CU_ASSERT_EQUAL(trace_count_prefix("fault"), 0);
-    CU_ASSERT(gw_listening(E.gw));
-    env_stop();
+    CU_ASSERT_EQUAL(gwc_trace_count_prefix("fault"), 0);
+    CU_ASSERT(gw_listening(gwc.gw));
+    gwc_env_stop();
 }
 
 /* ---- each fault's effect and its end ----------------------------------- */
 
 static void kill_rst_for_one_client_id_resets_only_that_session(void)
 {
-    env_start();
-    t_client_t *a = client_ready("1");
-    t_client_t *b = client_ready("2");
+    gwc_env_start(&T_ENV);
+    gwc_client_t *a = gwc_client_ready("1");
+    gwc_client_t *b = gwc_client_ready("2");
     CU_ASSERT_EQUAL(apply_words("kill rst --client-id 2"), 0);
-    run_ms(5);
+    gwc_run_ms(5);
     CU_ASSERT(b->reset);
     CU_ASSERT_FALSE(a->reset || a->eof);
-    CU_ASSERT(trace_index("fault:kill how=rst client_id=2 sessions=1") >= 0);
-    CU_ASSERT(client_gets_current_time(a));
-    env_stop();
+    CU_ASSERT(gwc_trace_index("fault:kill how=rst client_id=2 sessions=1") >= 0);
+    CU_ASSERT(gwc_client_gets_current_time(a));
+    gwc_env_stop();
 }
 
 static void down_kills_refuses_connects_while_it_lasts_then_accepts_again(void)
 {
-    env_start();
-    t_client_t *a = client_ready("1");
+    gwc_env_start(&T_ENV);
+    gwc_client_t *a = gwc_client_ready("1");
     CU_ASSERT_EQUAL(apply_words("down 2m"), 0);
-    run_ms(5);
+    gwc_run_ms(5);
     CU_ASSERT(a->eof);
-    CU_ASSERT_FALSE(gw_listening(E.gw));
-    int down = trace_index("fault:down for_us=120000000 how=fin client_id=-1");
+    CU_ASSERT_FALSE(gw_listening(gwc.gw));
+    int down = gwc_trace_index("fault:down for_us=120000000 how=fin client_id=-1");
     CU_ASSERT(down >= 0);
-    CU_ASSERT(trace_index("session_closed conn=%llu client_id=1 by=gateway how=fin "
+    CU_ASSERT(gwc_trace_index("session_closed conn=%llu client_id=1 by=gateway how=fin "
                           "reason=gateway down", a->conn) > down);
-    t_client_t *early = client_dial(gw_port(E.gw));
-    run_ms(119 * 1000);
+    gwc_client_t *early = gwc_client_dial(gw_port(gwc.gw));
+    gwc_run_ms(119 * 1000);
     CU_ASSERT(early->refused);
-    CU_ASSERT(trace_index("fault_end:down client_id=-1") < 0);
-    run_ms(1000);
-    CU_ASSERT(trace_index("fault_end:down client_id=-1") >= 0);
-    t_client_t *late = client_dial(gw_port(E.gw));
-    run_ms(1);
+    CU_ASSERT(gwc_trace_index("fault_end:down client_id=-1") < 0);
+    gwc_run_ms(1000);
+    CU_ASSERT(gwc_trace_index("fault_end:down client_id=-1") >= 0);
+    gwc_client_t *late = gwc_client_dial(gw_port(gwc.gw));
+    gwc_run_ms(1);
     CU_ASSERT_FALSE(late->refused);
-    client_hello(late);
-    run_ms(5);
+    gwc_client_hello(late, PROTO_CLIENT_VERSION_MIN, PROTO_CLIENT_VERSION_MAX);
+    gwc_run_ms(5);
     CU_ASSERT_EQUAL(late->nframes, 1);
-    CU_ASSERT(gw_listening(E.gw));
-    env_stop();
+    CU_ASSERT(gw_listening(gwc.gw));
+    gwc_env_stop();
 }
 
 static void refuse_keeps_open_sessions_answering_while_connects_are_refused(void)
 {
-    env_start();
-    t_client_t *a = client_ready("1");
+    gwc_env_start(&T_ENV);
+    gwc_client_t *a = gwc_client_ready("1");
     CU_ASSERT_EQUAL(apply_words("refuse 30s"), 0);
-    t_client_t *b = client_dial(gw_port(E.gw));
-    run_ms(5);
+    gwc_client_t *b = gwc_client_dial(gw_port(gwc.gw));
+    gwc_run_ms(5);
     CU_ASSERT(b->refused);
-    CU_ASSERT(client_gets_current_time(a));
-    CU_ASSERT(trace_index("fault:refuse for_us=30000000 client_id=-1") >= 0);
-    run_ms(30 * 1000);
-    CU_ASSERT(trace_index("fault_end:refuse client_id=-1") >= 0);
-    client_ready("2");
-    env_stop();
+    CU_ASSERT(gwc_client_gets_current_time(a));
+    CU_ASSERT(gwc_trace_index("fault:refuse for_us=30000000 client_id=-1") >= 0);
+    gwc_run_ms(30 * 1000);
+    CU_ASSERT(gwc_trace_index("fault_end:refuse client_id=-1") >= 0);
+    gwc_client_ready("2");
+    gwc_env_stop();
 }
 
 static void stale_only_current_time_drops_it_but_answers_req_ids(void)
 {
-    env_start();
-    t_client_t *c = client_ready("1");
+    gwc_env_start(&T_ENV);
+    gwc_client_t *c = gwc_client_ready("1");
     CU_ASSERT_EQUAL(apply_words("stale 10s --only current_time"), 0);
-    CU_ASSERT(trace_index("fault:stale on=1 client_id=-1 for_us=10000000 only=current_time") >=
+    CU_ASSERT(gwc_trace_index("fault:stale on=1 client_id=-1 for_us=10000000 only=current_time") >=
               0);
-    CU_ASSERT_FALSE(client_gets_current_time(c));
-    client_send_fields(c, 3, "8", "1", "1");
-    run_ms(5);
-    CU_ASSERT_STRING_EQUAL(frame_at(c, 6), "9|1|1");
-    run_ms(10 * 1000);
-    CU_ASSERT(trace_index("fault_end:stale client_id=-1") >= 0);
-    CU_ASSERT(client_gets_current_time(c));
-    env_stop();
+    CU_ASSERT_FALSE(gwc_client_gets_current_time(c));
+    gwc_client_send_fields(c, 3, "8", "1", "1");
+    gwc_run_ms(5);
+    CU_ASSERT_STRING_EQUAL(gwc_frame_at(c, 6), "9|1|1");
+    gwc_run_ms(10 * 1000);
+    CU_ASSERT(gwc_trace_index("fault_end:stale client_id=-1") >= 0);
+    CU_ASSERT(gwc_client_gets_current_time(c));
+    gwc_env_stop();
 }
 
 static void stale_only_historical_still_answers_current_time(void)
 {
-    env_start();
-    t_client_t *c = client_ready("1");
+    gwc_env_start(&T_ENV);
+    gwc_client_t *c = gwc_client_ready("1");
     CU_ASSERT_EQUAL(apply_words("stale --only historical"), 0);
-    CU_ASSERT(client_gets_current_time(c));
-    env_stop();
+    CU_ASSERT(gwc_client_gets_current_time(c));
+    gwc_env_stop();
 }
 
 static void handshake_stall_mutes_sessions_accepted_during_it_for_good(void)
 {
-    env_start();
+    gwc_env_start(&T_ENV);
     CU_ASSERT_EQUAL(apply_words("handshake_stall 10s"), 0);
-    t_client_t *stalled = client_new();
-    client_hello(stalled);
-    run_ms(11 * 1000);
-    CU_ASSERT(trace_index("fault_end:handshake_stall client_id=-1") >= 0);
+    gwc_client_t *stalled = gwc_client_new();
+    gwc_client_hello(stalled, PROTO_CLIENT_VERSION_MIN, PROTO_CLIENT_VERSION_MAX);
+    gwc_run_ms(11 * 1000);
+    CU_ASSERT(gwc_trace_index("fault_end:handshake_stall client_id=-1") >= 0);
     CU_ASSERT_EQUAL(stalled->nraw, 0);
     CU_ASSERT_FALSE(stalled->eof);
-    t_client_t *after = client_ready("2");
-    CU_ASSERT_STRING_EQUAL(frame_at(after, 1), "15|1|DU1234567");
-    client_hello(stalled); /* still nothing, whatever it sends */
-    run_ms(1000);
+    gwc_client_t *after = gwc_client_ready("2");
+    CU_ASSERT_STRING_EQUAL(gwc_frame_at(after, 1), "15|1|DU1234567");
+    /* still nothing, whatever it sends */
+    gwc_client_hello(stalled, PROTO_CLIENT_VERSION_MIN, PROTO_CLIENT_VERSION_MAX);
+    gwc_run_ms(1000);
     CU_ASSERT_EQUAL(stalled->nraw, 0);
-    env_stop();
+    gwc_env_stop();
 }
 
 static void latency_delays_every_answer_by_exactly_its_value(void)
 {
-    env_start();
-    t_client_t *c = client_ready("1");
+    gwc_env_start(&T_ENV);
+    gwc_client_t *c = gwc_client_ready("1");
     CU_ASSERT_EQUAL(apply_words("latency 500ms 1m"), 0);
-    io_us_t sent = io_now_us(E.loop);
-    client_send_fields(c, 2, "49", "1");
+    io_us_t sent = io_now_us(gwc.loop);
+    gwc_client_send_fields(c, 2, "49", "1");
     /* 200 us to the gateway, 500 ms held, 200 us back. */
-    io_sim_run_until(E.loop, sent + 500 * IO_US_PER_MS + 399);
+    io_sim_run_until(gwc.loop, sent + 500 * IO_US_PER_MS + 399);
     CU_ASSERT_EQUAL(c->nframes, 6);
-    io_sim_run_until(E.loop, sent + 500 * IO_US_PER_MS + 400);
+    io_sim_run_until(gwc.loop, sent + 500 * IO_US_PER_MS + 400);
     CU_ASSERT_EQUAL(c->nframes, 7);
     CU_ASSERT_EQUAL(c->frame_us[6], sent + 500 * IO_US_PER_MS + 400);
-    run_ms(60 * 1000);
-    CU_ASSERT(trace_index("fault_end:latency client_id=-1") >= 0);
-    sent = io_now_us(E.loop);
-    CU_ASSERT(client_gets_current_time(c));
+    gwc_run_ms(60 * 1000);
+    CU_ASSERT(gwc_trace_index("fault_end:latency client_id=-1") >= 0);
+    sent = io_now_us(gwc.loop);
+    CU_ASSERT(gwc_client_gets_current_time(c));
     CU_ASSERT_EQUAL(c->frame_us[7], sent + 400);
-    env_stop();
+    gwc_env_stop();
 }
 
 static void slice_delivers_answers_in_pieces_of_at_most_max_that_reassemble(void)
 {
-    env_start();
-    t_client_t *c = client_ready("1");
+    gwc_env_start(&T_ENV);
+    gwc_client_t *c = gwc_client_ready("1");
     CU_ASSERT(c->largest_delivery > 3); /* the startup came whole */
     CU_ASSERT_EQUAL(apply_words("slice 3 1m"), 0);
-    CU_ASSERT(trace_index("fault:slice max=3 for_us=60000000 client_id=-1") >= 0);
+    CU_ASSERT(gwc_trace_index("fault:slice max=3 for_us=60000000 client_id=-1") >= 0);
     size_t before = c->deliveries;
     c->largest_delivery = 0;
-    io_us_t sent = io_now_us(E.loop);
-    CU_ASSERT(client_gets_current_time(c)); /* 20 bytes: 7 pieces, 1 ms apart */
+    io_us_t sent = io_now_us(gwc.loop);
+    CU_ASSERT(gwc_client_gets_current_time(c)); /* 20 bytes: 7 pieces, 1 ms apart */
     CU_ASSERT_EQUAL(c->deliveries - before, 7);
     CU_ASSERT_EQUAL(c->largest_delivery, 3);
     CU_ASSERT_EQUAL(c->frame_us[6], sent + 6 * IO_US_PER_MS + 400);
-    client_send_fields(c, 3, "8", "1", "1");
-    run_ms(100);
-    CU_ASSERT_STRING_EQUAL(frame_at(c, 7), "9|1|1");
+    gwc_client_send_fields(c, 3, "8", "1", "1");
+    gwc_run_ms(100);
+    CU_ASSERT_STRING_EQUAL(gwc_frame_at(c, 7), "9|1|1");
     CU_ASSERT_EQUAL(c->largest_delivery, 3);
-    run_ms(60 * 1000);
-    CU_ASSERT(trace_index("fault_end:slice client_id=-1") >= 0);
+    gwc_run_ms(60 * 1000);
+    CU_ASSERT(gwc_trace_index("fault_end:slice client_id=-1") >= 0);
     c->largest_delivery = 0;
-    CU_ASSERT(client_gets_current_time(c));
+    CU_ASSERT(gwc_client_gets_current_time(c));
     CU_ASSERT_EQUAL(c->largest_delivery, 20);
-    env_stop();
+    gwc_env_stop();
 }
 
 static void garbage_sends_a_length_above_the_limit_then_random_bytes(void)
 {
-    env_start();
-    t_client_t *c = client_ready("1");
+    gwc_env_start(&T_ENV);
+    gwc_client_t *c = gwc_client_ready("1");
     size_t before = c->nraw;
     CU_ASSERT_EQUAL(apply_words("garbage 40"), 0);
-    run_ms(5);
+    gwc_run_ms(5);
     CU_ASSERT_EQUAL(c->nraw - before, 44);
     const uint8_t *h = c->raw + before;
     uint32_t len = (uint32_t)h[0] << 24 | (uint32_t)h[1] << 16 | (uint32_t)h[2] << 8 | h[3];
     CU_ASSERT(len > PROTO_LEN_MAX);
     CU_ASSERT_EQUAL(c->dec_error, PROTO_ERR_LENGTH);
-    CU_ASSERT(trace_index("fault:garbage bytes=40 client_id=-1") >= 0);
-    env_stop();
+    CU_ASSERT(gwc_trace_index("fault:garbage bytes=40 client_id=-1") >= 0);
+    gwc_env_stop();
 }
 
 /* The 44 garbage bytes one client receives in a fresh run with seed. */
 static void garbage_of_a_run(uint64_t seed, uint8_t out[44])
 {
-    env_init_at(seed, T_START_WALL_S);
-    env_start_gw();
-    t_client_t *c = client_ready("1");
+    env_init_at(seed, GWC_START_WALL_S);
+    gwc_env_start_gw();
+    gwc_client_t *c = gwc_client_ready("1");
     size_t before = c->nraw;
     CU_ASSERT_EQUAL(apply_words("garbage 40"), 0);
-    run_ms(5);
+    gwc_run_ms(5);
     CU_ASSERT_EQUAL_FATAL(c->nraw - before, 44);
     memcpy(out, c->raw + before, 44);
-    env_stop();
+    gwc_env_stop();
 }
 
 static void same_seed_gives_the_same_garbage_bytes(void)
@@ -666,52 +398,52 @@ static void same_seed_gives_the_same_garbage_bytes(void)
 
 static void connectivity_lost_sends_1100_and_broken_farms_then_1101_after_the_duration(void)
 {
-    env_start();
-    t_client_t *c = client_ready("1");
-    io_us_t start = io_now_us(E.loop);
+    gwc_env_start(&T_ENV);
+    gwc_client_t *c = gwc_client_ready("1");
+    io_us_t start = io_now_us(gwc.loop);
     CU_ASSERT_EQUAL(apply_words("connectivity_lost 45s 1101"), 0);
-    run_ms(5);
+    gwc_run_ms(5);
     CU_ASSERT_EQUAL(c->nframes, 10);
-    CU_ASSERT_STRING_EQUAL(frame_at(c, 6), "4|2|-1|1100|Connectivity between IB and Trader "
+    CU_ASSERT_STRING_EQUAL(gwc_frame_at(c, 6), "4|2|-1|1100|Connectivity between IB and Trader "
                                            "Workstation has been lost.|");
-    CU_ASSERT_STRING_EQUAL(frame_at(c, 7), farm_2103);
-    CU_ASSERT_STRING_EQUAL(frame_at(c, 8), farm_2105);
-    CU_ASSERT_STRING_EQUAL(frame_at(c, 9), farm_2157);
-    io_sim_run_until(E.loop, start + 45 * IO_US_PER_S + 400);
+    CU_ASSERT_STRING_EQUAL(gwc_frame_at(c, 7), farm_2103);
+    CU_ASSERT_STRING_EQUAL(gwc_frame_at(c, 8), farm_2105);
+    CU_ASSERT_STRING_EQUAL(gwc_frame_at(c, 9), farm_2157);
+    io_sim_run_until(gwc.loop, start + 45 * IO_US_PER_S + 400);
     CU_ASSERT_EQUAL(c->nframes, 14);
-    CU_ASSERT_STRING_EQUAL(frame_at(c, 10), "4|2|-1|1101|Connectivity between IB and Trader "
+    CU_ASSERT_STRING_EQUAL(gwc_frame_at(c, 10), "4|2|-1|1101|Connectivity between IB and Trader "
                                             "Workstation has been restored - data lost.|");
     CU_ASSERT_EQUAL(c->frame_us[10], start + 45 * IO_US_PER_S + 200);
-    CU_ASSERT_STRING_EQUAL(frame_at(c, 11), farm_2104);
-    CU_ASSERT_STRING_EQUAL(frame_at(c, 12), farm_2106);
-    CU_ASSERT_STRING_EQUAL(frame_at(c, 13), farm_2158);
-    CU_ASSERT(trace_index("fault:connectivity_lost for_us=45000000 restored=1101 "
+    CU_ASSERT_STRING_EQUAL(gwc_frame_at(c, 11), farm_2104);
+    CU_ASSERT_STRING_EQUAL(gwc_frame_at(c, 12), farm_2106);
+    CU_ASSERT_STRING_EQUAL(gwc_frame_at(c, 13), farm_2158);
+    CU_ASSERT(gwc_trace_index("fault:connectivity_lost for_us=45000000 restored=1101 "
                           "client_id=-1") >= 0);
-    CU_ASSERT(client_gets_current_time(c)); /* the socket stayed up throughout */
-    env_stop();
+    CU_ASSERT(gwc_client_gets_current_time(c)); /* the socket stayed up throughout */
+    gwc_env_stop();
 }
 
 static void connectivity_lost_with_1102_says_data_maintained(void)
 {
-    env_start();
-    t_client_t *c = client_ready("1");
+    gwc_env_start(&T_ENV);
+    gwc_client_t *c = gwc_client_ready("1");
     CU_ASSERT_EQUAL(apply_words("connectivity_lost 1s 1102"), 0);
-    run_ms(1005);
-    CU_ASSERT_STRING_EQUAL(frame_at(c, 10), "4|2|-1|1102|Connectivity between IB and Trader "
+    gwc_run_ms(1005);
+    CU_ASSERT_STRING_EQUAL(gwc_frame_at(c, 10), "4|2|-1|1102|Connectivity between IB and Trader "
                                             "Workstation has been restored - data maintained.|");
-    env_stop();
+    gwc_env_stop();
 }
 
 /* hello and startApi with that id; 1 if it came out ready. */
 static int start_with_id(const char *id)
 {
-    t_client_t *c = client_new();
-    client_hello(c);
-    run_ms(2);
-    client_start_api(c, id);
-    run_ms(5);
+    gwc_client_t *c = gwc_client_new();
+    gwc_client_hello(c, PROTO_CLIENT_VERSION_MIN, PROTO_CLIENT_VERSION_MAX);
+    gwc_run_ms(2);
+    gwc_client_start_api(c, id);
+    gwc_run_ms(5);
     if (c->nframes == 2)
-        CU_ASSERT_STRING_EQUAL(frame_at(c, 1), "4|2|-1|326|Unable to connect as the client id "
+        CU_ASSERT_STRING_EQUAL(gwc_frame_at(c, 1), "4|2|-1|326|Unable to connect as the client id "
                                                "is already in use. Retry with a unique client "
                                                "id.|");
     CU_ASSERT(c->nframes == 2 ? c->eof : c->nframes == 6);
@@ -720,134 +452,134 @@ static int start_with_id(const char *id)
 
 static void client_id_in_use_refuses_the_next_two_start_apis_then_lets_one_in(void)
 {
-    env_start();
+    gwc_env_start(&T_ENV);
     CU_ASSERT_EQUAL(apply_words("client_id_in_use 2"), 0);
     CU_ASSERT_FALSE(start_with_id("7"));
     CU_ASSERT_FALSE(start_with_id("7"));
     CU_ASSERT(start_with_id("7"));
-    CU_ASSERT(trace_index("fault:client_id_in_use times=2 client_id=-1") >= 0);
-    CU_ASSERT(trace_index("fault_end:client_id_in_use client_id=-1") >= 0);
-    env_stop();
+    CU_ASSERT(gwc_trace_index("fault:client_id_in_use times=2 client_id=-1") >= 0);
+    CU_ASSERT(gwc_trace_index("fault_end:client_id_in_use client_id=-1") >= 0);
+    gwc_env_stop();
 }
 
 static void client_id_in_use_for_one_id_lets_other_ids_in(void)
 {
-    env_start();
+    gwc_env_start(&T_ENV);
     CU_ASSERT_EQUAL(apply_words("client_id_in_use 1 --client-id 7"), 0);
     CU_ASSERT(start_with_id("8"));
     CU_ASSERT_FALSE(start_with_id("7"));
     CU_ASSERT(start_with_id("7"));
-    env_stop();
+    gwc_env_stop();
 }
 
 static void error_fault_sends_the_exact_err_msg(void)
 {
-    env_start();
-    t_client_t *c = client_ready("1");
+    gwc_env_start(&T_ENV);
+    gwc_client_t *c = gwc_client_ready("1");
     CU_ASSERT_EQUAL(apply_words("error 162 --req-id 4"), 0);
     CU_ASSERT_EQUAL(apply_words("error 10197 custom"), 0);
-    run_ms(5);
+    gwc_run_ms(5);
     char want[256];
     snprintf(want, sizeof want, "4|2|4|162|%s|", proto_error_text(162));
-    CU_ASSERT_STRING_EQUAL(frame_at(c, 6), want);
-    CU_ASSERT_STRING_EQUAL(frame_at(c, 7), "4|2|-1|10197|custom|");
-    CU_ASSERT(trace_index("fault:error code=10197 req_id=-1 text=custom client_id=-1") >= 0);
-    env_stop();
+    CU_ASSERT_STRING_EQUAL(gwc_frame_at(c, 6), want);
+    CU_ASSERT_STRING_EQUAL(gwc_frame_at(c, 7), "4|2|-1|10197|custom|");
+    CU_ASSERT(gwc_trace_index("fault:error code=10197 req_id=-1 text=custom client_id=-1") >= 0);
+    gwc_env_stop();
 }
 
 static void farm_outage_sends_2103_2105_then_2104_2106_and_keeps_the_socket(void)
 {
-    env_start();
-    t_client_t *c = client_ready("1");
+    gwc_env_start(&T_ENV);
+    gwc_client_t *c = gwc_client_ready("1");
     CU_ASSERT_EQUAL(apply_words("farm_outage 5m"), 0);
-    run_ms(5);
+    gwc_run_ms(5);
     CU_ASSERT_EQUAL(c->nframes, 8);
-    CU_ASSERT_STRING_EQUAL(frame_at(c, 6), farm_2103);
-    CU_ASSERT_STRING_EQUAL(frame_at(c, 7), farm_2105);
-    run_ms(5 * 60 * 1000);
+    CU_ASSERT_STRING_EQUAL(gwc_frame_at(c, 6), farm_2103);
+    CU_ASSERT_STRING_EQUAL(gwc_frame_at(c, 7), farm_2105);
+    gwc_run_ms(5 * 60 * 1000);
     CU_ASSERT_EQUAL(c->nframes, 10);
-    CU_ASSERT_STRING_EQUAL(frame_at(c, 8), farm_2104);
-    CU_ASSERT_STRING_EQUAL(frame_at(c, 9), farm_2106);
+    CU_ASSERT_STRING_EQUAL(gwc_frame_at(c, 8), farm_2104);
+    CU_ASSERT_STRING_EQUAL(gwc_frame_at(c, 9), farm_2106);
     CU_ASSERT_FALSE(c->eof || c->reset);
-    CU_ASSERT(trace_index("fault_end:farm_outage client_id=-1") >= 0);
-    env_stop();
+    CU_ASSERT(gwc_trace_index("fault_end:farm_outage client_id=-1") >= 0);
+    gwc_env_stop();
 }
 
 static void fault_for_one_client_id_leaves_the_other_session_untouched(void)
 {
-    env_start();
-    t_client_t *a = client_ready("1");
-    t_client_t *b = client_ready("2");
+    gwc_env_start(&T_ENV);
+    gwc_client_t *a = gwc_client_ready("1");
+    gwc_client_t *b = gwc_client_ready("2");
     CU_ASSERT_EQUAL(apply_words("latency 5s 1m --client-id 2"), 0);
     CU_ASSERT_EQUAL(apply_words("error 162 --client-id 2"), 0);
-    CU_ASSERT(client_gets_current_time(a));
+    CU_ASSERT(gwc_client_gets_current_time(a));
     CU_ASSERT_EQUAL(a->nframes, 7);
-    CU_ASSERT_FALSE(client_gets_current_time(b));
-    run_ms(5000);
+    CU_ASSERT_FALSE(gwc_client_gets_current_time(b));
+    gwc_run_ms(5000);
     CU_ASSERT_EQUAL(b->nframes, 8); /* the error, then currentTime, in order */
-    CU_ASSERT_EQUAL(strncmp(frame_at(b, 6), "4|2|-1|162|", 11), 0);
-    CU_ASSERT_EQUAL(strncmp(frame_at(b, 7), "49|1|", 5), 0);
-    env_stop();
+    CU_ASSERT_EQUAL(strncmp(gwc_frame_at(b, 6), "4|2|-1|162|", 11), 0);
+    CU_ASSERT_EQUAL(strncmp(gwc_frame_at(b, 7), "49|1|", 5), 0);
+    gwc_env_stop();
 }
 
 static void targeted_stale_follows_the_client_id_into_a_new_session(void)
 {
-    env_start();
-    t_client_t *a = client_ready("7");
+    gwc_env_start(&T_ENV);
+    gwc_client_t *a = gwc_client_ready("7");
     CU_ASSERT_EQUAL(apply_words("stale 30s --only current_time --client-id 7"), 0);
     CU_ASSERT_EQUAL(apply_words("kill --client-id 7"), 0);
-    t_client_t *b = client_ready("7");
+    gwc_client_t *b = gwc_client_ready("7");
     CU_ASSERT(a->eof);
-    CU_ASSERT_FALSE(client_gets_current_time(b));
-    env_stop();
+    CU_ASSERT_FALSE(gwc_client_gets_current_time(b));
+    gwc_env_stop();
 }
 
 static void clear_ends_every_active_fault_at_once(void)
 {
-    env_start();
-    t_client_t *c = client_ready("1");
+    gwc_env_start(&T_ENV);
+    gwc_client_t *c = gwc_client_ready("1");
     CU_ASSERT_EQUAL(apply_words("stale"), 0);
     CU_ASSERT_EQUAL(apply_words("latency 2s 1h"), 0);
     CU_ASSERT_EQUAL(apply_words("refuse 1h"), 0);
     CU_ASSERT_EQUAL(apply_words("farm_outage 1h"), 0);
-    CU_ASSERT_EQUAL(gw_faults_info(E.gw, NULL, 0), 4);
+    CU_ASSERT_EQUAL(gw_faults_info(gwc.gw, NULL, 0), 4);
     CU_ASSERT_EQUAL(apply_words("clear"), 0);
-    CU_ASSERT_EQUAL(gw_faults_info(E.gw, NULL, 0), 0);
-    CU_ASSERT(gw_listening(E.gw));
-    int clear = trace_index("fault:clear client_id=-1");
+    CU_ASSERT_EQUAL(gw_faults_info(gwc.gw, NULL, 0), 0);
+    CU_ASSERT(gw_listening(gwc.gw));
+    int clear = gwc_trace_index("fault:clear client_id=-1");
     CU_ASSERT(clear >= 0);
-    CU_ASSERT(trace_index("fault_end:stale client_id=-1") > clear);
-    CU_ASSERT(trace_index("fault_end:latency client_id=-1") > clear);
-    CU_ASSERT(trace_index("fault_end:refuse client_id=-1") > clear);
-    CU_ASSERT(trace_index("fault_end:farm_outage client_id=-1") > clear);
-    run_ms(5);
-    CU_ASSERT_STRING_EQUAL(frame_at(c, 6), farm_2104); /* stale ended before the farms */
-    io_us_t sent = io_now_us(E.loop);
-    CU_ASSERT(client_gets_current_time(c));
+    CU_ASSERT(gwc_trace_index("fault_end:stale client_id=-1") > clear);
+    CU_ASSERT(gwc_trace_index("fault_end:latency client_id=-1") > clear);
+    CU_ASSERT(gwc_trace_index("fault_end:refuse client_id=-1") > clear);
+    CU_ASSERT(gwc_trace_index("fault_end:farm_outage client_id=-1") > clear);
+    gwc_run_ms(5);
+    CU_ASSERT_STRING_EQUAL(gwc_frame_at(c, 6), farm_2104); /* stale ended before the farms */
+    io_us_t sent = io_now_us(gwc.loop);
+    CU_ASSERT(gwc_client_gets_current_time(c));
     CU_ASSERT_EQUAL(c->frame_us[c->nframes - 1], sent + 400);
-    env_stop();
+    gwc_env_stop();
 }
 
 static void clear_for_one_client_id_keeps_the_others_faults(void)
 {
-    env_start();
+    gwc_env_start(&T_ENV);
     CU_ASSERT_EQUAL(apply_words("stale --client-id 1"), 0);
     CU_ASSERT_EQUAL(apply_words("stale --client-id 2"), 0);
     CU_ASSERT_EQUAL(apply_words("clear --client-id 1"), 0);
     gw_fault_info_t info[4];
-    CU_ASSERT_EQUAL(gw_faults_info(E.gw, info, 4), 1);
+    CU_ASSERT_EQUAL(gw_faults_info(gwc.gw, info, 4), 1);
     CU_ASSERT_EQUAL(info[0].client_id, 2);
     CU_ASSERT_EQUAL(info[0].remaining_us, -1);
-    env_stop();
+    gwc_env_stop();
 }
 
 /* The wall seconds of every trace line that starts with prefix. */
 static size_t trace_walls(const char *prefix, int64_t *out, size_t cap)
 {
     size_t n = 0;
-    for (size_t i = 0; i < E.traces.n && n < cap; i++)
-        if (strncmp(E.traces.lines[i], prefix, strlen(prefix)) == 0)
-            out[n++] = E.traces.wall_us[i] / IO_US_PER_S;
+    for (size_t i = 0; i < gwc.traces.n && n < cap; i++)
+        if (strncmp(gwc.traces.lines[i], prefix, strlen(prefix)) == 0)
+            out[n++] = gwc.traces.wall_us[i] / IO_US_PER_S;
     return n;
 }
 
@@ -855,10 +587,10 @@ static void daily_restart_goes_down_at_2345_new_york_time_across_a_dst_change(vo
 {
     /* Saturday 2025-11-01 12:00 UTC (EDT); DST ends on Sunday the 2nd. */
     env_init_at(T_SEED, ny_to_utc(2025, 11, 1, 8, 0, 0));
-    E.cfg.daily_restart_min = 23 * 60 + 45;
-    E.cfg.daily_restart_down_us = 2 * 60 * IO_US_PER_S;
-    env_start_gw();
-    run_ms(50LL * 3600 * 1000);
+    gwc.cfg.daily_restart_min = 23 * 60 + 45;
+    gwc.cfg.daily_restart_down_us = 2 * 60 * IO_US_PER_S;
+    gwc_env_start_gw();
+    gwc_run_ms(50LL * 3600 * 1000);
     int64_t downs[4], ends[4];
     CU_ASSERT_EQUAL_FATAL(trace_walls("fault:down ", downs, 4), 2);
     CU_ASSERT_EQUAL_FATAL(trace_walls("fault_end:down", ends, 4), 2);
@@ -868,58 +600,58 @@ static void daily_restart_goes_down_at_2345_new_york_time_across_a_dst_change(vo
     CU_ASSERT_EQUAL(downs[1] - downs[0], 25 * 3600); /* the day DST ended */
     CU_ASSERT_EQUAL(ends[0] - downs[0], 120);
     CU_ASSERT_EQUAL(ends[1] - downs[1], 120);
-    CU_ASSERT(trace_index("fault:down for_us=120000000 how=fin client_id=-1") >= 0);
-    CU_ASSERT(gw_listening(E.gw));
-    env_stop();
+    CU_ASSERT(gwc_trace_index("fault:down for_us=120000000 how=fin client_id=-1") >= 0);
+    CU_ASSERT(gw_listening(gwc.gw));
+    gwc_env_stop();
 }
 
 static void daily_restart_refuses_connects_while_down(void)
 {
     env_init_at(T_SEED, ny_to_utc(2025, 12, 10, 23, 44, 0));
-    E.cfg.daily_restart_min = 23 * 60 + 45;
-    env_start_gw();
-    t_client_t *a = client_ready("1");
-    run_ms(61 * 1000);
+    gwc.cfg.daily_restart_min = 23 * 60 + 45;
+    gwc_env_start_gw();
+    gwc_client_t *a = gwc_client_ready("1");
+    gwc_run_ms(61 * 1000);
     CU_ASSERT(a->eof);
-    t_client_t *b = client_dial(gw_port(E.gw));
-    run_ms(5);
+    gwc_client_t *b = gwc_client_dial(gw_port(gwc.gw));
+    gwc_run_ms(5);
     CU_ASSERT(b->refused);
-    run_ms(2 * 60 * 1000);
-    client_ready("1");
-    env_stop();
+    gwc_run_ms(2 * 60 * 1000);
+    gwc_client_ready("1");
+    gwc_env_stop();
 }
 
 /* ---- robustness -------------------------------------------------------- */
 
 static void client_that_never_reads_is_dropped_at_the_bound_and_others_still_answer(void)
 {
-    env_init();
-    E.cfg.output_max = 4096;
-    env_start_gw();
-    t_client_t *other = client_ready("1");
-    t_client_t *slow = client_ready("2");
+    gwc_env_init(&T_ENV);
+    gwc.cfg.output_max = 4096;
+    gwc_env_start_gw();
+    gwc_client_t *other = gwc_client_ready("1");
+    gwc_client_t *slow = gwc_client_ready("2");
     for (int i = 0; i < 300; i++) /* 300 answers of 20 bytes: 6000 bytes */
-        client_send_fields(slow, 2, "49", "1");
+        gwc_client_send_fields(slow, 2, "49", "1");
     /* Answers now stay in flight for an hour: a client that never reads. */
     io_sim_net_t stuck = {3600 * IO_US_PER_S, 0, 0};
-    io_sim_set_net(E.loop, &stuck);
-    run_ms(1);
-    CU_ASSERT(trace_index("session_closed conn=%llu client_id=2 by=gateway how=rst "
+    io_sim_set_net(gwc.loop, &stuck);
+    gwc_run_ms(1);
+    CU_ASSERT(gwc_trace_index("session_closed conn=%llu client_id=2 by=gateway how=rst "
                           "reason=output bound exceeded", slow->conn) >= 0);
-    CU_ASSERT_EQUAL(gw_session_count(E.gw), 1);
+    CU_ASSERT_EQUAL(gw_session_count(gwc.gw), 1);
     io_sim_net_t normal = IO_SIM_NET_DEFAULT;
-    io_sim_set_net(E.loop, &normal);
-    CU_ASSERT(client_gets_current_time(other));
-    env_stop();
+    io_sim_set_net(gwc.loop, &normal);
+    CU_ASSERT(gwc_client_gets_current_time(other));
+    gwc_env_stop();
 }
 
 static void forty_connects_at_once_serve_thirty_two_and_close_the_rest(void)
 {
-    env_start();
-    t_client_t *c[40];
+    gwc_env_start(&T_ENV);
+    gwc_client_t *c[40];
     for (int i = 0; i < 40; i++)
-        c[i] = client_dial(gw_port(E.gw));
-    run_ms(5);
+        c[i] = gwc_client_dial(gw_port(gwc.gw));
+    gwc_run_ms(5);
     int open = 0, closed = 0;
     for (int i = 0; i < 40; i++) {
         open += !c[i]->eof && !c[i]->refused;
@@ -927,54 +659,54 @@ static void forty_connects_at_once_serve_thirty_two_and_close_the_rest(void)
     }
     CU_ASSERT_EQUAL(open, GW_SESSIONS_MAX);
     CU_ASSERT_EQUAL(closed, 40 - GW_SESSIONS_MAX);
-    CU_ASSERT_EQUAL(gw_session_count(E.gw), GW_SESSIONS_MAX);
+    CU_ASSERT_EQUAL(gw_session_count(gwc.gw), GW_SESSIONS_MAX);
     gw_counters_t counters;
-    gw_get_counters(E.gw, &counters);
+    gw_get_counters(gwc.gw, &counters);
     CU_ASSERT_EQUAL(counters.turned_away, 40 - GW_SESSIONS_MAX);
-    client_hello(c[0]);
-    run_ms(5);
+    gwc_client_hello(c[0], PROTO_CLIENT_VERSION_MIN, PROTO_CLIENT_VERSION_MAX);
+    gwc_run_ms(5);
     CU_ASSERT_EQUAL(c[0]->nframes, 1);
-    env_stop();
+    gwc_env_stop();
 }
 
 static void bad_input_on_one_session_leaves_the_others_answering(void)
 {
-    env_start();
-    t_client_t *ok = client_ready("1");
-    t_client_t *early = client_new();
-    client_hello(early);
-    client_send_fields(early, 2, "49", "1"); /* a request before startApi */
-    t_client_t *huge = client_ready("2");
+    gwc_env_start(&T_ENV);
+    gwc_client_t *ok = gwc_client_ready("1");
+    gwc_client_t *early = gwc_client_new();
+    gwc_client_hello(early, PROTO_CLIENT_VERSION_MIN, PROTO_CLIENT_VERSION_MAX);
+    gwc_client_send_fields(early, 2, "49", "1"); /* a request before startApi */
+    gwc_client_t *huge = gwc_client_ready("2");
     static const uint8_t oversized[] = {0x01, 0x00, 0x00, 0x00, '4', '9', 0};
-    client_send(huge, oversized, sizeof oversized);
-    run_ms(5);
+    gwc_client_send(huge, oversized, sizeof oversized);
+    gwc_run_ms(5);
     CU_ASSERT(early->eof);
     CU_ASSERT(huge->reset);
-    CU_ASSERT(trace_index("session_closed conn=%llu client_id=-1 by=gateway how=fin "
+    CU_ASSERT(gwc_trace_index("session_closed conn=%llu client_id=-1 by=gateway how=fin "
                           "reason=request before startApi", early->conn) >= 0);
-    CU_ASSERT(trace_index("session_closed conn=%llu client_id=2 by=gateway how=rst "
+    CU_ASSERT(gwc_trace_index("session_closed conn=%llu client_id=2 by=gateway how=rst "
                           "reason=protocol error", huge->conn) >= 0);
-    CU_ASSERT(client_gets_current_time(ok));
-    env_stop();
+    CU_ASSERT(gwc_client_gets_current_time(ok));
+    gwc_env_stop();
 }
 
 /* ---- the control server ------------------------------------------------ */
 
 static void ctl_status_lists_sessions_faults_and_counters_as_json(void)
 {
-    env_start();
-    client_ready("7");
+    gwc_env_start(&T_ENV);
+    gwc_client_ready("7");
     char out[GW_CTL_ANSWER_MAX];
-    CU_ASSERT_EQUAL(gw_ctl_execute(E.gw, "stale 30s --client-id 7", out, sizeof out), 1);
+    CU_ASSERT_EQUAL(gw_ctl_execute(gwc.gw, "stale 30s --client-id 7", out, sizeof out), 1);
     CU_ASSERT_STRING_EQUAL(out, "{\"ok\":true,\"applied\":\"stale\",\"client_id\":7}");
-    CU_ASSERT_EQUAL(gw_ctl_execute(E.gw, "client_id_in_use 2", out, sizeof out), 1);
-    run_ms(10 * 1000);
-    CU_ASSERT_EQUAL(gw_ctl_execute(E.gw, "status", out, sizeof out), 1);
+    CU_ASSERT_EQUAL(gw_ctl_execute(gwc.gw, "client_id_in_use 2", out, sizeof out), 1);
+    gwc_run_ms(10 * 1000);
+    CU_ASSERT_EQUAL(gw_ctl_execute(gwc.gw, "status", out, sizeof out), 1);
     cJSON *st = cJSON_Parse(out);
     CU_ASSERT_FATAL(cJSON_IsObject(st));
     CU_ASSERT(cJSON_IsTrue(cJSON_GetObjectItem(st, "ok")));
     CU_ASSERT(cJSON_IsTrue(cJSON_GetObjectItem(st, "listening")));
-    CU_ASSERT_EQUAL(cJSON_GetObjectItem(st, "port")->valueint, gw_port(E.gw));
+    CU_ASSERT_EQUAL(cJSON_GetObjectItem(st, "port")->valueint, gw_port(gwc.gw));
     cJSON *sessions = cJSON_GetObjectItem(st, "sessions");
     CU_ASSERT_EQUAL(cJSON_GetArraySize(sessions), 1);
     cJSON *s0 = cJSON_GetArrayItem(sessions, 0);
@@ -992,32 +724,32 @@ static void ctl_status_lists_sessions_faults_and_counters_as_json(void)
     CU_ASSERT_EQUAL(cJSON_GetObjectItem(counters, "accepted")->valueint, 1);
     CU_ASSERT_EQUAL(cJSON_GetObjectItem(counters, "faults")->valueint, 2);
     cJSON_Delete(st);
-    env_stop();
+    gwc_env_stop();
 }
 
 static void ctl_refuses_a_bad_command_with_the_reason(void)
 {
-    env_start();
+    gwc_env_start(&T_ENV);
     char out[GW_CTL_ANSWER_MAX];
-    CU_ASSERT_EQUAL(gw_ctl_execute(E.gw, "down soon", out, sizeof out), 0);
+    CU_ASSERT_EQUAL(gw_ctl_execute(gwc.gw, "down soon", out, sizeof out), 0);
     cJSON *ans = cJSON_Parse(out);
     CU_ASSERT_FATAL(cJSON_IsObject(ans));
     CU_ASSERT(cJSON_IsFalse(cJSON_GetObjectItem(ans, "ok")));
     CU_ASSERT_PTR_NOT_NULL(strstr(cJSON_GetObjectItem(ans, "error")->valuestring,
                                   "\"soon\" is not a duration"));
     cJSON_Delete(ans);
-    CU_ASSERT_EQUAL(gw_ctl_execute(E.gw, "status now", out, sizeof out), 0);
-    CU_ASSERT_EQUAL(gw_ctl_execute(E.gw, "   ", out, sizeof out), 0);
+    CU_ASSERT_EQUAL(gw_ctl_execute(gwc.gw, "status now", out, sizeof out), 0);
+    CU_ASSERT_EQUAL(gw_ctl_execute(gwc.gw, "   ", out, sizeof out), 0);
     CU_ASSERT_STRING_EQUAL(out, "{\"ok\":false,\"error\":\"empty command\"}");
-    CU_ASSERT_EQUAL(gw_ctl_execute(E.gw, "error 1 \"open", out, sizeof out), 0);
+    CU_ASSERT_EQUAL(gw_ctl_execute(gwc.gw, "error 1 \"open", out, sizeof out), 0);
     CU_ASSERT_PTR_NOT_NULL(strstr(out, "quote"));
-    env_stop();
+    gwc_env_stop();
 }
 
 static void ctl_quoted_words_arrive_whole(void)
 {
-    env_start();
-    t_client_t *c = client_ready("1");
+    gwc_env_start(&T_ENV);
+    gwc_client_t *c = gwc_client_ready("1");
     char line[256] = "";
     size_t len = 0;
     const char *words[] = {"error", "200", "say \"hi\" \\ there", "--req-id", "3"};
@@ -1025,26 +757,26 @@ static void ctl_quoted_words_arrive_whole(void)
         len = gw_ctl_quote(words[i], line, len, sizeof line);
     CU_ASSERT_EQUAL(len, strlen(line));
     char out[GW_CTL_ANSWER_MAX];
-    CU_ASSERT_EQUAL(gw_ctl_execute(E.gw, line, out, sizeof out), 1);
-    run_ms(5);
-    CU_ASSERT_STRING_EQUAL(frame_at(c, 6), "4|2|3|200|say \"hi\" \\ there|");
+    CU_ASSERT_EQUAL(gw_ctl_execute(gwc.gw, line, out, sizeof out), 1);
+    gwc_run_ms(5);
+    CU_ASSERT_STRING_EQUAL(gwc_frame_at(c, 6), "4|2|3|200|say \"hi\" \\ there|");
     char small[8] = "";
     CU_ASSERT(gw_ctl_quote("a b c d e", small, 0, sizeof small) >= sizeof small);
-    env_stop();
+    gwc_env_stop();
 }
 
 static void ctl_server_answers_one_json_line_per_command_line(void)
 {
-    env_start();
-    t_client_t *s = client_ready("7");
+    gwc_env_start(&T_ENV);
+    gwc_client_t *s = gwc_client_ready("7");
     gw_ctl_t *ctl = NULL;
     char err[256];
-    CU_ASSERT_EQUAL_FATAL(gw_ctl_new(E.loop, E.gw, "127.0.0.1", 0, &ctl, err, sizeof err), 0);
-    t_client_t *c = client_dial(gw_ctl_port(ctl));
+    CU_ASSERT_EQUAL_FATAL(gw_ctl_new(gwc.loop, gwc.gw, "127.0.0.1", 0, &ctl, err, sizeof err), 0);
+    gwc_client_t *c = gwc_client_dial(gw_ctl_port(ctl));
     c->text = 1;
     static const char cmds[] = "kill rst --client-id 7\r\nfrobnicate\nstatus\n";
-    client_send(c, cmds, sizeof cmds - 1);
-    run_ms(5);
+    gwc_client_send(c, cmds, sizeof cmds - 1);
+    gwc_run_ms(5);
     CU_ASSERT(s->reset);
     c->raw[c->nraw] = '\0';
     char *lines[4] = {NULL};
@@ -1058,25 +790,25 @@ static void ctl_server_answers_one_json_line_per_command_line(void)
                            "{\"ok\":false,\"error\":\"unknown command \\\"frobnicate\\\"\"}");
     CU_ASSERT_PTR_NOT_NULL(strstr(lines[2], "\"sessions\":[]"));
     gw_ctl_free(ctl);
-    env_stop();
+    gwc_env_stop();
 }
 
 static void ctl_server_closes_a_connection_whose_line_never_ends(void)
 {
-    env_start();
+    gwc_env_start(&T_ENV);
     gw_ctl_t *ctl = NULL;
-    CU_ASSERT_EQUAL_FATAL(gw_ctl_new(E.loop, E.gw, "127.0.0.1", 0, &ctl, NULL, 0), 0);
-    t_client_t *c = client_dial(gw_ctl_port(ctl));
+    CU_ASSERT_EQUAL_FATAL(gw_ctl_new(gwc.loop, gwc.gw, "127.0.0.1", 0, &ctl, NULL, 0), 0);
+    gwc_client_t *c = gwc_client_dial(gw_ctl_port(ctl));
     c->text = 1;
     char junk[GW_CTL_LINE_MAX + 10];
     memset(junk, 'x', sizeof junk);
-    client_send(c, junk, sizeof junk);
-    run_ms(5);
+    gwc_client_send(c, junk, sizeof junk);
+    gwc_run_ms(5);
     CU_ASSERT(c->eof);
     c->raw[c->nraw] = '\0';
     CU_ASSERT_STRING_EQUAL((char *)c->raw, "{\"ok\":false,\"error\":\"command line too long\"}\n");
     gw_ctl_free(ctl);
-    env_stop();
+    gwc_env_stop();
 }
 
 static CU_TestInfo parse_tests[] = {

@@ -3,7 +3,9 @@
  * they send each request with the field layout real clients use and keep
  * every reply as its list of fields (read with proto's decoder and field
  * reader), so tests check exact field counts per negotiated version, the
- * order of the messages of a flow, and what the values say. */
+ * order of the messages of a flow, and what the values say. The loop and
+ * the gateway are gwclient.h's; the clients are this file's own, since
+ * they keep fields apart and any number of frames. */
 #include <cjson/cJSON.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -16,15 +18,15 @@
 #include "../mockgw/market.h"
 #include "../proto/nytime.h"
 #include "../proto/proto.h"
-#include "../sim/io_sim.h"
+#include "gwclient.h"
 #include "testlib.h"
 
-/* 2025-12-10 14:25:00 UTC (Wednesday 09:25 in New York). */
-#define T_START_WALL_S 1765376700
 /* 2025-12-13 15:00:00 UTC, a Saturday. */
 #define T_SATURDAY_WALL_S 1765638000
 #define T_CLIENTS_MAX 4
 #define T_FIELDS_MAX 160
+
+static const gwc_opts_t T_ENV = {42, GWC_START_WALL_S, 0, NULL, 1};
 
 typedef struct t_frame {
     int n;
@@ -40,44 +42,11 @@ typedef struct t_client {
 } t_client_t;
 
 static struct {
-    io_loop_t *loop;
-    gw_t *gw;
-    gw_config_t cfg;
     t_client_t *clients[T_CLIENTS_MAX];
     size_t nclients;
 } E;
 
-/* ---- environment ------------------------------------------------------- */
-
-static void run_ms(long long ms)
-{
-    io_sim_run_until(E.loop, io_now_us(E.loop) + ms * IO_US_PER_MS);
-}
-
-static void env_init_at(int64_t wall_s)
-{
-    memset(&E, 0, sizeof E);
-    io_sim_config_t sc = {42, (io_us_t)wall_s * IO_US_PER_S, IO_SIM_NET_DEFAULT};
-    E.loop = io_sim_loop_new(&sc);
-    gw_config_defaults(&E.cfg);
-}
-
-static void env_init(void)
-{
-    env_init_at(T_START_WALL_S);
-}
-
-static void env_start_gw(void)
-{
-    char err[256] = "";
-    CU_ASSERT_EQUAL_FATAL(gw_new(E.loop, &E.cfg, &E.gw, err, sizeof err), 0);
-}
-
-static void env_start(void)
-{
-    env_init();
-    env_start_gw();
-}
+/* ---- the scripted client ----------------------------------------------- */
 
 static void client_clear(t_client_t *c)
 {
@@ -99,21 +68,14 @@ static void client_free(t_client_t *c)
     free(c);
 }
 
+/* This file's clients go first, then the shared environment. */
 static void env_stop(void)
 {
-    gw_free(E.gw);
     for (size_t i = 0; i < E.nclients; i++)
         client_free(E.clients[i]);
-    io_loop_run(E.loop);
-    io_stats_t st;
-    io_loop_stats(E.loop, &st);
-    CU_ASSERT_EQUAL(st.streams, 0);
-    CU_ASSERT_EQUAL(st.timers, 0);
-    io_loop_free(E.loop);
-    gw_config_release(&E.cfg);
+    E.nclients = 0;
+    gwc_env_stop();
 }
-
-/* ---- the scripted client ----------------------------------------------- */
 
 static void client_keep(t_client_t *c, const proto_frame_t *f)
 {
@@ -154,25 +116,15 @@ static void client_cb(io_stream_t *stream, const io_stream_event_t *ev, void *da
 
 static void client_send_arr(t_client_t *c, int n, const char *const *fields)
 {
-    proto_writer_t w;
-    proto_writer_init(&w);
-    proto_frame_begin(&w);
-    for (int i = 0; i < n; i++)
-        proto_put_str(&w, fields[i]);
-    CU_ASSERT_EQUAL(proto_frame_end(&w), 0);
-    CU_ASSERT_EQUAL(io_stream_write(c->stream, w.buf, w.len), 0);
-    proto_writer_free(&w);
+    gwc_write_fields(c->stream, n, fields);
 }
 
 static void client_send(t_client_t *c, int n, ...)
 {
-    const char *fields[T_FIELDS_MAX];
     va_list ap;
     va_start(ap, n);
-    for (int i = 0; i < n; i++)
-        fields[i] = va_arg(ap, const char *);
+    gwc_write_fieldsv(c->stream, n, ap);
     va_end(ap);
-    client_send_arr(c, n, fields);
 }
 
 /* Connects, says hello with v100..max, sends startApi with client_id and
@@ -184,18 +136,14 @@ static t_client_t *client_ready_v(const char *client_id, int max_version)
     CU_ASSERT_FATAL(c != NULL && E.nclients < T_CLIENTS_MAX);
     E.clients[E.nclients++] = c;
     proto_decoder_init(&c->dec);
-    CU_ASSERT_EQUAL_FATAL(io_connect(E.loop, "127.0.0.1", gw_port(E.gw), client_cb, c,
+    CU_ASSERT_EQUAL_FATAL(io_connect(gwc.loop, "127.0.0.1", gw_port(gwc.gw), client_cb, c,
                                      &c->stream, NULL, 0),
                           0);
-    run_ms(1);
-    proto_writer_t w;
-    proto_writer_init(&w);
-    CU_ASSERT_EQUAL(proto_client_hello_write(&w, 100, max_version, NULL), 0);
-    CU_ASSERT_EQUAL(io_stream_write(c->stream, w.buf, w.len), 0);
-    proto_writer_free(&w);
-    run_ms(2);
+    gwc_run_ms(1);
+    gwc_write_hello(c->stream, 100, max_version);
+    gwc_run_ms(2);
     client_send(c, 4, "71", "2", client_id, "");
-    run_ms(2);
+    gwc_run_ms(2);
     CU_ASSERT_EQUAL_FATAL(c->nframes, 6);
     client_clear(c);
     return c;
@@ -311,17 +259,17 @@ static void place_order(t_client_t *c, const char *id, const char *symbol, const
 
 static int64_t wall_s(void)
 {
-    return io_wall_us(E.loop) / IO_US_PER_S;
+    return io_wall_us(gwc.loop) / IO_US_PER_S;
 }
 
 /* ---- field counts ------------------------------------------------------ */
 
 static void simple_replies_have_their_exact_field_counts_at_178(void)
 {
-    env_init();
-    E.cfg.positions[0] = (gw_position_t){"DU1234567", "AAPL", 10, 150};
-    E.cfg.npositions = 1;
-    env_start_gw();
+    gwc_env_init(&T_ENV);
+    gwc.cfg.positions[0] = (gw_position_t){"DU1234567", "AAPL", 10, 150};
+    gwc.cfg.npositions = 1;
+    gwc_env_start_gw();
     t_client_t *c = client_ready("1");
     client_send(c, 2, "49", "1");
     client_send(c, 3, "8", "1", "1");
@@ -334,7 +282,7 @@ static void simple_replies_have_their_exact_field_counts_at_178(void)
     client_send(c, 10, "7", "3", "9", "0", "", "", "", "", "", "");
     client_send(c, 2, "99", "0");
     req_mkt_data(c, "11", "AAPL", "1");
-    run_ms(5);
+    gwc_run_ms(5);
     static const struct {
         const char *id;
         int fields;
@@ -360,11 +308,11 @@ static void contract_data_layout_follows_the_negotiated_version(void)
         int version, fields;
     } want[] = {{178, 40}, {176, 40}, {164, 40}, {163, 40}, {162, 39}, {152, 39}, {151, 38}};
     for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
-        env_start();
+        gwc_env_start(&T_ENV);
         t_client_t *c = client_ready_v("1", want[i].version);
         req_contract_details(c, "5", "AAPL", "STK");
         req_contract_details(c, "6", "EUR", "CASH");
-        run_ms(5);
+        gwc_run_ms(5);
         CU_ASSERT_EQUAL(count(c, "10"), 2);
         CU_ASSERT_EQUAL(nth(c, "10", 0)->n, want[i].fields);
         CU_ASSERT_EQUAL(nth(c, "10", 1)->n, want[i].fields);
@@ -379,11 +327,11 @@ static void contract_data_layout_follows_the_negotiated_version(void)
 
 static void unknown_contracts_get_error_200_and_no_end(void)
 {
-    env_start();
+    gwc_env_start(&T_ENV);
     t_client_t *c = client_ready("1");
     req_contract_details(c, "5", "AAPL", "OPT");
     req_contract_details(c, "6", "", "STK");
-    run_ms(5);
+    gwc_run_ms(5);
     CU_ASSERT_EQUAL(count(c, "52"), 0);
     CU_ASSERT_EQUAL(count(c, "4"), 2);
     CU_ASSERT_STRING_EQUAL(first(c, "4")->f[2], "5");
@@ -400,10 +348,10 @@ static void open_order_layout_follows_the_negotiated_version(void)
     } want[] = {{178, 127}, {177, 127}, {176, 128}, {170, 128}, {169, 123}, {162, 123},
                 {161, 122}, {160, 122}, {159, 121}, {158, 121}, {157, 120}, {151, 120}};
     for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
-        env_start();
+        gwc_env_start(&T_ENV);
         t_client_t *c = client_ready_v("1", want[i].version);
         place_order(c, "1", "AAPL", "BUY", "5", "LMT", "1");
-        run_ms(5);
+        gwc_run_ms(5);
         const t_frame_t *o = first(c, "5");
         CU_ASSERT_PTR_NOT_NULL_FATAL(o);
         CU_ASSERT_EQUAL(o->n, want[i].fields);
@@ -425,12 +373,12 @@ static void exec_details_completed_order_and_error_follow_the_version(void)
     } want[] = {{178, 32, 96, 6}, {177, 31, 96, 6}, {176, 31, 97, 6},
                 {169, 31, 92, 6}, {165, 31, 92, 5}, {151, 31, 92, 5}};
     for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
-        env_start();
+        gwc_env_start(&T_ENV);
         t_client_t *c = client_ready_v("1", want[i].version);
         place_order(c, "1", "AAPL", "BUY", "5", "MKT", "");
         client_send(c, 2, "99", "0");
         client_send(c, 2, "999", "1");
-        run_ms(5);
+        gwc_run_ms(5);
         CU_ASSERT_EQUAL(fields_of(c, "11"), want[i].exec);
         CU_ASSERT_EQUAL(fields_of(c, "59"), 8);
         CU_ASSERT_EQUAL(fields_of(c, "101"), want[i].completed);
@@ -443,28 +391,28 @@ static void exec_details_completed_order_and_error_follow_the_version(void)
 
 static void unknown_request_gets_an_error_and_the_session_still_answers(void)
 {
-    env_start();
+    gwc_env_start(&T_ENV);
     t_client_t *c = client_ready("1");
     client_send(c, 3, "999", "1", "x");
     client_send(c, 2, "49", "1");
-    run_ms(5);
+    gwc_run_ms(5);
     CU_ASSERT_EQUAL_FATAL(c->nframes, 2);
     CU_ASSERT_STRING_EQUAL(c->frames[0].f[0], "4");
     CU_ASSERT_STRING_EQUAL(c->frames[0].f[2], "-1");
     CU_ASSERT_STRING_EQUAL(c->frames[0].f[3], "505");
     CU_ASSERT_STRING_EQUAL(c->frames[1].f[0], "49");
-    CU_ASSERT_EQUAL(gw_session_count(E.gw), 1);
+    CU_ASSERT_EQUAL(gw_session_count(gwc.gw), 1);
     env_stop();
 }
 
 static void malformed_request_gets_error_320_and_the_session_stays(void)
 {
-    env_start();
+    gwc_env_start(&T_ENV);
     t_client_t *c = client_ready("1");
     req_contract_details(c, "x5", "AAPL", "STK");
     client_send(c, 1, "62");            /* fields missing */
     client_send(c, 2, "49", "1");
-    run_ms(5);
+    gwc_run_ms(5);
     CU_ASSERT_EQUAL_FATAL(c->nframes, 3);
     CU_ASSERT_STRING_EQUAL(c->frames[0].f[3], "320");
     CU_ASSERT_PTR_NOT_NULL(strstr(c->frames[0].f[4], "reqContractDetails"));
@@ -476,21 +424,21 @@ static void malformed_request_gets_error_320_and_the_session_stays(void)
 
 static void configured_max_version_caps_the_negotiation(void)
 {
-    env_init();
-    E.cfg.server_version_max = 165;
-    env_start_gw();
+    gwc_env_init(&T_ENV);
+    gwc.cfg.server_version_max = 165;
+    gwc_env_start_gw();
     t_client_t *c = calloc(1, sizeof *c);
     E.clients[E.nclients++] = c;
     proto_decoder_init(&c->dec);
-    io_connect(E.loop, "127.0.0.1", gw_port(E.gw), client_cb, c, &c->stream, NULL, 0);
-    run_ms(1);
+    io_connect(gwc.loop, "127.0.0.1", gw_port(gwc.gw), client_cb, c, &c->stream, NULL, 0);
+    gwc_run_ms(1);
     static const uint8_t prefix[] = {'A', 'P', 'I', 0};
     static const uint8_t rest[] = {0, 0, 0, 9, 'v', '1', '5', '7', '.', '.', '1', '7', '8'};
     CU_ASSERT_EQUAL(io_stream_write(c->stream, prefix, sizeof prefix), 0);
-    run_ms(2);
+    gwc_run_ms(2);
     CU_ASSERT_EQUAL(c->nframes, 0);
     CU_ASSERT_EQUAL(io_stream_write(c->stream, rest, sizeof rest), 0);
-    run_ms(2);
+    gwc_run_ms(2);
     CU_ASSERT_EQUAL_FATAL(c->nframes, 1);
     CU_ASSERT_STRING_EQUAL(c->frames[0].f[0], "165");
     env_stop();
@@ -528,13 +476,13 @@ static void t_frame_free(t_frame_t *f)
  * fresh gateway with that market seed. */
 static t_frame_t bars_with_seed(uint64_t seed)
 {
-    env_init();
-    E.cfg.market_seed = seed;
-    env_start_gw();
+    gwc_env_init(&T_ENV);
+    gwc.cfg.market_seed = seed;
+    gwc_env_start_gw();
     t_client_t *c = client_ready("1");
     req_historical(c, "3", "AAPL", "STK", "20251209 15:00:00 US/Eastern", "5 mins", "3600 S",
                    "0", "TRADES", "1");
-    run_ms(5);
+    gwc_run_ms(5);
     const t_frame_t *f = first(c, "17");
     CU_ASSERT_PTR_NOT_NULL_FATAL(f);
     t_frame_t out = t_copy(f);
@@ -544,15 +492,15 @@ static t_frame_t bars_with_seed(uint64_t seed)
 
 static void historical_bars_are_the_same_for_the_same_seed_and_differ_for_another(void)
 {
-    env_start();
+    gwc_env_start(&T_ENV);
     t_client_t *c = client_ready("1");
     req_historical(c, "3", "AAPL", "STK", "20251210 09:00:00 US/Eastern", "1 min", "1800 S",
                    "0", "TRADES", "1");
-    run_ms(3000);
+    gwc_run_ms(3000);
     req_historical(c, "4", "AAPL", "STK", "20251210 14:00:00 UTC", "1 min", "1800 S", "0",
                    "TRADES", "1");
     req_historical(c, "5", "AAPL", "STK", "", "1 min", "1800 S", "0", "TRADES", "1");
-    run_ms(5);
+    gwc_run_ms(5);
     CU_ASSERT_EQUAL(count(c, "17"), 3);
     CU_ASSERT_STRING_EQUAL(nth(c, "17", 1)->f[1], "4");
     CU_ASSERT(same_bars(nth(c, "17", 0), nth(c, "17", 1)));
@@ -579,16 +527,16 @@ static void repeated_history_requests_answer_as_a_fresh_gateway_would(void)
     static const char *const what[] = {"TRADES", "TRADES", "BID", "TRADES", "BID"};
     static const char *const fmt[] = {"1", "2", "1", "1", "1"};
     char id[16];
-    env_init();
-    E.cfg.market_seed = 11;
-    env_start_gw();
+    gwc_env_init(&T_ENV);
+    gwc.cfg.market_seed = 11;
+    gwc_env_start_gw();
     t_client_t *c = client_ready("1");
     for (int i = 0; i < 5; i++) {
         snprintf(id, sizeof id, "%d", i + 3);
         req_historical(c, id, "AAPL", "STK", "20251209 15:00:00 US/Eastern", "5 mins", "3600 S",
                        "0", what[i], fmt[i]);
     }
-    run_ms(5);
+    gwc_run_ms(5);
     CU_ASSERT_EQUAL_FATAL(count(c, "17"), 5);
     const t_frame_t *trades = nth(c, "17", 0), *unix_dates = nth(c, "17", 1);
     const t_frame_t *bid = nth(c, "17", 2);
@@ -650,24 +598,24 @@ static void history_polled_in_turn_answers_as_a_fresh_gateway_would(void)
     t_frame_t cold[N];
     char id[16];
     for (int i = 0; i < N; i++) {
-        env_init();
-        E.cfg.market_seed = 11;
-        env_start_gw();
+        gwc_env_init(&T_ENV);
+        gwc.cfg.market_seed = 11;
+        gwc_env_start_gw();
         t_client_t *c = client_ready("1");
         req_hist(c, "3", &reqs[i]);
-        run_ms(5);
+        gwc_run_ms(5);
         CU_ASSERT_PTR_NOT_NULL_FATAL(first(c, "17"));
         cold[i] = t_copy(first(c, "17"));
         env_stop();
     }
-    env_init();
-    E.cfg.market_seed = 11;
-    env_start_gw();
+    gwc_env_init(&T_ENV);
+    gwc.cfg.market_seed = 11;
+    gwc_env_start_gw();
     t_client_t *c = client_ready("1");
     for (int i = 0; i < N; i++) {
         snprintf(id, sizeof id, "%d", i + 3);
         req_hist(c, id, &reqs[i]);
-        run_ms(5);
+        gwc_run_ms(5);
         CU_ASSERT_EQUAL_FATAL(count(c, "17"), i + 1);
         CU_ASSERT(same_bars(nth(c, "17", i), &cold[i]));
         t_frame_free(&cold[i]);
@@ -677,11 +625,11 @@ static void history_polled_in_turn_answers_as_a_fresh_gateway_would(void)
 
 static void regular_hours_bars_lie_within_the_new_york_session(void)
 {
-    env_start();
+    gwc_env_start(&T_ENV);
     t_client_t *c = client_ready("1");
     req_historical(c, "3", "AAPL", "STK", "", "30 mins", "2 D", "1", "TRADES", "2");
     req_historical(c, "4", "AAPL", "STK", "", "1 day", "1 W", "1", "TRADES", "1");
-    run_ms(5);
+    gwc_run_ms(5);
     const t_frame_t *f = first(c, "17");
     CU_ASSERT_PTR_NOT_NULL_FATAL(f);
     /* Wednesday 09:25: the last two sessions are Monday and Tuesday. */
@@ -703,11 +651,11 @@ static void regular_hours_bars_lie_within_the_new_york_session(void)
 
 static void watchdog_eurusd_probe_gets_bars_even_on_a_saturday(void)
 {
-    env_init_at(T_SATURDAY_WALL_S);
-    env_start_gw();
+    gwc_env_init(&(gwc_opts_t){42, T_SATURDAY_WALL_S, 0, NULL, 1});
+    gwc_env_start_gw();
     t_client_t *c = client_ready("1");
     req_historical(c, "9", "EUR", "CASH", "", "5 secs", "30 S", "0", "MIDPOINT", "1");
-    run_ms(5);
+    gwc_run_ms(5);
     const t_frame_t *f = first(c, "17");
     CU_ASSERT_PTR_NOT_NULL_FATAL(f);
     CU_ASSERT(atoi(f->f[4]) >= 1);
@@ -718,13 +666,13 @@ static void watchdog_eurusd_probe_gets_bars_even_on_a_saturday(void)
 
 static void bad_historical_requests_get_their_gateway_errors(void)
 {
-    env_start();
+    gwc_env_start(&T_ENV);
     t_client_t *c = client_ready("1");
     req_historical(c, "3", "AAPL", "STK", "", "7 mins", "1 D", "1", "TRADES", "1");
     req_historical(c, "4", "AAPL", "STK", "", "5 secs", "1 M", "0", "TRADES", "1");
     req_historical(c, "5", "AAPL", "STK", "", "5 mins", "1 D", "1", "ADJUSTED_LAST", "1");
     client_send(c, 3, "25", "1", "3");
-    run_ms(5);
+    gwc_run_ms(5);
     CU_ASSERT_EQUAL(count(c, "17"), 0);
     CU_ASSERT_STRING_EQUAL(nth(c, "4", 0)->f[3], "321");
     CU_ASSERT_STRING_EQUAL(nth(c, "4", 1)->f[3], "162");
@@ -737,41 +685,41 @@ static void bad_historical_requests_get_their_gateway_errors(void)
 
 static void streaming_ticks_come_every_second_until_cancelled(void)
 {
-    env_start();
+    gwc_env_start(&T_ENV);
     io_stats_t before, during, after;
-    io_loop_stats(E.loop, &before);
+    io_loop_stats(gwc.loop, &before);
     t_client_t *c = client_ready("1");
     req_mkt_data(c, "5", "AAPL", "0");
-    run_ms(3500);
-    io_loop_stats(E.loop, &during);
+    gwc_run_ms(3500);
+    io_loop_stats(gwc.loop, &during);
     CU_ASSERT_EQUAL(during.timers, before.timers + 1);
     CU_ASSERT_EQUAL(count(c, "81"), 1);
     CU_ASSERT_EQUAL(count(c, "57"), 0);
     CU_ASSERT_EQUAL(count(c, "1"), 3 * 4);
     client_send(c, 3, "2", "2", "5");
-    run_ms(5);
+    gwc_run_ms(5);
     size_t n = c->nframes;
-    run_ms(3000);
+    gwc_run_ms(3000);
     CU_ASSERT_EQUAL(c->nframes, n);
     client_send(c, 3, "2", "2", "5");
-    run_ms(5);
+    gwc_run_ms(5);
     CU_ASSERT_STRING_EQUAL(c->frames[c->nframes - 1].f[3], "300");
     req_mkt_data(c, "6", "AAPL", "0");
-    run_ms(5);
+    gwc_run_ms(5);
     io_stream_close(c->stream, IO_CLOSE_FIN); /* the session's timers go with it */
     c->stream = NULL;
-    run_ms(5);
-    io_loop_stats(E.loop, &after);
+    gwc_run_ms(5);
+    io_loop_stats(gwc.loop, &after);
     CU_ASSERT_EQUAL(after.timers, before.timers);
     env_stop();
 }
 
 static void snapshot_answers_params_type_ticks_then_end(void)
 {
-    env_start();
+    gwc_env_start(&T_ENV);
     t_client_t *c = client_ready("1");
     req_mkt_data(c, "5", "AAPL", "1");
-    run_ms(2500);
+    gwc_run_ms(2500);
     char ids[128];
     ids_of(c, ids, sizeof ids);
     CU_ASSERT_STRING_EQUAL(ids, "81,58,1,1,1,2,57");
@@ -784,13 +732,13 @@ static void snapshot_answers_params_type_ticks_then_end(void)
 
 static void market_order_fills_at_the_market_and_moves_the_position(void)
 {
-    env_init();
-    E.cfg.positions[0] = (gw_position_t){"DU1234567", "AAPL", 10, 150};
-    E.cfg.npositions = 1;
-    env_start_gw();
+    gwc_env_init(&T_ENV);
+    gwc.cfg.positions[0] = (gw_position_t){"DU1234567", "AAPL", 10, 150};
+    gwc.cfg.npositions = 1;
+    gwc_env_start_gw();
     t_client_t *c = client_ready("1");
     place_order(c, "1", "AAPL", "BUY", "5", "MKT", "");
-    run_ms(5);
+    gwc_run_ms(5);
     char ids[128];
     ids_of(c, ids, sizeof ids);
     CU_ASSERT_STRING_EQUAL(ids, "5,3,11,5,3,59");
@@ -803,31 +751,31 @@ static void market_order_fills_at_the_market_and_moves_the_position(void)
     CU_ASSERT_STRING_EQUAL(exec->f[18], "BOT");
     CU_ASSERT_STRING_EQUAL(exec->f[14], comm->f[2]); /* the same execId */
     CU_ASSERT_STRING_EQUAL(exec->f[20], filled->f[5]); /* price = avgFillPrice */
-    gw_market_t *m = gw_mkt_new(&E.cfg);
+    gw_market_t *m = gw_mkt_new(&gwc.cfg);
     char price[32];
     snprintf(price, sizeof price, "%g", gw_mkt_price(m, "AAPL", wall_s()));
     gw_mkt_free(m);
     CU_ASSERT_STRING_EQUAL(exec->f[20], price);
     client_clear(c);
     client_send(c, 2, "61", "1");
-    run_ms(5);
+    gwc_run_ms(5);
     CU_ASSERT_STRING_EQUAL(first(c, "61")->f[14], "15");
     env_stop();
 }
 
 static void limit_order_rests_then_cancel_gives_cancelled_and_202(void)
 {
-    env_start();
+    gwc_env_start(&T_ENV);
     t_client_t *c = client_ready("1");
     place_order(c, "1", "AAPL", "BUY", "5", "LMT", "1.00");
-    run_ms(5000);
+    gwc_run_ms(5000);
     char ids[128];
     ids_of(c, ids, sizeof ids);
     CU_ASSERT_STRING_EQUAL(ids, "5,3");
     client_clear(c);
     client_send(c, 4, "4", "1", "1", "");
     client_send(c, 2, "5", "1");
-    run_ms(5);
+    gwc_run_ms(5);
     ids_of(c, ids, sizeof ids);
     CU_ASSERT_STRING_EQUAL(ids, "3,4,53");
     CU_ASSERT_STRING_EQUAL(c->frames[0].f[2], "Cancelled");
@@ -835,7 +783,7 @@ static void limit_order_rests_then_cancel_gives_cancelled_and_202(void)
     CU_ASSERT_STRING_EQUAL(c->frames[1].f[3], "202");
     client_clear(c);
     client_send(c, 4, "4", "1", "1", "");
-    run_ms(5);
+    gwc_run_ms(5);
     CU_ASSERT_STRING_EQUAL(c->frames[0].f[3], "10147");
     env_stop();
 }
@@ -844,8 +792,8 @@ static void limit_order_rests_then_cancel_gives_cancelled_and_202(void)
  * filled by the one-second check when the market gets there. */
 static void resting_limit_order_fills_when_the_market_crosses_it(void)
 {
-    env_start();
-    gw_market_t *m = gw_mkt_new(&E.cfg);
+    gwc_env_start(&T_ENV);
+    gw_market_t *m = gw_mkt_new(&gwc.cfg);
     int64_t now = wall_s();
     double low = gw_mkt_price(m, "AAPL", now);
     int64_t when = now;
@@ -861,9 +809,9 @@ static void resting_limit_order_fills_when_the_market_crosses_it(void)
     snprintf(lmt, sizeof lmt, "%.2f", low);
     t_client_t *c = client_ready("1");
     place_order(c, "1", "AAPL", "BUY", "5", "LMT", lmt);
-    run_ms(1000);
+    gwc_run_ms(1000);
     CU_ASSERT_EQUAL(count(c, "11"), 0);
-    run_ms((when - wall_s() + 2) * 1000);
+    gwc_run_ms((when - wall_s() + 2) * 1000);
     CU_ASSERT_EQUAL(count(c, "11"), 1);
     CU_ASSERT_DOUBLE_EQUAL(strtod(first(c, "11")->f[20], NULL), low, 1e-9);
     env_stop();
@@ -871,20 +819,20 @@ static void resting_limit_order_fills_when_the_market_crosses_it(void)
 
 static void global_cancel_cancels_every_clients_working_orders(void)
 {
-    env_start();
+    gwc_env_start(&T_ENV);
     t_client_t *a = client_ready("1"), *b = client_ready("2");
     place_order(a, "1", "AAPL", "BUY", "5", "LMT", "1");
     place_order(b, "1", "MSFT", "BUY", "5", "LMT", "1");
-    run_ms(5);
+    gwc_run_ms(5);
     client_send(a, 2, "16", "1");
     client_send(b, 2, "5", "1");
-    run_ms(5);
+    gwc_run_ms(5);
     CU_ASSERT_EQUAL(count(a, "5"), 3); /* its own, then both in reqAllOpenOrders */
     CU_ASSERT_EQUAL(count(b, "5"), 2); /* its own, then its own in reqOpenOrders */
     client_clear(a);
     client_clear(b);
     client_send(a, 2, "58", "1");
-    run_ms(5);
+    gwc_run_ms(5);
     char ids[64];
     ids_of(a, ids, sizeof ids);
     CU_ASSERT_STRING_EQUAL(ids, "3,4");
@@ -893,22 +841,22 @@ static void global_cancel_cancels_every_clients_working_orders(void)
     CU_ASSERT_STRING_EQUAL(b->frames[1].f[3], "202");
     client_clear(a);
     client_send(a, 2, "99", "0");
-    run_ms(5);
+    gwc_run_ms(5);
     CU_ASSERT_EQUAL(count(a, "101"), 2);
     env_stop();
 }
 
 static void order_id_at_or_below_a_used_one_gets_103(void)
 {
-    env_start();
+    gwc_env_start(&T_ENV);
     t_client_t *c = client_ready("1");
     place_order(c, "5", "AAPL", "BUY", "1", "MKT", "");
-    run_ms(5);
+    gwc_run_ms(5);
     client_clear(c);
     place_order(c, "5", "AAPL", "BUY", "1", "MKT", "");
     place_order(c, "3", "AAPL", "BUY", "1", "MKT", "");
     client_send(c, 3, "8", "1", "1");
-    run_ms(5);
+    gwc_run_ms(5);
     char ids[64];
     ids_of(c, ids, sizeof ids);
     CU_ASSERT_STRING_EQUAL(ids, "4,4,9");
@@ -921,13 +869,13 @@ static void order_id_at_or_below_a_used_one_gets_103(void)
 
 static void placing_a_working_order_again_modifies_it(void)
 {
-    env_start();
+    gwc_env_start(&T_ENV);
     t_client_t *c = client_ready("1");
     place_order(c, "1", "AAPL", "BUY", "5", "LMT", "1");
     place_order(c, "1", "AAPL", "BUY", "7", "LMT", "2");
     place_order(c, "2", "AAPL", "BUY", "1", "STP", "2");
     client_send(c, 2, "5", "1");
-    run_ms(5);
+    gwc_run_ms(5);
     CU_ASSERT_STRING_EQUAL(nth(c, "5", 1)->f[14], "7");
     CU_ASSERT_STRING_EQUAL(nth(c, "5", 1)->f[16], "2");
     CU_ASSERT_STRING_EQUAL(first(c, "4")->f[3], "387");
@@ -937,16 +885,16 @@ static void placing_a_working_order_again_modifies_it(void)
 
 static void executions_are_filtered_and_repeat_the_fill_commission(void)
 {
-    env_start();
+    gwc_env_start(&T_ENV);
     t_client_t *c = client_ready("1");
     place_order(c, "1", "AAPL", "BUY", "1", "MKT", "");
     place_order(c, "2", "MSFT", "SELL", "1", "MKT", "");
-    run_ms(5);
+    gwc_run_ms(5);
     client_clear(c);
     client_send(c, 10, "7", "3", "4", "0", "", "", "MSFT", "", "", "");
     client_send(c, 10, "7", "3", "5", "0", "", "", "", "", "", "BUY");
     client_send(c, 10, "7", "3", "6", "0", "", "", "", "", "", "");
-    run_ms(5);
+    gwc_run_ms(5);
     char ids[128];
     ids_of(c, ids, sizeof ids);
     CU_ASSERT_STRING_EQUAL(ids, "11,59,55,11,59,55,11,59,11,59,55");
@@ -961,7 +909,7 @@ static void executions_are_filtered_and_repeat_the_fill_commission(void)
  * is answered at once, ends included. */
 static void ib_insync_startup_requests_are_all_answered_promptly(void)
 {
-    env_start();
+    gwc_env_start(&T_ENV);
     t_client_t *c = client_ready("1");
     client_send(c, 2, "61", "1");
     client_send(c, 2, "5", "1");
@@ -969,7 +917,7 @@ static void ib_insync_startup_requests_are_all_answered_promptly(void)
     client_send(c, 4, "6", "2", "1", "DU1234567");
     client_send(c, 6, "76", "1", "3", "DU1234567", "", "1");
     client_send(c, 10, "7", "3", "4", "1", "", "", "", "", "", "");
-    run_ms(2);
+    gwc_run_ms(2);
     static const char *const ends[] = {"62", "53", "102", "54", "74", "55"};
     for (size_t i = 0; i < sizeof ends / sizeof ends[0]; i++)
         CU_ASSERT_EQUAL(count(c, ends[i]), 1);
@@ -978,13 +926,13 @@ static void ib_insync_startup_requests_are_all_answered_promptly(void)
 
 static void account_requests_check_their_account_and_client(void)
 {
-    env_start();
+    gwc_env_start(&T_ENV);
     t_client_t *c = client_ready("3");
     client_send(c, 4, "6", "2", "1", "DU999");
     client_send(c, 3, "15", "1", "1");
     client_send(c, 3, "59", "1", "3");
     req_mkt_data(c, "5", "AAPL", "1");
-    run_ms(5);
+    gwc_run_ms(5);
     CU_ASSERT_STRING_EQUAL(nth(c, "4", 0)->f[3], "321");
     CU_ASSERT_STRING_EQUAL(nth(c, "4", 1)->f[3], "327");
     CU_ASSERT_STRING_EQUAL(first(c, "58")->f[3], "3"); /* the type asked for */
@@ -1005,7 +953,7 @@ static void prices_are_a_pure_function_of_seed_symbol_and_time(void)
     other.market_seed = 6;
     gw_market_t *a = gw_mkt_new(&cfg), *b = gw_mkt_new(&cfg), *o = gw_mkt_new(&other);
     int differs = 0;
-    for (int64_t t = T_START_WALL_S; t < T_START_WALL_S + 3600; t += 60) {
+    for (int64_t t = GWC_START_WALL_S; t < GWC_START_WALL_S + 3600; t += 60) {
         CU_ASSERT_EQUAL(gw_mkt_price(a, "AAPL", t), gw_mkt_price(b, "AAPL", t));
         differs += gw_mkt_price(a, "AAPL", t) != gw_mkt_price(o, "AAPL", t);
         CU_ASSERT(gw_mkt_price(a, "EURUSD", t) > 0.5 && gw_mkt_price(a, "EURUSD", t) < 2);
@@ -1400,7 +1348,7 @@ static void durations_read_as_sscanf_reads_them(void)
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         gw_mkt_query_t q;
         char err[200] = "";
-        int rc = gw_mkt_parse_query("", "1 min", cases[i].text, "TRADES", 0, T_START_WALL_S, &q,
+        int rc = gw_mkt_parse_query("", "1 min", cases[i].text, "TRADES", 0, GWC_START_WALL_S, &q,
                                     err, sizeof err);
         CU_ASSERT_EQUAL(rc, cases[i].ok ? 0 : IO_ERR_INVAL);
         if (cases[i].ok && rc == 0) {
@@ -1510,17 +1458,17 @@ static void config_errors_name_the_json_path(void)
 static void configured_gateway_serves_the_configured_positions_and_prices(void)
 {
     char err[256];
-    env_init();
+    gwc_env_init(&T_ENV);
     CU_ASSERT_EQUAL_FATAL(load("{\"accounts\": [\"DU7\"], \"positions\": [{\"account\":"
                                " \"DU7\", \"symbol\": \"IBM\", \"qty\": 4, \"avg_cost\": 200}],"
                                " \"prices\": {\"IBM\": 5.5}, \"port\": 0}",
-                               &E.cfg, err, sizeof err),
+                               &gwc.cfg, err, sizeof err),
                           0);
-    env_start_gw();
+    gwc_env_start_gw();
     t_client_t *c = client_ready("1");
     client_send(c, 2, "61", "1");
     req_mkt_data(c, "5", "IBM", "1");
-    run_ms(5);
+    gwc_run_ms(5);
     const t_frame_t *p = first(c, "61");
     CU_ASSERT_STRING_EQUAL(p->f[2], "DU7");
     CU_ASSERT_STRING_EQUAL(p->f[4], "IBM");

@@ -6,7 +6,6 @@
  * and a scripted upstream; its pcap is read back through capture.h. The
  * committed captures (tests/data/captures/) check loading and refusals. */
 #define _GNU_SOURCE /* memmem */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,23 +19,15 @@
 #include "../mockgw/proxy.h"
 #include "../mockgw/replay.h"
 #include "../proto/proto.h"
-#include "../sim/io_sim.h"
+#include "gwclient.h"
 #include "testlib.h"
 
-#define T_START_WALL_S 1765376700 /* 2025-12-10 14:25:00 UTC at virtual time 0 */
 #define T_T0_US 1745609035000000ll /* recorded conversations start here */
 #define T_FRAMES_MAX 64
-#define T_RECORDS_MAX 128
-#define T_TEXT_MAX 600
 #define T_CAPS "tests/data/captures/"
 #define T_GW_PORT 4002
 #define T_PROXY_PORT 4003
 #define T_UP_PORT 4100
-
-typedef struct t_records {
-    char *lines[T_RECORDS_MAX];
-    size_t n;
-} t_records_t;
 
 /* A scripted TWS client, or the scripted upstream's side of one stream. */
 typedef struct t_peer {
@@ -52,76 +43,19 @@ typedef struct t_peer {
     int eof, reset;
 } t_peer_t;
 
+/* Traces name their source ("proxy fault:..."); the loop, the gateway
+ * and the records are gwclient.h's, the rest is this file's. */
+static const gwc_opts_t T_ENV = {7, GWC_START_WALL_S, 1, NULL, 0};
+
 static struct {
-    io_loop_t *loop;
-    gw_t *gw;
-    gw_config_t cfg;
     char cap[64];            /* the pcap a test records */
     gw_proxy_rec_t *rec;
     gw_proxy_flow_t flow;
-    t_records_t traces, logs;
     t_peer_t client, up;
     io_listener_t *up_listener;
 } E;
 
-/* ---- records ------------------------------------------------------------ */
-
-static void records_add(t_records_t *r, const char *line)
-{
-    if (r->n < T_RECORDS_MAX)
-        r->lines[r->n++] = strdup(line);
-}
-
-static void records_free(t_records_t *r)
-{
-    for (size_t i = 0; i < r->n; i++)
-        free(r->lines[i]);
-    r->n = 0;
-}
-
-/* The first record holding part, or NULL. */
-static const char *records_find(const t_records_t *r, const char *part)
-{
-    for (size_t i = 0; i < r->n; i++)
-        if (strstr(r->lines[i], part))
-            return r->lines[i];
-    return NULL;
-}
-
-static void trace_sink(void *data, io_us_t wall_us, const char *src, const char *ev,
-                       size_t nfields, const io_trace_field_t *fields)
-{
-    char line[T_TEXT_MAX * 3];
-    size_t n = (size_t)snprintf(line, sizeof line, "%s %s", src, ev);
-    (void)data;
-    (void)wall_us;
-    for (size_t i = 0; i < nfields && n < sizeof line; i++) {
-        if (fields[i].str)
-            n += (size_t)snprintf(line + n, sizeof line - n, " %s=%s", fields[i].key,
-                                  fields[i].str);
-        else
-            n += (size_t)snprintf(line + n, sizeof line - n, " %s=%lld", fields[i].key,
-                                  (long long)fields[i].num);
-    }
-    records_add(&E.traces, line);
-}
-
-static void log_sink(void *data, io_us_t wall_us, enum io_log_level level, const char *src,
-                     const char *text)
-{
-    (void)data;
-    (void)wall_us;
-    (void)level;
-    (void)src;
-    records_add(&E.logs, text);
-}
-
 /* ---- the environment ---------------------------------------------------- */
-
-static void run_ms(long long ms)
-{
-    io_sim_run_until(E.loop, io_now_us(E.loop) + ms * IO_US_PER_MS);
-}
 
 static void peer_reset(t_peer_t *p)
 {
@@ -135,12 +69,8 @@ static void peer_reset(t_peer_t *p)
 static void env_open(void)
 {
     memset(&E, 0, sizeof E);
-    io_sim_config_t cfg = {7, (io_us_t)T_START_WALL_S * IO_US_PER_S, IO_SIM_NET_DEFAULT};
-    E.loop = io_sim_loop_new(&cfg);
-    io_set_trace_sink(E.loop, trace_sink, NULL);
-    io_set_log_sink(E.loop, IO_LOG_DEBUG, log_sink, NULL);
-    gw_config_defaults(&E.cfg);
-    E.cfg.port = T_GW_PORT;
+    gwc_env_init(&T_ENV);
+    gwc.cfg.port = T_GW_PORT;
     snprintf(E.cap, sizeof E.cap, "/tmp/test_replay_%d.pcap", (int)getpid());
     peer_reset(&E.client);
     peer_reset(&E.up);
@@ -154,15 +84,13 @@ static void env_close(void)
         io_stream_close(E.up.stream, IO_CLOSE_FIN);
     if (E.up_listener)
         io_listener_close(E.up_listener);
-    gw_free(E.gw);
+    gw_free(gwc.gw);
     gw_proxy_rec_close(E.rec);
-    io_loop_free(E.loop);
+    gwc_env_free();
     peer_reset(&E.client);
     peer_reset(&E.up);
     proto_decoder_free(&E.client.dec);
     proto_decoder_free(&E.up.dec);
-    records_free(&E.traces);
-    records_free(&E.logs);
     unlink(E.cap);
 }
 
@@ -193,22 +121,10 @@ static void cap_begin(int min_version, int max_version, int server_version)
 static void cap_msg(int dir, long ms, const char *fields)
 {
     proto_writer_t w;
-    char *copy = strdup(fields), *save = NULL;
     proto_writer_init(&w);
-    proto_frame_begin(&w);
-    /* strtok would skip empty fields: split by hand. */
-    for (char *f = copy;; f = save + 1) {
-        save = strchr(f, '|');
-        if (save)
-            *save = '\0';
-        proto_put_str(&w, f);
-        if (!save)
-            break;
-    }
-    CU_ASSERT_EQUAL(proto_frame_end(&w), 0);
+    CU_ASSERT_EQUAL(gwc_frame_split(&w, fields), 0);
     gw_proxy_rec_data(E.rec, &E.flow, dir, w.buf, w.len, T_T0_US + ms * IO_US_PER_MS);
     proto_writer_free(&w);
-    free(copy);
 }
 
 static void cap_end(long ms)
@@ -261,15 +177,8 @@ static void peer_on_data(t_peer_t *p, const uint8_t *data, size_t len)
     proto_decoder_feed(&p->dec, data, len);
     proto_frame_t f;
     while (p->nframes < T_FRAMES_MAX && proto_decoder_next(&p->dec, &f, NULL, 0) == 1) {
-        char text[T_TEXT_MAX];
-        size_t n = 0;
-        text[0] = '\0';
-        for (size_t pos = 0; pos < f.len && n < sizeof text; pos += strlen((const char *)
-                                                                           f.payload + pos) + 1)
-            n += (size_t)snprintf(text + n, sizeof text - n, "%s%s", pos ? "|" : "",
-                                  (const char *)f.payload + pos);
-        p->at_ms[p->nframes] = io_now_us(E.loop) / IO_US_PER_MS;
-        p->frames[p->nframes++] = strdup(text);
+        p->at_ms[p->nframes] = io_now_us(gwc.loop) / IO_US_PER_MS;
+        p->frames[p->nframes++] = gwc_frame_join(&f);
     }
 }
 
@@ -289,7 +198,7 @@ static void client_connect(uint16_t port)
 {
     char err[128];
     E.client.framed = 1;
-    CU_ASSERT_EQUAL_FATAL(io_connect(E.loop, "127.0.0.1", port, peer_on_stream, &E.client,
+    CU_ASSERT_EQUAL_FATAL(io_connect(gwc.loop, "127.0.0.1", port, peer_on_stream, &E.client,
                                      &E.client.stream, err, sizeof err), 0);
 }
 
@@ -302,30 +211,15 @@ static void send_raw(t_peer_t *p, const void *bytes, size_t len)
 static void send_msg(t_peer_t *p, const char *fields)
 {
     proto_writer_t w;
-    char *copy = strdup(fields), *save;
     proto_writer_init(&w);
-    proto_frame_begin(&w);
-    for (char *f = copy;; f = save + 1) {
-        save = strchr(f, '|');
-        if (save)
-            *save = '\0';
-        proto_put_str(&w, f);
-        if (!save)
-            break;
-    }
-    proto_frame_end(&w);
+    gwc_frame_split(&w, fields);
     send_raw(p, w.buf, w.len);
     proto_writer_free(&w);
-    free(copy);
 }
 
 static void send_hello(int min_version, int max_version)
 {
-    proto_writer_t w;
-    proto_writer_init(&w);
-    proto_client_hello_write(&w, min_version, max_version, "");
-    send_raw(&E.client, w.buf, w.len);
-    proto_writer_free(&w);
+    gwc_write_hello(E.client.stream, min_version, max_version);
 }
 
 /* The index of the first frame received starting with prefix, or -1. */
@@ -349,13 +243,13 @@ static int count_frames(const char *prefix)
 static void replay_start(int lenient, int fast)
 {
     char err[256];
-    E.cfg.replay = (gw_replay_config_t){E.cap, lenient, fast, 0};
-    CU_ASSERT_EQUAL_FATAL(gw_new(E.loop, &E.cfg, &E.gw, err, sizeof err), 0);
+    gwc.cfg.replay = (gw_replay_config_t){E.cap, lenient, fast, 0};
+    CU_ASSERT_EQUAL_FATAL(gw_new(gwc.loop, &gwc.cfg, &gwc.gw, err, sizeof err), 0);
     client_connect(T_GW_PORT);
-    run_ms(5);
+    gwc_run_ms(5);
     send_hello(157, 178);
     send_msg(&E.client, "71|2|3|");
-    run_ms(20);
+    gwc_run_ms(20);
 }
 
 /* ---- replay: strict -------------------------------------------------------- */
@@ -370,19 +264,19 @@ static void strict_replay_answers_each_request_from_the_recording(void)
     CU_ASSERT(got("9|1|1") > got("15|1|DUREC1"));
     CU_ASSERT(got("4|2|-1|2104|") > got("9|1|1"));
     send_msg(&E.client, "49|1");
-    run_ms(10);
+    gwc_run_ms(10);
     CU_ASSERT(got("49|1|1700000000") > 0);
     send_msg(&E.client, T_HIST("42", "AAPL"));
-    run_ms(10);
+    gwc_run_ms(10);
     /* The bars carry the client's request id, not the recorded 7. */
     CU_ASSERT(got("17|42|20251208  14:00:00|") > 0);
     CU_ASSERT(got("17|7|") < 0);
     CU_ASSERT(got("4|2|-1|1100|") > got("17|42|"));
     io_stream_close(E.client.stream, IO_CLOSE_FIN);
     E.client.stream = NULL;
-    run_ms(10);
-    CU_ASSERT_PTR_NULL(records_find(&E.traces, "replay_unconsumed"));
-    CU_ASSERT_PTR_NULL(records_find(&E.traces, "replay_diverged"));
+    gwc_run_ms(10);
+    CU_ASSERT_PTR_NULL(gwc_records_find(&gwc.traces, "replay_unconsumed"));
+    CU_ASSERT_PTR_NULL(gwc_records_find(&gwc.traces, "replay_diverged"));
     env_close();
 }
 
@@ -393,21 +287,21 @@ static void strict_divergence_reports_expected_and_actual_and_closes(void)
     replay_start(0, 1);
     send_msg(&E.client, "49|1");
     send_msg(&E.client, T_HIST("42", "MSFT"));
-    run_ms(10);
-    const char *t = records_find(&E.traces, "replay_diverged");
+    gwc_run_ms(10);
+    const char *t = gwc_records_find(&gwc.traces, "replay_diverged");
     CU_ASSERT_PTR_NOT_NULL_FATAL(t);
     CU_ASSERT_PTR_NOT_NULL(strstr(t, "index=2 expected=reqHistoricalData [20,7,0,\"AAPL\""));
     CU_ASSERT_PTR_NOT_NULL(strstr(t, "actual=reqHistoricalData [20,42,0,\"MSFT\""));
     CU_ASSERT_PTR_NOT_NULL(strstr(t, "detail=field 3: expected \"AAPL\", got \"MSFT\""));
-    const char *l = records_find(&E.logs, "diverged at request 2 of 2");
+    const char *l = gwc_records_find(&gwc.logs, "diverged at request 2 of 2");
     CU_ASSERT_PTR_NOT_NULL_FATAL(l);
     CU_ASSERT_PTR_NOT_NULL(strstr(l, "\n  expected: reqHistoricalData [20,7,0,\"AAPL\""));
     CU_ASSERT_PTR_NOT_NULL(strstr(l, "\n  actual:   reqHistoricalData [20,42,0,\"MSFT\""));
     CU_ASSERT(E.client.eof);
-    CU_ASSERT_PTR_NOT_NULL(records_find(&E.traces, "reason=replay diverged"));
+    CU_ASSERT_PTR_NOT_NULL(gwc_records_find(&gwc.traces, "reason=replay diverged"));
     CU_ASSERT(got("17|") < 0);
     /* One failure, not a second one for what is left. */
-    CU_ASSERT_PTR_NULL(records_find(&E.traces, "replay_unconsumed"));
+    CU_ASSERT_PTR_NULL(gwc_records_find(&gwc.traces, "replay_unconsumed"));
     env_close();
 }
 
@@ -417,8 +311,8 @@ static void strict_divergence_on_the_kind_and_after_the_last_request(void)
     cap_basic();
     replay_start(0, 1);
     send_msg(&E.client, "61|1");
-    run_ms(10);
-    CU_ASSERT_PTR_NOT_NULL(records_find(&E.traces, "index=1 expected=reqCurrentTime [49,1] "
+    gwc_run_ms(10);
+    CU_ASSERT_PTR_NOT_NULL(gwc_records_find(&gwc.traces, "index=1 expected=reqCurrentTime [49,1] "
                                                    "actual=reqPositions [61,1] "
                                                    "detail=another kind of message"));
     env_close();
@@ -428,8 +322,8 @@ static void strict_divergence_on_the_kind_and_after_the_last_request(void)
     send_msg(&E.client, "49|1");
     send_msg(&E.client, T_HIST("1", "AAPL"));
     send_msg(&E.client, "49|1");
-    run_ms(10);
-    CU_ASSERT_PTR_NOT_NULL(records_find(&E.traces, "index=3 expected=nothing (the recording "
+    gwc_run_ms(10);
+    CU_ASSERT_PTR_NOT_NULL(gwc_records_find(&gwc.traces, "index=3 expected=nothing (the recording "
                                                    "ends after 2 requests)"));
     env_close();
 }
@@ -440,25 +334,25 @@ static void strict_unconsumed_requests_fail_at_the_end(void)
     cap_basic();
     replay_start(0, 1);
     send_msg(&E.client, "49|1");
-    run_ms(10);
+    gwc_run_ms(10);
     io_stream_close(E.client.stream, IO_CLOSE_FIN);
     E.client.stream = NULL;
-    run_ms(10);
-    const char *t = records_find(&E.traces, "replay_unconsumed");
+    gwc_run_ms(10);
+    const char *t = gwc_records_find(&gwc.traces, "replay_unconsumed");
     CU_ASSERT_PTR_NOT_NULL_FATAL(t);
     CU_ASSERT_PTR_NOT_NULL(strstr(t, "count=1 next=reqHistoricalData [20,7,"));
-    CU_ASSERT_PTR_NOT_NULL(records_find(&E.logs, "1 recorded requests never came, the first: "
+    CU_ASSERT_PTR_NOT_NULL(gwc_records_find(&gwc.logs, "1 recorded requests never came, the first: "
                                                  "reqHistoricalData"));
     env_close();
     /* A recording no session played is unconsumed when the gateway goes. */
     env_open();
     cap_basic();
     char err[256];
-    E.cfg.replay = (gw_replay_config_t){E.cap, 0, 0, 0};
-    CU_ASSERT_EQUAL_FATAL(gw_new(E.loop, &E.cfg, &E.gw, err, sizeof err), 0);
-    gw_free(E.gw);
-    E.gw = NULL;
-    CU_ASSERT_PTR_NOT_NULL(records_find(&E.traces, "replay_unconsumed conn=0 count=2 "
+    gwc.cfg.replay = (gw_replay_config_t){E.cap, 0, 0, 0};
+    CU_ASSERT_EQUAL_FATAL(gw_new(gwc.loop, &gwc.cfg, &gwc.gw, err, sizeof err), 0);
+    gw_free(gwc.gw);
+    gwc.gw = NULL;
+    CU_ASSERT_PTR_NOT_NULL(gwc_records_find(&gwc.traces, "replay_unconsumed conn=0 count=2 "
                                                    "next=reqCurrentTime [49,1]"));
     env_close();
 }
@@ -469,18 +363,18 @@ static void a_session_still_open_at_the_end_of_a_run_reports_what_it_owes_once(v
     cap_basic();
     replay_start(0, 1);
     send_msg(&E.client, "49|1");
-    run_ms(10);
-    CU_ASSERT_PTR_NULL(records_find(&E.traces, "replay_unconsumed"));
-    gw_report_end(E.gw);
-    const char *t = records_find(&E.traces, "replay_unconsumed");
+    gwc_run_ms(10);
+    CU_ASSERT_PTR_NULL(gwc_records_find(&gwc.traces, "replay_unconsumed"));
+    gw_report_end(gwc.gw);
+    const char *t = gwc_records_find(&gwc.traces, "replay_unconsumed");
     CU_ASSERT_PTR_NOT_NULL_FATAL(t);
     CU_ASSERT_PTR_NOT_NULL(strstr(t, "count=1 next=reqHistoricalData [20,7,"));
-    CU_ASSERT_EQUAL(gw_session_count(E.gw), 1); /* reported, not closed */
-    size_t before = E.traces.n;
-    gw_free(E.gw);
-    E.gw = NULL;
-    for (size_t i = before; i < E.traces.n; i++)
-        CU_ASSERT_PTR_NULL(strstr(E.traces.lines[i], "replay_unconsumed"));
+    CU_ASSERT_EQUAL(gw_session_count(gwc.gw), 1); /* reported, not closed */
+    size_t before = gwc.traces.n;
+    gw_free(gwc.gw);
+    gwc.gw = NULL;
+    for (size_t i = before; i < gwc.traces.n; i++)
+        CU_ASSERT_PTR_NULL(strstr(gwc.traces.lines[i], "replay_unconsumed"));
     env_close();
 }
 
@@ -489,19 +383,20 @@ static void a_client_that_cannot_take_the_recorded_version_is_refused(void)
     env_open();
     cap_basic();
     char err[256];
-    E.cfg.replay = (gw_replay_config_t){E.cap, 0, 1, 0};
-    CU_ASSERT_EQUAL_FATAL(gw_new(E.loop, &E.cfg, &E.gw, err, sizeof err), 0);
+    gwc.cfg.replay = (gw_replay_config_t){E.cap, 0, 1, 0};
+    CU_ASSERT_EQUAL_FATAL(gw_new(gwc.loop, &gwc.cfg, &gwc.gw, err, sizeof err), 0);
     client_connect(T_GW_PORT);
-    run_ms(5);
+    gwc_run_ms(5);
     send_hello(100, 150);
-    run_ms(10);
+    gwc_run_ms(10);
     CU_ASSERT(E.client.eof);
     CU_ASSERT_EQUAL(E.client.nframes, 0);
-    CU_ASSERT_PTR_NOT_NULL(records_find(&E.traces, "replay_refused conn="));
-    CU_ASSERT_PTR_NOT_NULL(records_find(&E.traces, "version=178 client_min=100 client_max=150"));
-    CU_ASSERT_PTR_NOT_NULL(records_find(&E.logs, "was recorded at server version 178, the "
+    CU_ASSERT_PTR_NOT_NULL(gwc_records_find(&gwc.traces, "replay_refused conn="));
+    CU_ASSERT_PTR_NOT_NULL(
+        gwc_records_find(&gwc.traces, "version=178 client_min=100 client_max=150"));
+    CU_ASSERT_PTR_NOT_NULL(gwc_records_find(&gwc.logs, "was recorded at server version 178, the "
                                                  "client takes only v100..150"));
-    CU_ASSERT_PTR_NOT_NULL(records_find(&E.traces, "reason=replay version refused"));
+    CU_ASSERT_PTR_NOT_NULL(gwc_records_find(&gwc.traces, "reason=replay version refused"));
     env_close();
 }
 
@@ -516,19 +411,19 @@ static void lenient_takes_any_order_and_falls_back_to_the_synthetic_market(void)
     send_msg(&E.client, "49|1");
     send_msg(&E.client, "49|1");              /* recorded once: synthetic */
     send_msg(&E.client, "61|1");              /* not recorded: synthetic */
-    run_ms(10);
+    gwc_run_ms(10);
     CU_ASSERT(got("17|5|20251208  14:00:00|") > 0);
     CU_ASSERT(got("49|1|1700000000") > got("17|5|"));
     char now[64];
-    snprintf(now, sizeof now, "49|1|%d", T_START_WALL_S);
+    snprintf(now, sizeof now, "49|1|%d", GWC_START_WALL_S);
     CU_ASSERT(got(now) > got("49|1|1700000000"));
     CU_ASSERT_EQUAL(count_frames("49|1|"), 2);
     CU_ASSERT(got("62|1") > 0);
     io_stream_close(E.client.stream, IO_CLOSE_FIN);
     E.client.stream = NULL;
-    run_ms(10);
-    CU_ASSERT_PTR_NULL(records_find(&E.traces, "replay_diverged"));
-    CU_ASSERT_PTR_NULL(records_find(&E.traces, "replay_unconsumed"));
+    gwc_run_ms(10);
+    CU_ASSERT_PTR_NULL(gwc_records_find(&gwc.traces, "replay_diverged"));
+    CU_ASSERT_PTR_NULL(gwc_records_find(&gwc.traces, "replay_unconsumed"));
     env_close();
 }
 
@@ -546,15 +441,15 @@ static void order_ids_are_remapped_both_ways(void)
     cap_end(3000);
     replay_start(0, 1);
     send_msg(&E.client, "3|500|0|AAPL|STK||0.0|||SMART||USD||||||BUY|10|LMT|151");
-    run_ms(10);
+    gwc_run_ms(10);
     CU_ASSERT(got("5|500|265598|AAPL") > 0);
     CU_ASSERT(got("3|500|Submitted|") > 0);
     /* The cancel names the live id; it is the recorded cancel of order 1. */
     send_msg(&E.client, "4|1|500|");
-    run_ms(10);
+    gwc_run_ms(10);
     CU_ASSERT(got("3|500|Cancelled|") > 0);
     CU_ASSERT(got("4|2|500|202|") > 0);
-    CU_ASSERT_PTR_NULL(records_find(&E.traces, "replay_diverged"));
+    CU_ASSERT_PTR_NULL(gwc_records_find(&gwc.traces, "replay_diverged"));
     env_close();
     /* A cancel of another order is not the recorded one. */
     env_open();
@@ -566,8 +461,8 @@ static void order_ids_are_remapped_both_ways(void)
     replay_start(0, 1);
     send_msg(&E.client, "3|500|0|AAPL|STK||0.0|||SMART||USD||||||BUY|10|LMT|151");
     send_msg(&E.client, "4|1|501|");
-    run_ms(10);
-    CU_ASSERT_PTR_NOT_NULL(records_find(&E.traces, "detail=field 2: refers to id 501 "
+    gwc_run_ms(10);
+    CU_ASSERT_PTR_NOT_NULL(gwc_records_find(&gwc.traces, "detail=field 2: refers to id 501 "
                                                    "(recorded id 501), expected 1"));
     env_close();
 }
@@ -577,9 +472,9 @@ static void recorded_timing_keeps_the_recorded_delays_on_the_virtual_clock(void)
     env_open();
     cap_basic();
     replay_start(0, 0);
-    io_us_t start_ms = io_now_us(E.loop) / IO_US_PER_MS; /* about 20 ms after startApi */
+    io_us_t start_ms = io_now_us(gwc.loop) / IO_US_PER_MS; /* about 20 ms after startApi */
     send_msg(&E.client, "49|1");
-    run_ms(1000);
+    gwc_run_ms(1000);
     int t = got("49|1|1700000000");
     CU_ASSERT_FATAL(t > 0);
     /* Answered 500 ms after the request arrived (plus the network). */
@@ -587,7 +482,7 @@ static void recorded_timing_keeps_the_recorded_delays_on_the_virtual_clock(void)
     CU_ASSERT(E.client.at_ms[t] <= start_ms + 502);
     /* The unsolicited 1100 comes 4.99 s after the live startApi. */
     CU_ASSERT(got("4|2|-1|1100|") < 0);
-    run_ms(5000);
+    gwc_run_ms(5000);
     int u = got("4|2|-1|1100|");
     CU_ASSERT_FATAL(u > 0);
     CU_ASSERT(E.client.at_ms[u] >= 4990);
@@ -600,16 +495,16 @@ static void fast_timing_answers_at_once(void)
     env_open();
     cap_basic();
     replay_start(0, 1);
-    io_us_t start_ms = io_now_us(E.loop) / IO_US_PER_MS;
+    io_us_t start_ms = io_now_us(gwc.loop) / IO_US_PER_MS;
     send_msg(&E.client, "49|1");
-    run_ms(5);
+    gwc_run_ms(5);
     int t = got("49|1|1700000000");
     CU_ASSERT_FATAL(t > 0);
     CU_ASSERT(E.client.at_ms[t] <= start_ms + 2);
     /* The 1100 followed the bars in the recording: it waits for them. */
     CU_ASSERT(got("4|2|-1|1100|") < 0);
     send_msg(&E.client, T_HIST("8", "AAPL"));
-    run_ms(5);
+    gwc_run_ms(5);
     CU_ASSERT(got("4|2|-1|1100|") > got("17|8|"));
     env_close();
 }
@@ -620,7 +515,7 @@ static int load(const char *path, unsigned conn, size_t *requests, char *err, si
 {
     gw_replay_config_t cfg = {path, 0, 0, conn};
     gw_replay_t *rp = NULL;
-    int rc = gw_replay_load(E.loop, &cfg, &rp, err, errlen);
+    int rc = gw_replay_load(gwc.loop, &cfg, &rp, err, errlen);
     if (rc == 0) {
         *requests = gw_replay_requests(rp);
         CU_ASSERT_EQUAL(gw_replay_version(rp), 178);
@@ -659,9 +554,9 @@ static void committed_captures_load_and_damaged_ones_get_their_error(void)
                     GW_REPLAY_ERR_CAPTURE);
     CU_ASSERT_PTR_NOT_NULL(strstr(err, "no TWS conversation 2 (the capture holds 1)"));
     /* gw_new refuses a replay that does not load, with the reason. */
-    E.cfg.replay = (gw_replay_config_t){T_CAPS "damaged-missing.pcap", 0, 0, 0};
-    CU_ASSERT_EQUAL(gw_new(E.loop, &E.cfg, &E.gw, err, sizeof err), GW_REPLAY_ERR_CAPTURE);
-    CU_ASSERT_PTR_NULL(E.gw);
+    gwc.cfg.replay = (gw_replay_config_t){T_CAPS "damaged-missing.pcap", 0, 0, 0};
+    CU_ASSERT_EQUAL(gw_new(gwc.loop, &gwc.cfg, &gwc.gw, err, sizeof err), GW_REPLAY_ERR_CAPTURE);
+    CU_ASSERT_PTR_NULL(gwc.gw);
     env_close();
 }
 
@@ -739,11 +634,11 @@ static gw_proxy_t *proxy_start(int scrub)
     cfg.upstream_port = T_UP_PORT;
     cfg.record = E.cap;
     cfg.scrub_accounts = scrub;
-    CU_ASSERT_EQUAL_FATAL(io_listen(E.loop, "127.0.0.1", T_UP_PORT, up_on_accept, NULL,
+    CU_ASSERT_EQUAL_FATAL(io_listen(gwc.loop, "127.0.0.1", T_UP_PORT, up_on_accept, NULL,
                                     &E.up_listener, err, sizeof err), 0);
-    CU_ASSERT_EQUAL_FATAL(gw_proxy_new(E.loop, &cfg, &px, err, sizeof err), 0);
+    CU_ASSERT_EQUAL_FATAL(gw_proxy_new(gwc.loop, &cfg, &px, err, sizeof err), 0);
     client_connect(T_PROXY_PORT);
-    run_ms(5);
+    gwc_run_ms(5);
     return px;
 }
 
@@ -758,19 +653,17 @@ typedef struct t_read {
 static void read_cb(const gw_cap_event_t *ev, void *data)
 {
     t_read_t *r = data;
-    char text[T_TEXT_MAX];
     if (ev->kind == GW_CAP_SERVER_HELLO)
         r->version = ev->version;
     if (ev->kind == GW_CAP_GAP || ev->kind == GW_CAP_ERROR)
         r->gaps++;
     if (ev->kind != GW_CAP_MSG || r->n == T_FRAMES_MAX)
         return;
-    size_t n = (size_t)snprintf(text, sizeof text, "%s ", ev->dir == GW_CAP_C2S ? "c>s" : "s>c");
-    for (size_t pos = 0; pos < ev->frame.len && n < sizeof text;
-         pos += strlen((const char *)ev->frame.payload + pos) + 1)
-        n += (size_t)snprintf(text + n, sizeof text - n, "%s%s", pos ? "|" : "",
-                              (const char *)ev->frame.payload + pos);
-    r->lines[r->n++] = strdup(text);
+    char *fields = gwc_frame_join(&ev->frame);
+    size_t len = strlen(fields) + sizeof "c>s ";
+    r->lines[r->n] = malloc(len);
+    snprintf(r->lines[r->n++], len, "%s %s", ev->dir == GW_CAP_C2S ? "c>s" : "s>c", fields);
+    free(fields);
 }
 
 static void read_capture(t_read_t *r)
@@ -797,20 +690,20 @@ static void proxy_conversation(void)
     proto_writer_t w;
     send_hello(157, 178);
     send_msg(&E.client, "71|2|3|");
-    run_ms(5);
+    gwc_run_ms(5);
     proto_writer_init(&w);
     proto_server_hello_write(&w, 178, "20251210 14:25:00 UTC");
     send_raw(&E.up, w.buf, w.len);
     proto_writer_free(&w);
     send_msg(&E.up, "15|1|DU111,DU2222");
-    run_ms(5);
+    gwc_run_ms(5);
     send_msg(&E.client, "6|2|1|DU2222");
-    run_ms(5);
+    gwc_run_ms(5);
     send_msg(&E.up, "61|3|DU111|265598|AAPL|STK||0.0||||USD|AAPL|NMS|10|150.5");
-    run_ms(5);
+    gwc_run_ms(5);
     io_stream_close(E.client.stream, IO_CLOSE_FIN);
     E.client.stream = NULL;
-    run_ms(5);
+    gwc_run_ms(5);
 }
 
 static void proxy_relays_byte_exact_and_records_a_readable_capture(void)
@@ -847,9 +740,9 @@ static void proxy_relays_byte_exact_and_records_a_readable_capture(void)
     env_open();
     px = proxy_start(0);
     send_raw(&E.client, odd, sizeof odd);
-    run_ms(5);
+    gwc_run_ms(5);
     send_raw(&E.up, odd, sizeof odd);
-    run_ms(5);
+    gwc_run_ms(5);
     CU_ASSERT_EQUAL(E.up.nraw, sizeof odd);
     CU_ASSERT_EQUAL(memcmp(E.up.raw, odd, sizeof odd), 0);
     CU_ASSERT_EQUAL(E.client.nraw, sizeof odd);
@@ -893,11 +786,11 @@ static void proxy_faults_act_on_the_live_stream(void)
     f.for_us = 10 * IO_US_PER_S;
     CU_ASSERT_EQUAL(gw_proxy_fault(px, &f, err, sizeof err), 0);
     send_raw(&E.up, "abcdefghij", 10);
-    run_ms(250);
+    gwc_run_ms(250);
     CU_ASSERT_EQUAL(E.client.nraw, 0);
-    run_ms(100);
+    gwc_run_ms(100);
     CU_ASSERT_EQUAL(E.client.nraw, 10);
-    CU_ASSERT_PTR_NOT_NULL(records_find(&E.traces, "proxy fault:latency value_us=300000"));
+    CU_ASSERT_PTR_NOT_NULL(gwc_records_find(&gwc.traces, "proxy fault:latency value_us=300000"));
     /* slice: at most 3 bytes per delivery, in order. */
     gw_fault_init(&f, GW_FAULT_SLICE);
     f.client_id = -1;
@@ -906,7 +799,7 @@ static void proxy_faults_act_on_the_live_stream(void)
     CU_ASSERT_EQUAL(gw_proxy_fault(px, &f, err, sizeof err), 0);
     E.client.chunk_max = 0;
     send_raw(&E.up, "0123456789", 10);
-    run_ms(1000);
+    gwc_run_ms(1000);
     CU_ASSERT_EQUAL(E.client.nraw, 20);
     CU_ASSERT_EQUAL(memcmp(E.client.raw + 10, "0123456789", 10), 0);
     CU_ASSERT_EQUAL(E.client.chunk_max, 3);
@@ -915,7 +808,7 @@ static void proxy_faults_act_on_the_live_stream(void)
     f.client_id = -1;
     f.bytes = 5;
     CU_ASSERT_EQUAL(gw_proxy_fault(px, &f, err, sizeof err), 0);
-    run_ms(1000);
+    gwc_run_ms(1000);
     CU_ASSERT_EQUAL(E.client.nraw, 29);
     CU_ASSERT_EQUAL(memcmp(E.client.raw + 20, "\xff\xff\xff\xff", 4), 0);
     /* a fault for one client id is refused with the reason. */
@@ -928,32 +821,32 @@ static void proxy_faults_act_on_the_live_stream(void)
     f.client_id = -1;
     f.how = IO_CLOSE_RST;
     CU_ASSERT_EQUAL(gw_proxy_fault(px, &f, err, sizeof err), 0);
-    run_ms(5);
+    gwc_run_ms(5);
     CU_ASSERT(E.client.reset);
     CU_ASSERT(E.up.reset);
     CU_ASSERT_EQUAL(gw_proxy_conn_count(px), 0);
-    CU_ASSERT_PTR_NOT_NULL(records_find(&E.traces, "proxy fault:kill how=rst sessions=1"));
+    CU_ASSERT_PTR_NOT_NULL(gwc_records_find(&gwc.traces, "proxy fault:kill how=rst sessions=1"));
     gw_proxy_free(px);
     env_close();
 }
 
 static void chaos_faults_repeat_with_the_seed(void)
 {
-    char first[T_RECORDS_MAX][128];
+    char first[GWC_RECORDS_MAX][128];
     size_t nfirst = 0;
     for (int run = 0; run < 2; run++) {
         env_open();
         gw_proxy_t *px = proxy_start(0);
         gw_proxy_chaos(px, 2 * IO_US_PER_S);
-        run_ms(60 * 1000);
+        gwc_run_ms(60 * 1000);
         size_t n = 0;
-        for (size_t i = 0; i < E.traces.n; i++) {
-            if (!strstr(E.traces.lines[i], "fault:"))
+        for (size_t i = 0; i < gwc.traces.n; i++) {
+            if (!strstr(gwc.traces.lines[i], "fault:"))
                 continue;
-            if (run == 0 && nfirst < T_RECORDS_MAX)
-                snprintf(first[nfirst++], sizeof first[0], "%s", E.traces.lines[i]);
+            if (run == 0 && nfirst < GWC_RECORDS_MAX)
+                snprintf(first[nfirst++], sizeof first[0], "%s", gwc.traces.lines[i]);
             else if (run == 1 && n < nfirst)
-                CU_ASSERT_STRING_EQUAL(E.traces.lines[i], first[n]);
+                CU_ASSERT_STRING_EQUAL(gwc.traces.lines[i], first[n]);
             n++;
         }
         CU_ASSERT(n >= 5);
@@ -990,11 +883,11 @@ static gw_proxy_t *px_begin(void)
     cfg.port = T_PROXY_PORT;
     cfg.upstream_port = T_UP_PORT;
     cfg.record = E.cap;
-    CU_ASSERT_EQUAL_FATAL(io_listen(E.loop, "127.0.0.1", T_UP_PORT, up_on_accept_fresh, NULL,
+    CU_ASSERT_EQUAL_FATAL(io_listen(gwc.loop, "127.0.0.1", T_UP_PORT, up_on_accept_fresh, NULL,
                                     &E.up_listener, err, sizeof err), 0);
-    CU_ASSERT_EQUAL_FATAL(gw_proxy_new(E.loop, &cfg, &px, err, sizeof err), 0);
+    CU_ASSERT_EQUAL_FATAL(gw_proxy_new(gwc.loop, &cfg, &px, err, sizeof err), 0);
     client_connect(T_PROXY_PORT);
-    run_ms(5);
+    gwc_run_ms(5);
     return px;
 }
 
@@ -1018,7 +911,7 @@ static void px_client_again(void)
         io_stream_close(E.client.stream, IO_CLOSE_FIN);
     peer_reset(&E.client);
     client_connect(T_PROXY_PORT);
-    run_ms(5);
+    gwc_run_ms(5);
 }
 
 /* The upstream's side of the greeting, at that version. */
@@ -1036,13 +929,13 @@ static void up_server_hello(int version)
 static void px_handshake(int version)
 {
     send_hello(157, 178);
-    run_ms(5);
+    gwc_run_ms(5);
     up_server_hello(version);
     send_msg(&E.client, "71|2|3|");
-    run_ms(5);
+    gwc_run_ms(5);
     send_msg(&E.up, "9|1|1");
     send_msg(&E.up, "15|1|DU111");
-    run_ms(5);
+    gwc_run_ms(5);
     CU_ASSERT_EQUAL(E.client.nframes, 3);
 }
 
@@ -1055,17 +948,18 @@ static void proxy_down_and_refuse_stop_accepting_for_their_duration(void)
     gw_proxy_t *px = px_begin();
     px_handshake(178);
     px_apply(px, "down 2s");
-    run_ms(5);
+    gwc_run_ms(5);
     CU_ASSERT(E.client.eof);
     CU_ASSERT(E.up.eof);
     CU_ASSERT_EQUAL(gw_proxy_conn_count(px), 0);
-    CU_ASSERT_PTR_NOT_NULL(records_find(&E.traces, "proxy fault:down for_us=2000000 how=fin"));
+    CU_ASSERT_PTR_NOT_NULL(
+        gwc_records_find(&gwc.traces, "proxy fault:down for_us=2000000 how=fin"));
     /* Connects are refused while it is down, accepted again after. */
     px_client_again();
     CU_ASSERT(E.client.reset);
     CU_ASSERT_EQUAL(gw_proxy_conn_count(px), 0);
-    run_ms(2000);
-    CU_ASSERT_PTR_NOT_NULL(records_find(&E.traces, "proxy fault_end:down"));
+    gwc_run_ms(2000);
+    CU_ASSERT_PTR_NOT_NULL(gwc_records_find(&gwc.traces, "proxy fault_end:down"));
     px_client_again();
     CU_ASSERT_FALSE(E.client.reset);
     CU_ASSERT_EQUAL(gw_proxy_conn_count(px), 1);
@@ -1073,19 +967,19 @@ static void proxy_down_and_refuse_stop_accepting_for_their_duration(void)
     px_handshake(178);
     px_apply(px, "refuse 1s");
     send_msg(&E.up, "49|1|1700000000");
-    run_ms(5);
+    gwc_run_ms(5);
     CU_ASSERT_EQUAL(got("49|1|1700000000"), 3);
     t_peer_t other;
     char err[128];
     memset(&other, 0, sizeof other);
-    CU_ASSERT_EQUAL(io_connect(E.loop, "127.0.0.1", T_PROXY_PORT, peer_on_stream, &other,
+    CU_ASSERT_EQUAL(io_connect(gwc.loop, "127.0.0.1", T_PROXY_PORT, peer_on_stream, &other,
                                &other.stream, err, sizeof err), 0);
-    run_ms(5);
+    gwc_run_ms(5);
     CU_ASSERT(other.reset);
     CU_ASSERT_EQUAL(gw_proxy_conn_count(px), 1);
     io_stream_close(other.stream, IO_CLOSE_FIN);
-    run_ms(1000);
-    CU_ASSERT_PTR_NOT_NULL(records_find(&E.traces, "proxy fault_end:refuse"));
+    gwc_run_ms(1000);
+    CU_ASSERT_PTR_NOT_NULL(gwc_records_find(&gwc.traces, "proxy fault_end:refuse"));
     px_client_again();
     CU_ASSERT_FALSE(E.client.reset);
     px_handshake(178);
@@ -1101,25 +995,25 @@ static void proxy_stale_drops_whole_upstream_frames_until_it_ends(void)
     px_apply(px, "stale 1s --only current_time");
     send_msg(&E.up, "49|1|1700000000");
     send_msg(&E.up, "61|3|DU111|265598|AAPL|STK||0.0||||USD|AAPL|NMS|10|150.5");
-    run_ms(5);
+    gwc_run_ms(5);
     CU_ASSERT_EQUAL(E.client.nframes, 4);
     CU_ASSERT_EQUAL(got("49|"), -1);
     CU_ASSERT_EQUAL(got("61|3|DU111"), 3);
     /* A frame that arrives in parts waits for its end, then is dropped whole. */
     send_raw(&E.up, T_CT_FRAME, 7);
-    run_ms(5);
+    gwc_run_ms(5);
     send_raw(&E.up, T_CT_FRAME + 7, sizeof T_CT_FRAME - 7);
-    run_ms(5);
+    gwc_run_ms(5);
     CU_ASSERT_EQUAL(E.client.nframes, 4);
     /* Everything: even nextValidId, once ready. */
     px_apply(px, "stale 1s");
     send_msg(&E.up, "9|1|2");
-    run_ms(5);
+    gwc_run_ms(5);
     CU_ASSERT_EQUAL(E.client.nframes, 4);
-    run_ms(1000);
-    CU_ASSERT_PTR_NOT_NULL(records_find(&E.traces, "proxy fault_end:stale"));
+    gwc_run_ms(1000);
+    CU_ASSERT_PTR_NOT_NULL(gwc_records_find(&gwc.traces, "proxy fault_end:stale"));
     send_msg(&E.up, "49|1|1700000002");
-    run_ms(5);
+    gwc_run_ms(5);
     CU_ASSERT_EQUAL(got("49|1|1700000002"), 4);
     gw_proxy_free(px);
     /* The recording shows what the client received. */
@@ -1142,13 +1036,13 @@ static void proxy_handshake_stall_holds_the_server_hello_of_new_clients(void)
     px_apply(px, "handshake_stall 2s");
     px_client_again();
     send_hello(157, 178);
-    run_ms(5);
+    gwc_run_ms(5);
     up_server_hello(178);
     send_msg(&E.up, "49|1|1700000000");
-    run_ms(1900);
+    gwc_run_ms(1900);
     CU_ASSERT_EQUAL(E.client.nraw, 0);
-    run_ms(200);
-    CU_ASSERT_PTR_NOT_NULL(records_find(&E.traces, "proxy fault_end:handshake_stall"));
+    gwc_run_ms(200);
+    CU_ASSERT_PTR_NOT_NULL(gwc_records_find(&gwc.traces, "proxy fault_end:handshake_stall"));
     CU_ASSERT_EQUAL_FATAL(E.client.nframes, 2);
     CU_ASSERT_EQUAL(strncmp(E.client.frames[0], "178|", 4), 0);
     CU_ASSERT_STRING_EQUAL(E.client.frames[1], "49|1|1700000000");
@@ -1166,12 +1060,12 @@ static void proxy_notices_go_between_frames_in_the_negotiated_layout(void)
     px_handshake(178);
     /* Applied in the middle of a frame: the notices follow its end. */
     send_raw(&E.up, T_CT_FRAME, 9);
-    run_ms(5);
+    gwc_run_ms(5);
     px_apply(px, "connectivity_lost 5s 1101");
-    run_ms(5);
+    gwc_run_ms(5);
     CU_ASSERT_EQUAL(E.client.nframes, 3);
     send_raw(&E.up, T_CT_FRAME + 9, sizeof T_CT_FRAME - 9);
-    run_ms(5);
+    gwc_run_ms(5);
     CU_ASSERT_EQUAL_FATAL(E.client.nframes, 8);
     CU_ASSERT_STRING_EQUAL(E.client.frames[3], "49|1|1700000001");
     CU_ASSERT_EQUAL(strncmp(E.client.frames[4], "4|2|-1|1100|", 12), 0);
@@ -1179,13 +1073,13 @@ static void proxy_notices_go_between_frames_in_the_negotiated_layout(void)
     CU_ASSERT_EQUAL(strncmp(E.client.frames[6], "4|2|-1|2105|", 12), 0);
     CU_ASSERT_EQUAL(strncmp(E.client.frames[7], "4|2|-1|2157|", 12), 0);
     CU_ASSERT_PTR_NOT_NULL(strstr(E.client.frames[5], "usfarm|"));
-    run_ms(5000);
+    gwc_run_ms(5000);
     CU_ASSERT_EQUAL_FATAL(E.client.nframes, 12);
     CU_ASSERT_EQUAL(strncmp(E.client.frames[8], "4|2|-1|1101|", 12), 0);
     CU_ASSERT_EQUAL(strncmp(E.client.frames[9], "4|2|-1|2104|", 12), 0);
     CU_ASSERT_EQUAL(strncmp(E.client.frames[11], "4|2|-1|2158|", 12), 0);
     px_apply(px, "farm_outage 1s");
-    run_ms(1001);
+    gwc_run_ms(1001);
     CU_ASSERT_EQUAL_FATAL(E.client.nframes, 16);
     CU_ASSERT_EQUAL(strncmp(E.client.frames[12], "4|2|-1|2103|", 12), 0);
     CU_ASSERT_EQUAL(strncmp(E.client.frames[13], "4|2|-1|2105|", 12), 0);
@@ -1193,9 +1087,9 @@ static void proxy_notices_go_between_frames_in_the_negotiated_layout(void)
     CU_ASSERT_EQUAL(strncmp(E.client.frames[15], "4|2|-1|2106|", 12), 0);
     /* error: 6 fields from server version 166 on. */
     px_apply(px, "error 322 boom --req-id 7");
-    run_ms(5);
+    gwc_run_ms(5);
     CU_ASSERT_STRING_EQUAL(E.client.frames[16], "4|2|7|322|boom|");
-    CU_ASSERT_PTR_NOT_NULL(records_find(&E.traces, "proxy fault:error code=322 req_id=7"));
+    CU_ASSERT_PTR_NOT_NULL(gwc_records_find(&gwc.traces, "proxy fault:error code=322 req_id=7"));
     gw_proxy_free(px);
     env_close();
     /* 5 below it; a client not ready yet gets none. */
@@ -1203,12 +1097,12 @@ static void proxy_notices_go_between_frames_in_the_negotiated_layout(void)
     px = px_begin();
     px_handshake(160);
     px_apply(px, "error 322 boom --req-id 7");
-    run_ms(5);
+    gwc_run_ms(5);
     CU_ASSERT_EQUAL_FATAL(E.client.nframes, 4);
     CU_ASSERT_STRING_EQUAL(E.client.frames[3], "4|2|7|322|boom");
     px_client_again();
     px_apply(px, "error 322 boom");
-    run_ms(5);
+    gwc_run_ms(5);
     CU_ASSERT_EQUAL(E.client.nraw, 0);
     gw_proxy_free(px);
     env_close();
@@ -1220,17 +1114,17 @@ static void proxy_client_id_in_use_answers_startapi_and_closes(void)
     gw_proxy_t *px = px_begin();
     px_apply(px, "client_id_in_use 1");
     send_hello(157, 178);
-    run_ms(5);
+    gwc_run_ms(5);
     up_server_hello(178);
     send_msg(&E.client, "71|2|3|");
-    run_ms(5);
+    gwc_run_ms(5);
     CU_ASSERT_EQUAL_FATAL(E.client.nframes, 2);
     CU_ASSERT_EQUAL(strncmp(E.client.frames[1], "4|2|-1|326|", 11), 0);
     CU_ASSERT(E.client.eof);
     CU_ASSERT(E.up.eof);
     CU_ASSERT_PTR_NULL(memmem(E.up.raw, E.up.nraw, "71\0", 3));
-    CU_ASSERT_PTR_NOT_NULL(records_find(&E.traces, "proxy reject conn=1 code=326"));
-    CU_ASSERT_PTR_NOT_NULL(records_find(&E.traces, "proxy fault_end:client_id_in_use"));
+    CU_ASSERT_PTR_NOT_NULL(gwc_records_find(&gwc.traces, "proxy reject conn=1 code=326"));
+    CU_ASSERT_PTR_NOT_NULL(gwc_records_find(&gwc.traces, "proxy fault_end:client_id_in_use"));
     CU_ASSERT_EQUAL(gw_proxy_conn_count(px), 0);
     /* Its one time used, the next startApi goes upstream. */
     px_client_again();
@@ -1272,7 +1166,7 @@ static void chaos_step(int step)
         io_stream_write(E.up.stream, w.buf, w.len);
     }
     proto_writer_free(&w);
-    run_ms(100);
+    gwc_run_ms(100);
 }
 
 static void a_chaos_run_repeats_byte_for_byte_with_the_seed(void)
@@ -1291,7 +1185,7 @@ static void a_chaos_run_repeats_byte_for_byte_with_the_seed(void)
         for (int k = 0; k < GW_FAULT_KIND_COUNT; k++) {
             char ev[64];
             snprintf(ev, sizeof ev, "proxy fault:%s ", gw_fault_kind_name(k));
-            kinds += records_find(&E.traces, ev) != NULL;
+            kinds += gwc_records_find(&gwc.traces, ev) != NULL;
         }
         CU_ASSERT(kinds >= 6);
         FILE *fp = fopen(E.cap, "rb");
