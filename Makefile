@@ -50,6 +50,8 @@ TESTLIB    := tests/testlib.c
 # The mock gateway fixture (a sim loop, a gateway, scripted clients) that
 # the gateway-facing test binaries share.
 GWCLIENT   := tests/gwclient.c
+# The trace record and sim loop that the runner-facing test binaries share.
+TEVLOG     := tests/tevlog.c
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 
@@ -64,13 +66,13 @@ TEST_DEPS_proto    := $(PROTO_SRC)
 TEST_DEPS_io_posix := $(IOBASE_SRC) $(POSIX_SRC)
 TEST_DEPS_io_sim   := $(IOBASE_SRC) $(IOSIM_SRC)
 TEST_DEPS_mockgw   := $(GW_SRC) $(PROTO_SRC) $(IOBASE_SRC) $(IOSIM_SRC) $(GWCLIENT)
-TEST_DEPS_runner   := $(RN_SRC) $(GW_SRC) $(PROTO_SRC) $(IOBASE_SRC) $(IOSIM_SRC)
+TEST_DEPS_runner   := $(RN_SRC) $(GW_SRC) $(PROTO_SRC) $(IOBASE_SRC) $(IOSIM_SRC) $(TEVLOG)
 TEST_DEPS_scenario := $(ENGINE_SRC) $(RN_SRC) $(GW_SRC) $(PROTO_SRC) $(IOBASE_SRC) $(IOSIM_SRC)
 TEST_DEPS_loopback :=
 TEST_DEPS_cli :=
 TEST_DEPS_calendar := runner/calendar.c runner/calendar_data.c $(PROTO_SRC)
-TEST_DEPS_runner_loop := $(RN_SRC) $(GW_SRC) $(PROTO_SRC) $(IOBASE_SRC) $(IOSIM_SRC)
-TEST_DEPS_cycle := $(RN_SRC) $(GW_SRC) $(PROTO_SRC) $(IOBASE_SRC) $(IOSIM_SRC)
+TEST_DEPS_runner_loop := $(RN_SRC) $(GW_SRC) $(PROTO_SRC) $(IOBASE_SRC) $(IOSIM_SRC) $(TEVLOG)
+TEST_DEPS_cycle := $(RN_SRC) $(GW_SRC) $(PROTO_SRC) $(IOBASE_SRC) $(IOSIM_SRC) $(TEVLOG)
 TEST_DEPS_mockgw_faults := $(GW_SRC) $(PROTO_SRC) $(IOBASE_SRC) $(IOSIM_SRC) $(GWCLIENT)
 TEST_DEPS_mockgw_surface := $(GW_SRC) $(PROTO_SRC) $(IOBASE_SRC) $(IOSIM_SRC) $(GWCLIENT)
 TEST_DEPS_capture := $(GW_SRC) $(PROTO_SRC) $(IOBASE_SRC) $(IOSIM_SRC)

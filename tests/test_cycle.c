@@ -23,30 +23,28 @@
 #include "../runner/strategy.h"
 #include "../sim/io_sim.h"
 #include "testlib.h"
+#include "tevlog.h"
 
 #define T0_WALL_US 1765376700000000LL /* 2025-12-10T14:25:00Z at virtual time 0 */
 #define PORT 4002
 #define CLIENT_ID 7
 #define MS IO_US_PER_MS
 #define SEC IO_US_PER_S
-#define TEV_MAX 1024
-#define TEV_FIELDS 6
 #define RESULTS_MAX 8
 #define FIELDS_MAX 160
 
 static const char HELLO[] = "API\0\0\0\0\x09v157..178";
 #define LIT_LEN(s) (sizeof(s) - 1)
 
-typedef struct tev {
-    char ev[32];
-    size_t n;
-    struct {
-        char key[24];
-        char str[192];
-        int64_t num;
-        int is_str;
-    } f[TEV_FIELDS];
-} tev_t;
+/* Only the runner's events (the cycle's and its session's), so the mock
+ * gateway's own never count against the cap. */
+static int runner_only(const char *src, const char *ev)
+{
+    (void)ev;
+    return strcmp(src, "runner") == 0;
+}
+
+static const tev_opts_t TEV = {7, T0_WALL_US, 1024, runner_only};
 
 typedef struct result {
     uint32_t n;
@@ -70,9 +68,6 @@ static struct fixture {
     cyc_t *cyc;
     const char *symbols[2];
     cyc_config_t cfg;
-    tev_t ev[TEV_MAX];
-    size_t nev;
-    int overflow;
     int readies;
     int closes;
     char close_reason[128];
@@ -92,69 +87,6 @@ static struct fixture {
     /* the real mock gateway */
     gw_t *gw;
 } fx;
-
-/* ---- recording ---------------------------------------------------------- */
-
-static void fx_trace(void *data, io_us_t wall_us, const char *src, const char *ev, size_t n,
-                     const io_trace_field_t *fields)
-{
-    (void)data, (void)wall_us;
-    if (strcmp(src, "runner") != 0)
-        return;
-    if (fx.nev == TEV_MAX) {
-        fx.overflow = 1;
-        return;
-    }
-    tev_t *e = &fx.ev[fx.nev++];
-    memset(e, 0, sizeof *e);
-    snprintf(e->ev, sizeof e->ev, "%s", ev);
-    e->n = n < TEV_FIELDS ? n : TEV_FIELDS;
-    for (size_t i = 0; i < e->n; i++) {
-        snprintf(e->f[i].key, sizeof e->f[i].key, "%s", fields[i].key);
-        e->f[i].is_str = fields[i].str != NULL;
-        if (fields[i].str)
-            snprintf(e->f[i].str, sizeof e->f[i].str, "%s", fields[i].str);
-        e->f[i].num = fields[i].num;
-    }
-}
-
-static void fx_quiet_log(void *data, io_us_t wall_us, enum io_log_level level, const char *src,
-                         const char *text)
-{
-    (void)data, (void)wall_us, (void)level, (void)src, (void)text;
-}
-
-static const tev_t *rev(const char *ev, int nth)
-{
-    for (size_t i = 0; i < fx.nev; i++)
-        if (strcmp(fx.ev[i].ev, ev) == 0 && nth-- == 0)
-            return &fx.ev[i];
-    return NULL;
-}
-
-static int rcount(const char *ev)
-{
-    int n = 0;
-    while (rev(ev, n))
-        n++;
-    return n;
-}
-
-static const char *fstr(const tev_t *e, const char *key)
-{
-    for (size_t i = 0; e && i < e->n; i++)
-        if (strcmp(e->f[i].key, key) == 0 && e->f[i].is_str)
-            return e->f[i].str;
-    return "<missing>";
-}
-
-static int64_t fnum(const tev_t *e, const char *key)
-{
-    for (size_t i = 0; e && i < e->n; i++)
-        if (strcmp(e->f[i].key, key) == 0 && !e->f[i].is_str)
-            return e->f[i].num;
-    return INT64_MIN;
-}
 
 /* ---- the session and the cycle, wired as the runner wires them --------- */
 
@@ -205,11 +137,7 @@ static void on_done(void *data, const cyc_result_t *r)
 static void fx_setup(int trade)
 {
     memset(&fx, 0, sizeof fx);
-    io_sim_config_t sc = {.seed = 7, .start_wall_us = T0_WALL_US, .net = IO_SIM_NET_DEFAULT};
-    fx.loop = io_sim_loop_new(&sc);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(fx.loop);
-    io_set_trace_sink(fx.loop, fx_trace, NULL);
-    io_set_log_sink(fx.loop, IO_LOG_ERROR, fx_quiet_log, NULL);
+    fx.loop = tev_start(&TEV, T0_WALL_US);
     ibc_config_t cc = {"127.0.0.1", PORT, CLIENT_ID, 1 * SEC, 2 * SEC};
     ibc_events_t ev = {.ready = on_ready,
                        .ping_done = on_ping_done,
@@ -244,11 +172,6 @@ static void fx_new_cycle(void)
     CU_ASSERT_EQUAL_FATAL(rc, 0);
 }
 
-static void run_for(io_us_t dt)
-{
-    io_sim_run_until(fx.loop, io_now_us(fx.loop) + dt);
-}
-
 static void fx_teardown(void)
 {
     cyc_free(fx.cyc);
@@ -258,13 +181,7 @@ static void fx_teardown(void)
         io_listener_close(fx.lis);
     if (fx.peer)
         io_stream_close(fx.peer, IO_CLOSE_RST);
-    io_stats_t st;
-    io_loop_stats(fx.loop, &st);
-    CU_ASSERT_EQUAL(st.timers, 0);
-    CU_ASSERT_EQUAL(st.streams, 0);
-    CU_ASSERT_EQUAL(st.listeners, 0);
-    CU_ASSERT_FALSE(fx.overflow);
-    io_loop_free(fx.loop);
+    tev_stop();
     if (fx.journal[0])
         unlink(fx.journal);
     if (fx.dir[0])
@@ -416,17 +333,17 @@ static void fgw_to_ready(int next_id)
     if (!fx.lis)
         fgw_listen();
     CU_ASSERT_EQUAL_FATAL(ibc_connect(fx.client), 0);
-    run_for(10 * MS);
+    tev_run_for(10 * MS);
     CU_ASSERT_PTR_NOT_NULL_FATAL(fx.peer);
     proto_writer_t w;
     proto_writer_init(&w);
     CU_ASSERT_EQUAL(proto_server_hello_write(&w, 178, "20251210 09:25:00 EST"), 0);
     fgw_write(&w);
     proto_writer_free(&w);
-    run_for(10 * MS);
+    tev_run_for(10 * MS);
     fgw_send("15|1|DU111");
     fgw_sendf("9|1|%d", next_id);
-    run_for(10 * MS);
+    tev_run_for(10 * MS);
     CU_ASSERT_EQUAL_FATAL(fx.readies, readies + 1);
 }
 
@@ -463,16 +380,16 @@ static void fgw_send_bars(int req_id, int up)
 static void cycle_through_bars(uint32_t n, int position, int up)
 {
     CU_ASSERT_EQUAL_FATAL(cyc_start(fx.cyc, n), 0);
-    run_for(10 * MS);
+    tev_run_for(10 * MS);
     CU_ASSERT_EQUAL_FATAL(rx_count(PROTO_OUT_REQ_POSITIONS), 1);
     if (position)
         fgw_send_position("AAPL", position);
     fgw_send_position("IBM", 300);
     fgw_send("62|1");
-    run_for(10 * MS);
+    tev_run_for(10 * MS);
     CU_ASSERT_EQUAL_FATAL(rx_count(PROTO_OUT_REQ_HISTORICAL_DATA), 1);
     fgw_send_bars(hist_req_id(), up);
-    run_for(10 * MS);
+    tev_run_for(10 * MS);
 }
 
 static void fgw_send_order_status(int order_id, const char *status, int filled, int remaining)
@@ -636,22 +553,22 @@ static void dry_run_traces_the_order_and_sends_no_place_order(void)
     CU_ASSERT_EQUAL(memcmp(fx.rx + handshake, want.buf, want.len), 0);
     proto_writer_free(&want);
     CU_ASSERT_EQUAL(rx_count(PROTO_OUT_PLACE_ORDER), 0);
-    const tev_t *s = rev("signal_computed", 0);
-    CU_ASSERT_STRING_EQUAL(fstr(s, "symbol"), "AAPL");
-    CU_ASSERT_STRING_EQUAL(fstr(s, "fast"), "111.5000"); /* closes 110.5 .. 112.5 */
-    CU_ASSERT_STRING_EQUAL(fstr(s, "slow"), "107.7500"); /* closes 103.0 .. 112.5 */
-    CU_ASSERT_EQUAL(fnum(s, "target"), 100);
-    const tev_t *d = rev("order_dry_run", 0);
+    const tev_t *s = tev_rev("signal_computed", 0);
+    CU_ASSERT_STRING_EQUAL(tev_str(s, "symbol"), "AAPL");
+    CU_ASSERT_STRING_EQUAL(tev_str(s, "fast"), "111.5000"); /* closes 110.5 .. 112.5 */
+    CU_ASSERT_STRING_EQUAL(tev_str(s, "slow"), "107.7500"); /* closes 103.0 .. 112.5 */
+    CU_ASSERT_EQUAL(tev_num(s, "target"), 100);
+    const tev_t *d = tev_rev("order_dry_run", 0);
     CU_ASSERT_PTR_NOT_NULL_FATAL(d);
-    CU_ASSERT_STRING_EQUAL(fstr(d, "symbol"), "AAPL");
-    CU_ASSERT_STRING_EQUAL(fstr(d, "action"), "BUY");
-    CU_ASSERT_EQUAL(fnum(d, "qty"), 100);
-    CU_ASSERT_EQUAL(rcount("order"), 0);
+    CU_ASSERT_STRING_EQUAL(tev_str(d, "symbol"), "AAPL");
+    CU_ASSERT_STRING_EQUAL(tev_str(d, "action"), "BUY");
+    CU_ASSERT_EQUAL(tev_num(d, "qty"), 100);
+    CU_ASSERT_EQUAL(tev_rcount("order"), 0);
     CU_ASSERT_EQUAL_FATAL(fx.nres, 1);
     CU_ASSERT_TRUE(fx.res[0].ok);
     CU_ASSERT_EQUAL(fx.res[0].n, 1);
     CU_ASSERT_EQUAL(fx.res[0].orders, 0);
-    CU_ASSERT_EQUAL(fnum(rev("cycle_end", 0), "ok"), 1);
+    CU_ASSERT_EQUAL(tev_num(tev_rev("cycle_end", 0), "ok"), 1);
     CU_ASSERT_FALSE(cyc_running(fx.cyc));
     fx_teardown();
 }
@@ -662,9 +579,9 @@ static void no_order_when_the_position_is_already_at_target(void)
     fx_new_cycle();
     fgw_to_ready(10);
     cycle_through_bars(1, 100, 1);
-    CU_ASSERT_EQUAL(fnum(rev("signal_computed", 0), "target"), 100);
+    CU_ASSERT_EQUAL(tev_num(tev_rev("signal_computed", 0), "target"), 100);
     CU_ASSERT_EQUAL(rx_count(PROTO_OUT_PLACE_ORDER), 0);
-    CU_ASSERT_EQUAL(rcount("order_dry_run"), 0);
+    CU_ASSERT_EQUAL(tev_rcount("order_dry_run"), 0);
     CU_ASSERT_EQUAL_FATAL(fx.nres, 1);
     CU_ASSERT_TRUE(fx.res[0].ok);
     fx_teardown();
@@ -700,27 +617,27 @@ static void trade_mode_places_the_114_field_order_and_waits_for_filled(void)
         CU_ASSERT_STRING_EQUAL(f.f[i], set ? place_order_fields[k].v : "");
         k += set;
     }
-    const tev_t *o = rev("order", 0);
+    const tev_t *o = tev_rev("order", 0);
     CU_ASSERT_PTR_NOT_NULL_FATAL(o);
-    CU_ASSERT_STRING_EQUAL(fstr(o, "symbol"), "AAPL");
-    CU_ASSERT_STRING_EQUAL(fstr(o, "action"), "BUY");
-    CU_ASSERT_EQUAL(fnum(o, "qty"), 100);
-    CU_ASSERT_EQUAL(fnum(o, "order_id"), 10);
-    CU_ASSERT_EQUAL(rcount("order_dry_run"), 0);
+    CU_ASSERT_STRING_EQUAL(tev_str(o, "symbol"), "AAPL");
+    CU_ASSERT_STRING_EQUAL(tev_str(o, "action"), "BUY");
+    CU_ASSERT_EQUAL(tev_num(o, "qty"), 100);
+    CU_ASSERT_EQUAL(tev_num(o, "order_id"), 10);
+    CU_ASSERT_EQUAL(tev_rcount("order_dry_run"), 0);
     /* Working is not done. */
     fgw_send_open_order(10, "AAPL", "Submitted");
     fgw_send_order_status(10, "Submitted", 0, 100);
-    run_for(10 * MS);
+    tev_run_for(10 * MS);
     CU_ASSERT_TRUE(cyc_running(fx.cyc));
     CU_ASSERT_EQUAL(fx.nres, 0);
     CU_ASSERT_FALSE(cyc_needs_reconcile(fx.cyc));
     fgw_send_order_status(10, "Filled", 100, 0);
-    run_for(10 * MS);
-    CU_ASSERT_EQUAL(rcount("order_status"), 2);
-    const tev_t *st = rev("order_status", 1);
-    CU_ASSERT_EQUAL(fnum(st, "order_id"), 10);
-    CU_ASSERT_STRING_EQUAL(fstr(st, "status"), "Filled");
-    CU_ASSERT_EQUAL(fnum(st, "filled"), 100);
+    tev_run_for(10 * MS);
+    CU_ASSERT_EQUAL(tev_rcount("order_status"), 2);
+    const tev_t *st = tev_rev("order_status", 1);
+    CU_ASSERT_EQUAL(tev_num(st, "order_id"), 10);
+    CU_ASSERT_STRING_EQUAL(tev_str(st, "status"), "Filled");
+    CU_ASSERT_EQUAL(tev_num(st, "filled"), 100);
     CU_ASSERT_EQUAL_FATAL(fx.nres, 1);
     CU_ASSERT_TRUE(fx.res[0].ok);
     CU_ASSERT_EQUAL(fx.res[0].orders, 1);
@@ -734,11 +651,11 @@ static void falling_bars_sell_the_position_down_to_flat(void)
     fx_new_cycle();
     fgw_to_ready(10);
     cycle_through_bars(1, 100, 0);
-    CU_ASSERT_EQUAL(fnum(rev("signal_computed", 0), "target"), 0);
-    CU_ASSERT_STRING_EQUAL(fstr(rev("order", 0), "action"), "SELL");
-    CU_ASSERT_EQUAL(fnum(rev("order", 0), "qty"), 100);
+    CU_ASSERT_EQUAL(tev_num(tev_rev("signal_computed", 0), "target"), 0);
+    CU_ASSERT_STRING_EQUAL(tev_str(tev_rev("order", 0), "action"), "SELL");
+    CU_ASSERT_EQUAL(tev_num(tev_rev("order", 0), "qty"), 100);
     fgw_send_order_status(10, "Filled", 100, 0);
-    run_for(10 * MS);
+    tev_run_for(10 * MS);
     CU_ASSERT_EQUAL_FATAL(fx.nres, 1);
     CU_ASSERT_TRUE(fx.res[0].ok);
     fx_teardown();
@@ -753,27 +670,27 @@ static void missing_position_end_is_a_request_timeout_that_fails_the_cycle(void)
     CU_ASSERT_EQUAL(cyc_start(fx.cyc, 3), 0);
     CU_ASSERT_EQUAL(fx.nres, 0); /* never from inside cyc_start */
     CU_ASSERT_EQUAL(cyc_start(fx.cyc, 4), IO_ERR_INVAL);
-    run_for(10 * MS);
+    tev_run_for(10 * MS);
     fgw_send_position("AAPL", 5);
-    run_for(fx.cfg.request_timeout_us - 20 * MS);
+    tev_run_for(fx.cfg.request_timeout_us - 20 * MS);
     CU_ASSERT_EQUAL(fx.nres, 0);
-    run_for(20 * MS);
+    tev_run_for(20 * MS);
     CU_ASSERT_EQUAL_FATAL(fx.nres, 1);
     CU_ASSERT_FALSE(fx.res[0].ok);
     CU_ASSERT_EQUAL(fx.res[0].n, 3);
     CU_ASSERT_STRING_EQUAL(fx.res[0].reason, "request timeout: reqPositions");
     CU_ASSERT_TRUE(fx.res[0].timed_out);
-    const tev_t *e = rev("cycle_end", 0);
-    CU_ASSERT_EQUAL(fnum(e, "n"), 3);
-    CU_ASSERT_EQUAL(fnum(e, "ok"), 0);
-    CU_ASSERT_STRING_EQUAL(fstr(e, "reason"), "request timeout: reqPositions");
+    const tev_t *e = tev_rev("cycle_end", 0);
+    CU_ASSERT_EQUAL(tev_num(e, "n"), 3);
+    CU_ASSERT_EQUAL(tev_num(e, "ok"), 0);
+    CU_ASSERT_STRING_EQUAL(tev_str(e, "reason"), "request timeout: reqPositions");
     CU_ASSERT_TRUE(io_now_us(fx.loop) - t0 <= fx.cfg.request_timeout_us + 10 * MS);
-    run_for(10 * MS);
+    tev_run_for(10 * MS);
     CU_ASSERT_EQUAL(rx_count(PROTO_OUT_CANCEL_POSITIONS), 1); /* the subscription is ended */
     CU_ASSERT_EQUAL(rx_count(PROTO_OUT_REQ_HISTORICAL_DATA), 0);
     /* A late positionEnd belongs to nobody. */
     fgw_send("62|1");
-    run_for(10 * MS);
+    tev_run_for(10 * MS);
     CU_ASSERT_EQUAL(fx.nres, 1);
     CU_ASSERT_EQUAL(rx_count(PROTO_OUT_REQ_HISTORICAL_DATA), 0);
     fx_teardown();
@@ -786,16 +703,16 @@ static void deadline_fails_the_cycle_and_cancels_the_historical_request(void)
     fx_new_cycle();
     fgw_to_ready(10);
     CU_ASSERT_EQUAL(cyc_start(fx.cyc, 1), 0);
-    run_for(10 * MS);
+    tev_run_for(10 * MS);
     fgw_send("62|1");
-    run_for(10 * MS);
+    tev_run_for(10 * MS);
     int req = hist_req_id();
-    run_for(fx.cfg.deadline_us);
+    tev_run_for(fx.cfg.deadline_us);
     CU_ASSERT_EQUAL_FATAL(fx.nres, 1);
     CU_ASSERT_FALSE(fx.res[0].ok);
     CU_ASSERT_STRING_EQUAL(fx.res[0].reason, "deadline");
     CU_ASSERT_TRUE(fx.res[0].timed_out); /* the runner starts a fresh session */
-    CU_ASSERT_STRING_EQUAL(fstr(rev("cycle_end", 0), "reason"), "deadline");
+    CU_ASSERT_STRING_EQUAL(tev_str(tev_rev("cycle_end", 0), "reason"), "deadline");
     char want[32];
     snprintf(want, sizeof want, "25|1|%d", req);
     CU_ASSERT_STRING_EQUAL(rx_fields(PROTO_OUT_CANCEL_HISTORICAL_DATA, 0), want);
@@ -811,19 +728,19 @@ static void error_162_fails_the_cycle_with_the_reason_and_sends_no_cancel(void)
     fx_new_cycle();
     fgw_to_ready(10);
     CU_ASSERT_EQUAL(cyc_start(fx.cyc, 1), 0);
-    run_for(10 * MS);
+    tev_run_for(10 * MS);
     fgw_send("62|1");
-    run_for(10 * MS);
+    tev_run_for(10 * MS);
     fgw_sendf("4|2|%d|162|Historical Market Data Service error message:HMDS query returned no "
               "data: MSFT@SMART Trades|",
               hist_req_id());
-    run_for(10 * MS);
+    tev_run_for(10 * MS);
     CU_ASSERT_EQUAL_FATAL(fx.nres, 1);
     CU_ASSERT_FALSE(fx.res[0].ok);
     CU_ASSERT_STRING_EQUAL(fx.res[0].reason,
                            "reqHistoricalData MSFT: error 162: Historical Market Data Service "
                            "error message:HMDS query returned no data: MSFT@SMART Trades");
-    CU_ASSERT_PTR_NOT_NULL(rev("error:162", 0)); /* the session traced it too */
+    CU_ASSERT_PTR_NOT_NULL(tev_rev("error:162", 0)); /* the session traced it too */
     CU_ASSERT_EQUAL(rx_count(PROTO_OUT_CANCEL_HISTORICAL_DATA), 0);
     CU_ASSERT_EQUAL(rx_count(PROTO_OUT_REQ_HISTORICAL_DATA), 1); /* AAPL never asked */
     fx_teardown();
@@ -835,14 +752,14 @@ static void notice_with_the_request_id_does_not_end_the_request(void)
     fx_new_cycle();
     fgw_to_ready(10);
     CU_ASSERT_EQUAL(cyc_start(fx.cyc, 1), 0);
-    run_for(10 * MS);
+    tev_run_for(10 * MS);
     fgw_send("62|1");
-    run_for(10 * MS);
+    tev_run_for(10 * MS);
     fgw_sendf("4|2|%d|165|Historical Market Data Service query message:ok|", hist_req_id());
-    run_for(10 * MS);
+    tev_run_for(10 * MS);
     CU_ASSERT_TRUE(cyc_running(fx.cyc));
     fgw_send_bars(hist_req_id(), 1);
-    run_for(10 * MS);
+    tev_run_for(10 * MS);
     CU_ASSERT_EQUAL_FATAL(fx.nres, 1);
     CU_ASSERT_TRUE(fx.res[0].ok);
     fx_teardown();
@@ -854,11 +771,11 @@ static void too_few_bars_fail_the_cycle_naming_the_symbol(void)
     fx_new_cycle();
     fgw_to_ready(10);
     CU_ASSERT_EQUAL(cyc_start(fx.cyc, 1), 0);
-    run_for(10 * MS);
+    tev_run_for(10 * MS);
     fgw_send("62|1");
-    run_for(10 * MS);
+    tev_run_for(10 * MS);
     fgw_sendf("17|%d|a|b|1|20251208 09:30:00|1|2|0.5|1.5|10|1.2|3", hist_req_id());
-    run_for(10 * MS);
+    tev_run_for(10 * MS);
     CU_ASSERT_EQUAL_FATAL(fx.nres, 1);
     CU_ASSERT_STRING_EQUAL(fx.res[0].reason, "not enough bars for AAPL: 1, need 20");
     fx_teardown();
@@ -870,11 +787,11 @@ static void malformed_bars_fail_the_cycle_as_a_bad_reply(void)
     fx_new_cycle();
     fgw_to_ready(10);
     CU_ASSERT_EQUAL(cyc_start(fx.cyc, 1), 0);
-    run_for(10 * MS);
+    tev_run_for(10 * MS);
     fgw_send("62|1");
-    run_for(10 * MS);
+    tev_run_for(10 * MS);
     fgw_sendf("17|%d|a|b|5|20251208 09:30:00|1|2|0.5|1.5|10|1.2|3", hist_req_id());
-    run_for(10 * MS);
+    tev_run_for(10 * MS);
     CU_ASSERT_EQUAL_FATAL(fx.nres, 1);
     CU_ASSERT_EQUAL(strncmp(fx.res[0].reason, "bad historicalData: ", 20), 0);
     fx_teardown();
@@ -889,11 +806,11 @@ static const char *reason_for_bars(const char *rest)
     fx_new_cycle();
     fgw_to_ready(10);
     CU_ASSERT_EQUAL(cyc_start(fx.cyc, 1), 0);
-    run_for(10 * MS);
+    tev_run_for(10 * MS);
     fgw_send("62|1");
-    run_for(10 * MS);
+    tev_run_for(10 * MS);
     fgw_sendf("17|%d|a|b|%s", hist_req_id(), rest);
-    run_for(10 * MS);
+    tev_run_for(10 * MS);
     CU_ASSERT_EQUAL(fx.nres, 1);
     snprintf(reason, sizeof reason, "%s", fx.nres == 1 ? fx.res[0].reason : "<none>");
     fx_teardown();
@@ -958,19 +875,19 @@ static const char *bars_of(int first, int n, int odd, const char *odd_close)
 static const char *cycle_signal(uint32_t n, const char *bars)
 {
     static char out[192];
-    int nres = fx.nres, nsig = rcount("signal_computed");
+    int nres = fx.nres, nsig = tev_rcount("signal_computed");
     CU_ASSERT_EQUAL(cyc_start(fx.cyc, n), 0);
-    run_for(10 * MS);
+    tev_run_for(10 * MS);
     fgw_send("62|1");
-    run_for(10 * MS);
+    tev_run_for(10 * MS);
     fgw_sendf("17|%d|a|b|%s", hist_req_id(), bars);
-    run_for(10 * MS);
+    tev_run_for(10 * MS);
     CU_ASSERT_EQUAL_FATAL(fx.nres, nres + 1);
     if (!fx.res[nres].ok)
         snprintf(out, sizeof out, "%s", fx.res[nres].reason);
     else
-        snprintf(out, sizeof out, "%s %s", fstr(rev("signal_computed", nsig), "fast"),
-                 fstr(rev("signal_computed", nsig), "slow"));
+        snprintf(out, sizeof out, "%s %s", tev_str(tev_rev("signal_computed", nsig), "fast"),
+                 tev_str(tev_rev("signal_computed", nsig), "slow"));
     return out;
 }
 
@@ -1065,8 +982,8 @@ static void cancelled_order_error_202_ends_the_wait_and_the_cycle_goes_on(void)
     cycle_through_bars(1, 0, 1);
     CU_ASSERT_EQUAL_FATAL(rx_count(PROTO_OUT_PLACE_ORDER), 1);
     fgw_send("4|2|10|202|Order Canceled - reason:|");
-    run_for(10 * MS);
-    CU_ASSERT_STRING_EQUAL(fstr(rev("order_status", 0), "status"), "Cancelled");
+    tev_run_for(10 * MS);
+    CU_ASSERT_STRING_EQUAL(tev_str(tev_rev("order_status", 0), "status"), "Cancelled");
     CU_ASSERT_EQUAL(rx_count(PROTO_OUT_REQ_HISTORICAL_DATA), 2); /* on to MSFT */
     CU_ASSERT_TRUE(cyc_running(fx.cyc));
     CU_ASSERT_FALSE(cyc_needs_reconcile(fx.cyc));
@@ -1080,7 +997,7 @@ static void order_error_fails_the_cycle_and_leaves_the_order_to_reconcile(void)
     fgw_to_ready(10);
     cycle_through_bars(1, 0, 1);
     fgw_send("4|2|10|201|Order rejected - reason:no trading permissions|");
-    run_for(10 * MS);
+    tev_run_for(10 * MS);
     CU_ASSERT_EQUAL_FATAL(fx.nres, 1);
     CU_ASSERT_STRING_EQUAL(fx.res[0].reason, "placeOrder AAPL order 10: error 201: Order "
                                              "rejected - reason:no trading permissions");
@@ -1098,7 +1015,7 @@ static void place_order_then_disconnect(void)
     CU_ASSERT_FALSE(cyc_needs_reconcile(fx.cyc));
     io_stream_close(fx.peer, IO_CLOSE_RST);
     fx.peer = NULL;
-    run_for(10 * MS);
+    tev_run_for(10 * MS);
     CU_ASSERT_EQUAL_FATAL(fx.nres, 1);
     CU_ASSERT_FALSE(fx.res[0].ok);
     CU_ASSERT_STRING_EQUAL(fx.res[0].reason, "disconnected");
@@ -1114,7 +1031,7 @@ static void reconcile_cycle(const char *open_status, int shares)
 {
     fgw_to_ready(5); /* nextValidId went backwards, as after a gateway restart */
     CU_ASSERT_EQUAL_FATAL(cyc_start(fx.cyc, 2), 0);
-    run_for(10 * MS);
+    tev_run_for(10 * MS);
     CU_ASSERT_STRING_EQUAL(rx_fields(PROTO_OUT_REQ_OPEN_ORDERS, 0), "5|1");
     CU_ASSERT_EQUAL(rx_count(PROTO_OUT_REQ_POSITIONS), 0);
     if (open_status) {
@@ -1122,7 +1039,7 @@ static void reconcile_cycle(const char *open_status, int shares)
         fgw_send_order_status(10, open_status, 0, 100);
     }
     fgw_send("53|1");
-    run_for(10 * MS);
+    tev_run_for(10 * MS);
     rframe_t f;
     CU_ASSERT_FATAL(rx_frame(PROTO_OUT_REQ_EXECUTIONS, 0, &f));
     char want[64];
@@ -1134,12 +1051,12 @@ static void reconcile_cycle(const char *open_status, int shares)
         fgw_send_execution(req, 10, "AAPL", 999, CLIENT_ID + 1); /* another client's order 10 */
     }
     fgw_sendf("55|1|%d", req);
-    run_for(10 * MS);
+    tev_run_for(10 * MS);
     CU_ASSERT_EQUAL_FATAL(rx_count(PROTO_OUT_REQ_POSITIONS), 1);
     fgw_send("62|1"); /* the position does not show the fill yet */
-    run_for(10 * MS);
+    tev_run_for(10 * MS);
     fgw_send_bars(hist_req_id(), 1);
-    run_for(10 * MS);
+    tev_run_for(10 * MS);
 }
 
 static void execution_found_after_a_disconnect_holds_the_symbol_this_cycle(void)
@@ -1148,12 +1065,12 @@ static void execution_found_after_a_disconnect_holds_the_symbol_this_cycle(void)
     fx_new_cycle();
     place_order_then_disconnect();
     reconcile_cycle(NULL, 100);
-    const tev_t *r = rev("reconcile", 0);
+    const tev_t *r = tev_rev("reconcile", 0);
     CU_ASSERT_PTR_NOT_NULL_FATAL(r);
-    CU_ASSERT_STRING_EQUAL(fstr(r, "symbol"), "AAPL");
-    CU_ASSERT_EQUAL(fnum(r, "order_id"), 10);
-    CU_ASSERT_STRING_EQUAL(fstr(r, "outcome"), "filled");
-    CU_ASSERT_EQUAL(fnum(rev("signal_computed", 1), "target"), 100);
+    CU_ASSERT_STRING_EQUAL(tev_str(r, "symbol"), "AAPL");
+    CU_ASSERT_EQUAL(tev_num(r, "order_id"), 10);
+    CU_ASSERT_STRING_EQUAL(tev_str(r, "outcome"), "filled");
+    CU_ASSERT_EQUAL(tev_num(tev_rev("signal_computed", 1), "target"), 100);
     CU_ASSERT_EQUAL(rx_count(PROTO_OUT_PLACE_ORDER), 0); /* held this cycle */
     CU_ASSERT_EQUAL(fx.placed, 1);
     CU_ASSERT_EQUAL_FATAL(fx.nres, 2);
@@ -1169,11 +1086,11 @@ static void order_the_gateway_never_had_is_not_found_and_the_next_id_stays_above
     fx_new_cycle();
     place_order_then_disconnect();
     reconcile_cycle(NULL, 0);
-    CU_ASSERT_STRING_EQUAL(fstr(rev("reconcile", 0), "outcome"), "not_found");
+    CU_ASSERT_STRING_EQUAL(tev_str(tev_rev("reconcile", 0), "outcome"), "not_found");
     rframe_t f;
     CU_ASSERT_FATAL(rx_frame(PROTO_OUT_PLACE_ORDER, 0, &f));
     CU_ASSERT_STRING_EQUAL(f.f[1], "11"); /* not the gateway's 5, nor 10 again */
-    CU_ASSERT_EQUAL(fnum(rev("order", 1), "order_id"), 11);
+    CU_ASSERT_EQUAL(tev_num(tev_rev("order", 1), "order_id"), 11);
     fx_teardown();
 }
 
@@ -1183,7 +1100,7 @@ static void order_still_working_stays_pending_and_holds_the_symbol(void)
     fx_new_cycle();
     place_order_then_disconnect();
     reconcile_cycle("Submitted", 0);
-    CU_ASSERT_STRING_EQUAL(fstr(rev("reconcile", 0), "outcome"), "open");
+    CU_ASSERT_STRING_EQUAL(tev_str(tev_rev("reconcile", 0), "outcome"), "open");
     CU_ASSERT_EQUAL(rx_count(PROTO_OUT_PLACE_ORDER), 0);
     CU_ASSERT_EQUAL_FATAL(fx.nres, 2);
     CU_ASSERT_TRUE(fx.res[1].ok);
@@ -1199,9 +1116,9 @@ static void each_awaited_request_is_named_by_its_timeout(void)
     fx_new_cycle();
     fgw_to_ready(10);
     CU_ASSERT_EQUAL(cyc_start(fx.cyc, 1), 0);
-    run_for(10 * MS);
+    tev_run_for(10 * MS);
     fgw_send("62|1");
-    run_for(fx.cfg.request_timeout_us + 20 * MS);
+    tev_run_for(fx.cfg.request_timeout_us + 20 * MS);
     CU_ASSERT_EQUAL_FATAL(fx.nres, 1);
     CU_ASSERT_STRING_EQUAL(fx.res[0].reason, "request timeout: reqHistoricalData AAPL");
     CU_ASSERT_TRUE(fx.res[0].timed_out);
@@ -1213,7 +1130,7 @@ static void each_awaited_request_is_named_by_its_timeout(void)
     fgw_to_ready(10);
     cycle_through_bars(1, 0, 1);
     CU_ASSERT_EQUAL_FATAL(rx_count(PROTO_OUT_PLACE_ORDER), 1);
-    run_for(fx.cfg.request_timeout_us + 20 * MS);
+    tev_run_for(fx.cfg.request_timeout_us + 20 * MS);
     CU_ASSERT_EQUAL_FATAL(fx.nres, 1);
     CU_ASSERT_STRING_EQUAL(fx.res[0].reason, "request timeout: orderStatus AAPL order 10");
     fx_teardown();
@@ -1224,13 +1141,13 @@ static void each_awaited_request_is_named_by_its_timeout(void)
     place_order_then_disconnect();
     fgw_to_ready(5);
     CU_ASSERT_EQUAL_FATAL(cyc_start(fx.cyc, 2), 0);
-    run_for(fx.cfg.request_timeout_us + 20 * MS);
+    tev_run_for(fx.cfg.request_timeout_us + 20 * MS);
     CU_ASSERT_EQUAL_FATAL(fx.nres, 2);
     CU_ASSERT_STRING_EQUAL(fx.res[1].reason, "request timeout: reqOpenOrders");
     CU_ASSERT_EQUAL_FATAL(cyc_start(fx.cyc, 3), 0);
-    run_for(10 * MS);
+    tev_run_for(10 * MS);
     fgw_send("53|1");
-    run_for(fx.cfg.request_timeout_us + 20 * MS);
+    tev_run_for(fx.cfg.request_timeout_us + 20 * MS);
     CU_ASSERT_EQUAL_FATAL(fx.nres, 3);
     CU_ASSERT_STRING_EQUAL(fx.res[2].reason, "request timeout: reqExecutions");
     CU_ASSERT_TRUE(fx.res[2].timed_out);
@@ -1243,10 +1160,10 @@ static void cycle_on_a_closed_session_fails_as_not_connected(void)
     fx_new_cycle();
     CU_ASSERT_EQUAL(cyc_start(fx.cyc, 1), 0);
     CU_ASSERT_EQUAL(fx.nres, 0);
-    run_for(1 * MS);
+    tev_run_for(1 * MS);
     CU_ASSERT_EQUAL_FATAL(fx.nres, 1);
     CU_ASSERT_STRING_EQUAL(fx.res[0].reason, "not connected");
-    CU_ASSERT_EQUAL(fnum(rev("cycle_start", 0), "n"), 1);
+    CU_ASSERT_EQUAL(tev_num(tev_rev("cycle_start", 0), "n"), 1);
     fx_teardown();
 }
 
@@ -1256,15 +1173,15 @@ static void abort_ends_the_cycle_at_once_and_only_once(void)
     fx_new_cycle();
     fgw_to_ready(10);
     CU_ASSERT_EQUAL(cyc_start(fx.cyc, 1), 0);
-    run_for(10 * MS);
+    tev_run_for(10 * MS);
     cyc_abort(fx.cyc, "shutdown");
     CU_ASSERT_EQUAL_FATAL(fx.nres, 1);
     CU_ASSERT_STRING_EQUAL(fx.res[0].reason, "shutdown");
     cyc_abort(fx.cyc, "again");
-    run_for(5 * SEC);
+    tev_run_for(5 * SEC);
     CU_ASSERT_EQUAL(fx.nres, 1);
-    CU_ASSERT_EQUAL(rcount("cycle_end"), 1);
-    run_for(10 * MS);
+    CU_ASSERT_EQUAL(tev_rcount("cycle_end"), 1);
+    tev_run_for(10 * MS);
     CU_ASSERT_EQUAL(rx_count(PROTO_OUT_CANCEL_POSITIONS), 1);
     fx_teardown();
 }
@@ -1279,11 +1196,11 @@ static void late_current_time_after_a_ping_timeout_is_passed_on(void)
     fgw_to_ready(1);
     CU_ASSERT_EQUAL(ibc_ping(fx.client, 1), 0);
     CU_ASSERT_EQUAL(ibc_ping(fx.client, 2), IO_ERR_INVAL); /* one at a time */
-    run_for(2500 * MS);
+    tev_run_for(2500 * MS);
     CU_ASSERT_EQUAL(fx.pings_lost, 1);
     CU_ASSERT_FALSE(ibc_ping_outstanding(fx.client));
     fgw_send("49|1|1765376700");
-    run_for(10 * MS);
+    tev_run_for(10 * MS);
     CU_ASSERT_EQUAL(fx.pings_ok, 0);
     CU_ASSERT_EQUAL(fx.last_msg_id, 49);
     CU_ASSERT_TRUE(ibc_is_ready(fx.client));
@@ -1308,14 +1225,14 @@ static void unparseable_replies_close_the_session_with_the_reason(void)
         if (cases[i].hello) {
             fgw_listen();
             CU_ASSERT_EQUAL_FATAL(ibc_connect(fx.client), 0);
-            run_for(10 * MS);
+            tev_run_for(10 * MS);
             CU_ASSERT_EQUAL(ibc_connect(fx.client), IO_ERR_INVAL); /* already active */
             fgw_send(cases[i].hello);
         } else {
             fgw_to_ready(1);
             fgw_send(cases[i].frame);
         }
-        run_for(10 * MS);
+        tev_run_for(10 * MS);
         CU_ASSERT_EQUAL(fx.closes, 1);
         CU_ASSERT_EQUAL(strncmp(fx.close_reason, cases[i].why, strlen(cases[i].why)), 0);
         if (strncmp(fx.close_reason, cases[i].why, strlen(cases[i].why)) != 0)
@@ -1338,9 +1255,9 @@ static void send_takes_one_whole_frame_while_ready(void)
     fgw_to_ready(1);
     CU_ASSERT_EQUAL(ibc_send(fx.client, &two), IO_ERR_INVAL);
     CU_ASSERT_EQUAL(ibc_send(fx.client, &one), 0);
-    run_for(10 * MS);
+    tev_run_for(10 * MS);
     CU_ASSERT_EQUAL(rx_count(PROTO_OUT_REQ_CURRENT_TIME), 1);
-    CU_ASSERT_EQUAL(fnum(rev("msg_out", rcount("msg_out") - 1), "id"), 49);
+    CU_ASSERT_EQUAL(tev_num(tev_rev("msg_out", tev_rcount("msg_out") - 1), "id"), 49);
     proto_writer_free(&one);
     proto_writer_free(&two);
     fx_teardown();
@@ -1401,7 +1318,7 @@ static void restarted_runner_reconciles_and_never_places_the_order_twice(void)
     fx.cyc = NULL;
     ibc_free(fx.client);
     fx.client = NULL;
-    run_for(10 * MS);
+    tev_run_for(10 * MS);
     /* A new runner over the same journal. */
     ibc_config_t cc = {"127.0.0.1", PORT, CLIENT_ID, 1 * SEC, 2 * SEC};
     ibc_events_t ev = {on_ready, on_ping_done, on_closed, NULL, on_message};
@@ -1410,20 +1327,20 @@ static void restarted_runner_reconciles_and_never_places_the_order_twice(void)
     fx_new_cycle();
     CU_ASSERT_TRUE(cyc_needs_reconcile(fx.cyc));
     reconcile_cycle("Submitted", 0);
-    CU_ASSERT_STRING_EQUAL(fstr(rev("reconcile", 0), "outcome"), "open");
+    CU_ASSERT_STRING_EQUAL(tev_str(tev_rev("reconcile", 0), "outcome"), "open");
     CU_ASSERT_EQUAL(fx.placed + rx_count(PROTO_OUT_PLACE_ORDER), 1);
     CU_ASSERT_TRUE(cyc_needs_reconcile(fx.cyc));
     /* Cycle 3: the order filled meanwhile; its status is journaled. */
     CU_ASSERT_EQUAL_FATAL(cyc_start(fx.cyc, 3), 0);
-    run_for(10 * MS);
+    tev_run_for(10 * MS);
     fgw_send("53|1");
-    run_for(10 * MS);
+    tev_run_for(10 * MS);
     rframe_t f;
     CU_ASSERT_FATAL(rx_frame(PROTO_OUT_REQ_EXECUTIONS, 1, &f));
     fgw_send_execution(atoi(f.f[2]), 10, "AAPL", 100, CLIENT_ID);
     fgw_sendf("55|1|%s", f.f[2]);
-    run_for(10 * MS);
-    CU_ASSERT_STRING_EQUAL(fstr(rev("reconcile", 1), "outcome"), "filled");
+    tev_run_for(10 * MS);
+    CU_ASSERT_STRING_EQUAL(tev_str(tev_rev("reconcile", 1), "outcome"), "filled");
     CU_ASSERT_FALSE(cyc_needs_reconcile(fx.cyc));
     CU_ASSERT_PTR_NOT_NULL(
         strstr(slurp(fx.journal), "status order_id=10 status=Filled filled=100\n"));
@@ -1603,8 +1520,8 @@ static void journal_damaged_records_and_unopenable_paths_are_refused(void)
 static int sent_count(int id)
 {
     int n = 0;
-    for (int i = 0; rev("msg_out", i); i++)
-        n += fnum(rev("msg_out", i), "id") == id;
+    for (int i = 0; tev_rev("msg_out", i); i++)
+        n += tev_num(tev_rev("msg_out", i), "id") == id;
     return n;
 }
 
@@ -1620,7 +1537,7 @@ static void mock_to_ready(double qty)
     char err[256];
     CU_ASSERT_EQUAL_FATAL(gw_new(fx.loop, &gc, &fx.gw, err, sizeof err), 0);
     CU_ASSERT_EQUAL_FATAL(ibc_connect(fx.client), 0);
-    run_for(100 * MS);
+    tev_run_for(100 * MS);
     CU_ASSERT_EQUAL_FATAL(fx.readies, 1);
 }
 
@@ -1628,9 +1545,9 @@ static void mock_to_ready(double qty)
 static void run_until_event(const char *ev, int nth, io_us_t max_us)
 {
     io_us_t end = io_now_us(fx.loop) + max_us;
-    while (!rev(ev, nth) && io_now_us(fx.loop) < end)
-        run_for(20);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(rev(ev, nth));
+    while (!tev_rev(ev, nth) && io_now_us(fx.loop) < end)
+        tev_run_for(20);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(tev_rev(ev, nth));
 }
 
 static void mock_trade_cycle_places_the_difference_and_sees_it_filled(void)
@@ -1639,27 +1556,27 @@ static void mock_trade_cycle_places_the_difference_and_sees_it_filled(void)
     fx_new_cycle();
     mock_to_ready(50); /* whichever the signal, the order is 50 shares */
     CU_ASSERT_EQUAL(cyc_start(fx.cyc, 1), 0);
-    run_for(1 * SEC);
+    tev_run_for(1 * SEC);
     CU_ASSERT_EQUAL_FATAL(fx.nres, 1);
     CU_ASSERT_TRUE(fx.res[0].ok);
     CU_ASSERT_STRING_EQUAL(fx.res[0].reason, "");
     CU_ASSERT_EQUAL(fx.res[0].orders, 1);
     CU_ASSERT_EQUAL(sent_count(PROTO_OUT_PLACE_ORDER), 1);
-    const tev_t *o = rev("order", 0);
-    CU_ASSERT_EQUAL(fnum(o, "qty"), 50);
-    int64_t target = fnum(rev("signal_computed", 0), "target");
-    CU_ASSERT_STRING_EQUAL(fstr(o, "action"), target ? "BUY" : "SELL");
-    const tev_t *st = rev("order_status", rcount("order_status") - 1);
-    CU_ASSERT_STRING_EQUAL(fstr(st, "status"), "Filled");
-    CU_ASSERT_EQUAL(fnum(st, "filled"), 50);
-    CU_ASSERT_EQUAL(fnum(st, "order_id"), fnum(o, "order_id"));
+    const tev_t *o = tev_rev("order", 0);
+    CU_ASSERT_EQUAL(tev_num(o, "qty"), 50);
+    int64_t target = tev_num(tev_rev("signal_computed", 0), "target");
+    CU_ASSERT_STRING_EQUAL(tev_str(o, "action"), target ? "BUY" : "SELL");
+    const tev_t *st = tev_rev("order_status", tev_rcount("order_status") - 1);
+    CU_ASSERT_STRING_EQUAL(tev_str(st, "status"), "Filled");
+    CU_ASSERT_EQUAL(tev_num(st, "filled"), 50);
+    CU_ASSERT_EQUAL(tev_num(st, "order_id"), tev_num(o, "order_id"));
     CU_ASSERT_FALSE(cyc_needs_reconcile(fx.cyc));
     /* Cycle 2 sees the position at the target: no order. */
     CU_ASSERT_EQUAL(cyc_start(fx.cyc, 2), 0);
-    run_for(1 * SEC);
+    tev_run_for(1 * SEC);
     CU_ASSERT_EQUAL_FATAL(fx.nres, 2);
     CU_ASSERT_TRUE(fx.res[1].ok);
-    CU_ASSERT_EQUAL(fnum(rev("signal_computed", 1), "target"), target);
+    CU_ASSERT_EQUAL(tev_num(tev_rev("signal_computed", 1), "target"), target);
     CU_ASSERT_EQUAL(sent_count(PROTO_OUT_PLACE_ORDER), 1);
     fx_teardown();
 }
@@ -1670,12 +1587,12 @@ static void mock_dry_run_traces_the_order_and_places_nothing(void)
     fx_new_cycle();
     mock_to_ready(50);
     CU_ASSERT_EQUAL(cyc_start(fx.cyc, 1), 0);
-    run_for(1 * SEC);
+    tev_run_for(1 * SEC);
     CU_ASSERT_EQUAL_FATAL(fx.nres, 1);
     CU_ASSERT_TRUE(fx.res[0].ok);
-    CU_ASSERT_EQUAL(fnum(rev("order_dry_run", 0), "qty"), 50);
+    CU_ASSERT_EQUAL(tev_num(tev_rev("order_dry_run", 0), "qty"), 50);
     CU_ASSERT_EQUAL(sent_count(PROTO_OUT_PLACE_ORDER), 0);
-    CU_ASSERT_EQUAL(rcount("order"), 0);
+    CU_ASSERT_EQUAL(tev_rcount("order"), 0);
     fx_teardown();
 }
 
@@ -1686,9 +1603,9 @@ static void mock_cycle_in_the_morning_has_enough_bars(void)
     fx_setup(0);
     fx_new_cycle();
     mock_to_ready(0);
-    run_for(40 * 60 * SEC); /* 09:25 → 10:05 */
+    tev_run_for(40 * 60 * SEC); /* 09:25 → 10:05 */
     CU_ASSERT_EQUAL(cyc_start(fx.cyc, 1), 0);
-    run_for(1 * SEC);
+    tev_run_for(1 * SEC);
     CU_ASSERT_EQUAL_FATAL(fx.nres, 1);
     CU_ASSERT_STRING_EQUAL(fx.res[0].reason, "");
     CU_ASSERT_TRUE(fx.res[0].ok);
@@ -1702,23 +1619,23 @@ static void mock_kill_after_place_order_is_reconciled_without_a_second_order(voi
     mock_to_ready(50);
     CU_ASSERT_EQUAL(cyc_start(fx.cyc, 1), 0);
     run_until_event("order", 0, 1 * SEC);
-    run_for(300); /* the order reaches the gateway; its answers are on the way */
+    tev_run_for(300); /* the order reaches the gateway; its answers are on the way */
     gw_kill(fx.gw, IO_CLOSE_RST, -1);
-    run_for(10 * MS);
+    tev_run_for(10 * MS);
     CU_ASSERT_EQUAL_FATAL(fx.nres, 1);
     CU_ASSERT_STRING_EQUAL(fx.res[0].reason, "disconnected");
-    CU_ASSERT_EQUAL(rcount("order_status"), 0); /* its fate is unknown here */
+    CU_ASSERT_EQUAL(tev_rcount("order_status"), 0); /* its fate is unknown here */
     CU_ASSERT_TRUE(cyc_needs_reconcile(fx.cyc));
     CU_ASSERT_EQUAL_FATAL(ibc_connect(fx.client), 0);
-    run_for(100 * MS);
+    tev_run_for(100 * MS);
     CU_ASSERT_EQUAL_FATAL(fx.readies, 2);
     CU_ASSERT_EQUAL(cyc_start(fx.cyc, 2), 0);
-    run_for(1 * SEC);
+    tev_run_for(1 * SEC);
     CU_ASSERT_EQUAL_FATAL(fx.nres, 2);
     CU_ASSERT_TRUE(fx.res[1].ok);
-    const tev_t *r = rev("reconcile", 0);
-    CU_ASSERT_EQUAL(fnum(r, "order_id"), fnum(rev("order", 0), "order_id"));
-    CU_ASSERT_STRING_EQUAL(fstr(r, "outcome"), "filled");
+    const tev_t *r = tev_rev("reconcile", 0);
+    CU_ASSERT_EQUAL(tev_num(r, "order_id"), tev_num(tev_rev("order", 0), "order_id"));
+    CU_ASSERT_STRING_EQUAL(tev_str(r, "outcome"), "filled");
     CU_ASSERT_EQUAL(sent_count(PROTO_OUT_PLACE_ORDER), 1);
     CU_ASSERT_FALSE(cyc_needs_reconcile(fx.cyc));
     fx_teardown();

@@ -14,13 +14,12 @@
 #include "../runner/runner.h"
 #include "../sim/io_sim.h"
 #include "testlib.h"
+#include "tevlog.h"
 
 #define T0_WALL_US 1765376700000000LL /* 2025-12-10T14:25:00Z at virtual time 0 */
 #define PORT 4002
 #define MS IO_US_PER_MS
 #define SEC IO_US_PER_S
-#define TEV_MAX 2048
-#define TEV_FIELDS 6
 /* The tests run at 09:25 New York time, before the open: a ready runner
  * waits for the market on its open connection. */
 #define CONNECTED "API Connected (Market Closed)"
@@ -31,26 +30,13 @@ static const char START_API[] = "\0\0\0\x08" "71" "\0" "2" "\0" "7" "\0" "\0";
 static const char REQ_CURRENT_TIME[] = "\0\0\0\x05" "49" "\0" "1" "\0";
 #define LIT_LEN(s) (sizeof(s) - 1)
 
-typedef struct tev {
-    io_us_t t; /* virtual time */
-    char src[16];
-    char ev[32];
-    size_t n;
-    struct {
-        char key[24];
-        char str[128];
-        int64_t num;
-        int is_str;
-    } f[TEV_FIELDS];
-} tev_t;
+/* Every event, timed in virtual time (wall time less T0). */
+static const tev_opts_t TEV = {42, T0_WALL_US, 2048, NULL};
 
 static struct fixture {
     io_loop_t *loop;
     rn_t *rn;
     rn_config_t cfg;
-    tev_t ev[TEV_MAX];
-    size_t nev;
-    int overflow;
     int exits;
     int exit_code;
     /* the scripted fake gateway */
@@ -65,36 +51,7 @@ static struct fixture {
     gw_t *gw;
 } fx;
 
-/* ---- recording ---------------------------------------------------------- */
-
-static void fx_trace(void *data, io_us_t wall_us, const char *src, const char *ev, size_t n,
-                     const io_trace_field_t *fields)
-{
-    (void)data;
-    if (fx.nev == TEV_MAX) {
-        fx.overflow = 1;
-        return;
-    }
-    tev_t *e = &fx.ev[fx.nev++];
-    memset(e, 0, sizeof *e);
-    e->t = wall_us - T0_WALL_US;
-    snprintf(e->src, sizeof e->src, "%s", src);
-    snprintf(e->ev, sizeof e->ev, "%s", ev);
-    e->n = n < TEV_FIELDS ? n : TEV_FIELDS;
-    for (size_t i = 0; i < e->n; i++) {
-        snprintf(e->f[i].key, sizeof e->f[i].key, "%s", fields[i].key);
-        e->f[i].is_str = fields[i].str != NULL;
-        if (fields[i].str)
-            snprintf(e->f[i].str, sizeof e->f[i].str, "%s", fields[i].str);
-        e->f[i].num = fields[i].num;
-    }
-}
-
-static void fx_quiet_log(void *data, io_us_t wall_us, enum io_log_level level, const char *src,
-                         const char *text)
-{
-    (void)data, (void)wall_us, (void)level, (void)src, (void)text;
-}
+/* ---- fixture ------------------------------------------------------------ */
 
 static void fx_on_exit(void *data, int code)
 {
@@ -103,54 +60,10 @@ static void fx_on_exit(void *data, int code)
     fx.exit_code = code;
 }
 
-/* The nth (0-based) event of that kind from that source, or NULL. */
-static const tev_t *fx_find(const char *src, const char *ev, int nth)
-{
-    for (size_t i = 0; i < fx.nev; i++)
-        if (strcmp(fx.ev[i].src, src) == 0 && strcmp(fx.ev[i].ev, ev) == 0 && nth-- == 0)
-            return &fx.ev[i];
-    return NULL;
-}
-
-static const tev_t *rev(const char *ev, int nth)
-{
-    return fx_find("runner", ev, nth);
-}
-
-static int rcount(const char *ev)
-{
-    int n = 0;
-    while (rev(ev, n))
-        n++;
-    return n;
-}
-
-static const char *fstr(const tev_t *e, const char *key)
-{
-    for (size_t i = 0; e && i < e->n; i++)
-        if (strcmp(e->f[i].key, key) == 0 && e->f[i].is_str)
-            return e->f[i].str;
-    return "<missing>";
-}
-
-static int64_t fnum(const tev_t *e, const char *key)
-{
-    for (size_t i = 0; e && i < e->n; i++)
-        if (strcmp(e->f[i].key, key) == 0 && !e->f[i].is_str)
-            return e->f[i].num;
-    return INT64_MIN;
-}
-
-/* ---- fixture ------------------------------------------------------------ */
-
 static void fx_setup(void)
 {
     memset(&fx, 0, sizeof fx);
-    io_sim_config_t sc = {.seed = 42, .start_wall_us = T0_WALL_US, .net = IO_SIM_NET_DEFAULT};
-    fx.loop = io_sim_loop_new(&sc);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(fx.loop);
-    io_set_trace_sink(fx.loop, fx_trace, NULL);
-    io_set_log_sink(fx.loop, IO_LOG_ERROR, fx_quiet_log, NULL);
+    fx.loop = tev_start(&TEV, T0_WALL_US);
     rn_config_defaults(&fx.cfg);
     fx.cfg.port = PORT;
     fx.cfg.client_id = 7;
@@ -171,16 +84,6 @@ static void fx_start(void)
     rn_start(fx.rn);
 }
 
-static void run_for(io_us_t dt)
-{
-    io_sim_run_until(fx.loop, io_now_us(fx.loop) + dt);
-}
-
-static void run_to(io_us_t t)
-{
-    io_sim_run_until(fx.loop, t);
-}
-
 /* Frees everything and checks nothing was left behind. */
 static void fx_teardown(void)
 {
@@ -190,13 +93,7 @@ static void fx_teardown(void)
         io_listener_close(fx.lis);
     if (fx.peer)
         io_stream_close(fx.peer, IO_CLOSE_RST);
-    io_stats_t st;
-    io_loop_stats(fx.loop, &st);
-    CU_ASSERT_EQUAL(st.timers, 0);
-    CU_ASSERT_EQUAL(st.streams, 0);
-    CU_ASSERT_EQUAL(st.listeners, 0);
-    CU_ASSERT_FALSE(fx.overflow);
-    io_loop_free(fx.loop);
+    tev_stop();
 }
 
 /* ---- the scripted fake gateway ------------------------------------------ */
@@ -290,10 +187,10 @@ static void fgw_to_start_api(void)
 {
     fgw_listen();
     fx_start();
-    run_for(10 * MS);
+    tev_run_for(10 * MS);
     CU_ASSERT_EQUAL_FATAL(fx.accepts, 1);
     fgw_send_hello(178);
-    run_for(10 * MS);
+    tev_run_for(10 * MS);
 }
 
 static void fgw_to_ready(void)
@@ -301,8 +198,8 @@ static void fgw_to_ready(void)
     fgw_to_start_api();
     fgw_send("15", "1", "DU111", NULL);
     fgw_send("9", "1", "1", NULL);
-    run_for(10 * MS);
-    CU_ASSERT_EQUAL_FATAL(rcount("ready"), 1);
+    tev_run_for(10 * MS);
+    CU_ASSERT_EQUAL_FATAL(tev_rcount("ready"), 1);
 }
 
 /* ---- tests: exact protocol, against the fake gateway -------------------- */
@@ -312,15 +209,15 @@ static void runner_sends_only_the_hello_before_the_server_hello(void)
     fx_setup();
     fgw_listen();
     fx_start();
-    run_for(50 * MS);
+    tev_run_for(50 * MS);
     CU_ASSERT_EQUAL(fx.accepts, 1);
     CU_ASSERT_TRUE(rx_is(HELLO, LIT_LEN(HELLO)));
-    const tev_t *c = rev("connect", 0);
+    const tev_t *c = tev_rev("connect", 0);
     CU_ASSERT_PTR_NOT_NULL_FATAL(c);
-    CU_ASSERT_EQUAL(fnum(c, "attempt"), 1);
-    CU_ASSERT_STRING_EQUAL(fstr(c, "host"), "127.0.0.1");
-    CU_ASSERT_EQUAL(fnum(c, "port"), PORT);
-    CU_ASSERT_EQUAL(rcount("msg_out"), 0);
+    CU_ASSERT_EQUAL(tev_num(c, "attempt"), 1);
+    CU_ASSERT_STRING_EQUAL(tev_str(c, "host"), "127.0.0.1");
+    CU_ASSERT_EQUAL(tev_num(c, "port"), PORT);
+    CU_ASSERT_EQUAL(tev_rcount("msg_out"), 0);
     CU_ASSERT_STRING_EQUAL(rn_status_label(fx.rn), "Connecting");
     fx_teardown();
 }
@@ -332,10 +229,10 @@ static void runner_sends_start_api_with_its_client_id_after_the_server_hello(voi
     CU_ASSERT_EQUAL_FATAL(fx.rxlen, LIT_LEN(HELLO) + LIT_LEN(START_API));
     CU_ASSERT_EQUAL(memcmp(fx.rx, HELLO, LIT_LEN(HELLO)), 0);
     CU_ASSERT_TRUE(rx_ends_with(START_API, LIT_LEN(START_API)));
-    const tev_t *m = rev("msg_out", 0);
-    CU_ASSERT_EQUAL(fnum(m, "id"), 71);
-    CU_ASSERT_STRING_EQUAL(fstr(m, "name"), proto_out_name(71));
-    CU_ASSERT_EQUAL(rcount("ready"), 0);
+    const tev_t *m = tev_rev("msg_out", 0);
+    CU_ASSERT_EQUAL(tev_num(m, "id"), 71);
+    CU_ASSERT_STRING_EQUAL(tev_str(m, "name"), proto_out_name(71));
+    CU_ASSERT_EQUAL(tev_rcount("ready"), 0);
     fx_teardown();
 }
 
@@ -349,24 +246,24 @@ static void check_ready_after_both(int accounts_first)
         fgw_send("15", "1", "DU111,DU222", NULL);
     else
         fgw_send("9", "1", "42", NULL);
-    run_for(10 * MS);
-    CU_ASSERT_EQUAL(rcount("ready"), 0);
+    tev_run_for(10 * MS);
+    CU_ASSERT_EQUAL(tev_rcount("ready"), 0);
     CU_ASSERT_STRING_EQUAL(rn_status_label(fx.rn), "Connecting");
     if (accounts_first)
         fgw_send("9", "1", "42", NULL);
     else
         fgw_send("15", "1", "DU111,DU222", NULL);
-    run_for(10 * MS);
-    const tev_t *r = rev("ready", 0);
+    tev_run_for(10 * MS);
+    const tev_t *r = tev_rev("ready", 0);
     CU_ASSERT_PTR_NOT_NULL_FATAL(r);
-    CU_ASSERT_EQUAL(fnum(r, "version"), 178);
-    CU_ASSERT_STRING_EQUAL(fstr(r, "accounts"), "DU111,DU222");
-    CU_ASSERT_EQUAL(fnum(r, "next_order_id"), 42);
+    CU_ASSERT_EQUAL(tev_num(r, "version"), 178);
+    CU_ASSERT_STRING_EQUAL(tev_str(r, "accounts"), "DU111,DU222");
+    CU_ASSERT_EQUAL(tev_num(r, "next_order_id"), 42);
     CU_ASSERT_STRING_EQUAL(rn_status_label(fx.rn), CONNECTED);
     int second = accounts_first ? PROTO_IN_NEXT_VALID_ID : PROTO_IN_MANAGED_ACCTS;
-    const tev_t *in = rev("msg_in", 1);
-    CU_ASSERT_EQUAL(fnum(in, "id"), second);
-    CU_ASSERT_STRING_EQUAL(fstr(in, "name"), proto_in_name(second));
+    const tev_t *in = tev_rev("msg_in", 1);
+    CU_ASSERT_EQUAL(tev_num(in, "id"), second);
+    CU_ASSERT_STRING_EQUAL(tev_str(in, "name"), proto_in_name(second));
     CU_ASSERT_TRUE(in < r);
     fx_teardown();
 }
@@ -387,12 +284,12 @@ static void empty_managed_accounts_do_not_make_the_session_ready(void)
     fgw_to_start_api();
     fgw_send("15", "1", ",", NULL);
     fgw_send("9", "1", "1", NULL);
-    run_for(10 * MS);
-    CU_ASSERT_EQUAL(rcount("ready"), 0);
+    tev_run_for(10 * MS);
+    CU_ASSERT_EQUAL(tev_rcount("ready"), 0);
     fgw_send("15", "1", "DU9,", NULL);
-    run_for(10 * MS);
-    CU_ASSERT_EQUAL(rcount("ready"), 1);
-    CU_ASSERT_STRING_EQUAL(fstr(rev("ready", 0), "accounts"), "DU9,");
+    tev_run_for(10 * MS);
+    CU_ASSERT_EQUAL(tev_rcount("ready"), 1);
+    CU_ASSERT_STRING_EQUAL(tev_str(tev_rev("ready", 0), "accounts"), "DU9,");
     fx_teardown();
 }
 
@@ -400,38 +297,38 @@ static void ping_is_req_current_time_and_its_rtt_is_measured(void)
 {
     fx_setup();
     fgw_to_ready();
-    io_us_t ready_t = rev("ready", 0)->t;
-    run_to(ready_t + fx.cfg.ping_interval_us + 1 * MS);
-    const tev_t *p = rev("ping", 0);
+    io_us_t ready_t = tev_rev("ready", 0)->t;
+    tev_run_to(ready_t + fx.cfg.ping_interval_us + 1 * MS);
+    const tev_t *p = tev_rev("ping", 0);
     CU_ASSERT_PTR_NOT_NULL_FATAL(p);
     CU_ASSERT_EQUAL(p->t, ready_t + fx.cfg.ping_interval_us);
-    CU_ASSERT_EQUAL(fnum(p, "seq"), 1);
+    CU_ASSERT_EQUAL(tev_num(p, "seq"), 1);
     CU_ASSERT_TRUE(rx_ends_with(REQ_CURRENT_TIME, LIT_LEN(REQ_CURRENT_TIME)));
-    run_for(3 * MS);
+    tev_run_for(3 * MS);
     fgw_send("49", "1", "1765376705", NULL);
-    run_for(10 * MS);
-    const tev_t *ok = rev("ping_ok", 0);
+    tev_run_for(10 * MS);
+    const tev_t *ok = tev_rev("ping_ok", 0);
     CU_ASSERT_PTR_NOT_NULL_FATAL(ok);
-    CU_ASSERT_EQUAL(fnum(ok, "seq"), 1);
-    CU_ASSERT_EQUAL(fnum(ok, "rtt_us"), ok->t - p->t);
-    CU_ASSERT_TRUE(fnum(ok, "rtt_us") > 3 * MS);
-    CU_ASSERT_EQUAL(rcount("ping_timeout"), 0);
+    CU_ASSERT_EQUAL(tev_num(ok, "seq"), 1);
+    CU_ASSERT_EQUAL(tev_num(ok, "rtt_us"), ok->t - p->t);
+    CU_ASSERT_TRUE(tev_num(ok, "rtt_us") > 3 * MS);
+    CU_ASSERT_EQUAL(tev_rcount("ping_timeout"), 0);
     fx_teardown();
 }
 
 /* Answers pings until n more have been sent (100 s at most). */
 static void answer_pings(int n)
 {
-    int want = rcount("ping") + n;
-    for (int guard = 0; rcount("ping") < want && guard < 1000; guard++) {
-        int before = rcount("ping");
-        run_for(100 * MS);
-        if (rcount("ping") > before) {
+    int want = tev_rcount("ping") + n;
+    for (int guard = 0; tev_rcount("ping") < want && guard < 1000; guard++) {
+        int before = tev_rcount("ping");
+        tev_run_for(100 * MS);
+        if (tev_rcount("ping") > before) {
             fgw_send("49", "1", "1765376705", NULL);
-            run_for(10 * MS);
+            tev_run_for(10 * MS);
         }
     }
-    CU_ASSERT_EQUAL(rcount("ping"), want);
+    CU_ASSERT_EQUAL(tev_rcount("ping"), want);
 }
 
 /* The health check's frame is built once and sent as it is: the same bytes
@@ -441,7 +338,7 @@ static void every_ping_sends_the_same_req_current_time_bytes(void)
     fx_setup();
     fgw_to_ready();
     answer_pings(3);
-    CU_ASSERT_EQUAL(rcount("ping_ok"), 3);
+    CU_ASSERT_EQUAL(tev_rcount("ping_ok"), 3);
     uint8_t want[256];
     size_t n = 0;
     memcpy(want + n, HELLO, LIT_LEN(HELLO)), n += LIT_LEN(HELLO);
@@ -452,14 +349,14 @@ static void every_ping_sends_the_same_req_current_time_bytes(void)
     /* A new session: the handshake, then the same ping again. */
     io_stream_close(fx.peer, IO_CLOSE_FIN);
     fx.peer = NULL;
-    run_for(fx.cfg.reconnect_initial_us + 10 * MS);
+    tev_run_for(fx.cfg.reconnect_initial_us + 10 * MS);
     CU_ASSERT_EQUAL_FATAL(fx.accepts, 2);
     fgw_send_hello(178);
-    run_for(10 * MS);
+    tev_run_for(10 * MS);
     fgw_send("15", "1", "DU111", NULL);
     fgw_send("9", "1", "1", NULL);
-    run_for(10 * MS);
-    CU_ASSERT_EQUAL_FATAL(rcount("ready"), 2);
+    tev_run_for(10 * MS);
+    CU_ASSERT_EQUAL_FATAL(tev_rcount("ready"), 2);
     answer_pings(1);
     n = LIT_LEN(HELLO) + LIT_LEN(START_API) + LIT_LEN(REQ_CURRENT_TIME);
     CU_ASSERT_TRUE(rx_is(want, n));
@@ -474,29 +371,29 @@ static void every_ping_traces_msg_out_with_the_catalog_name_of_req_current_time(
     fx_setup();
     fgw_to_ready();
     answer_pings(2);
-    int outs = rcount("msg_out");
+    int outs = tev_rcount("msg_out");
     CU_ASSERT_EQUAL_FATAL(outs, 3); /* startApi, then two pings */
-    CU_ASSERT_STRING_EQUAL(fstr(rev("msg_out", 0), "name"), proto_out_name(71));
+    CU_ASSERT_STRING_EQUAL(tev_str(tev_rev("msg_out", 0), "name"), proto_out_name(71));
     for (int i = 1; i < outs; i++) {
-        const tev_t *m = rev("msg_out", i);
-        CU_ASSERT_EQUAL(fnum(m, "id"), PROTO_OUT_REQ_CURRENT_TIME);
-        CU_ASSERT_STRING_EQUAL(fstr(m, "name"), proto_out_name(PROTO_OUT_REQ_CURRENT_TIME));
+        const tev_t *m = tev_rev("msg_out", i);
+        CU_ASSERT_EQUAL(tev_num(m, "id"), PROTO_OUT_REQ_CURRENT_TIME);
+        CU_ASSERT_STRING_EQUAL(tev_str(m, "name"), proto_out_name(PROTO_OUT_REQ_CURRENT_TIME));
     }
     io_stream_close(fx.peer, IO_CLOSE_FIN);
     fx.peer = NULL;
-    run_for(fx.cfg.reconnect_initial_us + 10 * MS);
+    tev_run_for(fx.cfg.reconnect_initial_us + 10 * MS);
     CU_ASSERT_EQUAL_FATAL(fx.accepts, 2);
     fgw_send_hello(178);
-    run_for(10 * MS);
+    tev_run_for(10 * MS);
     fgw_send("15", "1", "DU111", NULL);
     fgw_send("9", "1", "1", NULL);
-    run_for(10 * MS);
+    tev_run_for(10 * MS);
     answer_pings(1);
-    CU_ASSERT_EQUAL_FATAL(rcount("msg_out"), outs + 2);
-    CU_ASSERT_EQUAL(fnum(rev("msg_out", outs), "id"), 71);
-    const tev_t *last = rev("msg_out", outs + 1);
-    CU_ASSERT_EQUAL(fnum(last, "id"), PROTO_OUT_REQ_CURRENT_TIME);
-    CU_ASSERT_STRING_EQUAL(fstr(last, "name"), proto_out_name(PROTO_OUT_REQ_CURRENT_TIME));
+    CU_ASSERT_EQUAL_FATAL(tev_rcount("msg_out"), outs + 2);
+    CU_ASSERT_EQUAL(tev_num(tev_rev("msg_out", outs), "id"), 71);
+    const tev_t *last = tev_rev("msg_out", outs + 1);
+    CU_ASSERT_EQUAL(tev_num(last, "id"), PROTO_OUT_REQ_CURRENT_TIME);
+    CU_ASSERT_STRING_EQUAL(tev_str(last, "name"), proto_out_name(PROTO_OUT_REQ_CURRENT_TIME));
     fx_teardown();
 }
 
@@ -521,17 +418,17 @@ static void current_time_answers_are_accepted_exactly_when_proto_reads_the_time(
         int want_ok = proto_read_int64(&r, &secs, NULL, 0) == 0;
         fx_setup();
         fgw_to_ready();
-        run_to(rev("ready", 0)->t + fx.cfg.ping_interval_us + 1 * MS);
-        CU_ASSERT_EQUAL_FATAL(rcount("ping"), 1);
+        tev_run_to(tev_rev("ready", 0)->t + fx.cfg.ping_interval_us + 1 * MS);
+        CU_ASSERT_EQUAL_FATAL(tev_rcount("ping"), 1);
         fgw_send("49", "1", text, NULL);
-        run_for(10 * MS);
-        CU_ASSERT_EQUAL(rcount("ping_ok"), want_ok);
-        const tev_t *d = rev("disconnect", 0);
+        tev_run_for(10 * MS);
+        CU_ASSERT_EQUAL(tev_rcount("ping_ok"), want_ok);
+        const tev_t *d = tev_rev("disconnect", 0);
         if (want_ok) {
             CU_ASSERT_PTR_NULL(d);
         } else {
             CU_ASSERT_PTR_NOT_NULL_FATAL(d);
-            CU_ASSERT_EQUAL(strncmp(fstr(d, "reason"), "protocol error", 14), 0);
+            CU_ASSERT_EQUAL(strncmp(tev_str(d, "reason"), "protocol error", 14), 0);
         }
         fx_teardown();
     }
@@ -544,26 +441,26 @@ static void handshake_step_timeout_resets_and_schedules_a_reconnect(void)
     fx_start();
     /* The hello answer comes late in the first step: the second step still
      * gets its whole timeout, because the timer restarts on each step. */
-    run_to(fx.cfg.connect_timeout_us * 6 / 10);
+    tev_run_to(fx.cfg.connect_timeout_us * 6 / 10);
     fgw_send_hello(178);
-    run_for(fx.cfg.connect_timeout_us * 9 / 10);
-    CU_ASSERT_EQUAL(rcount("disconnect"), 0);
-    run_for(fx.cfg.connect_timeout_us);
-    const tev_t *d = rev("disconnect", 0);
+    tev_run_for(fx.cfg.connect_timeout_us * 9 / 10);
+    CU_ASSERT_EQUAL(tev_rcount("disconnect"), 0);
+    tev_run_for(fx.cfg.connect_timeout_us);
+    const tev_t *d = tev_rev("disconnect", 0);
     CU_ASSERT_PTR_NOT_NULL_FATAL(d);
-    CU_ASSERT_STRING_EQUAL(fstr(d, "by"), "client");
-    CU_ASSERT_STRING_EQUAL(fstr(d, "how"), "rst");
-    CU_ASSERT_STRING_EQUAL(fstr(d, "reason"), "handshake timeout");
-    CU_ASSERT_EQUAL(d->t - rev("msg_out", 0)->t, fx.cfg.connect_timeout_us);
+    CU_ASSERT_STRING_EQUAL(tev_str(d, "by"), "client");
+    CU_ASSERT_STRING_EQUAL(tev_str(d, "how"), "rst");
+    CU_ASSERT_STRING_EQUAL(tev_str(d, "reason"), "handshake timeout");
+    CU_ASSERT_EQUAL(d->t - tev_rev("msg_out", 0)->t, fx.cfg.connect_timeout_us);
     CU_ASSERT_TRUE(fx.peer_reset);
-    const tev_t *r = rev("reconnect", 0);
+    const tev_t *r = tev_rev("reconnect", 0);
     CU_ASSERT_PTR_NOT_NULL_FATAL(r);
-    CU_ASSERT_EQUAL(fnum(r, "attempt"), 2);
-    CU_ASSERT_EQUAL(fnum(r, "delay_us"), fx.cfg.reconnect_initial_us);
+    CU_ASSERT_EQUAL(tev_num(r, "attempt"), 2);
+    CU_ASSERT_EQUAL(tev_num(r, "delay_us"), fx.cfg.reconnect_initial_us);
     CU_ASSERT_STRING_EQUAL(rn_status_label(fx.rn), "Reconnecting");
-    run_to(r->t + fnum(r, "delay_us") + 10 * MS);
+    tev_run_to(r->t + tev_num(r, "delay_us") + 10 * MS);
     CU_ASSERT_EQUAL(fx.accepts, 2);
-    CU_ASSERT_EQUAL(fnum(rev("connect", 1), "attempt"), 2);
+    CU_ASSERT_EQUAL(tev_num(tev_rev("connect", 1), "attempt"), 2);
     fx_teardown();
 }
 
@@ -572,32 +469,32 @@ static void server_version_below_176_is_refused_before_start_api(void)
     fx_setup();
     fgw_listen();
     fx_start();
-    run_for(10 * MS);
+    tev_run_for(10 * MS);
     fgw_send_hello(175);
-    run_for(10 * MS);
+    tev_run_for(10 * MS);
     CU_ASSERT_TRUE(rx_is(HELLO, LIT_LEN(HELLO)));
     CU_ASSERT_TRUE(fx.peer_eof);
-    const tev_t *d = rev("disconnect", 0);
+    const tev_t *d = tev_rev("disconnect", 0);
     CU_ASSERT_PTR_NOT_NULL_FATAL(d);
-    CU_ASSERT_STRING_EQUAL(fstr(d, "by"), "client");
-    CU_ASSERT_PTR_NOT_NULL(strstr(fstr(d, "reason"), "175"));
-    CU_ASSERT_EQUAL(rcount("reconnect"), 1);
-    CU_ASSERT_EQUAL(rcount("msg_out"), 0);
+    CU_ASSERT_STRING_EQUAL(tev_str(d, "by"), "client");
+    CU_ASSERT_PTR_NOT_NULL(strstr(tev_str(d, "reason"), "175"));
+    CU_ASSERT_EQUAL(tev_rcount("reconnect"), 1);
+    CU_ASSERT_EQUAL(tev_rcount("msg_out"), 0);
     fx_teardown();
 }
 
 /* After a protocol error: an abortive close and a reconnect. */
 static void check_protocol_error_resets(void)
 {
-    const tev_t *d = rev("disconnect", 0);
+    const tev_t *d = tev_rev("disconnect", 0);
     CU_ASSERT_PTR_NOT_NULL_FATAL(d);
-    CU_ASSERT_STRING_EQUAL(fstr(d, "by"), "client");
-    CU_ASSERT_STRING_EQUAL(fstr(d, "how"), "rst");
-    CU_ASSERT_EQUAL(strncmp(fstr(d, "reason"), "protocol error", 14), 0);
+    CU_ASSERT_STRING_EQUAL(tev_str(d, "by"), "client");
+    CU_ASSERT_STRING_EQUAL(tev_str(d, "how"), "rst");
+    CU_ASSERT_EQUAL(strncmp(tev_str(d, "reason"), "protocol error", 14), 0);
     CU_ASSERT_TRUE(fx.peer_reset);
-    const tev_t *r = rev("reconnect", 0);
+    const tev_t *r = tev_rev("reconnect", 0);
     CU_ASSERT_PTR_NOT_NULL_FATAL(r);
-    run_to(r->t + fnum(r, "delay_us") + 10 * MS);
+    tev_run_to(r->t + tev_num(r, "delay_us") + 10 * MS);
     CU_ASSERT_EQUAL(fx.accepts, 2);
     CU_ASSERT_TRUE(rx_is(HELLO, LIT_LEN(HELLO)));
 }
@@ -608,7 +505,7 @@ static void garbage_frame_resets_the_connection_and_reconnects(void)
     fgw_to_ready();
     static const uint8_t garbage[] = {0, 0, 0, 3, 'a', 'b', 'c'}; /* no NUL at the end */
     CU_ASSERT_EQUAL(io_stream_write(fx.peer, garbage, sizeof garbage), 0);
-    run_for(10 * MS);
+    tev_run_for(10 * MS);
     check_protocol_error_resets();
     fx_teardown();
 }
@@ -619,8 +516,8 @@ static void unparseable_field_is_a_protocol_error(void)
     fgw_to_start_api();
     fgw_send("15", "1", "DU111", NULL);
     fgw_send("9", "1", "abc", NULL);
-    run_for(10 * MS);
-    CU_ASSERT_EQUAL(rcount("ready"), 0);
+    tev_run_for(10 * MS);
+    CU_ASSERT_EQUAL(tev_rcount("ready"), 0);
     check_protocol_error_resets();
     fx_teardown();
 }
@@ -631,17 +528,17 @@ static void client_id_in_use_before_ready_fails_and_backs_off(void)
     fgw_to_start_api();
     const char *text = proto_error_text(326);
     fgw_send("4", "2", "-1", "326", text, "", NULL);
-    run_for(10 * MS);
-    const tev_t *e = rev("error:326", 0);
+    tev_run_for(10 * MS);
+    const tev_t *e = tev_rev("error:326", 0);
     CU_ASSERT_PTR_NOT_NULL_FATAL(e);
-    CU_ASSERT_EQUAL(fnum(e, "id"), -1);
-    CU_ASSERT_STRING_EQUAL(fstr(e, "text"), text);
-    const tev_t *d = rev("disconnect", 0);
+    CU_ASSERT_EQUAL(tev_num(e, "id"), -1);
+    CU_ASSERT_STRING_EQUAL(tev_str(e, "text"), text);
+    const tev_t *d = tev_rev("disconnect", 0);
     CU_ASSERT_PTR_NOT_NULL_FATAL(d);
-    CU_ASSERT_STRING_EQUAL(fstr(d, "by"), "client");
-    CU_ASSERT_STRING_EQUAL(fstr(d, "reason"), "client id in use");
-    CU_ASSERT_EQUAL(rcount("reconnect"), 1);
-    CU_ASSERT_EQUAL(rcount("ready"), 0);
+    CU_ASSERT_STRING_EQUAL(tev_str(d, "by"), "client");
+    CU_ASSERT_STRING_EQUAL(tev_str(d, "reason"), "client id in use");
+    CU_ASSERT_EQUAL(tev_rcount("reconnect"), 1);
+    CU_ASSERT_EQUAL(tev_rcount("ready"), 0);
     fx_teardown();
 }
 
@@ -650,11 +547,11 @@ static void error_notice_after_ready_is_traced_and_keeps_the_connection(void)
     fx_setup();
     fgw_to_ready();
     fgw_send("4", "2", "-1", "2104", "Market data farm connection is OK:usfarm", "", NULL);
-    run_for(10 * MS);
-    const tev_t *e = rev("error:2104", 0);
+    tev_run_for(10 * MS);
+    const tev_t *e = tev_rev("error:2104", 0);
     CU_ASSERT_PTR_NOT_NULL_FATAL(e);
-    CU_ASSERT_STRING_EQUAL(fstr(e, "text"), "Market data farm connection is OK:usfarm");
-    CU_ASSERT_EQUAL(rcount("disconnect"), 0);
+    CU_ASSERT_STRING_EQUAL(tev_str(e, "text"), "Market data farm connection is OK:usfarm");
+    CU_ASSERT_EQUAL(tev_rcount("disconnect"), 0);
     CU_ASSERT_STRING_EQUAL(rn_status_label(fx.rn), CONNECTED);
     fx_teardown();
 }
@@ -686,21 +583,21 @@ static void frames_after_the_one_that_ends_the_session_in_one_delivery_are_dropp
                                   "9", "1", "1", NULL,
                                   NULL};
     fgw_send_together(frames);
-    run_for(10 * MS);
-    CU_ASSERT_EQUAL(rcount("msg_in"), 1);
-    CU_ASSERT_EQUAL(rcount("ready"), 0);
-    const tev_t *r = rev("reconnect", 0);
+    tev_run_for(10 * MS);
+    CU_ASSERT_EQUAL(tev_rcount("msg_in"), 1);
+    CU_ASSERT_EQUAL(tev_rcount("ready"), 0);
+    const tev_t *r = tev_rev("reconnect", 0);
     CU_ASSERT_PTR_NOT_NULL_FATAL(r);
-    run_to(r->t + fnum(r, "delay_us") + 10 * MS);
+    tev_run_to(r->t + tev_num(r, "delay_us") + 10 * MS);
     CU_ASSERT_EQUAL_FATAL(fx.accepts, 2);
     fgw_send_hello(178);
-    run_for(10 * MS);
+    tev_run_for(10 * MS);
     CU_ASSERT_EQUAL(fx.rxlen, LIT_LEN(HELLO) + LIT_LEN(START_API));
     CU_ASSERT_TRUE(rx_ends_with(START_API, LIT_LEN(START_API)));
     fgw_send("15", "1", "DU111", NULL);
     fgw_send("9", "1", "1", NULL);
-    run_for(10 * MS);
-    CU_ASSERT_EQUAL(rcount("ready"), 1);
+    tev_run_for(10 * MS);
+    CU_ASSERT_EQUAL(tev_rcount("ready"), 1);
     fx_teardown();
 }
 
@@ -710,9 +607,9 @@ static void a_reply_split_across_deliveries_is_read_with_the_frames_after_it(voi
 {
     fx_setup();
     fgw_to_ready();
-    io_us_t ready_t = rev("ready", 0)->t;
-    run_to(ready_t + fx.cfg.ping_interval_us + 1 * MS);
-    CU_ASSERT_EQUAL_FATAL(rcount("ping"), 1);
+    io_us_t ready_t = tev_rev("ready", 0)->t;
+    tev_run_to(ready_t + fx.cfg.ping_interval_us + 1 * MS);
+    CU_ASSERT_EQUAL_FATAL(tev_rcount("ping"), 1);
     proto_writer_t w;
     proto_writer_init(&w);
     proto_frame_begin(&w);
@@ -729,13 +626,13 @@ static void a_reply_split_across_deliveries_is_read_with_the_frames_after_it(voi
     proto_put_str(&w, "");
     CU_ASSERT_EQUAL(proto_frame_end(&w), 0);
     CU_ASSERT_EQUAL(io_stream_write(fx.peer, w.buf, 9), 0);
-    run_for(5 * MS);
-    CU_ASSERT_EQUAL(rcount("ping_ok"), 0);
+    tev_run_for(5 * MS);
+    CU_ASSERT_EQUAL(tev_rcount("ping_ok"), 0);
     CU_ASSERT_EQUAL(io_stream_write(fx.peer, w.buf + 9, w.len - 9), 0);
-    run_for(5 * MS);
-    CU_ASSERT_EQUAL(rcount("ping_ok"), 1);
-    CU_ASSERT_PTR_NOT_NULL(rev("error:2104", 0));
-    CU_ASSERT_EQUAL(rcount("disconnect"), 0);
+    tev_run_for(5 * MS);
+    CU_ASSERT_EQUAL(tev_rcount("ping_ok"), 1);
+    CU_ASSERT_PTR_NOT_NULL(tev_rev("error:2104", 0));
+    CU_ASSERT_EQUAL(tev_rcount("disconnect"), 0);
     proto_writer_free(&w);
     fx_teardown();
 }
@@ -746,13 +643,13 @@ static void gateway_fin_during_handshake_is_a_gateway_disconnect(void)
     fgw_to_start_api();
     io_stream_close(fx.peer, IO_CLOSE_FIN);
     fx.peer = NULL;
-    run_for(10 * MS);
-    const tev_t *d = rev("disconnect", 0);
+    tev_run_for(10 * MS);
+    const tev_t *d = tev_rev("disconnect", 0);
     CU_ASSERT_PTR_NOT_NULL_FATAL(d);
-    CU_ASSERT_STRING_EQUAL(fstr(d, "by"), "gateway");
-    CU_ASSERT_STRING_EQUAL(fstr(d, "how"), "fin");
-    CU_ASSERT_EQUAL(rcount("disconnect"), 1);
-    CU_ASSERT_EQUAL(rcount("reconnect"), 1);
+    CU_ASSERT_STRING_EQUAL(tev_str(d, "by"), "gateway");
+    CU_ASSERT_STRING_EQUAL(tev_str(d, "how"), "fin");
+    CU_ASSERT_EQUAL(tev_rcount("disconnect"), 1);
+    CU_ASSERT_EQUAL(tev_rcount("reconnect"), 1);
     fx_teardown();
 }
 
@@ -760,13 +657,13 @@ static void refused_connect_is_a_connect_failure_and_is_retried(void)
 {
     fx_setup();
     fx_start();
-    run_for(10 * MS);
-    CU_ASSERT_EQUAL(rcount("connect_failed"), 1);
-    CU_ASSERT_EQUAL(rcount("disconnect"), 0);
-    CU_ASSERT_EQUAL(rcount("reconnect"), 1);
+    tev_run_for(10 * MS);
+    CU_ASSERT_EQUAL(tev_rcount("connect_failed"), 1);
+    CU_ASSERT_EQUAL(tev_rcount("disconnect"), 0);
+    CU_ASSERT_EQUAL(tev_rcount("reconnect"), 1);
     CU_ASSERT_STRING_EQUAL(rn_status_label(fx.rn), "Reconnecting");
-    run_for(fx.cfg.reconnect_initial_us);
-    CU_ASSERT_EQUAL(rcount("connect"), 2);
+    tev_run_for(fx.cfg.reconnect_initial_us);
+    CU_ASSERT_EQUAL(tev_rcount("connect"), 2);
     fx_teardown();
 }
 
@@ -775,14 +672,14 @@ static void backoff_jitter_stays_within_its_fraction(void)
     fx_setup();
     fx.cfg.reconnect_jitter = 0.5;
     fx_start();
-    run_for(60 * SEC);
-    int n = rcount("reconnect"), off_base = 0;
+    tev_run_for(60 * SEC);
+    int n = tev_rcount("reconnect"), off_base = 0;
     CU_ASSERT_TRUE(n >= 4);
     for (int k = 0; k < n; k++) {
         double base = (double)fx.cfg.reconnect_initial_us * (double)(1 << (k < 8 ? k : 8));
         if (base > (double)fx.cfg.reconnect_max_us)
             base = (double)fx.cfg.reconnect_max_us;
-        double d = (double)fnum(rev("reconnect", k), "delay_us");
+        double d = (double)tev_num(tev_rev("reconnect", k), "delay_us");
         CU_ASSERT_TRUE(d >= base * 0.5 && d <= base * 1.5);
         off_base += d != base;
     }
@@ -820,17 +717,17 @@ static void gw_to_ready(void)
 {
     gw_start();
     fx_start();
-    run_for(100 * MS);
-    CU_ASSERT_EQUAL_FATAL(rcount("ready"), 1);
+    tev_run_for(100 * MS);
+    CU_ASSERT_EQUAL_FATAL(tev_rcount("ready"), 1);
 }
 
 /* The label sequence as traced, joined with '|'. */
 static void status_trail(char *buf, size_t cap)
 {
     buf[0] = '\0';
-    for (int i = 0; rev("status", i); i++) {
+    for (int i = 0; tev_rev("status", i); i++) {
         size_t len = strlen(buf);
-        snprintf(buf + len, cap - len, "%s%s", i ? "|" : "", fstr(rev("status", i), "label"));
+        snprintf(buf + len, cap - len, "%s%s", i ? "|" : "", tev_str(tev_rev("status", i), "label"));
     }
 }
 
@@ -838,13 +735,13 @@ static void mock_gateway_session_gets_ready_and_answers_pings(void)
 {
     fx_setup();
     gw_to_ready();
-    CU_ASSERT_PTR_NOT_NULL(fx_find("gateway", "session_ready", 0));
-    CU_ASSERT_STRING_EQUAL(fstr(rev("ready", 0), "accounts"), "DU1234567");
-    run_for(3 * fx.cfg.ping_interval_us);
-    CU_ASSERT_EQUAL(rcount("ping"), 3);
-    CU_ASSERT_EQUAL(rcount("ping_ok"), 3);
-    CU_ASSERT_EQUAL(fnum(rev("ping_ok", 2), "seq"), 3);
-    CU_ASSERT_EQUAL(rcount("disconnect"), 0);
+    CU_ASSERT_PTR_NOT_NULL(tev_find("gateway", "session_ready", 0));
+    CU_ASSERT_STRING_EQUAL(tev_str(tev_rev("ready", 0), "accounts"), "DU1234567");
+    tev_run_for(3 * fx.cfg.ping_interval_us);
+    CU_ASSERT_EQUAL(tev_rcount("ping"), 3);
+    CU_ASSERT_EQUAL(tev_rcount("ping_ok"), 3);
+    CU_ASSERT_EQUAL(tev_num(tev_rev("ping_ok", 2), "seq"), 3);
+    CU_ASSERT_EQUAL(tev_rcount("disconnect"), 0);
     fx_teardown();
 }
 
@@ -853,15 +750,15 @@ static void check_kill_and_recover(enum io_close_how how, const char *how_name)
     fx_setup();
     gw_to_ready();
     CU_ASSERT_EQUAL(gw_kill(fx.gw, how, -1), 1);
-    run_for(10 * MS);
-    const tev_t *d = rev("disconnect", 0);
+    tev_run_for(10 * MS);
+    const tev_t *d = tev_rev("disconnect", 0);
     CU_ASSERT_PTR_NOT_NULL_FATAL(d);
-    CU_ASSERT_STRING_EQUAL(fstr(d, "by"), "gateway");
-    CU_ASSERT_STRING_EQUAL(fstr(d, "how"), how_name);
+    CU_ASSERT_STRING_EQUAL(tev_str(d, "by"), "gateway");
+    CU_ASSERT_STRING_EQUAL(tev_str(d, "how"), how_name);
     CU_ASSERT_STRING_EQUAL(rn_status_label(fx.rn), "Reconnecting");
-    run_for(fx.cfg.reconnect_initial_us + 100 * MS);
-    CU_ASSERT_EQUAL(rcount("ready"), 2);
-    CU_ASSERT_EQUAL(rcount("disconnect"), 1);
+    tev_run_for(fx.cfg.reconnect_initial_us + 100 * MS);
+    CU_ASSERT_EQUAL(tev_rcount("ready"), 2);
+    CU_ASSERT_EQUAL(tev_rcount("disconnect"), 1);
     char trail[256];
     status_trail(trail, sizeof trail);
     CU_ASSERT_STRING_EQUAL(trail, "Connecting|" CONNECTED "|Reconnecting|" CONNECTED);
@@ -884,19 +781,19 @@ static void stale_gateway_gets_a_ping_timeout_and_a_client_disconnect(void)
     gw_to_ready();
     io_us_t stale_t = io_now_us(fx.loop);
     gw_set_stale(fx.gw, 1, -1);
-    run_for(fx.cfg.ping_interval_us + fx.cfg.ping_timeout_us);
-    const tev_t *pt = rev("ping_timeout", 0);
+    tev_run_for(fx.cfg.ping_interval_us + fx.cfg.ping_timeout_us);
+    const tev_t *pt = tev_rev("ping_timeout", 0);
     CU_ASSERT_PTR_NOT_NULL_FATAL(pt);
     CU_ASSERT_TRUE(pt->t <= stale_t + fx.cfg.ping_interval_us + fx.cfg.ping_timeout_us);
-    const tev_t *d = rev("disconnect", 0);
+    const tev_t *d = tev_rev("disconnect", 0);
     CU_ASSERT_PTR_NOT_NULL_FATAL(d);
     CU_ASSERT_TRUE(d > pt);
-    CU_ASSERT_STRING_EQUAL(fstr(d, "by"), "client");
-    CU_ASSERT_STRING_EQUAL(fstr(d, "how"), "fin");
-    CU_ASSERT_STRING_EQUAL(fstr(d, "reason"), "ping timeout");
+    CU_ASSERT_STRING_EQUAL(tev_str(d, "by"), "client");
+    CU_ASSERT_STRING_EQUAL(tev_str(d, "how"), "fin");
+    CU_ASSERT_STRING_EQUAL(tev_str(d, "reason"), "ping timeout");
     gw_set_stale(fx.gw, 0, -1);
-    run_for(fx.cfg.reconnect_initial_us + 100 * MS);
-    CU_ASSERT_EQUAL(rcount("ready"), 2);
+    tev_run_for(fx.cfg.reconnect_initial_us + 100 * MS);
+    CU_ASSERT_EQUAL(tev_rcount("ready"), 2);
     fx_teardown();
 }
 
@@ -906,20 +803,20 @@ static void backoff_delays_grow_cap_at_max_and_reset_after_ready(void)
     gw_to_ready();
     gw_free(fx.gw); /* the gateway is gone: every reconnect is refused */
     fx.gw = NULL;
-    run_for(40 * SEC);
+    tev_run_for(40 * SEC);
     static const io_us_t want[] = {1 * SEC, 2 * SEC, 4 * SEC, 8 * SEC, 10 * SEC, 10 * SEC};
-    CU_ASSERT_TRUE_FATAL(rcount("reconnect") >= 6);
+    CU_ASSERT_TRUE_FATAL(tev_rcount("reconnect") >= 6);
     for (int k = 0; k < 6; k++) {
-        CU_ASSERT_EQUAL(fnum(rev("reconnect", k), "delay_us"), want[k]);
-        CU_ASSERT_EQUAL(fnum(rev("reconnect", k), "attempt"), k + 1);
+        CU_ASSERT_EQUAL(tev_num(tev_rev("reconnect", k), "delay_us"), want[k]);
+        CU_ASSERT_EQUAL(tev_num(tev_rev("reconnect", k), "attempt"), k + 1);
     }
-    int before = rcount("reconnect");
+    int before = tev_rcount("reconnect");
     gw_start();
-    run_for(11 * SEC);
-    CU_ASSERT_EQUAL_FATAL(rcount("ready"), 2);
+    tev_run_for(11 * SEC);
+    CU_ASSERT_EQUAL_FATAL(tev_rcount("ready"), 2);
     gw_kill(fx.gw, IO_CLOSE_FIN, -1);
-    run_for(10 * MS);
-    CU_ASSERT_EQUAL(fnum(rev("reconnect", before), "delay_us"), fx.cfg.reconnect_initial_us);
+    tev_run_for(10 * MS);
+    CU_ASSERT_EQUAL(tev_num(tev_rev("reconnect", before), "delay_us"), fx.cfg.reconnect_initial_us);
     fx_teardown();
 }
 
@@ -929,24 +826,24 @@ static void check_shutdown(enum io_signal sig, const char *name, int force, cons
     fx.cfg.force_disconnect = force;
     gw_to_ready();
     io_sim_raise_signal(fx.loop, sig);
-    run_for(10 * MS);
-    CU_ASSERT_STRING_EQUAL(fstr(rev("signal", 0), "name"), name);
-    const tev_t *d = rev("disconnect", 0);
+    tev_run_for(10 * MS);
+    CU_ASSERT_STRING_EQUAL(tev_str(tev_rev("signal", 0), "name"), name);
+    const tev_t *d = tev_rev("disconnect", 0);
     CU_ASSERT_PTR_NOT_NULL_FATAL(d);
-    CU_ASSERT_STRING_EQUAL(fstr(d, "by"), "client");
-    CU_ASSERT_STRING_EQUAL(fstr(d, "how"), how);
-    CU_ASSERT_STRING_EQUAL(fstr(d, "reason"), "shutdown");
-    CU_ASSERT_EQUAL(fnum(rev("exit", 0), "code"), 0);
+    CU_ASSERT_STRING_EQUAL(tev_str(d, "by"), "client");
+    CU_ASSERT_STRING_EQUAL(tev_str(d, "how"), how);
+    CU_ASSERT_STRING_EQUAL(tev_str(d, "reason"), "shutdown");
+    CU_ASSERT_EQUAL(tev_num(tev_rev("exit", 0), "code"), 0);
     CU_ASSERT_EQUAL(fx.exits, 1);
     CU_ASSERT_EQUAL(fx.exit_code, 0);
     char trail[256];
     status_trail(trail, sizeof trail);
     CU_ASSERT_STRING_EQUAL(trail, "Connecting|" CONNECTED "|Stopping|Disconnected");
-    const tev_t *gc = fx_find("gateway", "session_closed", 0);
-    CU_ASSERT_STRING_EQUAL(fstr(gc, "by"), "client");
-    CU_ASSERT_STRING_EQUAL(fstr(gc, "how"), how);
-    run_for(60 * SEC); /* nothing is scheduled any more */
-    CU_ASSERT_EQUAL(rcount("connect"), 1);
+    const tev_t *gc = tev_find("gateway", "session_closed", 0);
+    CU_ASSERT_STRING_EQUAL(tev_str(gc, "by"), "client");
+    CU_ASSERT_STRING_EQUAL(tev_str(gc, "how"), how);
+    tev_run_for(60 * SEC); /* nothing is scheduled any more */
+    CU_ASSERT_EQUAL(tev_rcount("connect"), 1);
     fx_teardown();
 }
 
@@ -970,9 +867,9 @@ static void gw_to_outstanding_ping(void)
 {
     gw_to_ready();
     gw_set_stale(fx.gw, 1, -1);
-    run_for(fx.cfg.ping_interval_us);
-    CU_ASSERT_EQUAL_FATAL(rcount("ping"), 1);
-    CU_ASSERT_EQUAL_FATAL(rcount("ping_timeout"), 0);
+    tev_run_for(fx.cfg.ping_interval_us);
+    CU_ASSERT_EQUAL_FATAL(tev_rcount("ping"), 1);
+    CU_ASSERT_EQUAL_FATAL(tev_rcount("ping_timeout"), 0);
 }
 
 static void shutdown_waits_for_the_outstanding_ping(void)
@@ -980,15 +877,15 @@ static void shutdown_waits_for_the_outstanding_ping(void)
     fx_setup();
     gw_to_outstanding_ping();
     io_sim_raise_signal(fx.loop, IO_SIGINT);
-    run_for(10 * MS);
+    tev_run_for(10 * MS);
     CU_ASSERT_STRING_EQUAL(rn_status_label(fx.rn), "Stopping");
     CU_ASSERT_EQUAL(fx.exits, 0);
-    run_for(fx.cfg.ping_timeout_us);
-    CU_ASSERT_EQUAL(rcount("ping_timeout"), 1);
-    const tev_t *d = rev("disconnect", 0);
-    CU_ASSERT_STRING_EQUAL(fstr(d, "how"), "fin");
-    CU_ASSERT_STRING_EQUAL(fstr(d, "reason"), "shutdown");
-    CU_ASSERT_TRUE(d > rev("ping_timeout", 0));
+    tev_run_for(fx.cfg.ping_timeout_us);
+    CU_ASSERT_EQUAL(tev_rcount("ping_timeout"), 1);
+    const tev_t *d = tev_rev("disconnect", 0);
+    CU_ASSERT_STRING_EQUAL(tev_str(d, "how"), "fin");
+    CU_ASSERT_STRING_EQUAL(tev_str(d, "reason"), "shutdown");
+    CU_ASSERT_TRUE(d > tev_rev("ping_timeout", 0));
     CU_ASSERT_EQUAL(fx.exits, 1);
     CU_ASSERT_EQUAL(fx.exit_code, 0);
     fx_teardown();
@@ -999,20 +896,20 @@ static void second_signal_while_stopping_aborts_with_130(void)
     fx_setup();
     gw_to_outstanding_ping();
     io_sim_raise_signal(fx.loop, IO_SIGINT);
-    run_for(10 * MS);
+    tev_run_for(10 * MS);
     io_sim_raise_signal(fx.loop, IO_SIGTERM);
-    run_for(10 * MS);
-    CU_ASSERT_EQUAL(rcount("signal"), 2);
-    const tev_t *d = rev("disconnect", 0);
+    tev_run_for(10 * MS);
+    CU_ASSERT_EQUAL(tev_rcount("signal"), 2);
+    const tev_t *d = tev_rev("disconnect", 0);
     CU_ASSERT_PTR_NOT_NULL_FATAL(d);
-    CU_ASSERT_STRING_EQUAL(fstr(d, "how"), "rst");
-    CU_ASSERT_EQUAL(fnum(rev("exit", 0), "code"), 130);
+    CU_ASSERT_STRING_EQUAL(tev_str(d, "how"), "rst");
+    CU_ASSERT_EQUAL(tev_num(tev_rev("exit", 0), "code"), 130);
     CU_ASSERT_EQUAL(fx.exits, 1);
     CU_ASSERT_EQUAL(fx.exit_code, 130);
     CU_ASSERT_STRING_EQUAL(rn_status_label(fx.rn), "Disconnected");
-    run_for(fx.cfg.ping_timeout_us);
+    tev_run_for(fx.cfg.ping_timeout_us);
     CU_ASSERT_EQUAL(fx.exits, 1);
-    CU_ASSERT_EQUAL(rcount("ping_timeout"), 0);
+    CU_ASSERT_EQUAL(tev_rcount("ping_timeout"), 0);
     fx_teardown();
 }
 
@@ -1023,8 +920,8 @@ static void rn_stop_shuts_down_like_sigint_without_a_signal_event(void)
     rn_stop(fx.rn);
     CU_ASSERT_EQUAL(fx.exits, 1);
     CU_ASSERT_EQUAL(fx.exit_code, 0);
-    CU_ASSERT_EQUAL(rcount("signal"), 0);
-    CU_ASSERT_STRING_EQUAL(fstr(rev("disconnect", 0), "reason"), "shutdown");
+    CU_ASSERT_EQUAL(tev_rcount("signal"), 0);
+    CU_ASSERT_STRING_EQUAL(tev_str(tev_rev("disconnect", 0), "reason"), "shutdown");
     fx_teardown();
 }
 
@@ -1032,13 +929,13 @@ static void stop_during_backoff_exits_without_a_disconnect(void)
 {
     fx_setup();
     fx_start(); /* nobody listens: connect refused, then backoff */
-    run_for(10 * MS);
+    tev_run_for(10 * MS);
     CU_ASSERT_STRING_EQUAL(rn_status_label(fx.rn), "Reconnecting");
     rn_stop(fx.rn);
     CU_ASSERT_EQUAL(fx.exits, 1);
-    CU_ASSERT_EQUAL(rcount("disconnect"), 0);
-    run_for(30 * SEC);
-    CU_ASSERT_EQUAL(rcount("connect"), 1);
+    CU_ASSERT_EQUAL(tev_rcount("disconnect"), 0);
+    tev_run_for(30 * SEC);
+    CU_ASSERT_EQUAL(tev_rcount("connect"), 1);
     fx_teardown();
 }
 
@@ -1048,13 +945,13 @@ static void freeing_a_connected_runner_resets_and_traces_the_disconnect(void)
     gw_to_ready();
     rn_free(fx.rn);
     fx.rn = NULL;
-    const tev_t *d = rev("disconnect", 0);
+    const tev_t *d = tev_rev("disconnect", 0);
     CU_ASSERT_PTR_NOT_NULL_FATAL(d);
-    CU_ASSERT_STRING_EQUAL(fstr(d, "how"), "rst");
-    CU_ASSERT_EQUAL(rcount("reconnect"), 0);
+    CU_ASSERT_STRING_EQUAL(tev_str(d, "how"), "rst");
+    CU_ASSERT_EQUAL(tev_rcount("reconnect"), 0);
     CU_ASSERT_EQUAL(fx.exits, 0);
-    run_for(10 * MS);
-    CU_ASSERT_STRING_EQUAL(fstr(fx_find("gateway", "session_closed", 0), "how"), "rst");
+    tev_run_for(10 * MS);
+    CU_ASSERT_STRING_EQUAL(tev_str(tev_find("gateway", "session_closed", 0), "how"), "rst");
     fx_teardown();
 }
 

@@ -19,6 +19,7 @@
 #include "../runner/status.h"
 #include "../sim/io_sim.h"
 #include "testlib.h"
+#include "tevlog.h"
 
 #define PORT 4002
 #define MS IO_US_PER_MS
@@ -26,60 +27,27 @@
 #define MIN (60 * SEC)
 
 /* ---- recording ----------------------------------------------------------
- * Every trace event but msg_in/msg_out (a trading day has thousands), with
- * its first fields. */
+ * Every trace event but msg_in/msg_out (a trading day has thousands), timed
+ * in wall time: the tests start at different times of day. */
 
-typedef struct lev {
-    io_us_t wall;
-    char src[8];
-    char ev[24];
-    char str[3][48]; /* the string fields, in order */
-    int64_t num[3];  /* the integer fields, in order */
-} lev_t;
+static int not_msg(const char *src, const char *ev)
+{
+    (void)src;
+    return strcmp(ev, "msg_in") != 0 && strcmp(ev, "msg_out") != 0;
+}
+
+static const tev_opts_t TEV = {5, 0, 0, not_msg};
 
 static struct {
     io_loop_t *loop;
     rn_t *rn;
     gw_t *gw;
     rn_config_t cfg;
-    lev_t *ev;
-    size_t nev, cap;
     int exits, exit_code;
     char dir[64]; /* a temporary folder, when a test needs files */
 } fx;
 
 static const char *const SYMBOLS[] = {"AAPL"};
-
-static void fx_trace(void *data, io_us_t wall_us, const char *src, const char *ev, size_t n,
-                     const io_trace_field_t *fields)
-{
-    (void)data;
-    if (strcmp(ev, "msg_in") == 0 || strcmp(ev, "msg_out") == 0)
-        return;
-    if (fx.nev == fx.cap) {
-        fx.cap = fx.cap ? 2 * fx.cap : 1024;
-        fx.ev = realloc(fx.ev, fx.cap * sizeof *fx.ev);
-        CU_ASSERT_PTR_NOT_NULL_FATAL(fx.ev);
-    }
-    lev_t *e = &fx.ev[fx.nev++];
-    memset(e, 0, sizeof *e);
-    e->wall = wall_us;
-    snprintf(e->src, sizeof e->src, "%s", src);
-    snprintf(e->ev, sizeof e->ev, "%s", ev);
-    size_t ns = 0, nn = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (fields[i].str && ns < 3)
-            snprintf(e->str[ns++], sizeof e->str[0], "%s", fields[i].str);
-        else if (!fields[i].str && nn < 3)
-            e->num[nn++] = fields[i].num;
-    }
-}
-
-static void fx_quiet(void *data, io_us_t wall_us, enum io_log_level level, const char *src,
-                     const char *text)
-{
-    (void)data, (void)wall_us, (void)level, (void)src, (void)text;
-}
 
 static void fx_on_exit(void *data, int code)
 {
@@ -89,41 +57,31 @@ static void fx_on_exit(void *data, int code)
 }
 
 /* The nth runner event of that kind at or after from (wall), or NULL. */
-static const lev_t *rev_from(const char *ev, int nth, io_us_t from)
+static const tev_t *rev_from(const char *ev, int nth, io_us_t from)
 {
-    for (size_t i = 0; i < fx.nev; i++)
-        if (fx.ev[i].wall >= from && strcmp(fx.ev[i].src, "runner") == 0 &&
-            strcmp(fx.ev[i].ev, ev) == 0 && nth-- == 0)
-            return &fx.ev[i];
+    for (size_t i = 0; i < tevlog.n; i++)
+        if (tevlog.ev[i].t >= from && strcmp(tevlog.ev[i].src, "runner") == 0 &&
+            strcmp(tevlog.ev[i].ev, ev) == 0 && nth-- == 0)
+            return &tevlog.ev[i];
     return NULL;
-}
-
-static const lev_t *rev(const char *ev, int nth)
-{
-    return rev_from(ev, nth, INT64_MIN);
 }
 
 /* Runner events of that kind in [from, to). */
 static int rcount_in(const char *ev, io_us_t from, io_us_t to)
 {
     int n = 0;
-    for (const lev_t *e; (e = rev_from(ev, n, from)) && e->wall < to;)
+    for (const tev_t *e; (e = rev_from(ev, n, from)) && e->t < to;)
         n++;
     return n;
-}
-
-static int rcount(const char *ev)
-{
-    return rcount_in(ev, INT64_MIN, INT64_MAX);
 }
 
 /* The last status label traced at or before wall. */
 static const char *label_at(io_us_t wall)
 {
     const char *label = "<none>";
-    for (size_t i = 0; i < fx.nev && fx.ev[i].wall <= wall; i++)
-        if (strcmp(fx.ev[i].ev, "status") == 0)
-            label = fx.ev[i].str[0];
+    for (size_t i = 0; i < tevlog.n && tevlog.ev[i].t <= wall; i++)
+        if (strcmp(tevlog.ev[i].ev, "status") == 0)
+            label = tev_str_at(&tevlog.ev[i], 0);
     return label;
 }
 
@@ -156,11 +114,7 @@ static io_us_t at(int h, int mi)
 static void fx_setup_at(io_us_t start_wall)
 {
     memset(&fx, 0, sizeof fx);
-    io_sim_config_t sc = {.seed = 5, .start_wall_us = start_wall, .net = IO_SIM_NET_DEFAULT};
-    fx.loop = io_sim_loop_new(&sc);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(fx.loop);
-    io_set_trace_sink(fx.loop, fx_trace, NULL);
-    io_set_log_sink(fx.loop, IO_LOG_ERROR, fx_quiet, NULL);
+    fx.loop = tev_start(&TEV, start_wall);
     rn_config_defaults(&fx.cfg);
     fx.cfg.port = PORT;
     fx.cfg.client_id = 7;
@@ -194,11 +148,6 @@ static void fx_start(void)
     rn_start(fx.rn);
 }
 
-static void run_to(io_us_t wall)
-{
-    io_sim_run_until(fx.loop, wall - io_wall_us(fx.loop) + io_now_us(fx.loop));
-}
-
 static void fault(enum gw_fault_kind kind, io_us_t for_us, unsigned only, int restored)
 {
     gw_fault_t f;
@@ -215,22 +164,16 @@ static void fx_teardown(void)
 {
     rn_free(fx.rn);
     gw_free(fx.gw);
-    io_stats_t st;
-    io_loop_stats(fx.loop, &st);
-    CU_ASSERT_EQUAL(st.timers, 0);
-    CU_ASSERT_EQUAL(st.streams, 0);
-    CU_ASSERT_EQUAL(st.listeners, 0);
-    io_loop_free(fx.loop);
-    free(fx.ev);
+    tev_stop();
 }
 
 /* ---- the loop ----------------------------------------------------------- */
 
 static void check_cycles_at(const io_us_t *due, int n)
 {
-    CU_ASSERT_EQUAL_FATAL(rcount("cycle_start"), n);
+    CU_ASSERT_EQUAL_FATAL(tev_rcount("cycle_start"), n);
     for (int i = 0; i < n; i++) {
-        io_us_t t = rev("cycle_start", i)->wall;
+        io_us_t t = tev_rev("cycle_start", i)->t;
         /* At the due time, after one health-check round trip. */
         CU_ASSERT(t >= due[i] && t < due[i] + 1 * SEC);
     }
@@ -241,14 +184,14 @@ static void persistent_mode_runs_a_cycle_every_interval_on_one_connection(void)
     fx_setup_at(at(9, 25));
     gw_up();
     fx_start();
-    run_to(at(11, 5));
+    tev_run_to(at(11, 5));
     io_us_t due[] = {at(9, 30), at(10, 0), at(10, 30), at(11, 0)};
     check_cycles_at(due, 4);
-    CU_ASSERT_EQUAL(rcount("cycle_end"), 4);
+    CU_ASSERT_EQUAL(tev_rcount("cycle_end"), 4);
     for (int i = 0; i < 4; i++)
-        CU_ASSERT_EQUAL(rev("cycle_end", i)->num[1], 1); /* {n, ok, ...} */
-    CU_ASSERT_EQUAL(rcount("connect"), 1);
-    CU_ASSERT_EQUAL(rcount("disconnect"), 0);
+        CU_ASSERT_EQUAL(tev_num_at(tev_rev("cycle_end", i), 1), 1); /* {n, ok, ...} */
+    CU_ASSERT_EQUAL(tev_rcount("connect"), 1);
+    CU_ASSERT_EQUAL(tev_rcount("disconnect"), 0);
     CU_ASSERT_STRING_EQUAL(rn_status_label(fx.rn), "API Connected");
     fx_teardown();
 }
@@ -258,11 +201,11 @@ static void no_cycle_runs_before_the_open_and_the_label_says_market_closed(void)
     fx_setup_at(at(9, 0));
     gw_up();
     fx_start();
-    run_to(at(9, 29));
-    CU_ASSERT_EQUAL(rcount("cycle_start"), 0);
+    tev_run_to(at(9, 29));
+    CU_ASSERT_EQUAL(tev_rcount("cycle_start"), 0);
     CU_ASSERT_STRING_EQUAL(rn_status_label(fx.rn), "API Connected (Market Closed)");
-    run_to(at(9, 31));
-    CU_ASSERT_EQUAL(rcount("cycle_start"), 1);
+    tev_run_to(at(9, 31));
+    CU_ASSERT_EQUAL(tev_rcount("cycle_start"), 1);
     CU_ASSERT_STRING_EQUAL(label_at(at(9, 30) + 1 * SEC), "API Connected");
     fx_teardown();
 }
@@ -273,16 +216,16 @@ static void every_cycle_starts_right_after_a_health_check_ping_answers(void)
     fx.cfg.ping_interval_us = 7 * MIN; /* no idle ping near the due times */
     gw_up();
     fx_start();
-    run_to(at(10, 5));
-    CU_ASSERT_EQUAL_FATAL(rcount("cycle_start"), 2);
+    tev_run_to(at(10, 5));
+    CU_ASSERT_EQUAL_FATAL(tev_rcount("cycle_start"), 2);
     for (int i = 0; i < 2; i++) {
-        const lev_t *c = rev("cycle_start", i);
-        const lev_t *p = rev_from("ping", 0, c->wall - 1 * SEC);
-        const lev_t *ok = rev_from("ping_ok", 0, c->wall - 1 * SEC);
+        const tev_t *c = tev_rev("cycle_start", i);
+        const tev_t *p = rev_from("ping", 0, c->t - 1 * SEC);
+        const tev_t *ok = rev_from("ping_ok", 0, c->t - 1 * SEC);
         CU_ASSERT_PTR_NOT_NULL_FATAL(p);
         CU_ASSERT_PTR_NOT_NULL_FATAL(ok);
         CU_ASSERT(p < ok && ok < c);
-        CU_ASSERT_EQUAL(ok->wall, c->wall);
+        CU_ASSERT_EQUAL(ok->t, c->t);
     }
     fx_teardown();
 }
@@ -294,20 +237,20 @@ static void check_per_cycle(int force, const char *how)
     fx.cfg.force_disconnect = force;
     gw_up();
     fx_start();
-    run_to(at(9, 29));
-    CU_ASSERT_EQUAL(rcount("connect"), 0);
+    tev_run_to(at(9, 29));
+    CU_ASSERT_EQUAL(tev_rcount("connect"), 0);
     CU_ASSERT_STRING_EQUAL(rn_status_label(fx.rn), "Waiting for cycle");
-    run_to(at(10, 35));
+    tev_run_to(at(10, 35));
     io_us_t due[] = {at(9, 30), at(10, 0), at(10, 30)};
     check_cycles_at(due, 3);
-    CU_ASSERT_EQUAL(rcount("connect"), 3);
-    CU_ASSERT_EQUAL(rcount("disconnect"), 3);
+    CU_ASSERT_EQUAL(tev_rcount("connect"), 3);
+    CU_ASSERT_EQUAL(tev_rcount("disconnect"), 3);
     for (int i = 0; i < 3; i++) {
-        const lev_t *d = rev("disconnect", i);
-        CU_ASSERT_STRING_EQUAL(d->str[0], "client");
-        CU_ASSERT_STRING_EQUAL(d->str[1], how);
-        CU_ASSERT_STRING_EQUAL(d->str[2], "cycle complete");
-        CU_ASSERT(d > rev("cycle_end", i));
+        const tev_t *d = tev_rev("disconnect", i);
+        CU_ASSERT_STRING_EQUAL(tev_str_at(d, 0), "client");
+        CU_ASSERT_STRING_EQUAL(tev_str_at(d, 1), how);
+        CU_ASSERT_STRING_EQUAL(tev_str_at(d, 2), "cycle complete");
+        CU_ASSERT(d > tev_rev("cycle_end", i));
     }
     CU_ASSERT_STRING_EQUAL(rn_status_label(fx.rn), "Waiting for cycle");
     CU_ASSERT_EQUAL(gw_session_count(fx.gw), 0);
@@ -329,10 +272,10 @@ static void after_the_close_it_stays_connected_and_pings_every_closed_interval(v
     fx_setup_at(at(15, 50));
     gw_up();
     fx_start();
-    run_to(at(17, 0) + 1 * SEC);
-    CU_ASSERT_EQUAL(rcount("cycle_start"), 1);
+    tev_run_to(at(17, 0) + 1 * SEC);
+    CU_ASSERT_EQUAL(tev_rcount("cycle_start"), 1);
     CU_ASSERT_STRING_EQUAL(label_at(at(16, 0) + 1 * SEC), "API Connected (Market Closed)");
-    CU_ASSERT_EQUAL(rcount("disconnect"), 0);
+    CU_ASSERT_EQUAL(tev_rcount("disconnect"), 0);
     /* 5 s while open, then every 5 min: 16:05 … 17:00. */
     CU_ASSERT(rcount_in("ping_ok", at(15, 51), at(16, 0)) >= 100);
     int slow = rcount_in("ping_ok", at(16, 1), at(17, 0) + 1 * SEC);
@@ -345,7 +288,7 @@ static void before_the_open_it_pings_at_the_normal_cadence_again(void)
     fx_setup_at(at(8, 0));
     gw_up();
     fx_start();
-    run_to(at(9, 30));
+    tev_run_to(at(9, 30));
     /* 08:00-09:25 at 5 min; 09:25-09:30 at 5 s. */
     int slow = rcount_in("ping_ok", at(8, 0), at(9, 24));
     CU_ASSERT(slow >= 16 && slow <= 17);
@@ -358,11 +301,11 @@ static void a_weekend_is_slept_through_on_one_connection(void)
     fx_setup_at(nyw(2025, 12, 12, 15, 45)); /* a Friday */
     gw_up();
     fx_start();
-    run_to(nyw(2025, 12, 15, 9, 31));
+    tev_run_to(nyw(2025, 12, 15, 9, 31));
     io_us_t due[] = {nyw(2025, 12, 12, 15, 45), nyw(2025, 12, 15, 9, 30)};
     check_cycles_at(due, 2);
-    CU_ASSERT_EQUAL(rcount("connect"), 1);
-    CU_ASSERT_EQUAL(rcount("ping_timeout"), 0);
+    CU_ASSERT_EQUAL(tev_rcount("connect"), 1);
+    CU_ASSERT_EQUAL(tev_rcount("ping_timeout"), 0);
     fx_teardown();
 }
 
@@ -371,18 +314,18 @@ static void connectivity_lost_stops_cycles_until_1102_then_runs_the_missed_one(v
     fx_setup_at(at(9, 25));
     gw_up();
     fx_start();
-    run_to(at(9, 40));
+    tev_run_to(at(9, 40));
     fault(GW_FAULT_CONNECTIVITY_LOST, 40 * MIN, 0, 1102);
-    run_to(at(9, 41));
+    tev_run_to(at(9, 41));
     CU_ASSERT_STRING_EQUAL(rn_status_label(fx.rn), "Degraded (connectivity lost)");
-    run_to(at(10, 35));
+    tev_run_to(at(10, 35));
     CU_ASSERT_EQUAL(rcount_in("cycle_start", at(9, 40), at(10, 20)), 0);
-    const lev_t *c = rev_from("cycle_start", 0, at(10, 20));
+    const tev_t *c = rev_from("cycle_start", 0, at(10, 20));
     CU_ASSERT_PTR_NOT_NULL_FATAL(c);
-    CU_ASSERT(c->wall < at(10, 20) + 1 * SEC);
+    CU_ASSERT(c->t < at(10, 20) + 1 * SEC);
     CU_ASSERT_EQUAL(rcount_in("cycle_start", at(10, 20), at(10, 35)), 2);
     CU_ASSERT_STRING_EQUAL(label_at(at(10, 21)), "API Connected");
-    CU_ASSERT_EQUAL(rcount("connect"), 1);
+    CU_ASSERT_EQUAL(tev_rcount("connect"), 1);
     fx_teardown();
 }
 
@@ -391,11 +334,11 @@ static void to_a_cycle_waiting_for_bars(void)
 {
     gw_up();
     fx_start();
-    run_to(at(9, 29));
+    tev_run_to(at(9, 29));
     fault(GW_FAULT_STALE, 0, GW_KIND_HISTORICAL, 0);
-    run_to(at(9, 30) + 5 * SEC);
-    CU_ASSERT_EQUAL_FATAL(rcount("cycle_start"), 1);
-    CU_ASSERT_EQUAL_FATAL(rcount("cycle_end"), 0);
+    tev_run_to(at(9, 30) + 5 * SEC);
+    CU_ASSERT_EQUAL_FATAL(tev_rcount("cycle_start"), 1);
+    CU_ASSERT_EQUAL_FATAL(tev_rcount("cycle_end"), 0);
     fault(GW_FAULT_CLEAR, 0, 0, 0);
 }
 
@@ -404,16 +347,16 @@ static void connectivity_lost_mid_cycle_aborts_it_and_1101_runs_it_again(void)
     fx_setup_at(at(9, 25));
     to_a_cycle_waiting_for_bars();
     fault(GW_FAULT_CONNECTIVITY_LOST, 2 * MIN, 0, 1101);
-    run_to(at(9, 31));
-    const lev_t *end = rev("cycle_end", 0);
+    tev_run_to(at(9, 31));
+    const tev_t *end = tev_rev("cycle_end", 0);
     CU_ASSERT_PTR_NOT_NULL_FATAL(end);
-    CU_ASSERT_EQUAL(end->num[1], 0);
-    CU_ASSERT_STRING_EQUAL(end->str[0], "connectivity lost");
-    CU_ASSERT_EQUAL(rcount("cycle_start"), 1);
-    run_to(at(9, 33));
-    CU_ASSERT_EQUAL_FATAL(rcount("cycle_start"), 2);
-    CU_ASSERT(rev("cycle_start", 1)->wall < at(9, 32) + 6 * SEC);
-    CU_ASSERT_EQUAL(rev("cycle_end", 1)->num[1], 1);
+    CU_ASSERT_EQUAL(tev_num_at(end, 1), 0);
+    CU_ASSERT_STRING_EQUAL(tev_str_at(end, 0), "connectivity lost");
+    CU_ASSERT_EQUAL(tev_rcount("cycle_start"), 1);
+    tev_run_to(at(9, 33));
+    CU_ASSERT_EQUAL_FATAL(tev_rcount("cycle_start"), 2);
+    CU_ASSERT(tev_rev("cycle_start", 1)->t < at(9, 32) + 6 * SEC);
+    CU_ASSERT_EQUAL(tev_num_at(tev_rev("cycle_end", 1), 1), 1);
     fx_teardown();
 }
 
@@ -422,15 +365,15 @@ static void session_lost_mid_cycle_fails_it_then_reconnects_and_runs_it_again(vo
     fx_setup_at(at(9, 25));
     to_a_cycle_waiting_for_bars();
     gw_kill(fx.gw, IO_CLOSE_RST, -1);
-    run_to(at(9, 31));
-    const lev_t *end = rev("cycle_end", 0);
+    tev_run_to(at(9, 31));
+    const tev_t *end = tev_rev("cycle_end", 0);
     CU_ASSERT_PTR_NOT_NULL_FATAL(end);
-    CU_ASSERT_EQUAL(end->num[1], 0);
-    CU_ASSERT_STRING_EQUAL(end->str[0], "disconnected");
-    CU_ASSERT_EQUAL(rcount("ready"), 2);
-    CU_ASSERT_EQUAL_FATAL(rcount("cycle_start"), 2);
-    CU_ASSERT(rev("cycle_start", 1) > rev("ready", 1));
-    CU_ASSERT_EQUAL(rev("cycle_end", 1)->num[1], 1);
+    CU_ASSERT_EQUAL(tev_num_at(end, 1), 0);
+    CU_ASSERT_STRING_EQUAL(tev_str_at(end, 0), "disconnected");
+    CU_ASSERT_EQUAL(tev_rcount("ready"), 2);
+    CU_ASSERT_EQUAL_FATAL(tev_rcount("cycle_start"), 2);
+    CU_ASSERT(tev_rev("cycle_start", 1) > tev_rev("ready", 1));
+    CU_ASSERT_EQUAL(tev_num_at(tev_rev("cycle_end", 1), 1), 1);
     fx_teardown();
 }
 
@@ -439,17 +382,17 @@ static void sigint_mid_cycle_aborts_it_closes_with_fin_and_exits_zero(void)
     fx_setup_at(at(9, 25));
     to_a_cycle_waiting_for_bars();
     io_sim_raise_signal(fx.loop, IO_SIGINT);
-    run_to(at(9, 31));
-    const lev_t *end = rev("cycle_end", 0);
+    tev_run_to(at(9, 31));
+    const tev_t *end = tev_rev("cycle_end", 0);
     CU_ASSERT_PTR_NOT_NULL_FATAL(end);
-    CU_ASSERT_STRING_EQUAL(end->str[0], "shutdown");
-    const lev_t *d = rev("disconnect", 0);
+    CU_ASSERT_STRING_EQUAL(tev_str_at(end, 0), "shutdown");
+    const tev_t *d = tev_rev("disconnect", 0);
     CU_ASSERT_PTR_NOT_NULL_FATAL(d);
     CU_ASSERT(d > end);
-    CU_ASSERT_STRING_EQUAL(d->str[1], "fin");
+    CU_ASSERT_STRING_EQUAL(tev_str_at(d, 1), "fin");
     CU_ASSERT_EQUAL(fx.exits, 1);
     CU_ASSERT_EQUAL(fx.exit_code, 0);
-    CU_ASSERT_EQUAL(rcount("connect"), 1);
+    CU_ASSERT_EQUAL(tev_rcount("connect"), 1);
     CU_ASSERT_STRING_EQUAL(rn_status_label(fx.rn), "Disconnected");
     fx_teardown();
 }
@@ -458,15 +401,15 @@ static void sigterm_while_waiting_for_a_session_exits_zero_at_once(void)
 {
     fx_setup_at(at(9, 25));
     fx_start(); /* no gateway: connects are refused */
-    run_to(at(9, 26));
+    tev_run_to(at(9, 26));
     CU_ASSERT_STRING_EQUAL(rn_status_label(fx.rn), "Reconnecting");
     io_sim_raise_signal(fx.loop, IO_SIGTERM);
-    run_to(at(9, 26) + 10 * MS);
+    tev_run_to(at(9, 26) + 10 * MS);
     CU_ASSERT_EQUAL(fx.exits, 1);
     CU_ASSERT_EQUAL(fx.exit_code, 0);
-    int connects = rcount("connect");
-    run_to(at(9, 35));
-    CU_ASSERT_EQUAL(rcount("connect"), connects);
+    int connects = tev_rcount("connect");
+    tev_run_to(at(9, 35));
+    CU_ASSERT_EQUAL(tev_rcount("connect"), connects);
     fx_teardown();
 }
 
@@ -475,17 +418,17 @@ static void a_cycle_due_while_reconnecting_runs_once_the_session_is_ready(void)
     fx_setup_at(at(9, 25));
     gw_up();
     fx_start();
-    run_to(at(9, 29));
+    tev_run_to(at(9, 29));
     gw_down();
-    run_to(at(10, 2)); /* the 09:30 and 10:00 cycles come due meanwhile */
-    CU_ASSERT_EQUAL(rcount("cycle_start"), 0);
+    tev_run_to(at(10, 2)); /* the 09:30 and 10:00 cycles come due meanwhile */
+    CU_ASSERT_EQUAL(tev_rcount("cycle_start"), 0);
     gw_up();
-    run_to(at(10, 5));
-    CU_ASSERT_EQUAL_FATAL(rcount("cycle_start"), 1);
-    CU_ASSERT(rev("cycle_start", 0) > rev("ready", 1));
-    run_to(at(10, 31));
-    CU_ASSERT_EQUAL(rcount("cycle_start"), 2);
-    CU_ASSERT(rev("cycle_start", 1)->wall >= at(10, 30));
+    tev_run_to(at(10, 5));
+    CU_ASSERT_EQUAL_FATAL(tev_rcount("cycle_start"), 1);
+    CU_ASSERT(tev_rev("cycle_start", 0) > tev_rev("ready", 1));
+    tev_run_to(at(10, 31));
+    CU_ASSERT_EQUAL(tev_rcount("cycle_start"), 2);
+    CU_ASSERT(tev_rev("cycle_start", 1)->t >= at(10, 30));
     fx_teardown();
 }
 
@@ -493,13 +436,13 @@ static void a_due_cycle_is_skipped_if_the_market_closes_before_a_session_is_back
 {
     fx_setup_at(at(15, 58));
     fx_start(); /* no gateway until after the close */
-    run_to(at(16, 1));
+    tev_run_to(at(16, 1));
     gw_up();
-    run_to(at(16, 3));
-    CU_ASSERT_EQUAL(rcount("ready"), 1);
-    CU_ASSERT_EQUAL(rcount("cycle_start"), 0);
-    CU_ASSERT_EQUAL(rcount("cycle_skipped"), 1);
-    CU_ASSERT_STRING_EQUAL(rev("cycle_skipped", 0)->str[0], "market closed");
+    tev_run_to(at(16, 3));
+    CU_ASSERT_EQUAL(tev_rcount("ready"), 1);
+    CU_ASSERT_EQUAL(tev_rcount("cycle_start"), 0);
+    CU_ASSERT_EQUAL(tev_rcount("cycle_skipped"), 1);
+    CU_ASSERT_STRING_EQUAL(tev_str_at(tev_rev("cycle_skipped", 0), 0), "market closed");
     CU_ASSERT_STRING_EQUAL(rn_status_label(fx.rn), "API Connected (Market Closed)");
     fx_teardown();
 }
@@ -509,20 +452,20 @@ static void client_id_in_use_on_reconnect_backs_off_and_then_gets_ready(void)
     fx_setup_at(at(9, 25));
     gw_up();
     fx_start();
-    run_to(at(9, 26));
+    tev_run_to(at(9, 26));
     gw_fault_t f;
     gw_fault_init(&f, GW_FAULT_CLIENT_ID_IN_USE);
     f.times = 2;
     char err[256];
     CU_ASSERT_EQUAL_FATAL(gw_fault_apply(fx.gw, &f, err, sizeof err), 0);
     gw_kill(fx.gw, IO_CLOSE_FIN, -1);
-    run_to(at(9, 27));
-    CU_ASSERT_EQUAL(rcount("error:326"), 2);
-    CU_ASSERT_EQUAL(rcount("ready"), 2);
+    tev_run_to(at(9, 27));
+    CU_ASSERT_EQUAL(tev_rcount("error:326"), 2);
+    CU_ASSERT_EQUAL(tev_rcount("ready"), 2);
     /* 1 s after the kill, 2 s after the first 326, 4 s after the second. */
-    CU_ASSERT_EQUAL_FATAL(rcount("reconnect"), 3);
+    CU_ASSERT_EQUAL_FATAL(tev_rcount("reconnect"), 3);
     for (int k = 0; k < 3; k++)
-        CU_ASSERT_EQUAL(rev("reconnect", k)->num[1], (1 << k) * SEC);
+        CU_ASSERT_EQUAL(tev_num_at(tev_rev("reconnect", k), 1), (1 << k) * SEC);
     fx_teardown();
 }
 
@@ -536,7 +479,7 @@ static void status_file_follows_the_loop_and_ends_disconnected(void)
     fx.cfg.status_file = path;
     gw_up();
     fx_start();
-    run_to(at(9, 31));
+    tev_run_to(at(9, 31));
     cJSON *j = read_json(path);
     CU_ASSERT_PTR_NOT_NULL_FATAL(j);
     CU_ASSERT_STRING_EQUAL(cJSON_GetObjectItem(j, "label")->valuestring, "API Connected");
@@ -718,7 +661,7 @@ static void status_commit_traces_label_changes_only(void)
     io_loop_t *loop = io_sim_loop_new(&sc);
     CU_ASSERT_PTR_NOT_NULL_FATAL(loop);
     io_set_trace_sink(loop, count_status, NULL);
-    io_set_log_sink(loop, IO_LOG_ERROR, fx_quiet, NULL);
+    io_set_log_sink(loop, IO_LOG_ERROR, tev_quiet_log, NULL);
     status_traces = 0;
     st_model_t init = {.conn = ST_DISCONNECTED, .phase = ST_STOPPED, .last_rtt_us = -1};
     st_t *s;
