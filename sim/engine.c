@@ -26,6 +26,7 @@ struct en_world {
     rn_t *rn;
     tr_recorder_t *trace;
     tp_pipe_t *pipe; /* feeds trace on its own thread; NULL: the run feeds it */
+    iv_pass_t *pass; /* the invariants' pass, walking trace as it grows; NULL: after the run */
     sc_event_t *schedule;
     size_t nschedule;
     en_action_t *actions;
@@ -103,6 +104,11 @@ static int en_plan(en_world_t *w, const sc_scenario_t *sc, uint64_t seed)
     return 0;
 }
 
+static void en_on_recorded(void *pass)
+{
+    iv_pass_advance(pass);
+}
+
 /* Frees the runner, the gateway and the event timers, and counts what io
  * still holds: after this nothing of the run should be left. */
 static void en_world_release(en_world_t *w, io_stats_t *left)
@@ -125,6 +131,7 @@ static void en_world_free(en_world_t *w)
     en_world_release(w, NULL);
     tp_finish(w->pipe);
     w->pipe = NULL;
+    iv_pass_free(w->pass);
     free(w->schedule);
     if (w->loop)
         io_loop_free(w->loop);
@@ -197,7 +204,8 @@ static int en_judge(const sc_scenario_t *sc, en_world_t *w, io_us_t span_us,
     iv_input_t in = {sc, &run, w->schedule, w->nschedule, *left};
     out->nchecks = sc->nchecks;
     out->npassed = ck_evaluate(sc, &run, out->checks);
-    size_t held = iv_evaluate(&in, out->invariants, &out->liveness);
+    size_t held = w->pass ? iv_pass_finish(w->pass, &in, out->invariants, &out->liveness)
+                          : iv_evaluate(&in, out->invariants, &out->liveness);
     out->outcome = en_outcome_of(out, held);
     out->pass = out->outcome == EN_PASS;
     out->span_us = span_us;
@@ -207,6 +215,7 @@ static int en_judge(const sc_scenario_t *sc, en_world_t *w, io_us_t span_us,
     out->nevents = tr_count(w->trace);
     for (size_t i = 0; i < w->nschedule; i++)
         out->nfaults += w->schedule[i].action == SC_FAULT;
+    tr_observe(w->trace, NULL, NULL);
     out->trace = w->trace;
     w->trace = NULL;
     return 0;
@@ -219,6 +228,10 @@ int en_run(const sc_scenario_t *sc, const en_options_t *opt, en_result_t *out, c
     memset(out, 0, sizeof *out);
     out->seed = opt->override_seed ? opt->seed : sc->seed;
     w.trace = tr_new();
+    /* The invariants walk the trace on the recorder's thread as it grows,
+     * which leaves the run's thread only the last few events to walk. */
+    if (w.trace && (w.pass = iv_pass_new(sc, w.trace)))
+        tr_observe(w.trace, en_on_recorded, w.pass);
     int rc = w.trace ? en_build(&w, sc, opt, out->seed, err, errlen) : IO_ERR_NOMEM;
     if (!w.trace)
         snprintf(err, errlen, "%s: out of memory", sc->file);

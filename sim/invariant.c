@@ -2,9 +2,11 @@
  * All of them share one pass over the trace: each kind of event is
  * classified once, the runner's connection is one small state machine, and
  * each event costs a table lookup, and a few steps when it matters to an
- * invariant. The liveness phase needs the time the last fault ended before
- * it can read the label then, so the pass notes every status event and the
- * verdict is read from that list afterwards. */
+ * invariant. The pass can walk the trace in pieces as it is recorded
+ * (iv_pass_advance), so that a year's walk is done on the recorder's thread
+ * by the time the run ends. The liveness phase needs the time the last
+ * fault ended before it can read the label then, so the pass notes every
+ * status event and the verdict is read from that list afterwards. */
 #include "invariant.h"
 
 #include <stdio.h>
@@ -102,11 +104,14 @@ enum iv_conn { IV_OFF, IV_HANDSHAKE, IV_READY, IV_EXITED };
 
 /* The one pass: the trace classified, the state every invariant keeps, and
  * what the liveness phase and order_once read after it. */
-typedef struct iv_pass {
-    const iv_input_t *in;
+struct iv_pass {
+    const sc_scenario_t *sc;
     const tr_recorder_t *t;
-    uint8_t *of_kind; /* NULL when out of memory: each event is classified in full */
-    ck_result_t *out; /* IV_COUNT verdicts */
+    size_t next;        /* the first event not walked yet */
+    io_us_t seen;       /* the latest time walked so far */
+    uint8_t *of_kind;   /* NULL when out of memory: each event is classified in full */
+    size_t nclassified; /* the kinds of_kind holds */
+    ck_result_t out[IV_COUNT];
     long conn[IV_LIVE_MAX], client[IV_LIVE_MAX]; /* one_session: the live sessions */
     size_t live;
     enum iv_conn state;
@@ -119,11 +124,11 @@ typedef struct iv_pass {
     size_t nstatuses;
     io_us_t fault_us; /* the latest gateway fault event, INT64_MIN before any */
     int orders_lost, statuses_lost; /* the list could not grow */
-} iv_pass_t;
+};
 
 static enum iv_class iv_class(const iv_pass_t *p, uint32_t kind)
 {
-    if (p->of_kind)
+    if (p->of_kind && kind < p->nclassified)
         return (enum iv_class)p->of_kind[kind];
     return iv_class_named(tr_kind_src(p->t, kind), tr_kind_ev(p->t, kind));
 }
@@ -143,7 +148,7 @@ static void iv_break(iv_pass_t *p, enum iv_kind kind, size_t i, io_us_t wall_us,
     r->pass = 0;
     r->at = (long)i;
     snprintf(r->msg, sizeof r->msg, "invariant %s: %s at %s", iv_names[kind], why,
-             ck_at(p->in->sc, wall_us, t, sizeof t));
+             ck_at(p->sc, wall_us, t, sizeof t));
 }
 
 /* Appends one item to a list whose capacity doubles at 2^k - 1 items. */
@@ -284,12 +289,31 @@ static void iv_step(iv_pass_t *p, const tr_cursor_t *c, enum iv_class cls)
     }
 }
 
-/* The walk over every event, with the latest time seen so far for the
- * status list. */
+/* Classifies the kinds that appeared since the last call. */
+static void iv_classify(iv_pass_t *p)
+{
+    size_t n = tr_nkinds(p->t);
+    if (!p->of_kind || n <= p->nclassified)
+        return;
+    uint8_t *grown = realloc(p->of_kind, n);
+    if (!grown) {
+        free(p->of_kind);
+        p->of_kind = NULL;
+        return;
+    }
+    p->of_kind = grown;
+    for (uint32_t k = (uint32_t)p->nclassified; k < n; k++)
+        p->of_kind[k] = (uint8_t)iv_class_named(tr_kind_src(p->t, k), tr_kind_ev(p->t, k));
+    p->nclassified = n;
+}
+
+/* The walk over the events recorded since the last one, with the latest
+ * time seen so far for the status list. */
 static void iv_walk(iv_pass_t *p)
 {
-    io_us_t seen = INT64_MIN;
-    for (tr_cursor_t c = tr_cursor(p->t, 0); c.i < c.n; tr_next(&c)) {
+    io_us_t seen = p->seen;
+    tr_cursor_t c = tr_cursor(p->t, p->next);
+    for (; c.i < c.n; tr_next(&c)) {
         seen = c.wall_us > seen ? c.wall_us : seen;
         enum iv_class cls = iv_class(p, c.kind);
         if (cls == IV_EV_OTHER || (cls == IV_EV_MSG_OUT && p->state == IV_READY))
@@ -304,6 +328,8 @@ static void iv_walk(iv_pass_t *p)
         tr_cursor_t here = c; /* a copy, so that the walk's own stays in registers */
         iv_step(p, &here, cls);
     }
+    p->next = c.i;
+    p->seen = seen;
 }
 
 static int iv_by_id(const void *x, const void *y)
@@ -355,9 +381,9 @@ static void iv_order_once(iv_pass_t *p)
         }
 }
 
-static void iv_nothing_left(iv_pass_t *p)
+static void iv_nothing_left(iv_pass_t *p, const iv_input_t *in)
 {
-    const io_stats_t *s = &p->in->left;
+    const io_stats_t *s = &in->left;
     ck_result_t *r = &p->out[IV_NOTHING_LEFT];
     if (s->timers == 0 && s->streams == 0 && s->listeners == 0)
         return;
@@ -371,9 +397,8 @@ static void iv_nothing_left(iv_pass_t *p)
 
 /* When the last fault is over, from the schedule and from the gateway's own
  * fault events (daily restarts); -1 if one never ends. */
-static io_us_t iv_last_fault_end(const iv_pass_t *p)
+static io_us_t iv_last_fault_end(const iv_pass_t *p, const iv_input_t *in)
 {
-    const iv_input_t *in = p->in;
     io_us_t last = in->sc->start_us;
     for (size_t i = 0; i < in->nschedule; i++) {
         if (in->schedule[i].action != SC_FAULT)
@@ -396,9 +421,8 @@ static long iv_status_at(const iv_pass_t *p, io_us_t t)
     return at;
 }
 
-static void iv_judge_liveness(const iv_pass_t *p, ck_result_t *out)
+static void iv_judge_liveness(const iv_pass_t *p, const iv_input_t *in, ck_result_t *out)
 {
-    const iv_input_t *in = p->in;
     char t[40], d[40], buf[24];
     *out = (ck_result_t){.pass = 1, .at = -1};
     for (size_t i = 0; i < in->nschedule; i++)
@@ -406,7 +430,7 @@ static void iv_judge_liveness(const iv_pass_t *p, ck_result_t *out)
             snprintf(out->msg, sizeof out->msg, "not judged: the scenario ends with a signal");
             return;
         }
-    io_us_t last = iv_last_fault_end(p);
+    io_us_t last = iv_last_fault_end(p, in);
     if (in->sc->liveness_us == 0 || last < 0) {
         snprintf(out->msg, sizeof out->msg, "not judged: %s",
                  last < 0 ? "a fault never ends" : "liveness is off");
@@ -440,24 +464,64 @@ static void iv_judge_liveness(const iv_pass_t *p, ck_result_t *out)
              ck_at(in->sc, last, t, sizeof t), label ? label : "(none)");
 }
 
+/* ---- the pass ---------------------------------------------------------- */
+
+static void iv_pass_init(iv_pass_t *p, const sc_scenario_t *sc, const tr_recorder_t *t)
+{
+    *p = (iv_pass_t){.sc = sc, .t = t, .seen = INT64_MIN, .of_kind = malloc(1),
+                     .state = IV_OFF, .cycle = -1, .fault_us = INT64_MIN};
+    for (int k = 0; k < IV_COUNT; k++)
+        p->out[k] = (ck_result_t){.pass = 1, .at = -1};
+}
+
+static void iv_pass_release(iv_pass_t *p)
+{
+    free(p->of_kind);
+    free(p->orders);
+    free(p->statuses);
+}
+
+iv_pass_t *iv_pass_new(const sc_scenario_t *sc, const tr_recorder_t *trace)
+{
+    iv_pass_t *p = malloc(sizeof *p);
+    if (p)
+        iv_pass_init(p, sc, trace);
+    return p;
+}
+
+void iv_pass_free(iv_pass_t *p)
+{
+    if (p)
+        iv_pass_release(p);
+    free(p);
+}
+
+void iv_pass_advance(iv_pass_t *p)
+{
+    iv_classify(p);
+    iv_walk(p);
+}
+
+size_t iv_pass_finish(iv_pass_t *p, const iv_input_t *in, ck_result_t out[IV_COUNT],
+                      ck_result_t *liveness)
+{
+    iv_pass_advance(p);
+    iv_order_once(p);
+    iv_nothing_left(p, in);
+    iv_judge_liveness(p, in, liveness);
+    size_t held = 0;
+    for (int k = 0; k < IV_COUNT; k++) {
+        out[k] = p->out[k];
+        held += (size_t)out[k].pass;
+    }
+    return held;
+}
+
 size_t iv_evaluate(const iv_input_t *in, ck_result_t out[IV_COUNT], ck_result_t *liveness)
 {
-    const tr_recorder_t *t = in->run->trace;
-    iv_pass_t p = {.in = in, .t = t, .of_kind = malloc(tr_nkinds(t) + 1), .out = out,
-                   .state = IV_OFF, .cycle = -1, .fault_us = INT64_MIN};
-    for (uint32_t k = 0; p.of_kind && k < tr_nkinds(t); k++)
-        p.of_kind[k] = (uint8_t)iv_class_named(tr_kind_src(t, k), tr_kind_ev(t, k));
-    for (int k = 0; k < IV_COUNT; k++)
-        out[k] = (ck_result_t){.pass = 1, .at = -1};
-    iv_walk(&p);
-    iv_order_once(&p);
-    iv_nothing_left(&p);
-    iv_judge_liveness(&p, liveness);
-    free(p.of_kind);
-    free(p.orders);
-    free(p.statuses);
-    size_t held = 0;
-    for (int k = 0; k < IV_COUNT; k++)
-        held += (size_t)out[k].pass;
+    iv_pass_t p;
+    iv_pass_init(&p, in->sc, in->run->trace);
+    size_t held = iv_pass_finish(&p, in, out, liveness);
+    iv_pass_release(&p);
     return held;
 }

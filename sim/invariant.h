@@ -1,7 +1,8 @@
 /* invariant.h - what every run must keep, whatever its scenario expects
  * (the safety properties of ARCHITECTURE.md), and the liveness phase. Both
- * are computed after the run from the trace, the concrete fault schedule
- * and the io handles left once the runner and the gateway were freed.
+ * are computed from the trace (during the run or after it), the concrete
+ * fault schedule and the io handles left once the runner and the gateway
+ * were freed.
  *
  *   one_session     never two live gateway sessions (session_ready without
  *                   its session_closed) with the same client id
@@ -37,6 +38,22 @@ typedef struct iv_input {
     size_t nschedule;
     io_stats_t left;            /* io_loop_stats after the runner and gateway were freed */
 } iv_input_t;
+
+/* The pass over a trace, which may walk it while it is being recorded:
+ * iv_pass_advance walks the events recorded since its last call (call it
+ * on the thread that records, between events), iv_pass_finish the rest,
+ * and then judges. iv_pass_new returns NULL when out of memory. The
+ * scenario and the recorder must outlive the pass. */
+typedef struct iv_pass iv_pass_t;
+
+iv_pass_t *iv_pass_new(const sc_scenario_t *sc, const tr_recorder_t *trace);
+void iv_pass_advance(iv_pass_t *pass);
+/* Once, when the recording is over: what iv_evaluate says of in (whose sc
+ * and trace must be the pass's). */
+size_t iv_pass_finish(iv_pass_t *pass, const iv_input_t *in, ck_result_t out[IV_COUNT],
+                      ck_result_t *liveness);
+/* NULL is a no-op. */
+void iv_pass_free(iv_pass_t *pass);
 
 /* "one_session", ... */
 const char *iv_name(enum iv_kind kind);

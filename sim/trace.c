@@ -33,6 +33,7 @@
 #define TR_INDEX_MIN 64
 #define TR_FIELDS_ON_STACK 16
 #define TR_LINE_FIRST 256
+#define TR_OBSERVE_EVERY 4096 /* events between two calls of the observer */
 
 /* A kind's key word: the key's string id, shifted, and what its field's
  * word holds. */
@@ -126,6 +127,8 @@ struct tr_recorder {
     size_t nbigs, cap_bigs;
     uint64_t hash;
     int ok;
+    void (*observer)(void *data); /* tr_observe */
+    void *observer_data;
 };
 
 uint64_t tr_fnv1a_fold(uint64_t h, const void *data, size_t len)
@@ -544,6 +547,14 @@ void tr_record(tr_recorder_t *rec, io_us_t wall_us, const char *src, const char 
 {
     if (rec->ok && !tr_keep(rec, wall_us, src, ev, nfields, fields, str_at))
         rec->ok = 0;
+    if (!(rec->nevents & (TR_OBSERVE_EVERY - 1)) && rec->observer && rec->ok)
+        rec->observer(rec->observer_data);
+}
+
+void tr_observe(tr_recorder_t *rec, void (*observer)(void *data), void *data)
+{
+    rec->observer = observer;
+    rec->observer_data = data;
 }
 
 /* Marks the recorder incomplete (tr_ok): an event was lost before it. */

@@ -53,6 +53,10 @@ void tr_sink(void *data, io_us_t wall_us, const char *src, const char *ev, size_
  * caches key by; fields[i].str is the text. */
 void tr_record(tr_recorder_t *rec, io_us_t wall_us, const char *src, const char *ev,
                size_t nfields, const io_trace_field_t *fields, const char *const *str_at);
+/* Calls observer(data) on the recording thread after every few thousand
+ * events recorded (while tr_ok), so that a pass over the trace can keep up
+ * with it instead of walking it all once the run is over; NULL stops it. */
+void tr_observe(tr_recorder_t *rec, void (*observer)(void *data), void *data);
 /* Marks the recorder incomplete: an event was lost before reaching it. */
 void tr_lost(tr_recorder_t *rec);
 

@@ -931,19 +931,47 @@ static void clean_shutdown_wants_fin_every_answer_and_exit_0(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(msg, "no signal in the trace"));
 }
 
+/* iv_evaluate over the recorded trace, checked against a pass that walked
+ * it while it was recorded, an event at a time (the engine's way). */
+static size_t judge_invariants(const sc_scenario_t *sc, const fake_ev_t *evs, size_t n,
+                               size_t timers_left, ck_result_t *out, ck_result_t *live)
+{
+    tr_recorder_t *rec = tr_new(), *whole = fake_trace(evs, n);
+    iv_pass_t *pass = iv_pass_new(sc, rec);
+    for (size_t i = 0; i < n; i++) {
+        io_trace_field_t f[2] = {IO_TS(evs[i].k1, evs[i].v1), IO_TS(evs[i].k2, evs[i].v2)};
+        size_t nf = evs[i].k2 ? 2 : evs[i].k1 ? 1 : 0;
+        tr_sink(rec, START_US + (io_us_t)(evs[i].at_s * 1e6), evs[i].src, evs[i].ev, nf, f);
+        if (i % 2 == 0)
+            iv_pass_advance(pass);
+    }
+    ck_run_t run = {rec, 0, 0, sc->end_us}, run_whole = {whole, 0, 0, sc->end_us};
+    iv_input_t in = {sc, &run, sc->events, sc->nevents, {timers_left, 0, 0}};
+    iv_input_t in_whole = {sc, &run_whole, sc->events, sc->nevents, {timers_left, 0, 0}};
+    ck_result_t walked[IV_COUNT], walked_live;
+    size_t held = iv_evaluate(&in_whole, out, live);
+    CU_ASSERT_EQUAL(iv_pass_finish(pass, &in, walked, &walked_live), held);
+    for (int k = 0; k < IV_COUNT; k++) {
+        CU_ASSERT_EQUAL(out[k].pass, out[k].msg[0] == '\0');
+        CU_ASSERT_EQUAL(walked[k].pass, out[k].pass);
+        CU_ASSERT_EQUAL(walked[k].at, out[k].at);
+        CU_ASSERT_STRING_EQUAL(walked[k].msg, out[k].msg);
+    }
+    CU_ASSERT_EQUAL(walked_live.pass, live->pass);
+    CU_ASSERT_STRING_EQUAL(walked_live.msg, live->msg);
+    iv_pass_free(pass);
+    tr_free(rec);
+    tr_free(whole);
+    return held;
+}
+
 /* Evaluates the invariants of a scenario with a kill at +1m on a fake trace. */
 static size_t invariants(const fake_ev_t *evs, size_t n, size_t timers_left, ck_result_t *out)
 {
     sc_scenario_t *sc = load_ok("{" SPAN ", \"events\": [{\"at\": \"+1m\", \"fault\": \"kill\"}], "
                                 CHECK "}");
-    tr_recorder_t *rec = fake_trace(evs, n);
-    ck_run_t run = {rec, 0, 0, sc->end_us};
-    iv_input_t in = {sc, &run, sc->events, sc->nevents, {timers_left, 0, 0}};
     ck_result_t live;
-    size_t held = iv_evaluate(&in, out, &live);
-    for (int k = 0; k < IV_COUNT; k++)
-        CU_ASSERT_EQUAL(out[k].pass, out[k].msg[0] == '\0');
-    tr_free(rec);
+    size_t held = judge_invariants(sc, evs, n, timers_left, out, &live);
     sc_free(sc);
     return held;
 }
@@ -1039,13 +1067,9 @@ static int liveness(const char *extra, const fake_ev_t *evs, size_t n, char *msg
     snprintf(text, sizeof text, "{" SPAN "%s, \"events\": [{\"at\": \"+1m\", \"fault\": \"stale\","
              " \"for\": \"1m\"}], " CHECK "}", extra);
     sc_scenario_t *sc = load_ok(text);
-    tr_recorder_t *rec = fake_trace(evs, n);
-    ck_run_t run = {rec, 0, 0, sc->end_us};
-    iv_input_t in = {sc, &run, sc->events, sc->nevents, {0, 0, 0}};
     ck_result_t r, inv[IV_COUNT];
-    iv_evaluate(&in, inv, &r);
+    judge_invariants(sc, evs, n, 0, inv, &r);
     strcpy(msg, r.msg);
-    tr_free(rec);
     sc_free(sc);
     return r.pass;
 }
@@ -1068,6 +1092,16 @@ static void liveness_wants_a_connected_label_within_the_bound(void)
     CU_ASSERT(liveness(", \"liveness\": \"9m\"", ev, NOF(ev), msg));
     CU_ASSERT_PTR_NOT_NULL(strstr(msg, "not judged: the run ended 8m0s after"));
     CU_ASSERT_FALSE(liveness("", ev, NOF(ev), msg));
+    /* A status is in force from the latest time the trace reached, not
+     * from its own: "Reconnecting" came after the trace had passed the
+     * deadline (+2m+90s), however the walk was cut. */
+    const fake_ev_t late[] = {
+        {0, "runner", "status", "label", "API Connected", NULL, NULL},
+        {100, "runner", "ping", NULL, NULL, NULL, NULL},
+        {300, "runner", "ping", NULL, NULL, NULL, NULL},
+        {200, "runner", "status", "label", "Reconnecting", NULL, NULL},
+    };
+    CU_ASSERT(liveness(", \"liveness\": \"90s\"", late, NOF(late), msg));
 }
 
 /* ---- the trace recorder ------------------------------------------------ */
@@ -1129,6 +1163,39 @@ static void recorder_renders_its_json_lines_and_hashes_the_events(void)
     CU_ASSERT_EQUAL(tr_kind(rec, 1), 1);
     CU_ASSERT_STRING_EQUAL(tr_kind_src(rec, 1), "gateway");
     CU_ASSERT_STRING_EQUAL(tr_kind_ev(rec, 1), "fault:kill");
+    tr_free(rec);
+}
+
+/* What an observer saw: how many calls, and the event count at each. */
+typedef struct observed {
+    const tr_recorder_t *rec;
+    size_t calls;
+    size_t counts[4];
+} observed_t;
+
+static void note_observed(void *data)
+{
+    observed_t *o = data;
+    if (o->calls < 4)
+        o->counts[o->calls] = tr_count(o->rec);
+    o->calls++;
+}
+
+static void the_recorder_calls_its_observer_every_4096_events_until_told_to_stop(void)
+{
+    tr_recorder_t *rec = tr_new();
+    observed_t o = {rec, 0, {0}};
+    tr_observe(rec, note_observed, &o);
+    for (long i = 0; i < 3 * 4096 + 5; i++)
+        tr_sink(rec, START_US + i, "runner", "ping", 1, (io_trace_field_t[]){IO_TI("seq", i)});
+    CU_ASSERT_EQUAL(o.calls, 3);
+    CU_ASSERT_EQUAL(o.counts[0], 4096);
+    CU_ASSERT_EQUAL(o.counts[1], 2 * 4096);
+    CU_ASSERT_EQUAL(o.counts[2], 3 * 4096);
+    tr_observe(rec, NULL, NULL);
+    for (long i = 0; i < 4096; i++)
+        tr_sink(rec, START_US + i, "runner", "ping", 1, (io_trace_field_t[]){IO_TI("seq", i)});
+    CU_ASSERT_EQUAL(o.calls, 3);
     tr_free(rec);
 }
 
@@ -1897,6 +1964,8 @@ static CU_TestInfo check_tests[] = {
 
 static CU_TestInfo engine_tests[] = {
     {"the_scenarios_in_the_project_pass", the_scenarios_in_the_project_pass},
+    {"the_recorder_calls_its_observer_every_4096_events_until_told_to_stop",
+     the_recorder_calls_its_observer_every_4096_events_until_told_to_stop},
     {"the_same_seed_gives_the_same_trace_byte_for_byte",
      the_same_seed_gives_the_same_trace_byte_for_byte},
     {"events_fire_at_their_moment_and_stale_ends_after_for",
