@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -51,6 +52,13 @@ static double bench_ms(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+static double bench_minor_faults(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)ru.ru_minflt;
 }
 
 static int bench_cmp(const void *x, const void *y)
@@ -84,18 +92,19 @@ static int bench_year(const bench_opts_t *o)
         fprintf(stderr, "bench_sim: %s\n", err);
         return 1;
     }
-    double wall[64];
+    double wall[64], faults[64];
     int bad = 0;
     en_result_t res = {0};
     for (int i = 0; i < o->year_runs && !bad; i++) {
         en_options_t opt = {0};
-        double t0 = bench_ms();
+        double f0 = bench_minor_faults(), t0 = bench_ms();
         if (en_run(sc, &opt, &res, err, sizeof err) < 0) {
             fprintf(stderr, "bench_sim: %s\n", err);
             bad = 1;
             break;
         }
         wall[i] = bench_ms() - t0;
+        faults[i] = bench_minor_faults() - f0;
         bad = !res.pass;
         if (i + 1 < o->year_runs || bad)
             en_result_free(&res);
@@ -106,6 +115,8 @@ static int bench_year(const bench_opts_t *o)
                dur_format(res.span_us, d, sizeof d), res.nevents, res.nfaults,
                (unsigned long long)res.hash);
         bench_list("wall", wall, o->year_runs, "ms");
+        printf("  page faults: %.0f in the first run, median %.0f in the later ones\n",
+               faults[0], o->year_runs > 1 ? bench_median(faults + 1, o->year_runs - 1) : 0.0);
         printf("  median %.1f ms, simulated/real %.0fx; target %.0f ms: %s\n", med,
                (double)res.span_us / 1000.0 / med, BENCH_YEAR_TARGET_MS,
                med <= BENCH_YEAR_TARGET_MS ? "met" : "MISSED");
@@ -332,6 +343,7 @@ int main(int argc, char **argv)
     /* RSS first, so its figures are not those of the year's freed heap. */
     if (!o.only || strcmp(o.only, "rss") == 0)
         bad |= bench_rss(&o);
+    en_keep_freed_memory(); /* as sim does: each run of the year reuses the last one's memory */
     if (!o.only || strcmp(o.only, "year") == 0)
         bad |= bench_year(&o);
     fflush(stdout);

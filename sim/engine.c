@@ -4,6 +4,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #include "../io/io_base.h"
 #include "io_sim.h"
@@ -219,6 +222,18 @@ static int en_judge(const sc_scenario_t *sc, en_world_t *w, io_us_t span_us,
     out->trace = w->trace;
     w->trace = NULL;
     return 0;
+}
+
+/* A year's trace is tens of megabytes in 1 MiB blocks. glibc maps blocks
+ * that big on their own and unmaps them when freed, and shrinks its heaps
+ * past a small threshold, so every run faulted its trace in afresh (about
+ * 4,400 page faults a simulated year, each a trap and a zeroed page). */
+void en_keep_freed_memory(void)
+{
+#ifdef __GLIBC__
+    mallopt(M_MMAP_THRESHOLD, 32 << 20); /* glibc's largest */
+    mallopt(M_TRIM_THRESHOLD, 512 << 20);
+#endif
 }
 
 int en_run(const sc_scenario_t *sc, const en_options_t *opt, en_result_t *out, char *err,

@@ -51,6 +51,12 @@ typedef struct en_result {
 /* "pass", "check", "invariant", "liveness". */
 const char *en_outcome_name(enum en_outcome outcome);
 
+/* Tunes the process for running scenario after scenario: memory a run
+ * frees stays with the process for the next run instead of going back to
+ * the kernel, which would fault it in again page by page. Call once, from
+ * main, before the first run. */
+void en_keep_freed_memory(void);
+
 /* Runs sc. 0 with *out filled (release with en_result_free), or a negative
  * IO_ERR_* when the world could not be built (the gateway could not listen,
  * out of memory), with the reason in err. */

@@ -413,6 +413,7 @@ int main(int argc, char **argv)
     sim_sweep_t s = {0};
     int worker_status = 0;
     int code = sim_parse_args(argc, argv, &a);
+    en_keep_freed_memory();
     if (code < 0) {
         code = sim_sweep(&a, &s, &worker_status);
         if (code < 0)
