@@ -357,9 +357,6 @@ WRITER_HOT char *u64_put(char *p, uint64_t v)
     return p + 8;
 }
 
-/* "-9223372036854775808" and its NUL. */
-#define INT_TEXT_MAX 21
-
 /* The text and its NUL at p, which has the room; returns their end. */
 WRITER_HOT char *int_text_put(char *p, int64_t v)
 {
@@ -383,22 +380,19 @@ WRITER_HOT void put_int_text(proto_writer_t *w, int64_t v)
  * path then needs no stack frame, and reaches this as a tail call. */
 __attribute__((noinline)) static void put_int_grown(proto_writer_t *w, int64_t v)
 {
-    if (writer_grow(w, INT_TEXT_MAX) == 0)
+    if (writer_grow(w, PROTO_INT_TEXT_MAX) == 0)
         put_int_text(w, v);
 }
 
 /* "%" PRId64, without printf, straight into the buffer. */
 void proto_put_int(proto_writer_t *w, int64_t v)
 {
-    if (__builtin_expect(w->error != 0 || w->cap - w->len < INT_TEXT_MAX, 0)) {
+    if (__builtin_expect(w->error != 0 || w->cap - w->len < PROTO_INT_TEXT_MAX, 0)) {
         put_int_grown(w, v);
         return;
     }
     put_int_text(w, v);
 }
-
-/* The most fields proto_frame_ints writes in one step. */
-#define FRAME_INTS_FAST_MAX 8
 
 /* What the one step does not cover (an open frame, a failed writer, no
  * fields, many, no room): field by field, which has the rules for it. Never
@@ -412,24 +406,38 @@ __attribute__((noinline)) static int frame_ints_slow(proto_writer_t *w, const in
     return proto_frame_end(w);
 }
 
-/* One room check and one length for the whole frame. */
-int proto_frame_ints(proto_writer_t *w, const int64_t *v, size_t n)
+/* The frame of 1 <= n <= PROTO_FRAME_INTS_MAX integers at buf, which has
+ * the room; returns its length. */
+WRITER_HOT size_t frame_ints_text(uint8_t *buf, const int64_t *v, size_t n)
 {
-    if (__builtin_expect(w->in_frame || w->error || n - 1 >= FRAME_INTS_FAST_MAX ||
-                             w->cap - w->len < PROTO_FRAME_PREFIX + n * INT_TEXT_MAX,
-                         0))
-        return frame_ints_slow(w, v, n);
-    uint8_t *frame = w->buf + w->len;
-    char *p = (char *)frame + PROTO_FRAME_PREFIX;
+    char *p = (char *)buf + PROTO_FRAME_PREFIX;
     /* Unrolled: each field's code then keeps its constants to itself, and
      * the health check's three fields take no loop. */
 #pragma GCC unroll 8
     for (size_t i = 0; i < n; i++)
         p = int_text_put(p, v[i]);
-    be32_put(frame, (uint32_t)((uint8_t *)p - frame - PROTO_FRAME_PREFIX));
+    size_t len = (size_t)((uint8_t *)p - buf);
+    be32_put(buf, (uint32_t)(len - PROTO_FRAME_PREFIX));
+    return len;
+}
+
+/* One room check and one length for the whole frame. */
+int proto_frame_ints(proto_writer_t *w, const int64_t *v, size_t n)
+{
+    if (__builtin_expect(w->in_frame || w->error || n - 1 >= PROTO_FRAME_INTS_MAX ||
+                             w->cap - w->len < PROTO_FRAME_INTS_ROOM(n),
+                         0))
+        return frame_ints_slow(w, v, n);
     w->frame_start = w->len;
-    w->len = (size_t)((uint8_t *)p - w->buf);
+    w->len += frame_ints_text(w->buf + w->len, v, n);
     return 0;
+}
+
+int proto_frame_ints_put(uint8_t *buf, const int64_t *v, size_t n)
+{
+    if (n - 1 >= PROTO_FRAME_INTS_MAX)
+        return PROTO_ERR_LENGTH;
+    return (int)frame_ints_text(buf, v, n);
 }
 
 #define DOUBLE_FAST_DECIMALS 9

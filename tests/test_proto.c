@@ -756,6 +756,41 @@ static void writer_writes_nine_and_ten_digit_integers_at_every_split(void)
     proto_writer_free(&w);
 }
 
+/* proto_frame_ints_put writes, into a buffer of exactly the room it asks
+ * for (a heap block, so that a sanitizer sees a byte past it), the bytes
+ * proto_frame_ints gives on an empty writer and returns their length; no
+ * fields and more than PROTO_FRAME_INTS_MAX are refused. */
+static void frame_of_ints_put_on_the_stack_is_the_writers_frame(void)
+{
+    static const int64_t edges[] = {INT64_MIN, INT64_MAX, -1, 0, 9, 10, 99, -100, 1765376705};
+    static const int64_t ping[] = {49, 1, 1765376705};
+    const int64_t *cases[] = {ping, edges, edges + 1, edges + 2, edges + 5};
+    const size_t counts[] = {3, 8, 8, 1, 4};
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        for (size_t n = 1; n <= counts[c]; n++) {
+            uint8_t *buf = malloc(PROTO_FRAME_INTS_ROOM(n));
+            CU_ASSERT_PTR_NOT_NULL_FATAL(buf);
+            proto_writer_t w;
+            proto_writer_init(&w);
+            CU_ASSERT_EQUAL(proto_frame_ints(&w, cases[c], n), 0);
+            int len = proto_frame_ints_put(buf, cases[c], n);
+            CU_ASSERT_EQUAL_FATAL(len, (int)w.len);
+            CU_ASSERT_EQUAL(memcmp(buf, w.buf, w.len), 0);
+            proto_writer_free(&w);
+            free(buf);
+        }
+    }
+    /* The same buffer again, for a shorter frame: only its bytes count. */
+    uint8_t buf[PROTO_FRAME_INTS_ROOM(3)];
+    CU_ASSERT_EQUAL(proto_frame_ints_put(buf, edges, 3), 4 + 21 + 20 + 3);
+    CU_ASSERT_EQUAL(proto_frame_ints_put(buf, ping, 3), 4 + 3 + 2 + 11);
+    CU_ASSERT_EQUAL(memcmp(buf, "\0\0\0\x10" "49\0" "1\0" "1765376705", 20), 0);
+    const int64_t nine[9] = {1, 2, 3, 4, 5, 6, 7, 8, 9};
+    uint8_t big[PROTO_FRAME_INTS_ROOM(9)];
+    CU_ASSERT_EQUAL(proto_frame_ints_put(big, nine, 9), PROTO_ERR_LENGTH);
+    CU_ASSERT_EQUAL(proto_frame_ints_put(big, nine, 0), PROTO_ERR_LENGTH);
+}
+
 /* ---- field reader --------------------------------------------------------- */
 
 static void reader_reads_the_head_of_an_err_msg_and_names_a_bad_code(void)
@@ -2177,6 +2212,7 @@ static CU_TestInfo writer_tests[] = {
     TEST(writer_writes_a_frame_of_ints_as_field_by_field),
     TEST(writer_writes_random_frames_of_ints_as_printf_would),
     TEST(writer_writes_nine_and_ten_digit_integers_at_every_split),
+    TEST(frame_of_ints_put_on_the_stack_is_the_writers_frame),
     CU_TEST_INFO_NULL,
 };
 
