@@ -706,9 +706,13 @@ static int req_same_double(double a, double b)
     return x == y;
 }
 
-/* Bars whose texts are the same in any formatDate. */
-static int req_bar_same(const gw_mkt_bar_t *a, const gw_mkt_bar_t *b)
+/* Bars whose texts are the same in any formatDate: the same serial (the
+ * session's bars all come from its gateway's one market), or, a bar built
+ * anew, the same fields. */
+static inline int req_bar_same(const gw_mkt_bar_t *a, const gw_mkt_bar_t *b)
 {
+    if (a->serial == b->serial)
+        return 1;
     return a->start_s == b->start_s && a->daily == b->daily && req_same_double(a->open, b->open) &&
            req_same_double(a->high, b->high) && req_same_double(a->low, b->low) &&
            req_same_double(a->close, b->close) && req_same_double(a->volume, b->volume) &&

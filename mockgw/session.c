@@ -408,9 +408,9 @@ static void session_send_error(gw_session_t *s, int id, int code, const char *te
  * there, the writer left alone. */
 static void session_send_int(gw_session_t *s, int msg_id, int64_t value)
 {
-    const int64_t fields[] = {msg_id, 1, value};
-    uint8_t frame[PROTO_FRAME_INTS_ROOM(3)];
-    session_send_frame(s, proto_in_name(msg_id), frame, (size_t)proto_frame_ints_put(frame, fields, 3));
+    uint8_t frame[PROTO_ID_VALUE_ROOM];
+    int len = proto_frame_id_value_put(frame, msg_id, value);
+    session_send_frame(s, proto_in_name(msg_id), frame, (size_t)len);
 }
 
 static void session_send_accounts(gw_session_t *s)

@@ -394,6 +394,9 @@ void proto_put_int(proto_writer_t *w, int64_t v)
     put_int_text(w, v);
 }
 
+/* The most fields proto_frame_ints writes in one step. */
+#define FRAME_INTS_FAST_MAX 8
+
 /* What the one step does not cover (an open frame, a failed writer, no
  * fields, many, no room): field by field, which has the rules for it. Never
  * inlined, so the one step saves fewer registers. */
@@ -406,38 +409,44 @@ __attribute__((noinline)) static int frame_ints_slow(proto_writer_t *w, const in
     return proto_frame_end(w);
 }
 
-/* The frame of 1 <= n <= PROTO_FRAME_INTS_MAX integers at buf, which has
- * the room; returns its length. */
-WRITER_HOT size_t frame_ints_text(uint8_t *buf, const int64_t *v, size_t n)
-{
-    char *p = (char *)buf + PROTO_FRAME_PREFIX;
-    /* Unrolled: each field's code then keeps its constants to itself, and
-     * the health check's three fields take no loop. */
-#pragma GCC unroll 8
-    for (size_t i = 0; i < n; i++)
-        p = int_text_put(p, v[i]);
-    size_t len = (size_t)((uint8_t *)p - buf);
-    be32_put(buf, (uint32_t)(len - PROTO_FRAME_PREFIX));
-    return len;
-}
-
 /* One room check and one length for the whole frame. */
 int proto_frame_ints(proto_writer_t *w, const int64_t *v, size_t n)
 {
-    if (__builtin_expect(w->in_frame || w->error || n - 1 >= PROTO_FRAME_INTS_MAX ||
-                             w->cap - w->len < PROTO_FRAME_INTS_ROOM(n),
+    if (__builtin_expect(w->in_frame || w->error || n - 1 >= FRAME_INTS_FAST_MAX ||
+                             w->cap - w->len < PROTO_FRAME_PREFIX + n * PROTO_INT_TEXT_MAX,
                          0))
         return frame_ints_slow(w, v, n);
+    uint8_t *frame = w->buf + w->len;
+    char *p = (char *)frame + PROTO_FRAME_PREFIX;
+    /* Unrolled: each field's code then keeps its constants to itself. */
+#pragma GCC unroll 8
+    for (size_t i = 0; i < n; i++)
+        p = int_text_put(p, v[i]);
+    be32_put(frame, (uint32_t)((uint8_t *)p - frame - PROTO_FRAME_PREFIX));
     w->frame_start = w->len;
-    w->len += frame_ints_text(w->buf + w->len, v, n);
+    w->len = (size_t)((uint8_t *)p - w->buf);
     return 0;
 }
 
-int proto_frame_ints_put(uint8_t *buf, const int64_t *v, size_t n)
+int proto_frame_id_value_put(uint8_t *buf, int id, int64_t v)
 {
-    if (n - 1 >= PROTO_FRAME_INTS_MAX)
-        return PROTO_ERR_LENGTH;
-    return (int)frame_ints_text(buf, v, n);
+    char *p = (char *)buf + PROTO_FRAME_PREFIX;
+    if (__builtin_expect(id >= 0 && id < 100, 1)) {
+        /* "d\0" "1\0" or "dd\0" "1\0", lowest byte first, in one word. */
+        int wide = id >= 10;
+        uint64_t digits = wide ? (uint64_t)(uint8_t)digit_pairs[id * 2] |
+                                     (uint64_t)(uint8_t)digit_pairs[id * 2 + 1] << 8
+                               : (uint64_t)('0' + id);
+        store_le64(p, digits | (uint64_t)'1' << (16 + 8 * wide));
+        p += 4 + wide;
+    } else {
+        p = int_text_put(p, id);
+        p = int_text_put(p, 1);
+    }
+    p = int_text_put(p, v);
+    int len = (int)((uint8_t *)p - buf);
+    be32_put(buf, (uint32_t)len - PROTO_FRAME_PREFIX);
+    return len;
 }
 
 #define DOUBLE_FAST_DECIMALS 9
