@@ -42,10 +42,15 @@ enum gw_mkt_what { GW_MKT_TRADES, GW_MKT_MIDPOINT, GW_MKT_BID, GW_MKT_ASK };
 typedef struct gw_mkt_bar {
     int64_t start_s;          /* UTC */
     int daily;                /* 1: a whole session, dated yyyyMMdd */
+    int count;                /* -1 unless TRADES */
     double open, high, low, close;
     double volume;            /* -1 unless TRADES */
     double wap;               /* -1 unless TRADES */
-    int count;                /* -1 unless TRADES */
+    /* The market's number for this bar's value, given when it is built
+     * and kept while the market keeps the bar: two bars of one market
+     * with the same serial are equal in every field (a caller keeping
+     * bars tells them apart with one compare). Never 0. */
+    uint64_t serial;
 } gw_mkt_bar_t;
 
 /* A historical request, parsed by gw_mkt_parse_query. */

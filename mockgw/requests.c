@@ -706,9 +706,13 @@ static int req_same_double(double a, double b)
     return x == y;
 }
 
-/* Bars whose texts are the same in any formatDate. */
-static int req_bar_same(const gw_mkt_bar_t *a, const gw_mkt_bar_t *b)
+/* Bars whose texts are the same in any formatDate: the same serial (the
+ * session's bars all come from its gateway's one market), or, a bar built
+ * anew, the same fields. */
+static inline int req_bar_same(const gw_mkt_bar_t *a, const gw_mkt_bar_t *b)
 {
+    if (a->serial == b->serial)
+        return 1;
     return a->start_s == b->start_s && a->daily == b->daily && req_same_double(a->open, b->open) &&
            req_same_double(a->high, b->high) && req_same_double(a->low, b->low) &&
            req_same_double(a->close, b->close) && req_same_double(a->volume, b->volume) &&
@@ -1444,6 +1448,17 @@ static void (*const req_handlers[])(req_ctx_t *x) = {
     [PROTO_OUT_REQ_ACCOUNT_UPDATES_MULTI] = req_account_updates_multi,
     [PROTO_OUT_REQ_COMPLETED_ORDERS] = req_completed_orders,
 };
+
+int gw_req_handle_plain(gw_session_t *s, const proto_frame_t *f)
+{
+    static const uint8_t current_time[] = {'4', '9', '\0', '1', '\0'};
+    if (f->len != sizeof current_time || memcmp(f->payload, current_time, sizeof current_time))
+        return 0;
+    /* What req_current_time answers; the request state is not needed. */
+    gw_session_send_int(s, PROTO_IN_CURRENT_TIME,
+                        io_wall_us(gw_session_host(s)->loop) / IO_US_PER_S);
+    return 1;
+}
 
 void gw_req_handle(gw_session_t *s, int32_t id, proto_reader_t *r)
 {

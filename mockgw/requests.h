@@ -27,6 +27,12 @@ typedef struct gw_req_session gw_req_session_t;
 /* Handles one frame of a ready session; r is past the message id. */
 void gw_req_handle(gw_session_t *s, int32_t id, proto_reader_t *r);
 
+/* Answers the frame as gw_req_handle would and returns 1 if it is a
+ * request in the one form nearly every frame has (the health check's
+ * reqCurrentTime: 49, 1, nothing after); 0, having done nothing, for any
+ * other frame. Looks at the bytes alone: no reader, no handler table. */
+int gw_req_handle_plain(gw_session_t *s, const proto_frame_t *f);
+
 /* Builds errMsg into w at that server version: 4, 2, id, code, text, and
  * from 166 on advancedOrderRejectJson (""). Returns proto_frame_end's code. */
 int gw_req_put_error(proto_writer_t *w, int version, int id, int code, const char *text);

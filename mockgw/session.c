@@ -367,26 +367,32 @@ static int session_silenced(const gw_session_t *s, const proto_frame_t *f)
     return (gw_msg_kind_of(id, s->state == GW_SESSION_READY) & s->faults.stale_only) != 0;
 }
 
-/* Sends the one frame s->out holds, built with result build_rc, unless
+/* Sends one whole frame (len bytes from its length prefix on) unless
  * stale silences it or the session has ended while answering. */
+static inline void session_send_frame(gw_session_t *s, const char *name, const uint8_t *bytes,
+                                      size_t len)
+{
+    if (s->state == GW_SESSION_CLOSED)
+        return;
+    proto_frame_t f = {bytes + PROTO_FRAME_PREFIX, len - PROTO_FRAME_PREFIX, 0};
+    if (session_silenced(s, &f)) {
+        io_log(s->host->loop, IO_LOG_DEBUG, SESSION_SRC, "conn=%llu stale: %s not sent", s->conn,
+               name);
+    } else {
+        session_log_frame(s, "out", name, &f);
+        session_output(s, bytes, len);
+    }
+}
+
+/* Sends the one frame s->out holds, built with result build_rc. */
 static void session_emit(gw_session_t *s, const char *name, int build_rc)
 {
     proto_writer_t *w = &s->out;
-    io_loop_t *loop = s->host->loop;
-    if (build_rc < 0) {
-        io_log(loop, IO_LOG_ERROR, SESSION_SRC, "conn=%llu cannot build %s: %s", s->conn, name,
-               proto_strerror(build_rc));
-    } else if (s->state != GW_SESSION_CLOSED) {
-        /* The writer was empty, so the frame starts at 0 after its length. */
-        proto_frame_t f = {w->buf + 4, w->len - 4, 0};
-        if (session_silenced(s, &f)) {
-            io_log(loop, IO_LOG_DEBUG, SESSION_SRC, "conn=%llu stale: %s not sent", s->conn,
-                   name);
-        } else {
-            session_log_frame(s, "out", name, &f);
-            session_output(s, w->buf, w->len);
-        }
-    }
+    if (build_rc < 0)
+        io_log(s->host->loop, IO_LOG_ERROR, SESSION_SRC, "conn=%llu cannot build %s: %s",
+               s->conn, name, proto_strerror(build_rc));
+    else /* the writer was empty, so the frame starts at 0 */
+        session_send_frame(s, name, w->buf, w->len);
     proto_writer_reset(w);
 }
 
@@ -398,11 +404,13 @@ static void session_send_error(gw_session_t *s, int id, int code, const char *te
 }
 
 /* The messages of the form `id, 1, value` (nextValidId, currentTime): the
- * health check's answer, so written whole in one step. */
+ * health check's answer, so built on the stack in one step and sent from
+ * there, the writer left alone. */
 static void session_send_int(gw_session_t *s, int msg_id, int64_t value)
 {
-    const int64_t fields[] = {msg_id, 1, value};
-    session_emit(s, proto_in_name(msg_id), proto_frame_ints(&s->out, fields, 3));
+    uint8_t frame[PROTO_ID_VALUE_ROOM];
+    int len = proto_frame_id_value_put(frame, msg_id, value);
+    session_send_frame(s, proto_in_name(msg_id), frame, (size_t)len);
 }
 
 static void session_send_accounts(gw_session_t *s)
@@ -540,6 +548,12 @@ static int session_on_request(gw_session_t *s, int32_t id, proto_reader_t *r)
 
 static inline void session_on_frame(gw_session_t *s, const proto_frame_t *f)
 {
+    /* Nearly every frame is the health check, answered from its bytes
+     * before anything is read (unless a replay answers requests, or the
+     * frame is to be logged). */
+    if (s->state == GW_SESSION_READY && !s->replay && !s->host->cfg->verbose &&
+        gw_req_handle_plain(s, f))
+        return;
     proto_reader_t r;
     char err[SESSION_ERR_MAX];
     int32_t id = -1;

@@ -357,9 +357,6 @@ WRITER_HOT char *u64_put(char *p, uint64_t v)
     return p + 8;
 }
 
-/* "-9223372036854775808" and its NUL. */
-#define INT_TEXT_MAX 21
-
 /* The text and its NUL at p, which has the room; returns their end. */
 WRITER_HOT char *int_text_put(char *p, int64_t v)
 {
@@ -383,14 +380,14 @@ WRITER_HOT void put_int_text(proto_writer_t *w, int64_t v)
  * path then needs no stack frame, and reaches this as a tail call. */
 __attribute__((noinline)) static void put_int_grown(proto_writer_t *w, int64_t v)
 {
-    if (writer_grow(w, INT_TEXT_MAX) == 0)
+    if (writer_grow(w, PROTO_INT_TEXT_MAX) == 0)
         put_int_text(w, v);
 }
 
 /* "%" PRId64, without printf, straight into the buffer. */
 void proto_put_int(proto_writer_t *w, int64_t v)
 {
-    if (__builtin_expect(w->error != 0 || w->cap - w->len < INT_TEXT_MAX, 0)) {
+    if (__builtin_expect(w->error != 0 || w->cap - w->len < PROTO_INT_TEXT_MAX, 0)) {
         put_int_grown(w, v);
         return;
     }
@@ -416,13 +413,12 @@ __attribute__((noinline)) static int frame_ints_slow(proto_writer_t *w, const in
 int proto_frame_ints(proto_writer_t *w, const int64_t *v, size_t n)
 {
     if (__builtin_expect(w->in_frame || w->error || n - 1 >= FRAME_INTS_FAST_MAX ||
-                             w->cap - w->len < PROTO_FRAME_PREFIX + n * INT_TEXT_MAX,
+                             w->cap - w->len < PROTO_FRAME_PREFIX + n * PROTO_INT_TEXT_MAX,
                          0))
         return frame_ints_slow(w, v, n);
     uint8_t *frame = w->buf + w->len;
     char *p = (char *)frame + PROTO_FRAME_PREFIX;
-    /* Unrolled: each field's code then keeps its constants to itself, and
-     * the health check's three fields take no loop. */
+    /* Unrolled: each field's code then keeps its constants to itself. */
 #pragma GCC unroll 8
     for (size_t i = 0; i < n; i++)
         p = int_text_put(p, v[i]);
@@ -430,6 +426,27 @@ int proto_frame_ints(proto_writer_t *w, const int64_t *v, size_t n)
     w->frame_start = w->len;
     w->len = (size_t)((uint8_t *)p - w->buf);
     return 0;
+}
+
+int proto_frame_id_value_put(uint8_t *buf, int id, int64_t v)
+{
+    char *p = (char *)buf + PROTO_FRAME_PREFIX;
+    if (__builtin_expect(id >= 0 && id < 100, 1)) {
+        /* "d\0" "1\0" or "dd\0" "1\0", lowest byte first, in one word. */
+        int wide = id >= 10;
+        uint64_t digits = wide ? (uint64_t)(uint8_t)digit_pairs[id * 2] |
+                                     (uint64_t)(uint8_t)digit_pairs[id * 2 + 1] << 8
+                               : (uint64_t)('0' + id);
+        store_le64(p, digits | (uint64_t)'1' << (16 + 8 * wide));
+        p += 4 + wide;
+    } else {
+        p = int_text_put(p, id);
+        p = int_text_put(p, 1);
+    }
+    p = int_text_put(p, v);
+    int len = (int)((uint8_t *)p - buf);
+    be32_put(buf, (uint32_t)len - PROTO_FRAME_PREFIX);
+    return len;
 }
 
 #define DOUBLE_FAST_DECIMALS 9

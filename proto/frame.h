@@ -129,6 +129,19 @@ int proto_frame_end(proto_writer_t *w);
  * when it fits a small frame (the health check's currentTime is one). */
 int proto_frame_ints(proto_writer_t *w, const int64_t *v, size_t n);
 
+/* The longest integer field, "-9223372036854775808" and its NUL. */
+#define PROTO_INT_TEXT_MAX 21
+/* Room enough for any frame proto_frame_id_value_put writes. */
+#define PROTO_ID_VALUE_ROOM (PROTO_FRAME_PREFIX + 3 * PROTO_INT_TEXT_MAX)
+
+/* The frame of the message `id, 1, v` (currentTime, nextValidId, the
+ * request ends), byte for byte what proto_frame_ints writes for those three
+ * fields, straight into buf, which has PROTO_ID_VALUE_ROOM bytes (its tail
+ * past the frame is scribbled on): for an answer sent at once from the
+ * stack, without a writer. Returns the frame's whole length, prefix
+ * included. The head of an id below 100 (every message's) is one store. */
+int proto_frame_id_value_put(uint8_t *buf, int id, int64_t v);
+
 /* Fields, each followed by its NUL. A string must hold no NUL. */
 void proto_put_str(proto_writer_t *w, const char *s);
 void proto_put_int(proto_writer_t *w, int64_t v);

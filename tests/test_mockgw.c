@@ -277,6 +277,37 @@ static void req_current_time_answers_with_the_wall_clock_seconds(void)
     gwc_env_stop();
 }
 
+/* The plain reqCurrentTime (49, 1 and nothing after) is answered from its
+ * bytes alone; every other spelling of it goes through the reader and gets
+ * the same answer, or 320 when its version is missing; several in one
+ * delivery are each answered. */
+static void req_current_time_in_any_form_gets_the_plain_forms_answer(void)
+{
+    gwc_env_start(&T_ENV);
+    gwc_client_t *c = client_ready("1");
+    gwc_run_ms(5500);
+    long long now = io_wall_us(gwc.loop) / IO_US_PER_S;
+    size_t before = c->nframes;
+    gwc_client_send_fields(c, 2, "49", "1");
+    gwc_client_send_fields(c, 3, "49", "1", "extra");
+    gwc_client_send_fields(c, 2, "49", "2");
+    gwc_client_send_fields(c, 2, "49", "01");
+    gwc_client_send_fields(c, 1, "49");
+    gwc_client_send_fields(c, 2, "049", "1");
+    static const uint8_t two[] = {0, 0, 0, 5, '4', '9', 0, '1', 0, 0, 0, 0, 5, '4', '9', 0, '1', 0};
+    gwc_client_send(c, two, sizeof two);
+    gwc_run_ms(5);
+    char want[64];
+    snprintf(want, sizeof want, "49|1|%lld", now);
+    CU_ASSERT_EQUAL_FATAL(c->nframes, before + 8);
+    for (size_t i = 0; i < 8; i++) {
+        const char *got = gwc_frame_at(c, before + i);
+        CU_ASSERT(i == 4 ? strncmp(got, "4|2|-1|320|", 11) == 0 : strcmp(got, want) == 0);
+    }
+    CU_ASSERT_EQUAL(gw_session_count(gwc.gw), 1);
+    gwc_env_stop();
+}
+
 static void req_ids_answers_with_the_next_valid_id(void)
 {
     gwc_env_init(&T_ENV);
@@ -698,6 +729,8 @@ static CU_TestInfo gateway_tests[] = {
      client_id_is_free_again_once_its_session_is_reset},
     {"req_current_time_answers_with_the_wall_clock_seconds",
      req_current_time_answers_with_the_wall_clock_seconds},
+    {"req_current_time_in_any_form_gets_the_plain_forms_answer",
+     req_current_time_in_any_form_gets_the_plain_forms_answer},
     {"req_ids_answers_with_the_next_valid_id", req_ids_answers_with_the_next_valid_id},
     {"unknown_requests_get_an_error_and_the_session_keeps_working",
      unknown_requests_get_an_error_and_the_session_keeps_working},

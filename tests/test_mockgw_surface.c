@@ -1132,6 +1132,63 @@ static void bars_polled_in_turn_are_those_of_a_fresh_market_as_the_config_change
     gw_mkt_free(warm);
 }
 
+/* Serials name a bar's value within one market: the bars a series keeps
+ * from one answer to the next keep theirs, a bar built anew (a new bar at
+ * the end, another seed or whatToShow) gets one never given before, and
+ * none is 0. A caller comparing bars by serial alone relies on that. */
+static void bar_serials_are_kept_with_the_bar_and_new_for_a_new_value(void)
+{
+    gw_config_t cfg;
+    gw_config_defaults(&cfg);
+    cfg.market_seed = 5;
+    gw_market_t *m = gw_mkt_new(&cfg);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+    static const char *const ends[] = {"20251209 10:00:00 US/Eastern",
+                                       "20251209 10:30:00 US/Eastern"};
+    gw_mkt_bar_t *bars[4];
+    size_t n[4];
+    for (int i = 0; i < 4; i++) {
+        gw_mkt_query_t q;
+        char err[200];
+        int64_t start;
+        if (i == 2)
+            cfg.market_seed = 6; /* every bar has another value */
+        CU_ASSERT_EQUAL_FATAL(gw_mkt_parse_query(ends[i % 2], "30 mins", "3 D",
+                                                 i == 3 ? "BID" : "TRADES", 1, 0, &q, err,
+                                                 sizeof err),
+                              0);
+        CU_ASSERT_EQUAL_FATAL(gw_mkt_bars(m, "AAPL", &q, &bars[i], &n[i], &start, err, sizeof err),
+                              0);
+        CU_ASSERT_FATAL(n[i] > 1);
+    }
+    /* The span grown by one bar: all but the new last bar are kept. */
+    CU_ASSERT_EQUAL_FATAL(n[1], n[0] + 1);
+    size_t shift = 0;
+    while (shift < n[1] && bars[1][shift].start_s != bars[0][0].start_s)
+        shift++;
+    CU_ASSERT_EQUAL_FATAL(shift, 0);
+    for (size_t k = 0; k < n[0]; k++)
+        CU_ASSERT_EQUAL(bars[1][k].serial, bars[0][k].serial);
+    /* Every serial given is distinct, and none is 0. */
+    uint64_t seen[4 * 64];
+    size_t nseen = 0;
+    for (int i = 0; i < 4; i++) {
+        for (size_t k = 0; k < n[i]; k++) {
+            uint64_t sn = bars[i][k].serial;
+            CU_ASSERT_NOT_EQUAL(sn, 0);
+            int dup = 0;
+            for (size_t j = 0; j < nseen; j++)
+                dup |= seen[j] == sn;
+            CU_ASSERT_EQUAL(dup, i == 1 && k < n[0]); /* only the kept ones repeat */
+            if (!dup && nseen < sizeof seen / sizeof seen[0])
+                seen[nseen++] = sn;
+        }
+    }
+    for (int i = 0; i < 4; i++)
+        free(bars[i]);
+    gw_mkt_free(m);
+}
+
 /* A walk kept from bar to bar moves only the octaves whose interval
  * changed (the fast ones below the highest bit of the time's index that
  * moved), takes an interval's start from the last one's end when it moves
@@ -1520,6 +1577,8 @@ static CU_TestInfo market_tests[] = {
      bars_are_the_same_when_kept_walks_turn_over_and_the_seed_changes},
     {"bars_polled_in_turn_are_those_of_a_fresh_market_as_the_config_changes",
      bars_polled_in_turn_are_those_of_a_fresh_market_as_the_config_changes},
+    {"bar_serials_are_kept_with_the_bar_and_new_for_a_new_value",
+     bar_serials_are_kept_with_the_bar_and_new_for_a_new_value},
     {"kept_walks_give_the_prices_of_a_fresh_walk_at_any_step",
      kept_walks_give_the_prices_of_a_fresh_walk_at_any_step},
     {"prices_keep_every_bit_at_interval_ends_before_1970_and_far_off",

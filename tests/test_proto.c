@@ -756,6 +756,41 @@ static void writer_writes_nine_and_ten_digit_integers_at_every_split(void)
     proto_writer_free(&w);
 }
 
+/* proto_frame_id_value_put writes, into a buffer of exactly the room it
+ * asks for (a heap block, so that a sanitizer sees a byte past it), the
+ * bytes proto_frame_ints gives for {id, 1, v} on an empty writer, and
+ * returns their length: ids of one and two digits (the one-store head),
+ * and beyond them both ways; values of every length and sign. */
+static void frame_of_id_and_value_put_on_the_stack_is_the_writers_frame(void)
+{
+    static const int ids[] = {0, 1, 4, 9, 10, 49, 99, 100, 101, 999, -1, -10, INT32_MAX, INT32_MIN};
+    static const int64_t values[] = {0, 1, -1, 9, 10, 99, 100, 12345678, 123456789, 1765376705,
+                                     9999999999, 10000000000, INT64_MAX, INT64_MIN};
+    for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++) {
+        for (size_t k = 0; k < sizeof values / sizeof values[0]; k++) {
+            const int64_t fields[] = {ids[i], 1, values[k]};
+            proto_writer_t w;
+            proto_writer_init(&w);
+            CU_ASSERT_EQUAL(proto_frame_ints(&w, fields, 3), 0);
+            uint8_t *buf = malloc(PROTO_ID_VALUE_ROOM);
+            CU_ASSERT_PTR_NOT_NULL_FATAL(buf);
+            memset(buf, 0xAA, PROTO_ID_VALUE_ROOM); /* no zero left over to help */
+            int len = proto_frame_id_value_put(buf, ids[i], values[k]);
+            CU_ASSERT_EQUAL_FATAL(len, (int)w.len);
+            CU_ASSERT_EQUAL(memcmp(buf, w.buf, w.len), 0);
+            free(buf);
+            proto_writer_free(&w);
+        }
+    }
+    /* A buffer reused for a shorter frame: only the frame's bytes count. */
+    uint8_t buf[PROTO_ID_VALUE_ROOM];
+    CU_ASSERT_EQUAL(proto_frame_id_value_put(buf, 49, INT64_MIN), 4 + 3 + 2 + 21);
+    CU_ASSERT_EQUAL(proto_frame_id_value_put(buf, 49, 1765376705), 4 + 3 + 2 + 11);
+    CU_ASSERT_EQUAL(memcmp(buf, "\0\0\0\x10" "49\0" "1\0" "1765376705\0", 20), 0);
+    CU_ASSERT_EQUAL(proto_frame_id_value_put(buf, 9, 7), 4 + 2 + 2 + 2);
+    CU_ASSERT_EQUAL(memcmp(buf, "\0\0\0\x06" "9\0" "1\0" "7\0", 10), 0);
+}
+
 /* ---- field reader --------------------------------------------------------- */
 
 static void reader_reads_the_head_of_an_err_msg_and_names_a_bad_code(void)
@@ -2177,6 +2212,7 @@ static CU_TestInfo writer_tests[] = {
     TEST(writer_writes_a_frame_of_ints_as_field_by_field),
     TEST(writer_writes_random_frames_of_ints_as_printf_would),
     TEST(writer_writes_nine_and_ten_digit_integers_at_every_split),
+    TEST(frame_of_id_and_value_put_on_the_stack_is_the_writers_frame),
     CU_TEST_INFO_NULL,
 };
 
