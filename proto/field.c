@@ -277,46 +277,96 @@ FIELD_HOT uint64_t digits_value(uint64_t t, unsigned k)
 }
 
 /* The 8 to 15 digits at d and their NUL, when the first 8 bytes of the n
- * (> 8) bytes from d to the frame's end are digits, t their digit values:
- * 1, with the count in *k and the value in *v; otherwise 0. The bytes past
- * the first 8 are the low ones of the last 8 bytes up to d + 16 or the
- * frame's end, whichever comes first (zeros shifted in above them), so
- * nothing outside the frame is loaded; the last 8 digits are then one more
- * load, ending at the NUL, and the ones before them the top of t. */
-FIELD_HOT int digit_run_long(const char *d, size_t n, uint64_t t, unsigned *k, uint64_t *v)
+ * (> 8) bytes from d to the frame's end are digits: 1, with the digits
+ * after the first 8 counted in *more; otherwise 0. The bytes past the
+ * first 8 are the low ones of the last 8 bytes up to d + 16 or the frame's
+ * end, whichever comes first (zeros shifted in above them), so nothing
+ * outside the frame is loaded. */
+FIELD_HOT int digit_run_tail(const char *d, size_t n, unsigned *more)
 {
     size_t rest = n - 8;
     uint64_t x = rest >= 8 ? load_le(d + 8, 8) : load_le(d + rest, 8) >> 8 * (8 - rest);
     uint64_t bad = non_digit_bytes(digit_values(x));
     if (!bad)
         return 0; /* 16 digits or more */
-    unsigned more = (unsigned)__builtin_ctzll(bad) >> 3;
-    if (more >= rest || (x >> 8 * more & 0xFF) != 0)
-        return 0;
-    /* A zero digit in front keeps the shift below 64 when more is 0. */
-    *v = digits_value(t << 8, more + 1) * 100000000 +
-         digits_value(digit_values(load_le(d + more, 8)), 8);
-    *k = 8 + more;
-    return 1;
+    *more = (unsigned)__builtin_ctzll(bad) >> 3;
+    return *more < rest && (x >> 8 * *more & 0xFF) == 0;
 }
 
-/* The run of digits at the front of the n (>= 1) bytes from s to the
- * frame's end: 1 when it is 1 to 15 digits followed by a NUL inside those
- * bytes, with its length in *k and its value in *v; otherwise 0. */
-FIELD_HOT int digit_run(const char *s, size_t n, unsigned *k, uint64_t *v)
+#ifdef __SSE2__
+/* Bit i set when s[i] is not an ASCII digit, for the 16 bytes at s. */
+FIELD_HOT unsigned non_digit_mask16(const char *s)
 {
-    uint64_t x = load_upto8(s, n), t = digit_values(x);
-    uint64_t bad = non_digit_bytes(t);
+    __m128i v = _mm_loadu_si128((const __m128i *)(const void *)s);
+    __m128i d = _mm_sub_epi8(v, _mm_set1_epi8('0'));
+    /* A digit is a byte that d's unsigned minimum with 9 leaves alone. */
+    __m128i digit = _mm_cmpeq_epi8(_mm_min_epu8(d, _mm_set1_epi8(9)), d);
+    return (unsigned)_mm_movemask_epi8(digit) ^ 0xFFFFu;
+}
+#endif
+
+/* The run of digits at the front of the n (>= 1) bytes from s to the
+ * frame's end, base being the frame's start, when it is 1 to 15 digits
+ * followed by a NUL inside those bytes: its length; otherwise 0. Where
+ * the frame has 16 bytes from s, or 16 up to its end, one SSE2 compare
+ * tests them all (the bytes of the frame's last 16 before s are shifted
+ * out, the places past its end count as non-digits); shorter frames take
+ * 8 bytes at a time. */
+FIELD_HOT unsigned digit_run_length(const char *base, const char *s, size_t n)
+{
+#ifdef __SSE2__
+    if (n >= 16 || (size_t)(s - base) + n >= 16) {
+        unsigned bad = n >= 16 ? non_digit_mask16(s)
+                               : non_digit_mask16(s + n - 16) >> (16 - n) | ~0u << n;
+        if (!bad)
+            return 0; /* 16 digits or more */
+        unsigned k = (unsigned)__builtin_ctz(bad);
+        return k > 0 && k < n && s[k] == '\0' ? k : 0;
+    }
+#else
+    (void)base;
+#endif
+    uint64_t x = load_upto8(s, n);
+    uint64_t bad = non_digit_bytes(digit_values(x));
+    unsigned k;
     if (!bad)
-        return n > 8 && digit_run_long(s, n, t, k, v);
-    *k = (unsigned)__builtin_ctzll(bad) >> 3;
-    if (*k == 0 || *k >= n || (x >> (8 * *k) & 0xFF) != 0)
+        return n > 8 && digit_run_tail(s, n, &k) ? 8 + k : 0;
+    k = (unsigned)__builtin_ctzll(bad) >> 3;
+    return k > 0 && k < n && (x >> 8 * k & 0xFF) == 0 ? k : 0;
+}
+
+/* The value of that run, k its length: the first load's digits, or for a
+ * longer run the last 8 digits as one more load, ending at the NUL, and
+ * the k - 8 before them from the first load. */
+FIELD_HOT uint64_t digit_run_value(const char *s, size_t n, unsigned k)
+{
+    uint64_t t = digit_values(load_upto8(s, n));
+    if (k <= 8)
+        return digits_value(t, k);
+    return digits_value(t, k - 8) * 100000000 + digits_value(digit_values(load_le(s + k - 8, 8)), 8);
+}
+
+/* The run's length in *k and its value in *v: 1, or 0 when there is none. */
+FIELD_HOT int digit_run(const char *base, const char *s, size_t n, unsigned *k, uint64_t *v)
+{
+    *k = digit_run_length(base, s, n);
+    if (*k == 0)
         return 0;
-    *v = digits_value(t, *k);
+    *v = digit_run_value(s, n, *k);
     return 1;
 }
 
 /* ---- integers ----------------------------------------------------------- */
+
+int proto_skip_unsigned(proto_reader_t *r)
+{
+    size_t left = r->len - r->pos;
+    unsigned k = left > 0 ? digit_run_length(r->p, r->p + r->pos, left) : 0;
+    if (k == 0)
+        return 0;
+    reader_advance(r, k);
+    return 1;
+}
 
 /* The integer fields that are 1 to 15 digits with an optional sign, ending
  * in a NUL inside the frame, within [lo, hi], with no overflow check
@@ -332,7 +382,7 @@ FIELD_HOT int read_short_integer(proto_reader_t *r, int64_t lo, int64_t hi, int6
     size_t sign = s[0] == '-' || s[0] == '+';
     unsigned k;
     uint64_t v;
-    if (left <= sign || !digit_run(s + sign, left - sign, &k, &v))
+    if (left <= sign || !digit_run(r->p, s + sign, left - sign, &k, &v))
         return 0;
     int64_t x = s[0] == '-' ? -(int64_t)v : (int64_t)v;
     if (x < lo || x > hi)
@@ -362,11 +412,10 @@ FIELD_HOT int read_long_unsigned(proto_reader_t *r, int64_t *out)
     size_t left = r->len - r->pos;
     if (left <= 8)
         return 0;
-    uint64_t t = digit_values(load_le(s, 8)), v;
-    unsigned k;
-    if (non_digit_bytes(t) || !digit_run_long(s, left, t, &k, &v))
+    unsigned k = digit_run_length(r->p, s, left);
+    if (k < 8)
         return 0;
-    *out = (int64_t)v;
+    *out = (int64_t)digit_run_value(s, left, k);
     reader_advance(r, k);
     return 1;
 }

@@ -89,6 +89,14 @@ static inline int proto_read_int(proto_reader_t *r, int32_t *out, char *err, siz
     return proto_read_int_rest(r, out, err, errlen);
 }
 
+/* An unsigned integer field of 1 to 15 digits (one proto_read_int64
+ * reads), skipped without its value, for a reply whose value nobody uses
+ * but whose form must be checked (the health check's currentTime): 1 and
+ * the reader past the field, or 0 and the reader untouched when the field
+ * is anything else (the typed reads may still take it: "", a sign, more
+ * digits). */
+int proto_skip_unsigned(proto_reader_t *r);
+
 /* The head of an errMsg (id 4) below server version 194, the reader just
  * past the message id: version, id (a request, an order or -1), code and
  * text. advancedOrderRejectJson (from 166) is left unread. */

@@ -284,17 +284,21 @@ void cyc_format_fixed4(char *buf, size_t cap, double v)
     }
     uint64_t ip = (uint64_t)a, q = 0;
     double frac = a - (double)ip; /* exact */
-    if (frac > 0) {
-        int e;
-        uint64_t m = (uint64_t)ldexp(frexp(frac, &e), 53);
-        int sh = 49 - e;
-        if (sh < 64) { /* else the product is below 2^63, under half a unit */
-            uint64_t x = m * 625, half = UINT64_C(1) << (sh - 1);
-            uint64_t rem = x & ((half << 1) - 1);
-            q = x >> sh;
-            if (rem > half || (rem == half && (q & 1)))
-                q++;
-        }
+    uint64_t bits;
+    memcpy(&bits, &frac, sizeof bits);
+    /* frac = m / 2^(53 - e) with m = 2^52 + the stored mantissa and
+     * e = the biased exponent - 1022 (frexp and ldexp, read off the bits).
+     * At a biased exponent up to 1007 (subnormals and 0 included) the
+     * shift below is 64 or more: the product is under half a unit. */
+    int biased = (int)(bits >> 52 & 0x7FF);
+    if (biased > 1007) {
+        uint64_t m = (UINT64_C(1) << 52) | (bits & ((UINT64_C(1) << 52) - 1));
+        int sh = 49 - (biased - 1022);
+        uint64_t x = m * 625, half = UINT64_C(1) << (sh - 1);
+        uint64_t rem = x & ((half << 1) - 1);
+        q = x >> sh;
+        if (rem > half || (rem == half && (q & 1)))
+            q++;
         if (q == 10000) {
             ip++;
             q = 0;
@@ -407,8 +411,13 @@ static void cyc_enter_done(cyc_t *c)
     c->checks = NULL;
     c->nchecks = 0;
     cyc_cancel_outstanding(c);
+    /* The reason outlives a new cycle that done may start (cyc_start
+     * clears c->reason); c->reason always holds its NUL. */
     char reason[CYC_REASON_MAX];
-    snprintf(reason, sizeof reason, "%s", c->ok ? "" : c->reason);
+    if (c->ok)
+        reason[0] = '\0';
+    else
+        memcpy(reason, c->reason, sizeof reason);
     IO_TRACE(c->loop, CYC_SRC, "cycle_end", IO_TI("n", c->n), IO_TI("ok", c->ok),
              IO_TS("reason", reason));
     if (c->ok)

@@ -20,7 +20,8 @@ struct st {
     io_loop_t *loop;
     char *path;        /* NULL: no file */
     st_model_t m;      /* what the runner changes */
-    st_model_t shown;  /* what was last published */
+    st_model_t shown;  /* what was last published (with nobody to tell, only
+                        * conn and phase follow: see st_commit) */
     const char *label; /* of shown */
     int write_failing; /* the last write failed: do not log every retry */
     st_timeline_t timeline;
@@ -564,30 +565,51 @@ static void st_model_publish(st_model_t *shown, const st_model_t *m)
     shown->errors.total = m->errors.total;
 }
 
-void st_commit(st_t *s)
+/* Conn or phase moved: the timeline gets the change, shown the pair, and
+ * a new label is traced and logged. 1 when the label changed. */
+static int st_move(st_t *s)
+{
+    st_change_t change = {io_wall_us(s->loop), s->m.conn, s->m.phase};
+    st_timeline_push(&s->timeline, &change);
+    s->shown.conn = s->m.conn;
+    s->shown.phase = s->m.phase;
+    const char *label = st_label(s->m.conn, s->m.phase);
+    if (strcmp(label, s->label) == 0)
+        return 0;
+    s->label = label;
+    IO_TRACE(s->loop, ST_SRC, "status", IO_TS("label", label),
+             IO_TS("connection", st_conn_name(s->m.conn)),
+             IO_TS("phase", st_phase_name(s->m.phase)));
+    io_log(s->loop, IO_LOG_INFO, ST_SRC, "status: %s", label);
+    return 1;
+}
+
+/* st_commit with a file or an observer to tell of any change. */
+__attribute__((noinline)) static void st_commit_told(st_t *s, int moved)
 {
     if (st_model_equal(&s->m, &s->shown))
         return;
-    /* The label is a function of these two alone: counters cannot move it. */
-    int moved = s->m.conn != s->shown.conn || s->m.phase != s->shown.phase;
-    if (moved) {
-        st_change_t change = {io_wall_us(s->loop), s->m.conn, s->m.phase};
-        st_timeline_push(&s->timeline, &change);
-    }
+    int label_changed = moved && st_move(s);
     st_model_publish(&s->shown, &s->m);
-    const char *label = moved ? st_label(s->m.conn, s->m.phase) : s->label;
-    int label_changed = moved && strcmp(label, s->label) != 0;
-    if (label_changed) {
-        s->label = label;
-        IO_TRACE(s->loop, ST_SRC, "status", IO_TS("label", label),
-                 IO_TS("connection", st_conn_name(s->m.conn)),
-                 IO_TS("phase", st_phase_name(s->m.phase)));
-        io_log(s->loop, IO_LOG_INFO, ST_SRC, "status: %s", label);
-    }
     if (s->path)
         st_write_file(s);
     if (s->observer)
         st_notify(s, label_changed);
+}
+
+void st_commit(st_t *s)
+{
+    /* The label is a function of these two alone: counters cannot move it. */
+    int moved = s->m.conn != s->shown.conn || s->m.phase != s->shown.phase;
+    if (s->path || s->observer) {
+        st_commit_told(s, moved);
+        return;
+    }
+    /* Nobody to tell (the simulator; a health check's commit is most of
+     * them): only the label and the timeline follow; the rest of shown is
+     * published when an observer comes (st_observe). */
+    if (moved)
+        st_move(s);
 }
 
 const char *st_current_label(const st_t *s)
@@ -599,6 +621,9 @@ void st_observe(st_t *s, st_observer_cb cb, void *data)
 {
     s->observer = cb;
     s->observer_data = data;
-    if (cb)
-        st_notify(s, 0);
+    if (!cb)
+        return;
+    /* Commits with nobody to tell left shown behind (st_commit). */
+    st_model_publish(&s->shown, &s->m);
+    st_notify(s, 0);
 }

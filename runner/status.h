@@ -143,10 +143,10 @@ void st_commit(st_t *s);
 
 const char *st_current_label(const st_t *s);
 
-/* Called with the published snapshot right away and after every change
- * st_commit publishes; label_changed says whether the label moved. Runs on
- * the loop, inside st_commit: it must not call back into the runner. cb
- * NULL stops observing. */
+/* Called with the model as it stands right away (st_observe publishes
+ * it) and after every change st_commit publishes; label_changed says
+ * whether the label moved. Runs on the loop, inside st_commit: it must not
+ * call back into the runner. cb NULL stops observing. */
 typedef void (*st_observer_cb)(void *data, const st_snapshot_t *snap, int label_changed);
 void st_observe(st_t *s, st_observer_cb cb, void *data);
 

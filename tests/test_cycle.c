@@ -509,6 +509,34 @@ static void fixed4_text_matches_printf_for_every_kind_of_double(void)
     }
 }
 
+/* The fraction's bits are read straight off the double: fractions of
+ * every binary exponent (down to subnormals, where no digit shows), and
+ * their neighbours a unit in the last place away, with whole parts small
+ * and large, print as printf prints them. */
+static void fixed4_reads_fractions_of_every_binary_exponent_as_printf(void)
+{
+    static const double wholes[] = {0.0, 1.0, 7.0, 4095.0, 2147483646.0};
+    char got[64], want[64];
+    int bad = 0;
+    for (size_t w = 0; w < sizeof wholes / sizeof wholes[0]; w++) {
+        for (int e = -1074; e <= -1; e++) {
+            double f = ldexp(1.0, e);
+            const double fracs[] = {f, nextafter(f, 0.0), nextafter(f, 1.0), 3.0 * f, 5.0 * f};
+            for (size_t i = 0; i < sizeof fracs / sizeof fracs[0]; i++) {
+                for (int sign = 0; sign < 2; sign++) {
+                    double v = wholes[w] + fracs[i];
+                    if (sign)
+                        v = -v;
+                    cyc_format_fixed4(got, 32, v);
+                    snprintf(want, 32, "%.4f", v);
+                    bad += strcmp(got, want) != 0;
+                }
+            }
+        }
+    }
+    CU_ASSERT_EQUAL(bad, 0);
+}
+
 static void order_is_the_difference_between_target_and_position(void)
 {
     strat_order_t o = strat_order(100, 0);
@@ -1648,6 +1676,8 @@ static CU_TestInfo tests[] = {
      signal_is_flat_on_equal_averages_and_needs_slow_bars},
     {"fixed4_text_matches_printf_for_every_kind_of_double",
      fixed4_text_matches_printf_for_every_kind_of_double},
+    {"fixed4_reads_fractions_of_every_binary_exponent_as_printf",
+     fixed4_reads_fractions_of_every_binary_exponent_as_printf},
     {"order_is_the_difference_between_target_and_position",
      order_is_the_difference_between_target_and_position},
     {"dry_run_traces_the_order_and_sends_no_place_order",

@@ -2367,6 +2367,92 @@ static CU_TestInfo nytime_tests[] = {
     CU_TEST_INFO_NULL,
 };
 
+/* ---- proto_skip_unsigned ------------------------------------------------ */
+
+/* The unsigned skip takes exactly the fields of 1 to 15 plain digits, in
+ * frames of every length up to 32 bytes past them and with the field at
+ * every offset from the frame's end: then proto_read_int64 reads them too,
+ * to the same place. Anything else (a sign, "", 16 digits or more, a
+ * stray byte, no NUL before the end) leaves the reader where it was. */
+static void unsigned_skip_takes_plain_digit_fields_of_1_to_15_digits_and_nothing_else(void)
+{
+    static const char *const fields[] = {
+        "0", "7", "42", "1765376705", "00000000", "12345678", "123456789",
+        "123456789012345", "999999999999999", "1234567890123456",
+        "9223372036854775807", "", "-1", "+5", "1a", "a1", "12345678a", "1234567890a",
+        " 1", "1 ",
+    };
+    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
+        const char *text = fields[i];
+        size_t n = strlen(text);
+        int plain = n >= 1 && n <= 15 && strspn(text, "0123456789") == n;
+        for (size_t before = 0; before <= 10; before += 5) {
+            for (size_t after = 0; after <= 32; after++) {
+                char payload[96];
+                memset(payload, 'b', before);
+                if (before > 0)
+                    payload[before - 1] = '\0';
+                memcpy(payload + before, text, n + 1);
+                memset(payload + before + n + 1, 'c', after);
+                if (after > 0)
+                    payload[before + n + after] = '\0';
+                proto_frame_t f = exact_frame(payload, before + n + 1 + after);
+                proto_reader_t r, typed;
+                char err[ERRLEN];
+                int64_t v;
+                proto_reader_init(&r, &f);
+                if (before > 0)
+                    CU_ASSERT_EQUAL_FATAL(proto_skip(&r, 1, err, sizeof err), 0);
+                typed = r;
+                int took = proto_skip_unsigned(&r);
+                CU_ASSERT_EQUAL(took, plain);
+                if (took) {
+                    CU_ASSERT_EQUAL(proto_read_int64(&typed, &v, err, sizeof err), 0);
+                    CU_ASSERT_EQUAL(v, strtoll(text, NULL, 10));
+                    CU_ASSERT_EQUAL(r.pos, typed.pos);
+                    CU_ASSERT_EQUAL(r.index, typed.index);
+                } else {
+                    CU_ASSERT_EQUAL(r.pos, before);
+                    CU_ASSERT_EQUAL(r.index, before > 0);
+                }
+                free((void *)f.payload);
+            }
+        }
+    }
+}
+
+/* Digits running into the frame's end without their NUL, at every length
+ * and with the frame shorter and longer than 8 bytes, are no field: the
+ * skip must neither take them nor read past the frame (ASan watches). */
+static void unsigned_skip_refuses_digits_cut_by_the_frame_end_and_an_empty_rest(void)
+{
+    static const char digits[] = "12345678901234567";
+    for (size_t n = 0; n < sizeof digits; n++) {
+        for (size_t before = 0; before <= 9; before += 9) {
+            char payload[32];
+            memset(payload, 'a', before);
+            if (before > 0)
+                payload[before - 1] = '\0';
+            memcpy(payload + before, digits, n); /* no NUL */
+            proto_frame_t f = exact_frame(payload, before + n);
+            proto_reader_t r;
+            char err[ERRLEN];
+            proto_reader_init(&r, &f);
+            if (before > 0)
+                CU_ASSERT_EQUAL_FATAL(proto_skip(&r, 1, err, sizeof err), 0);
+            CU_ASSERT_EQUAL(proto_skip_unsigned(&r), 0);
+            CU_ASSERT_EQUAL(r.pos, before);
+            free((void *)f.payload);
+        }
+    }
+}
+
+static CU_TestInfo unsigned_skip_tests[] = {
+    TEST(unsigned_skip_takes_plain_digit_fields_of_1_to_15_digits_and_nothing_else),
+    TEST(unsigned_skip_refuses_digits_cut_by_the_frame_end_and_an_empty_rest),
+    CU_TEST_INFO_NULL,
+};
+
 CU_SuiteInfo test_suites[] = {
     {"decoder", NULL, NULL, NULL, NULL, decoder_tests},
     {"writer", NULL, NULL, NULL, NULL, writer_tests},
@@ -2374,5 +2460,6 @@ CU_SuiteInfo test_suites[] = {
     {"handshake", NULL, NULL, NULL, NULL, handshake_tests},
     {"catalog", NULL, NULL, NULL, NULL, catalog_tests},
     {"nytime", NULL, NULL, NULL, NULL, nytime_tests},
+    {"unsigned_skip", NULL, NULL, NULL, NULL, unsigned_skip_tests},
     CU_SUITE_INFO_NULL,
 };

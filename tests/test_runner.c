@@ -434,6 +434,75 @@ static void current_time_answers_are_accepted_exactly_when_proto_reads_the_time(
     }
 }
 
+/* Sends one frame of n fields (at most 4). */
+static void fgw_send_fields(const char *const *fields, size_t n)
+{
+    const char *f[5] = {NULL, NULL, NULL, NULL, NULL};
+    CU_ASSERT_FATAL(n >= 1 && n <= 4);
+    memcpy(f, fields, n * sizeof *f);
+    fgw_send(f[0], f[1], f[2], f[3], NULL);
+}
+
+/* The session takes the usual answer (id "49", version "1", a plain time)
+ * the short way and leaves every other spelling to the general reader:
+ * whichever way, the trace is msg_in with currentTime's id and catalog
+ * name, then ping_ok, or a protocol error when the reader refuses the
+ * frame, and an answer with no ping outstanding is no health check. */
+static void current_time_answers_of_every_spelling_are_traced_and_judged_alike(void)
+{
+    static const struct {
+        const char *fields[4];
+        size_t n;
+        int ok;
+    } answers[] = {
+        {{"49", "1", "1765376705"}, 3, 1},
+        {{"49", "1", "1765376705", "extra"}, 4, 1},
+        {{"49", "2", "1765376705"}, 3, 1},
+        {{"49", "", "1765376705"}, 3, 1},
+        {{"49", "01", "1765376705"}, 3, 1},
+        {{"049", "1", "1765376705"}, 3, 1},
+        {{"+49", "1", "1765376705"}, 3, 1},
+        {{"49", "1", "-1765376705"}, 3, 1},
+        {{"49", "1", "1234567890123456"}, 3, 1},
+        {{"49", "x", "1765376705"}, 3, 0},
+        {{"49", "1", "17653767x5"}, 3, 0},
+        {{"49", "1"}, 2, 0},
+        {{"49"}, 1, 0},
+    };
+    for (size_t i = 0; i < sizeof answers / sizeof answers[0]; i++) {
+        fx_setup();
+        fgw_to_ready();
+        tev_run_to(tev_rev("ready", 0)->t + fx.cfg.ping_interval_us + 1 * MS);
+        CU_ASSERT_EQUAL_FATAL(tev_rcount("ping"), 1);
+        int ins = tev_rcount("msg_in");
+        fgw_send_fields(answers[i].fields, answers[i].n);
+        tev_run_for(10 * MS);
+        CU_ASSERT_EQUAL_FATAL(tev_rcount("msg_in"), ins + 1);
+        const tev_t *in = tev_rev("msg_in", ins);
+        CU_ASSERT_EQUAL(tev_num(in, "id"), PROTO_IN_CURRENT_TIME);
+        CU_ASSERT_STRING_EQUAL(tev_str(in, "name"), proto_in_name(PROTO_IN_CURRENT_TIME));
+        CU_ASSERT_EQUAL(tev_rcount("ping_ok"), answers[i].ok);
+        const tev_t *d = tev_rev("disconnect", 0);
+        if (answers[i].ok) {
+            CU_ASSERT_PTR_NULL(d);
+            CU_ASSERT(tev_rev("ping_ok", 0)->t == in->t);
+            /* Answered: the same answer again is traced and is no health check. */
+            fgw_send_fields(answers[i].fields, answers[i].n);
+            tev_run_for(10 * MS);
+            CU_ASSERT_EQUAL(tev_rcount("msg_in"), ins + 2);
+            CU_ASSERT_EQUAL(tev_rcount("ping_ok"), 1);
+            CU_ASSERT_PTR_NULL(tev_rev("disconnect", 0));
+            /* And the ping's timeout was disarmed with the answer. */
+            tev_run_for(fx.cfg.ping_timeout_us);
+            CU_ASSERT_EQUAL(tev_rcount("ping_timeout"), 0);
+        } else {
+            CU_ASSERT_PTR_NOT_NULL_FATAL(d);
+            CU_ASSERT_EQUAL(strncmp(tev_str(d, "reason"), "protocol error", 14), 0);
+        }
+        fx_teardown();
+    }
+}
+
 static void handshake_step_timeout_resets_and_schedules_a_reconnect(void)
 {
     fx_setup();
@@ -972,6 +1041,8 @@ static CU_TestInfo tests[] = {
      every_ping_traces_msg_out_with_the_catalog_name_of_req_current_time},
     {"current_time_answers_are_accepted_exactly_when_proto_reads_the_time",
      current_time_answers_are_accepted_exactly_when_proto_reads_the_time},
+    {"current_time_answers_of_every_spelling_are_traced_and_judged_alike",
+     current_time_answers_of_every_spelling_are_traced_and_judged_alike},
     {"every_ping_sends_the_same_req_current_time_bytes",
      every_ping_sends_the_same_req_current_time_bytes},
     {"handshake_step_timeout_resets_and_schedules_a_reconnect",

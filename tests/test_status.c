@@ -517,6 +517,64 @@ static void commits_without_an_observer_publish_and_a_new_observer_gets_them(voi
     io_loop_free(loop);
 }
 
+static int status_traces;
+
+static void count_status(void *data, io_us_t wall_us, const char *src, const char *ev,
+                         size_t nfields, const io_trace_field_t *fields)
+{
+    (void)data, (void)wall_us, (void)src, (void)nfields, (void)fields;
+    status_traces += strcmp(ev, "status") == 0;
+}
+
+/* With no file and no observer a commit only moves the label and the
+ * timeline (a move is still traced); an observer that comes later gets
+ * the model as it stands, counters and codes included, at once. */
+static void commits_with_nobody_to_tell_keep_the_label_and_a_new_observer_gets_the_model(void)
+{
+    io_loop_t *loop = sim_loop(at(9, 0, 0));
+    st_model_t init = {.conn = ST_CONNECTED, .phase = ST_WAITING, .last_rtt_us = -1};
+    st_t *s;
+    CU_ASSERT_EQUAL_FATAL(st_new(loop, NULL, &init, &s, NULL, 0), 0);
+    status_traces = 0;
+    io_set_trace_sink(loop, count_status, NULL);
+    for (int i = 0; i < 3; i++) {
+        st_model(s)->pings_ok++;
+        st_model(s)->last_rtt_us = 100 + i;
+        st_commit(s);
+    }
+    st_count_error(st_model(s), 2104);
+    st_model(s)->reconnects = 2;
+    st_commit(s);
+    CU_ASSERT_STRING_EQUAL(st_current_label(s), "API Connected");
+    st_model(s)->conn = ST_DEGRADED;
+    st_commit(s);
+    st_commit(s); /* nothing moved: no second change */
+    CU_ASSERT_STRING_EQUAL(st_current_label(s), "Degraded (connectivity lost)");
+    CU_ASSERT_EQUAL(status_traces, 1);
+    st_model(s)->pings_ok++;
+    st_model(s)->cycles_ok = 9; /* not committed: the observer still gets it */
+    st_observe(s, observe, NULL);
+    CU_ASSERT_EQUAL(ob.calls, 1);
+    CU_ASSERT_EQUAL(ob.last.model.pings_ok, 4);
+    CU_ASSERT_EQUAL(ob.last.model.last_rtt_us, 102);
+    CU_ASSERT_EQUAL(ob.last.model.reconnects, 2);
+    CU_ASSERT_EQUAL(ob.last.model.cycles_ok, 9);
+    CU_ASSERT_EQUAL_FATAL(ob.last.model.errors.n, 1);
+    CU_ASSERT_EQUAL(ob.last.model.errors.at[0].code, 2104);
+    CU_ASSERT_EQUAL(ob.last.model.conn, ST_DEGRADED);
+    CU_ASSERT_EQUAL_FATAL(ob.last.timeline.count, 1);
+    CU_ASSERT_EQUAL(st_timeline_at(&ob.last.timeline, 0)->conn, ST_DEGRADED);
+    /* Told from now on: a commit of what it already got tells nothing. */
+    st_commit(s);
+    CU_ASSERT_EQUAL(ob.calls, 1);
+    st_model(s)->pings_ok++;
+    st_commit(s);
+    CU_ASSERT_EQUAL(ob.calls, 2);
+    CU_ASSERT_EQUAL(ob.last.model.pings_ok, 5);
+    st_free(s);
+    io_loop_free(loop);
+}
+
 static void runner_publishes_health_checks_error_codes_and_its_label_changes(void)
 {
     io_loop_t *loop = sim_loop(at(10, 0, 0));
@@ -602,6 +660,8 @@ static CU_TestInfo status_tests[] = {
      health_check_commits_keep_the_published_codes_and_a_later_count_moves_them},
     {"commits_without_an_observer_publish_and_a_new_observer_gets_them",
      commits_without_an_observer_publish_and_a_new_observer_gets_them},
+    {"commits_with_nobody_to_tell_keep_the_label_and_a_new_observer_gets_the_model",
+     commits_with_nobody_to_tell_keep_the_label_and_a_new_observer_gets_the_model},
     {"runner_publishes_health_checks_error_codes_and_its_label_changes",
      runner_publishes_health_checks_error_codes_and_its_label_changes},
     CU_TEST_INFO_NULL,
