@@ -40,7 +40,6 @@
 #define SIM_DATA_SMALL 256         /* bytes a reusable data block holds */
 #define SIM_DATA_SPARE_MAX 4096    /* spare blocks kept at most */
 #define SIM_DELAYS 64              /* network delays drawn in one batch */
-#define SIM_NET_SEED_MIX 0x6e65742d73696d21ull /* "net-sim!": the network's own stream */
 
 enum sim_ev_kind {
     SEV_TIMER,
@@ -429,7 +428,7 @@ io_loop_t *io_sim_loop_new(const io_sim_config_t *cfg)
         cfg = &def;
     io_base_init(&loop->base, cfg->seed);
     io_set_log_sink(loop, IO_LOG_INFO, sim_log_drop, NULL);
-    io_rng_seed(&loop->net_rng, cfg->seed ^ SIM_NET_SEED_MIX);
+    io_rng_seed(&loop->net_rng, cfg->seed ^ IO_SIM_NET_SEED_MIX);
     loop->start_wall_us = cfg->start_wall_us;
     io_sim_set_net(loop, &cfg->net);
     node_init(&loop->timers);

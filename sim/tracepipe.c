@@ -200,7 +200,8 @@ static __attribute__((noinline)) void tp_put_slow(tp_pipe_t *p, io_us_t wall_us,
     if (texts)
         meta |= TP_COPIED | (uint64_t)size << TP_SIZE_SHIFT;
     *h = (io_trace_rec_t){wall_us, src, ev, meta};
-    memcpy(out, fields, nfields * sizeof *fields);
+    if (nfields) /* IO_TRACE0 passes no array */
+        memcpy(out, fields, nfields * sizeof *fields);
     room->w += size;
     if (!texts)
         return;
