@@ -38,7 +38,7 @@
 #define SIM_PIECES_MAX 1024        /* chunking never cuts a write finer than this */
 #define SIM_CTRL_PER_CONN 4        /* SYN, reply, and one close per side */
 #define SIM_DATA_SMALL 256         /* bytes a reusable data block holds */
-#define SIM_DATA_SPARE_MAX 4096    /* spare blocks kept at most */
+#define SIM_DATA_SMALL_MAX 4096    /* small blocks kept at most, in flight or spare */
 #define SIM_DELAYS 64              /* network delays drawn in one batch */
 
 enum sim_ev_kind {
@@ -104,6 +104,7 @@ struct io_stream {
     struct sim_conn *conn;
     int side;
     enum sim_stream_state state;
+    int hears; /* data arriving now reaches cb: stream_hears_update */
     uint64_t id;
     io_stream_cb cb;
     void *data;
@@ -143,6 +144,7 @@ struct io_loop {
     uint64_t seq;
     uint64_t events_run;
     int stop;
+    io_us_t run_until; /* loop_run's bound; INT64_MIN once stopped */
     struct sim_node timers, streams, listeners;
     size_t n_timers, n_streams, n_listeners;
     struct sim_event signal_ev[2]; /* SIGINT, SIGTERM: raising twice coalesces */
@@ -151,7 +153,7 @@ struct io_loop {
     uint64_t next_stream_id;
     uint16_t next_port;
     struct sim_data *spare; /* blocks of SIM_DATA_SMALL bytes to reuse */
-    size_t nspare;
+    size_t nsmall;          /* such blocks allocated: in flight or spare */
 };
 
 /* ---- the event queue ----------------------------------------------------
@@ -477,6 +479,7 @@ uint64_t io_sim_events_run(const io_loop_t *loop)
 void io_loop_stop(io_loop_t *loop)
 {
     loop->stop = 1;
+    loop->run_until = INT64_MIN; /* no event is due: loop_run ends */
 }
 
 void io_loop_stats(io_loop_t *loop, io_stats_t *out)
@@ -552,6 +555,14 @@ static io_stream_t *stream_new(io_loop_t *loop, struct sim_conn *c, int side,
     return s;
 }
 
+/* Keeps s->hears what data_deliver asks, so that a delivery tests one
+ * word: the stream is open, has a callback, and the peer did not abort
+ * (its data in flight is dropped). Called wherever one of those changes. */
+static void stream_hears_update(io_stream_t *s)
+{
+    s->hears = s->state == SS_OPEN && s->cb && !s->conn->reset[!s->side];
+}
+
 /* Moves a stream through its states on an arriving control event (data
  * goes through data_deliver). Returns 1 and fills *out when the owner is
  * to hear of it, 0 when it is dropped. */
@@ -590,6 +601,7 @@ static int stream_step(io_stream_t *s, const struct sim_event *ev, io_stream_eve
         return 0;
     }
     s->state = next;
+    stream_hears_update(s);
     return s->cb != NULL;
 }
 
@@ -619,8 +631,7 @@ int io_connect(io_loop_t *loop, const char *host, uint16_t port, io_stream_cb cb
         return IO_ERR_NOMEM;
     }
     c->port = port;
-    s->cb = cb;
-    s->data = data;
+    io_stream_set_cb(s, cb, data);
     conn_send_ctrl(loop, c, 0, &c->syn, SEV_SYN);
     *out = s;
     return 0;
@@ -648,6 +659,7 @@ void io_stream_set_cb(io_stream_t *stream, io_stream_cb cb, void *data)
 {
     stream->cb = cb;
     stream->data = data;
+    stream_hears_update(stream);
 }
 
 /* A block for a piece of len bytes, its out.len set, NULL when out of
@@ -657,7 +669,6 @@ static struct sim_data *data_new(io_loop_t *loop, size_t len)
     struct sim_data *d = loop->spare;
     if (len <= SIM_DATA_SMALL && d) {
         loop->spare = d->next_free;
-        loop->nspare--;
     } else if (heap_reserve(loop, 1) != 0) {
         return NULL;
     } else if (!(d = malloc(sizeof *d + (len > SIM_DATA_SMALL ? len : SIM_DATA_SMALL)))) {
@@ -666,21 +677,25 @@ static struct sim_data *data_new(io_loop_t *loop, size_t len)
     } else {
         d->ev.kind = SEV_DATA;
         d->out = (io_stream_event_t){IO_EV_DATA, d->bytes, 0, 0};
+        loop->nsmall += len <= SIM_DATA_SMALL;
     }
     d->out.len = len;
     return d;
 }
 
+/* Keeps a small block for reuse, unless more than SIM_DATA_SMALL_MAX
+ * are about (after a burst): counting the blocks rather than the spares
+ * leaves the common write and delivery without a count to keep. */
 static void data_free(io_loop_t *loop, struct sim_data *d)
 {
-    if (d->out.len > SIM_DATA_SMALL || loop->nspare == SIM_DATA_SPARE_MAX) {
-        loop->heap_need--;
-        free(d);
+    if (d->out.len <= SIM_DATA_SMALL && loop->nsmall <= SIM_DATA_SMALL_MAX) {
+        d->next_free = loop->spare;
+        loop->spare = d;
         return;
     }
-    d->next_free = loop->spare;
-    loop->spare = d;
-    loop->nspare++;
+    loop->nsmall -= d->out.len <= SIM_DATA_SMALL;
+    loop->heap_need--;
+    free(d);
 }
 
 /* Cuts len bytes into piece sizes: a whole write, or pieces no bigger than
@@ -739,8 +754,9 @@ static inline void copy_piece(uint8_t *dst, const uint8_t *src, size_t len)
 __attribute__((always_inline)) static inline void data_fill(struct sim_conn *c, int dir,
                                                             struct sim_data *d, const uint8_t *p)
 {
-    copy_piece(d->bytes, p, d->out.len);
-    c->pending[dir] += d->out.len;
+    size_t len = d->out.len; /* read once: the copy may alias it */
+    copy_piece(d->bytes, p, len);
+    c->pending[dir] += len;
 }
 
 /* Queues the n pieces of one chunked write on channel dir, all or none: 0
@@ -794,19 +810,23 @@ static int conn_send_chunked(io_loop_t *loop, struct sim_conn *c, int dir, const
     return conn_send_pieces(loop, c, dir, p, sizes, n);
 }
 
-/* Every write io_stream_write does not take itself. */
+/* Every write io_stream_write does not take itself; an empty one sends
+ * nothing. */
 __attribute__((noinline)) static int conn_send_slow(io_loop_t *loop, struct sim_conn *c, int dir,
                                                     const uint8_t *p, size_t len)
 {
+    if (len == 0)
+        return 0;
     if (loop->net.chunking)
         return conn_send_chunked(loop, c, dir, p, len);
     return conn_send_whole(loop, c, dir, p, len);
 }
 
-/* The common write - at most SIM_COPY_INLINE_MAX bytes, a spare block (and
+/* The common write - 1 to SIM_COPY_INLINE_MAX bytes, a spare block (and
  * so its heap slot) at hand and a delay left in the batch (so unchunked) -
  * is taken here whole: nothing in it calls out (a push that spills from
- * the front is a tail call). Anything else goes to conn_send_slow. */
+ * the front is a tail call). Anything else, an empty write too, goes to
+ * conn_send_slow. */
 int io_stream_write(io_stream_t *stream, const void *data, size_t len)
 {
     struct sim_conn *c = stream->conn;
@@ -815,15 +835,12 @@ int io_stream_write(io_stream_t *stream, const void *data, size_t len)
         return IO_ERR_CLOSED;
     if (len > IO_STREAM_BUFFER_MAX - c->pending[dir])
         return IO_ERR_NOBUFS;
-    if (len == 0)
-        return 0;
     io_loop_t *loop = stream->loop;
     struct sim_data *d = loop->spare;
     unsigned next = loop->next_delay;
-    if (len > SIM_COPY_INLINE_MAX || !d || next == loop->ndelays)
+    if (len - 1 >= SIM_COPY_INLINE_MAX || !d || next == loop->ndelays) /* len 0 wraps */
         return conn_send_slow(loop, c, dir, data, len);
     loop->spare = d->next_free;
-    loop->nspare--;
     d->out.len = len;
     data_fill(c, dir, d, data);
     loop->next_delay = next + 1;
@@ -857,8 +874,11 @@ void io_stream_close(io_stream_t *stream, enum io_close_how how)
     struct sim_conn *c = stream->conn;
     int dir = stream->side;
     if (stream_writable(stream)) {
-        if (how == IO_CLOSE_RST)
+        if (how == IO_CLOSE_RST) {
             c->reset[dir] = 1;
+            if (c->end[!dir])
+                stream_hears_update(c->end[!dir]);
+        }
         conn_send_ctrl(stream->loop, c, dir, &c->close[dir],
                        how == IO_CLOSE_RST ? SEV_RST : SEV_FIN);
     }
@@ -960,10 +980,9 @@ void io_timer_start(io_timer_t *timer, io_us_t delay_us)
         timer_restart(timer, delay_us);
         return;
     }
-    if (delay_us < 0)
-        delay_us = 0;
-    if (delay_us > INT64_MAX - loop->now_us)
-        delay_us = INT64_MAX - loop->now_us;
+    io_us_t room = INT64_MAX - loop->now_us; /* now_us >= 0: room >= 0 */
+    if ((uint64_t)delay_us > (uint64_t)room) /* negative, or past the end of time */
+        delay_us = delay_us < 0 ? 0 : room;
     queue_push(loop, &timer->ev, loop->now_us + delay_us);
 }
 
@@ -1031,12 +1050,12 @@ static void event_release(io_loop_t *loop, struct sim_event *ev)
 }
 
 /* A data piece arrived: the stream it is addressed to hears of it if it is
- * still there, open, and the sender did not abort meanwhile. */
+ * still there, open, and the sender did not abort meanwhile (s->hears). */
 static void data_deliver(io_loop_t *loop, struct sim_data *d)
 {
     struct sim_conn *c = d->ev.conn;
     io_stream_t *s = c->end[!d->ev.dir];
-    if (s && s->state == SS_OPEN && s->cb && !c->reset[d->ev.dir])
+    if (s && s->hears)
         s->cb(s, &d->out, s->data);
     data_release(loop, d);
 }
@@ -1078,11 +1097,12 @@ static inline void event_run(io_loop_t *loop, struct sim_event *ev)
     }
 }
 
-/* Takes the next event off the queue if it is due at or before until_us;
- * NULL when none is. The next event is the front's last, or the heap's
- * root when the front is empty. */
-static inline struct sim_event *queue_pop_due(io_loop_t *loop, io_us_t until_us)
+/* Takes the next event off the queue if it is due at or before
+ * loop->run_until; NULL when none is. The next event is the front's last,
+ * or the heap's root when the front is empty. */
+static inline struct sim_event *queue_pop_due(io_loop_t *loop)
 {
+    io_us_t until_us = loop->run_until;
     struct sim_event *ev;
     if (loop->nfront > 0) {
         ev = loop->front[loop->nfront - 1];
@@ -1100,11 +1120,14 @@ static inline struct sim_event *queue_pop_due(io_loop_t *loop, io_us_t until_us)
 }
 
 /* Runs events in (time, seq) order while they are due at or before
- * until_us (INT64_MAX: all of them). Returns 1 if io_loop_stop ended it. */
+ * until_us (INT64_MAX: all of them). Returns 1 if io_loop_stop ended it.
+ * A stop moves the bound before every event, so that the loop tests only
+ * the next event's time. */
 static int loop_run(io_loop_t *loop, io_us_t until_us)
 {
     struct sim_event *ev;
-    while (!loop->stop && (ev = queue_pop_due(loop, until_us))) {
+    loop->run_until = loop->stop ? INT64_MIN : until_us;
+    while ((ev = queue_pop_due(loop))) {
         loop->now_us = ev->time_us;
         loop->events_run++;
         event_run(loop, ev);

@@ -1402,6 +1402,85 @@ static void a_sink_that_gives_room_gets_records_and_calls_for_the_rest(void)
     CU_ASSERT_EQUAL(r.detached, 2);
 }
 
+/* A stop asked for outside a run ends the next run before its first
+ * event, and one asked for in a callback leaves an event of the same time
+ * for the next run; the run after a stop goes on as usual. */
+static void a_stop_ends_the_next_run_at_once_and_leaves_due_events_queued(void)
+{
+    io_loop_t *loop = new_loop(1, IO_SIM_NET_DEFAULT);
+    struct fired log = {.loop = loop};
+    struct tagged_timer a = {&log, 1}, b = {&log, 2};
+    io_timer_t *ta = io_timer_new(loop, record_timer, &a);
+    io_timer_t *tb = io_timer_new(loop, record_timer, &b);
+    io_timer_t *stopper = io_timer_new(loop, stop_timer_cb, loop);
+    io_timer_start(ta, 5);
+    io_loop_stop(loop);
+    CU_ASSERT_EQUAL(io_sim_run_until(loop, 100), 1);
+    CU_ASSERT_EQUAL(log.n, 0);
+    CU_ASSERT_EQUAL(io_now_us(loop), 0);
+    io_timer_start(stopper, 5); /* after ta, before tb at the same time */
+    io_timer_start(tb, 5);
+    CU_ASSERT_EQUAL(io_sim_run_until(loop, 100), 1); /* ta ran, the stopper stopped before tb */
+    CU_ASSERT_EQUAL(log.n, 1);
+    CU_ASSERT_EQUAL(io_sim_run_until(loop, 100), 0);
+    CU_ASSERT_EQUAL(log.n, 2);
+    io_timer_start(stopper, 5);
+    io_timer_start(ta, 5);
+    CU_ASSERT_EQUAL(io_sim_run_until(loop, 1000), 1);
+    CU_ASSERT_EQUAL(log.n, 2);
+    CU_ASSERT_TRUE(io_timer_active(ta));
+    CU_ASSERT_EQUAL(io_sim_run_until(loop, 1000), 0);
+    CU_ASSERT_EQUAL_FATAL(log.n, 3);
+    CU_ASSERT_EQUAL(log.order[2], 1);
+    CU_ASSERT_EQUAL(log.at[2], 105);
+    io_timer_free(ta);
+    io_timer_free(tb);
+    io_timer_free(stopper);
+    io_loop_free(loop);
+}
+
+/* A negative delay fires at once and one past the end of time fires at
+ * its end, when the clock is already on. */
+static void timer_delays_are_clamped_to_now_and_the_end_of_time(void)
+{
+    io_loop_t *loop = new_loop(1, IO_SIM_NET_DEFAULT);
+    struct fired log = {.loop = loop};
+    struct tagged_timer a = {&log, 1}, b = {&log, 2};
+    io_timer_t *ta = io_timer_new(loop, record_timer, &a);
+    io_timer_t *tb = io_timer_new(loop, record_timer, &b);
+    io_sim_run_until(loop, 500);
+    io_timer_start(ta, INT64_MAX);
+    io_timer_start(tb, -7);
+    CU_ASSERT_EQUAL(io_loop_run(loop), 0);
+    CU_ASSERT_EQUAL_FATAL(log.n, 2);
+    CU_ASSERT_EQUAL(log.order[0], 2);
+    CU_ASSERT_EQUAL(log.at[0], 500);
+    CU_ASSERT_EQUAL(log.order[1], 1);
+    CU_ASSERT_EQUAL(log.at[1], INT64_MAX);
+    io_timer_free(ta);
+    io_timer_free(tb);
+    io_loop_free(loop);
+}
+
+/* Data reaches a stream only while it has a callback: taken away, the
+ * pieces arriving meanwhile are dropped; given back, it hears again. */
+static void data_arriving_while_a_stream_has_no_callback_is_dropped(void)
+{
+    struct pair p;
+    pair_open(&p, new_loop(2, IO_SIM_NET_DEFAULT));
+    io_stream_set_cb(p.server.stream, NULL, NULL);
+    CU_ASSERT_EQUAL(io_stream_write(p.client.stream, "lost", 4), 0);
+    io_loop_run(p.loop);
+    CU_ASSERT_EQUAL(p.server.n, 0);
+    CU_ASSERT_EQUAL(io_stream_pending(p.client.stream), 0);
+    io_stream_set_cb(p.server.stream, rec_cb, &p.server);
+    CU_ASSERT_EQUAL(io_stream_write(p.client.stream, "heard", 5), 0);
+    io_loop_run(p.loop);
+    CU_ASSERT_EQUAL_FATAL(p.server.n, 1);
+    CU_ASSERT_EQUAL(memcmp(p.server.bytes, "heard", 5), 0);
+    pair_close(&p);
+}
+
 static CU_TestInfo io_sim_tests[] = {
     {"timers_fire_by_deadline_then_by_start_order", timers_fire_by_deadline_then_by_start_order},
     {"stopped_timer_never_fires_and_restart_moves_it",
@@ -1473,6 +1552,12 @@ static CU_TestInfo io_sim_tests[] = {
      a_record_goes_into_the_room_whole_or_not_at_all},
     {"a_sink_that_gives_room_gets_records_and_calls_for_the_rest",
      a_sink_that_gives_room_gets_records_and_calls_for_the_rest},
+    {"a_stop_ends_the_next_run_at_once_and_leaves_due_events_queued",
+     a_stop_ends_the_next_run_at_once_and_leaves_due_events_queued},
+    {"timer_delays_are_clamped_to_now_and_the_end_of_time",
+     timer_delays_are_clamped_to_now_and_the_end_of_time},
+    {"data_arriving_while_a_stream_has_no_callback_is_dropped",
+     data_arriving_while_a_stream_has_no_callback_is_dropped},
     CU_TEST_INFO_NULL,
 };
 
