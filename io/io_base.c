@@ -97,6 +97,7 @@ uint64_t io_rng_redraw(io_rng_t *rng, const io_rng_span_t *sp)
 void io_base_init(io_base_t *base, uint64_t seed)
 {
     memset(base, 0, sizeof *base);
+    io_trace_room_none(&base->room);
     io_rng_seed(&base->rng, seed);
     base->log_level = IO_LOG_INFO;
     base->log_sink = io_base_stderr_sink;
@@ -256,14 +257,34 @@ static void io_room_detach(io_base_t *base)
         base->room.ops->detach(base->room.owner, &base->room);
 }
 
+/* An event io_trace_room_write wrote but did not keep, as a call: its
+ * fields are copied out first, as the sink may write where they are. */
+__attribute__((noinline)) static void io_trace_call(io_base_t *base, io_us_t wall_us,
+                                                    const char *src, const char *ev,
+                                                    size_t nfields,
+                                                    const io_trace_field_t *written)
+{
+    io_trace_field_t fields[IO_TRACE_ROOM_SLACK_FIELDS];
+    memcpy(fields, written, nfields * sizeof *fields);
+    if (base->trace_sink)
+        base->trace_sink(base->trace_data, wall_us, src, ev, nfields, fields);
+}
+
 /* The event as a record in the sink's room, else as a call. */
 static inline void io_trace_put(io_loop_t *loop, const char *src, const char *ev, size_t nfields,
                                 const io_trace_field_t *fields)
 {
     io_base_t *base = io_base_of(loop);
     io_us_t wall_us = io_wall_us(loop);
-    if (!io_trace_room_put(&base->room, wall_us, src, ev, nfields, fields) && base->trace_sink)
+    if (nfields <= IO_TRACE_ROOM_SLACK_FIELDS) {
+        const io_trace_field_t *written =
+            io_trace_room_write(&base->room, wall_us, src, ev, nfields, fields);
+        if (written)
+            io_trace_call(base, wall_us, src, ev, nfields, written);
+    } else if (!io_trace_room_put(&base->room, wall_us, src, ev, nfields, fields) &&
+               base->trace_sink) {
         base->trace_sink(base->trace_data, wall_us, src, ev, nfields, fields);
+    }
 }
 
 void io_trace(io_loop_t *loop, const char *src, const char *ev, size_t nfields,

@@ -132,18 +132,34 @@ typedef struct io_trace_rec {
 
 #define IO_TRACE_REC_NFIELDS 0xffffu /* the meta bits that hold nfields */
 
-/* The room a sink gave the loop: [w, end), w moving up as records land. */
+/* io_trace writes an event of up to IO_TRACE_ROOM_SLACK_FIELDS fields
+ * before it checks that it fits: a room keeps IO_TRACE_ROOM_SLACK bytes
+ * writable past w, whatever end says. */
+#define IO_TRACE_ROOM_SLACK_FIELDS 6
+#define IO_TRACE_ROOM_SLACK \
+    (sizeof(io_trace_rec_t) + IO_TRACE_ROOM_SLACK_FIELDS * sizeof(io_trace_field_t))
+
+/* The room a sink gave the loop: [w, end), w moving up as records land,
+ * and IO_TRACE_ROOM_SLACK bytes writable from w. Without room, w and end
+ * are `none` (io_trace_room_none), so a room is never copied. */
 typedef struct io_trace_room {
     unsigned char *w, *end;
     void *owner; /* the sink data it belongs to; NULL: the loop has none */
     const struct io_trace_rooms *ops;
+    _Alignas(8) unsigned char none[IO_TRACE_ROOM_SLACK]; /* what is written without room */
 } io_trace_room_t;
 
+/* Makes room empty: no record fits, the slack is `none`. */
+static inline void io_trace_room_none(io_trace_room_t *room)
+{
+    room->w = room->end = room->none;
+}
+
 /* What a sink that gives room does: io_set_trace_sink installing the sink
- * calls attach, which sets room->owner to data and gives room its room;
- * replacing the sink or freeing the loop calls detach, after which the
- * loop writes nothing there (detach clears room). A sink that stops first
- * detaches itself. */
+ * calls attach, which sets room->owner to data and gives room its room
+ * (with the slack past end); replacing the sink or freeing the loop calls
+ * detach, after which the loop writes nothing there (detach leaves room
+ * owner-less and empty). A sink that stops first detaches itself. */
 typedef struct io_trace_rooms {
     void (*attach)(void *data, io_trace_room_t *room);
     void (*detach)(void *data, io_trace_room_t *room);
@@ -156,8 +172,8 @@ typedef struct io_trace_rooms {
 void io_trace_room_sink(io_trace_sink sink, const io_trace_rooms_t *ops);
 
 /* Writes the event as a record into room if it fits and needs no copy:
- * 1, else 0 with room unchanged. Inline, so that at an IO_TRACE call site
- * the checks of its constant fields fold away. */
+ * 1, else 0 with room unchanged (w advanced; the bytes past it may have
+ * changed). Any nfields; leaves the slack alone. */
 static inline int io_trace_room_put(io_trace_room_t *room, io_us_t wall_us, const char *src,
                                     const char *ev, size_t nfields,
                                     const io_trace_field_t *fields)
@@ -176,6 +192,32 @@ static inline int io_trace_room_put(io_trace_room_t *room, io_us_t wall_us, cons
     *rec = (io_trace_rec_t){wall_us, src, ev, nfields};
     room->w += size;
     return 1;
+}
+
+/* io_trace's way in, for nfields <= IO_TRACE_ROOM_SLACK_FIELDS: writes the
+ * record at w first (the slack takes it), then keeps it if it fits and
+ * needs no copy. NULL when kept, else the fields as written, for the
+ * sink. Inline: at an IO_TRACE call site the fields then go straight into
+ * the room, the checks of constant fields fold away and the compound
+ * literal is never built. */
+static inline const io_trace_field_t *io_trace_room_write(io_trace_room_t *room, io_us_t wall_us,
+                                                          const char *src, const char *ev,
+                                                          size_t nfields,
+                                                          const io_trace_field_t *fields)
+{
+    io_trace_rec_t *rec = (io_trace_rec_t *)(void *)room->w;
+    io_trace_field_t *out = (io_trace_field_t *)(rec + 1);
+    int kept = 1;
+    *rec = (io_trace_rec_t){wall_us, src, ev, nfields};
+    for (size_t i = 0; i < nfields; i++) {
+        out[i] = fields[i];
+        kept &= !fields[i].str || fields[i].num == IO_TRACE_KEPT;
+    }
+    size_t size = sizeof *rec + nfields * sizeof *fields;
+    if (!kept || (uintptr_t)room->end - (uintptr_t)room->w < size)
+        return out;
+    room->w += size;
+    return NULL;
 }
 
 /* The event names io_trace_named copied: open addressing over their

@@ -108,9 +108,10 @@ static void *tp_main(void *arg)
 
 /* ---- the run's thread --------------------------------------------------- */
 
+/* A block of cap bytes, and the slack a room keeps past its end. */
 static tp_block_t *tp_block_new(size_t cap)
 {
-    tp_block_t *b = malloc(sizeof *b + cap);
+    tp_block_t *b = malloc(sizeof *b + cap + IO_TRACE_ROOM_SLACK);
     if (b)
         *b = (tp_block_t){NULL, 0, cap};
     return b;
@@ -132,8 +133,12 @@ static void tp_queue_locked(tp_pipe_t *p, tp_block_t *b)
 static void tp_set_cur(tp_pipe_t *p, tp_block_t *b)
 {
     p->cur = b;
-    p->room->w = b ? b->data : NULL;
-    p->room->end = b ? b->data + b->cap : NULL;
+    if (!b) {
+        io_trace_room_none(p->room);
+        return;
+    }
+    p->room->w = b->data;
+    p->room->end = b->data + b->cap;
 }
 
 /* Queues the current block and makes one with room for size bytes current:
@@ -229,12 +234,26 @@ void tp_sink(void *data, io_us_t wall_us, const char *src, const char *ev, size_
  * holds one room at a time, so a second loop takes it from the first. */
 static void tp_attach(void *data, io_trace_room_t *room);
 
+/* Moves the room's state from one io_trace_room_t to another: the current
+ * block's free part, or none. */
+static void tp_move_room(const tp_pipe_t *p, io_trace_room_t *to, const io_trace_room_t *from)
+{
+    if (!p->cur) {
+        io_trace_room_none(to);
+        return;
+    }
+    to->w = from->w;
+    to->end = from->end;
+}
+
 /* The room comes back to the pipe. */
 static void tp_detach(void *data, io_trace_room_t *room)
 {
     tp_pipe_t *p = data;
-    p->own = (io_trace_room_t){room->w, room->end, NULL, NULL};
-    *room = (io_trace_room_t){NULL, NULL, NULL, NULL};
+    tp_move_room(p, &p->own, room);
+    io_trace_room_none(room);
+    room->owner = NULL;
+    room->ops = NULL;
     p->room = &p->own;
 }
 
@@ -245,7 +264,9 @@ static void tp_attach(void *data, io_trace_room_t *room)
     tp_pipe_t *p = data;
     if (p->room != &p->own)
         tp_detach(p, p->room);
-    *room = (io_trace_room_t){p->own.w, p->own.end, p, &tp_rooms};
+    tp_move_room(p, room, &p->own);
+    room->owner = p;
+    room->ops = &tp_rooms;
     p->room = room;
 }
 
@@ -258,6 +279,7 @@ int tp_start(tr_recorder_t *rec, tp_pipe_t **out, char *err, size_t errlen)
         return IO_ERR_NOMEM;
     }
     p->rec = rec;
+    io_trace_room_none(&p->own);
     p->room = &p->own;
     int rc = pthread_mutex_init(&p->lock, NULL);
     if (rc == 0 && (rc = pthread_cond_init(&p->queued, NULL)) != 0)

@@ -1278,7 +1278,7 @@ static void a_record_goes_into_the_room_whole_or_not_at_all(void)
     char text[] = "reused";
     io_trace_field_t two[2] = {IO_TI(key, -5), IO_TK(key, kept)};
     size_t size2 = sizeof(io_trace_rec_t) + 2 * sizeof(io_trace_field_t);
-    io_trace_room_t room = {buf, buf + size2 - 1, NULL, NULL};
+    io_trace_room_t room = {.w = buf, .end = buf + size2 - 1};
     CU_ASSERT_FALSE(io_trace_room_put(&room, 7, "s", "e", 2, two));
     CU_ASSERT_PTR_EQUAL(room.w, buf);
     room.end = buf + size2;
@@ -1293,7 +1293,7 @@ static void a_record_goes_into_the_room_whole_or_not_at_all(void)
     CU_ASSERT_TRUE(f[0].key == key && !f[0].str && f[0].num == -5);
     CU_ASSERT_TRUE(f[1].key == key && f[1].str == kept && f[1].num == IO_TRACE_KEPT);
 
-    room = (io_trace_room_t){buf, buf + sizeof buf, NULL, NULL};
+    room = (io_trace_room_t){.w = buf, .end = buf + sizeof buf};
     io_trace_field_t copy[2] = {IO_TI(key, 1), IO_TS(key, text)};
     CU_ASSERT_FALSE(io_trace_room_put(&room, 8, "s", "e", 2, copy));
     CU_ASSERT_PTR_EQUAL(room.w, buf);
@@ -1306,14 +1306,49 @@ static void a_record_goes_into_the_room_whole_or_not_at_all(void)
     io_trace_field_t *many = calloc(MANY, sizeof *many);
     unsigned char *big = malloc(sizeof(io_trace_rec_t) + MANY * sizeof *many);
     CU_ASSERT_FATAL(many && big);
-    room = (io_trace_room_t){big, big + sizeof(io_trace_rec_t) + MANY * sizeof *many, NULL, NULL};
+    room = (io_trace_room_t){.w = big, .end = big + sizeof(io_trace_rec_t) + MANY * sizeof *many};
     CU_ASSERT_FALSE(io_trace_room_put(&room, 1, "s", "e", MANY, many));
     CU_ASSERT_TRUE(io_trace_room_put(&room, 1, "s", "e", MANY - 1, many));
     free(big);
     free(many);
 
-    room = (io_trace_room_t){NULL, NULL, NULL, NULL}; /* no room at all */
+    room = (io_trace_room_t){.w = NULL, .end = NULL}; /* no room at all */
     CU_ASSERT_FALSE(io_trace_room_put(&room, 1, "s", "e", 0, NULL));
+    io_trace_room_none(&room);
+    CU_ASSERT_FALSE(io_trace_room_put(&room, 1, "s", "e", 0, NULL));
+}
+
+/* io_trace's write-first way in: the record is written at w in any case
+ * (the slack takes it) and kept only if it fits and copies nothing; what
+ * is not kept comes back as the fields written, w unmoved. */
+static void a_record_written_first_is_kept_only_when_it_fits_and_copies_nothing(void)
+{
+    static io_trace_room_t room;
+    static unsigned char buf[256 + IO_TRACE_ROOM_SLACK];
+    static const char key[] = "k", kept[] = "v";
+    char text[] = "reused";
+    io_trace_field_t two[2] = {IO_TI(key, 41), IO_TK(key, kept)};
+    size_t size2 = sizeof(io_trace_rec_t) + 2 * sizeof(io_trace_field_t);
+    room.w = buf;
+    room.end = buf + size2 - 1;
+    const io_trace_field_t *back = io_trace_room_write(&room, 3, "s", "e", 2, two);
+    CU_ASSERT_PTR_EQUAL(room.w, buf);
+    CU_ASSERT_PTR_EQUAL_FATAL(back, buf + sizeof(io_trace_rec_t));
+    CU_ASSERT_TRUE(back[0].key == key && back[0].num == 41 && back[1].str == kept);
+    room.end = buf + size2;
+    CU_ASSERT_PTR_NULL(io_trace_room_write(&room, 3, "s", "e", 2, two));
+    CU_ASSERT_PTR_EQUAL(room.w, buf + size2);
+    room.end = buf + 256;
+    io_trace_field_t copy[1] = {IO_TS(key, text)};
+    back = io_trace_room_write(&room, 4, "s", "e", 1, copy);
+    CU_ASSERT_PTR_EQUAL(room.w, buf + size2);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(back);
+    CU_ASSERT_PTR_EQUAL(back[0].str, text);
+    CU_ASSERT_PTR_NULL(io_trace_room_write(&room, 5, "s", NULL, 0, NULL));
+    CU_ASSERT_PTR_EQUAL(room.w, buf + size2 + sizeof(io_trace_rec_t));
+    io_trace_room_none(&room); /* no room: written into none, never kept */
+    CU_ASSERT_PTR_NOT_NULL(io_trace_room_write(&room, 6, "s", "e", 2, two));
+    CU_ASSERT_PTR_EQUAL(room.w, room.none);
 }
 
 /* A sink that gives the loop room: counts what reaches it as calls and
@@ -1338,7 +1373,7 @@ static void roomy_attach(void *data, io_trace_room_t *room)
     r->attached++;
     r->room = room;
     room->w = r->buf;
-    room->end = r->buf + sizeof r->buf;
+    room->end = r->buf + sizeof r->buf - IO_TRACE_ROOM_SLACK; /* the slack past end */
     room->owner = r;
 }
 
@@ -1347,7 +1382,8 @@ static void roomy_detach(void *data, io_trace_room_t *room)
     struct roomy *r = data;
     r->detached++;
     r->room = NULL;
-    *room = (io_trace_room_t){NULL, NULL, NULL, NULL};
+    io_trace_room_none(room);
+    room->owner = NULL;
 }
 
 static const io_trace_rooms_t roomy_ops = {roomy_attach, roomy_detach};
@@ -1383,7 +1419,12 @@ static void a_sink_that_gives_room_gets_records_and_calls_for_the_rest(void)
     char text[8] = "abc";
     IO_TRACE(loop, "test", "copied", IO_TS("text", text));
     CU_ASSERT_EQUAL(r.calls, 1);
-    CU_ASSERT_EQUAL(roomy_records(&r, r.room->w), 2);
+    io_trace_field_t wide[IO_TRACE_ROOM_SLACK_FIELDS + 1];
+    for (size_t k = 0; k < sizeof wide / sizeof wide[0]; k++)
+        wide[k] = IO_TI("w", k);
+    io_trace(loop, "test", "wide", sizeof wide / sizeof wide[0], wide); /* the checked way */
+    CU_ASSERT_EQUAL(r.calls, 1);
+    CU_ASSERT_EQUAL(roomy_records(&r, r.room->w), 3);
     const io_trace_rec_t *rec = (const io_trace_rec_t *)(const void *)r.buf;
     CU_ASSERT_EQUAL(rec->wall_us, 1000 * IO_US_PER_S + 25);
     CU_ASSERT_STRING_EQUAL(rec->ev, "kept");
@@ -1550,6 +1591,8 @@ static CU_TestInfo io_sim_tests[] = {
      peeking_gives_the_next_draw_without_drawing_it},
     {"a_record_goes_into_the_room_whole_or_not_at_all",
      a_record_goes_into_the_room_whole_or_not_at_all},
+    {"a_record_written_first_is_kept_only_when_it_fits_and_copies_nothing",
+     a_record_written_first_is_kept_only_when_it_fits_and_copies_nothing},
     {"a_sink_that_gives_room_gets_records_and_calls_for_the_rest",
      a_sink_that_gives_room_gets_records_and_calls_for_the_rest},
     {"a_stop_ends_the_next_run_at_once_and_leaves_due_events_queued",
