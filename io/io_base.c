@@ -97,6 +97,7 @@ uint64_t io_rng_redraw(io_rng_t *rng, const io_rng_span_t *sp)
 void io_base_init(io_base_t *base, uint64_t seed)
 {
     memset(base, 0, sizeof *base);
+    io_trace_room_none(&base->room);
     io_rng_seed(&base->rng, seed);
     base->log_level = IO_LOG_INFO;
     base->log_sink = io_base_stderr_sink;
@@ -224,12 +225,72 @@ void io_format_wall(io_us_t wall_us, char buf[32])
 
 /* ---- trace --------------------------------------------------------------- */
 
+/* The sinks that give room (io_trace_room_sink); set before any loop uses
+ * them and then only read. */
+static struct {
+    io_trace_sink sink;
+    const io_trace_rooms_t *ops;
+} io_room_sinks[IO_TRACE_ROOM_SINKS];
+
+void io_trace_room_sink(io_trace_sink sink, const io_trace_rooms_t *ops)
+{
+    for (size_t i = 0; i < IO_TRACE_ROOM_SINKS; i++) {
+        if (!io_room_sinks[i].sink || io_room_sinks[i].sink == sink) {
+            io_room_sinks[i].sink = sink;
+            io_room_sinks[i].ops = ops;
+            return;
+        }
+    }
+}
+
+static const io_trace_rooms_t *io_room_ops_of(io_trace_sink sink)
+{
+    for (size_t i = 0; i < IO_TRACE_ROOM_SINKS && io_room_sinks[i].sink; i++)
+        if (io_room_sinks[i].sink == sink)
+            return io_room_sinks[i].ops;
+    return NULL;
+}
+
+static void io_room_detach(io_base_t *base)
+{
+    if (base->room.owner)
+        base->room.ops->detach(base->room.owner, &base->room);
+}
+
+/* An event io_trace_room_write wrote but did not keep, as a call: its
+ * fields are copied out first, as the sink may write where they are. */
+__attribute__((noinline)) static void io_trace_call(io_base_t *base, io_us_t wall_us,
+                                                    const char *src, const char *ev,
+                                                    size_t nfields,
+                                                    const io_trace_field_t *written)
+{
+    io_trace_field_t fields[IO_TRACE_ROOM_SLACK_FIELDS];
+    memcpy(fields, written, nfields * sizeof *fields);
+    if (base->trace_sink)
+        base->trace_sink(base->trace_data, wall_us, src, ev, nfields, fields);
+}
+
+/* The event as a record in the sink's room, else as a call. */
+static inline void io_trace_put(io_loop_t *loop, const char *src, const char *ev, size_t nfields,
+                                const io_trace_field_t *fields)
+{
+    io_base_t *base = io_base_of(loop);
+    io_us_t wall_us = io_wall_us(loop);
+    if (nfields <= IO_TRACE_ROOM_SLACK_FIELDS) {
+        const io_trace_field_t *written =
+            io_trace_room_write(&base->room, wall_us, src, ev, nfields, fields);
+        if (written)
+            io_trace_call(base, wall_us, src, ev, nfields, written);
+    } else if (!io_trace_room_put(&base->room, wall_us, src, ev, nfields, fields) &&
+               base->trace_sink) {
+        base->trace_sink(base->trace_data, wall_us, src, ev, nfields, fields);
+    }
+}
+
 void io_trace(io_loop_t *loop, const char *src, const char *ev, size_t nfields,
               const io_trace_field_t *fields)
 {
-    io_base_t *base = io_base_of(loop);
-    if (base->trace_sink)
-        base->trace_sink(base->trace_data, io_wall_us(loop), src, ev, nfields, fields);
+    io_trace_put(loop, src, ev, nfields, fields);
 }
 
 static uint64_t io_name_hash(const char *s)
@@ -294,11 +355,12 @@ void io_trace_named(io_loop_t *loop, const char *src, const char *ev, size_t nfi
         io_log(loop, IO_LOG_ERROR, src, "trace event %s lost: out of memory", ev);
         return;
     }
-    base->trace_sink(base->trace_data, io_wall_us(loop), src, name, nfields, fields);
+    io_trace_put(loop, src, name, nfields, fields);
 }
 
 void io_base_free(io_base_t *base)
 {
+    io_room_detach(base);
     for (size_t i = 0; i < base->names.cap; i++)
         free(base->names.slot[i]);
     free(base->names.slot);
@@ -308,8 +370,14 @@ void io_base_free(io_base_t *base)
 void io_set_trace_sink(io_loop_t *loop, io_trace_sink sink, void *data)
 {
     io_base_t *base = io_base_of(loop);
+    io_room_detach(base);
     base->trace_sink = sink;
     base->trace_data = data;
+    const io_trace_rooms_t *ops = sink ? io_room_ops_of(sink) : NULL;
+    if (ops) {
+        base->room.ops = ops;
+        ops->attach(data, &base->room);
+    }
 }
 
 /* A bounded writer: counts every byte it is given, stores those that fit

@@ -22,11 +22,17 @@ static inline uint64_t io_rotl(uint64_t x, int k)
     return (x << k) | (x >> (64 - k));
 }
 
+/* The value io_rng_next will return, without drawing it. */
+static inline uint64_t io_rng_peek(const io_rng_t *rng)
+{
+    return io_rotl(rng->s[1] * 5, 7) * 9;
+}
+
 /* Inline: the simulated network draws once per write. */
 static inline uint64_t io_rng_next(io_rng_t *rng)
 {
     uint64_t *s = rng->s;
-    uint64_t result = io_rotl(s[1] * 5, 7) * 9;
+    uint64_t result = io_rng_peek(rng);
     uint64_t t = s[1] << 17;
     s[2] ^= s[0];
     s[3] ^= s[1];
@@ -55,16 +61,42 @@ typedef struct io_rng_span {
 
 void io_rng_span_prepare(io_rng_span_t *sp, uint64_t span);
 
+/* How io_rng_span_mod reduces for a span: a caller drawing many values
+ * for one span picks the way once (io_rng_span_way) and passes it as a
+ * constant, so that the reduction has no branch left. */
+enum io_rng_span_way {
+    IO_SPAN_ALL,   /* span UINT64_MAX: the draw itself */
+    IO_SPAN_MASK,  /* span + 1 a power of two: the low bits */
+    IO_SPAN_MUL,   /* the reciprocal's multiply */
+    IO_SPAN_MUL_ADD /* the same, add-and-shift form */
+};
+
+static inline enum io_rng_span_way io_rng_span_way(const io_rng_span_t *sp)
+{
+    if (sp->span == UINT64_MAX)
+        return IO_SPAN_ALL;
+    if ((sp->n & sp->span) == 0)
+        return IO_SPAN_MASK;
+    return sp->add ? IO_SPAN_MUL_ADD : IO_SPAN_MUL;
+}
+
+/* x % (span + 1), for any x, the span's way given. */
+static inline uint64_t io_rng_span_mod_way(const io_rng_span_t *sp, uint64_t x,
+                                           enum io_rng_span_way way)
+{
+    if (way == IO_SPAN_ALL)
+        return x;
+    if (way == IO_SPAN_MASK)
+        return x & sp->span;
+    __extension__ uint64_t q = (uint64_t)(((unsigned __int128)sp->magic * x) >> 64);
+    q = way == IO_SPAN_MUL_ADD ? (((x - q) >> 1) + q) >> sp->shift : q >> sp->shift;
+    return x - q * sp->n;
+}
+
 /* x % (span + 1), for any x. */
 static inline uint64_t io_rng_span_mod(const io_rng_span_t *sp, uint64_t x)
 {
-    if (sp->span == UINT64_MAX)
-        return x;
-    if ((sp->n & sp->span) == 0)
-        return x & sp->span;
-    __extension__ uint64_t q = (uint64_t)(((unsigned __int128)sp->magic * x) >> 64);
-    q = sp->add ? (((x - q) >> 1) + q) >> sp->shift : q >> sp->shift;
-    return x - q * sp->n;
+    return io_rng_span_mod_way(sp, x, io_rng_span_way(sp));
 }
 
 /* The draws after one below sp->reject_below, until one is not; out of
@@ -83,6 +115,111 @@ static inline uint64_t io_rng_upto_span(io_rng_t *rng, const io_rng_span_t *sp)
  * The one helper of this header the scenario engine uses as well. */
 void io_errf(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
+/* ---- trace records -------------------------------------------------------
+ * A sink may take most events as records io_trace writes straight into its
+ * memory, without a call per event (the simulator's trace pipe,
+ * sim/tracepipe.h: a million events a year, where the call and the sink's
+ * copy cost more than the rest of an event). A record is an io_trace_rec_t
+ * followed by its nfields fields as given; records follow each other with
+ * no gap. Only an event whose string values all outlive the loop (IO_TK)
+ * and that fits the room left is written so; any other reaches the sink as
+ * a call, which may also find the room a new place. */
+typedef struct io_trace_rec {
+    io_us_t wall_us;
+    const char *src, *ev;
+    uint64_t meta; /* nfields in the low 16 bits; the bits above are the sink's */
+} io_trace_rec_t;
+
+#define IO_TRACE_REC_NFIELDS 0xffffu /* the meta bits that hold nfields */
+
+/* io_trace writes an event of up to IO_TRACE_ROOM_SLACK_FIELDS fields
+ * before it checks that it fits: a room keeps IO_TRACE_ROOM_SLACK bytes
+ * writable past w, whatever end says. */
+#define IO_TRACE_ROOM_SLACK_FIELDS 6
+#define IO_TRACE_ROOM_SLACK \
+    (sizeof(io_trace_rec_t) + IO_TRACE_ROOM_SLACK_FIELDS * sizeof(io_trace_field_t))
+
+/* The room a sink gave the loop: [w, end), w moving up as records land,
+ * and IO_TRACE_ROOM_SLACK bytes writable from w. Without room, w and end
+ * are `none` (io_trace_room_none), so a room is never copied. */
+typedef struct io_trace_room {
+    unsigned char *w, *end;
+    void *owner; /* the sink data it belongs to; NULL: the loop has none */
+    const struct io_trace_rooms *ops;
+    _Alignas(8) unsigned char none[IO_TRACE_ROOM_SLACK]; /* what is written without room */
+} io_trace_room_t;
+
+/* Makes room empty: no record fits, the slack is `none`. */
+static inline void io_trace_room_none(io_trace_room_t *room)
+{
+    room->w = room->end = room->none;
+}
+
+/* What a sink that gives room does: io_set_trace_sink installing the sink
+ * calls attach, which sets room->owner to data and gives room its room
+ * (with the slack past end); replacing the sink or freeing the loop calls
+ * detach, after which the loop writes nothing there (detach leaves room
+ * owner-less and empty). A sink that stops first detaches itself. */
+typedef struct io_trace_rooms {
+    void (*attach)(void *data, io_trace_room_t *room);
+    void (*detach)(void *data, io_trace_room_t *room);
+} io_trace_rooms_t;
+
+/* Marks sink as one that gives room (ops lives as long as the process).
+ * io_set_trace_sink only has the sink's address to go by, so the sinks
+ * that give room are known by it: at most IO_TRACE_ROOM_SINKS of them. */
+#define IO_TRACE_ROOM_SINKS 4
+void io_trace_room_sink(io_trace_sink sink, const io_trace_rooms_t *ops);
+
+/* Writes the event as a record into room if it fits and needs no copy:
+ * 1, else 0 with room unchanged (w advanced; the bytes past it may have
+ * changed). Any nfields; leaves the slack alone. */
+static inline int io_trace_room_put(io_trace_room_t *room, io_us_t wall_us, const char *src,
+                                    const char *ev, size_t nfields,
+                                    const io_trace_field_t *fields)
+{
+    size_t size = sizeof(io_trace_rec_t) + nfields * sizeof *fields;
+    /* As integers: a loop without room has two NULLs, not one array. */
+    if (nfields > IO_TRACE_REC_NFIELDS || (uintptr_t)room->end - (uintptr_t)room->w < size)
+        return 0;
+    io_trace_rec_t *rec = (io_trace_rec_t *)(void *)room->w;
+    io_trace_field_t *out = (io_trace_field_t *)(rec + 1);
+    for (size_t i = 0; i < nfields; i++) {
+        if (fields[i].str && fields[i].num != IO_TRACE_KEPT)
+            return 0;
+        out[i] = fields[i];
+    }
+    *rec = (io_trace_rec_t){wall_us, src, ev, nfields};
+    room->w += size;
+    return 1;
+}
+
+/* io_trace's way in, for nfields <= IO_TRACE_ROOM_SLACK_FIELDS: writes the
+ * record at w first (the slack takes it), then keeps it if it fits and
+ * needs no copy. NULL when kept, else the fields as written, for the
+ * sink. Inline: at an IO_TRACE call site the fields then go straight into
+ * the room, the checks of constant fields fold away and the compound
+ * literal is never built. */
+static inline const io_trace_field_t *io_trace_room_write(io_trace_room_t *room, io_us_t wall_us,
+                                                          const char *src, const char *ev,
+                                                          size_t nfields,
+                                                          const io_trace_field_t *fields)
+{
+    io_trace_rec_t *rec = (io_trace_rec_t *)(void *)room->w;
+    io_trace_field_t *out = (io_trace_field_t *)(rec + 1);
+    int kept = 1;
+    *rec = (io_trace_rec_t){wall_us, src, ev, nfields};
+    for (size_t i = 0; i < nfields; i++) {
+        out[i] = fields[i];
+        kept &= !fields[i].str || fields[i].num == IO_TRACE_KEPT;
+    }
+    size_t size = sizeof *rec + nfields * sizeof *fields;
+    if (!kept || (uintptr_t)room->end - (uintptr_t)room->w < size)
+        return out;
+    room->w += size;
+    return NULL;
+}
+
 /* The event names io_trace_named copied: open addressing over their
  * texts, each malloc'd once and kept until io_base_free. */
 typedef struct io_names {
@@ -97,14 +234,15 @@ typedef struct io_base {
     void *log_data;
     io_trace_sink trace_sink;
     void *trace_data;
+    io_trace_room_t room; /* the trace sink's room, when it gives one */
     io_names_t names;
 } io_base_t;
 
 /* Seeds the random source (splitmix64 → xoshiro256**) and installs the
  * default log sink (io_base_stderr_sink at IO_LOG_INFO), no trace sink. */
 void io_base_init(io_base_t *base, uint64_t seed);
-/* Frees what the base allocated (the copied event names); the backends'
- * io_loop_free calls it. */
+/* Frees what the base allocated (the copied event names) and detaches the
+ * trace sink's room; the backends' io_loop_free calls it. */
 void io_base_free(io_base_t *base);
 
 /* Writes "2025-12-10T14:25:00.000000Z" (27 chars + NUL) into buf. */

@@ -11,8 +11,17 @@
  *
  * The heap never has to grow from a void function: `heap_need` bounds how
  * many events can be queued at once (every timer, the loop's two signal
- * events, four control events per conn, every queued data piece), and the
- * calls that raise that bound can fail with IO_ERR_NOMEM instead. */
+ * events, four control events per conn, every data block, queued or
+ * spare), and the calls that raise that bound can fail with IO_ERR_NOMEM
+ * instead.
+ *
+ * The network's delays (latency plus a jitter draw) are drawn in batches
+ * while writes are not chunked: a batch keeps the draws' state in
+ * registers and takes the draw out of every write. A batch draws ahead of
+ * the writes, so changing the network gives the unused draws back (the
+ * random stream is replayed from the batch's start), and chunking, whose
+ * cut points come from the same stream between the delays, draws one at a
+ * time: the stream's order is what it would be drawing one per write. */
 #include "io_sim.h"
 
 #include "../io/io_base.h"
@@ -29,8 +38,8 @@
 #define SIM_PIECES_MAX 1024        /* chunking never cuts a write finer than this */
 #define SIM_CTRL_PER_CONN 4        /* SYN, reply, and one close per side */
 #define SIM_DATA_SMALL 256         /* bytes a reusable data block holds */
-#define SIM_DATA_SPARE_MAX 4096    /* spare blocks kept at most */
-#define SIM_NET_SEED_MIX 0x6e65742d73696d21ull /* "net-sim!": the network's own stream */
+#define SIM_DATA_SMALL_MAX 4096    /* small blocks kept at most, in flight or spare */
+#define SIM_DELAYS 64              /* network delays drawn in one batch */
 
 enum sim_ev_kind {
     SEV_TIMER,
@@ -54,10 +63,13 @@ struct sim_event {
 
 /* One write's piece in flight. Pieces up to SIM_DATA_SMALL bytes live in
  * blocks of that size the loop keeps for reuse (a health check's frames,
- * chunked deliveries); bigger ones are allocated to size and freed. */
+ * chunked deliveries); bigger ones are allocated to size and freed. A
+ * block holds one slot of heap_need from its allocation to its free, and
+ * its event kind and what the receiver hears are set once: a write only
+ * sets out.len. */
 struct sim_data {
-    struct sim_event ev;
-    size_t len;
+    struct sim_event ev;        /* kind SEV_DATA */
+    io_stream_event_t out;      /* IO_EV_DATA, bytes, the piece's length */
     struct sim_data *next_free; /* on the loop's list of spare blocks */
     uint8_t bytes[];
 };
@@ -92,6 +104,7 @@ struct io_stream {
     struct sim_conn *conn;
     int side;
     enum sim_stream_state state;
+    int hears; /* data arriving now reaches cb: stream_hears_update */
     uint64_t id;
     io_stream_cb cb;
     void *data;
@@ -119,7 +132,11 @@ struct io_loop {
     io_us_t start_wall_us;
     io_sim_net_t net;
     io_rng_t net_rng; /* jitter and cut points; apart from io_random_* */
-    io_rng_span_t jitter; /* net.jitter_us prepared for a draw per write */
+    io_rng_span_t jitter; /* net.jitter_us prepared for a draw per delay */
+    io_us_t delay[SIM_DELAYS]; /* a batch of delays: [next_delay, ndelays) unused */
+    unsigned next_delay, ndelays;
+    int delays_drawn;  /* each delay of the batch took one draw */
+    io_rng_t net_mark; /* net_rng before the batch's draws */
     struct sim_event *front[SIM_FRONT_MAX]; /* latest first: the next event is last */
     size_t nfront;
     struct sim_event **heap;
@@ -127,6 +144,7 @@ struct io_loop {
     uint64_t seq;
     uint64_t events_run;
     int stop;
+    io_us_t run_until; /* loop_run's bound; INT64_MIN once stopped */
     struct sim_node timers, streams, listeners;
     size_t n_timers, n_streams, n_listeners;
     struct sim_event signal_ev[2]; /* SIGINT, SIGTERM: raising twice coalesces */
@@ -135,7 +153,7 @@ struct io_loop {
     uint64_t next_stream_id;
     uint16_t next_port;
     struct sim_data *spare; /* blocks of SIM_DATA_SMALL bytes to reuse */
-    size_t nspare;
+    size_t nsmall;          /* such blocks allocated: in flight or spare */
 };
 
 /* ---- the event queue ----------------------------------------------------
@@ -314,6 +332,84 @@ static void node_del(struct sim_node *n)
     n->next->prev = n->prev;
 }
 
+/* ---- the network's delays ------------------------------------------------ */
+
+/* Latency plus a jitter draw; the draw that may be rejected goes through
+ * io_rng_upto_span, so it consumes what a draw per delay would. */
+static io_us_t net_draw_delay(io_loop_t *loop)
+{
+    io_us_t t = loop->net.latency_us;
+    if (loop->net.jitter_us > 0)
+        t += (io_us_t)io_rng_upto_span(&loop->net_rng, &loop->jitter);
+    return t;
+}
+
+/* Draws delays into the batch until it is full or a draw the span's
+ * rejection would redraw comes up (left undrawn): every delay in a batch
+ * is one draw. Returns how many; way is constant where it is inlined. */
+__attribute__((always_inline)) static inline unsigned net_draw_batch(io_loop_t *loop,
+                                                                     enum io_rng_span_way way)
+{
+    /* Copies, so that the loop keeps them in registers. */
+    const io_rng_span_t sp = loop->jitter;
+    const io_us_t latency = loop->net.latency_us;
+    io_rng_t rng = loop->net_rng;
+    unsigned n = 0;
+    for (; n < SIM_DELAYS && io_rng_peek(&rng) >= sp.reject_below; n++)
+        loop->delay[n] = latency + (io_us_t)io_rng_span_mod_way(&sp, io_rng_next(&rng), way);
+    loop->net_rng = rng;
+    return n;
+}
+
+/* Draws a batch of delays and returns its first; with chunking, only the
+ * one delay. */
+__attribute__((noinline)) static io_us_t net_delay_slow(io_loop_t *loop)
+{
+    unsigned n = 0;
+    loop->next_delay = loop->ndelays = 0;
+    if (loop->net.chunking) {
+        /* no batch: the fast write is for unchunked ones only */
+    } else if (loop->net.jitter_us == 0) {
+        for (; n < SIM_DELAYS; n++)
+            loop->delay[n] = loop->net.latency_us;
+        loop->delays_drawn = 0;
+    } else {
+        loop->net_mark = loop->net_rng;
+        loop->delays_drawn = 1;
+        /* jitter_us is an io_us_t: the span is never UINT64_MAX. */
+        switch (io_rng_span_way(&loop->jitter)) {
+        case IO_SPAN_MASK: n = net_draw_batch(loop, IO_SPAN_MASK); break;
+        case IO_SPAN_MUL: n = net_draw_batch(loop, IO_SPAN_MUL); break;
+        default: n = net_draw_batch(loop, IO_SPAN_MUL_ADD); break;
+        }
+    }
+    if (n == 0)
+        return net_draw_delay(loop);
+    loop->ndelays = n;
+    loop->next_delay = 1;
+    return loop->delay[0];
+}
+
+/* The next delay: from the batch, else the batch's refill. */
+static inline io_us_t net_delay(io_loop_t *loop)
+{
+    if (loop->next_delay < loop->ndelays)
+        return loop->delay[loop->next_delay++];
+    return net_delay_slow(loop);
+}
+
+/* Gives the batch's unused delays back: the stream is where drawing the
+ * used ones one by one would have left it. */
+static void net_return_delays(io_loop_t *loop)
+{
+    if (loop->delays_drawn && loop->next_delay < loop->ndelays) {
+        loop->net_rng = loop->net_mark;
+        for (unsigned i = 0; i < loop->next_delay; i++)
+            io_rng_next(&loop->net_rng);
+    }
+    loop->next_delay = loop->ndelays = 0;
+}
+
 /* ---- loop --------------------------------------------------------------- */
 
 /* The sim engine installs its own sink; until then lines go nowhere so a
@@ -334,7 +430,7 @@ io_loop_t *io_sim_loop_new(const io_sim_config_t *cfg)
         cfg = &def;
     io_base_init(&loop->base, cfg->seed);
     io_set_log_sink(loop, IO_LOG_INFO, sim_log_drop, NULL);
-    io_rng_seed(&loop->net_rng, cfg->seed ^ SIM_NET_SEED_MIX);
+    io_rng_seed(&loop->net_rng, cfg->seed ^ IO_SIM_NET_SEED_MIX);
     loop->start_wall_us = cfg->start_wall_us;
     io_sim_set_net(loop, &cfg->net);
     node_init(&loop->timers);
@@ -366,6 +462,7 @@ io_us_t io_wall_us(io_loop_t *loop)
 
 void io_sim_set_net(io_loop_t *loop, const io_sim_net_t *net)
 {
+    net_return_delays(loop);
     loop->net = *net;
     if (loop->net.latency_us < 0)
         loop->net.latency_us = 0;
@@ -382,6 +479,7 @@ uint64_t io_sim_events_run(const io_loop_t *loop)
 void io_loop_stop(io_loop_t *loop)
 {
     loop->stop = 1;
+    loop->run_until = INT64_MIN; /* no event is due: loop_run ends */
 }
 
 void io_loop_stats(io_loop_t *loop, io_stats_t *out)
@@ -410,14 +508,13 @@ static void conn_unref(io_loop_t *loop, struct sim_conn *c)
     free(c);
 }
 
-/* Queues ev on channel dir after a one-way delay, never before the event
- * queued on that channel last. Inlined: a write's piece is most of the
+/* Queues ev on channel dir at time t, or after the event queued on that
+ * channel last if that is later. Inlined: a write's piece is most of the
  * queue's traffic. */
-__attribute__((always_inline)) static inline void conn_send(io_loop_t *loop, struct sim_conn *c, int dir, struct sim_event *ev)
+__attribute__((always_inline)) static inline void conn_queue(io_loop_t *loop, struct sim_conn *c,
+                                                             int dir, struct sim_event *ev,
+                                                             io_us_t t)
 {
-    io_us_t t = loop->now_us + loop->net.latency_us;
-    if (loop->net.jitter_us > 0)
-        t += (io_us_t)io_rng_upto_span(&loop->net_rng, &loop->jitter);
     if (t < c->last_us[dir])
         t = c->last_us[dir];
     c->last_us[dir] = t;
@@ -425,6 +522,12 @@ __attribute__((always_inline)) static inline void conn_send(io_loop_t *loop, str
     ev->dir = dir;
     c->refs++;
     queue_push(loop, ev, t);
+}
+
+/* Queues ev on channel dir after a one-way delay. */
+static inline void conn_send(io_loop_t *loop, struct sim_conn *c, int dir, struct sim_event *ev)
+{
+    conn_queue(loop, c, dir, ev, loop->now_us + net_delay(loop));
 }
 
 static void conn_send_ctrl(io_loop_t *loop, struct sim_conn *c, int dir, struct sim_event *ev,
@@ -450,6 +553,14 @@ static io_stream_t *stream_new(io_loop_t *loop, struct sim_conn *c, int side,
     node_add(&loop->streams, &s->node);
     loop->n_streams++;
     return s;
+}
+
+/* Keeps s->hears what data_deliver asks, so that a delivery tests one
+ * word: the stream is open, has a callback, and the peer did not abort
+ * (its data in flight is dropped). Called wherever one of those changes. */
+static void stream_hears_update(io_stream_t *s)
+{
+    s->hears = s->state == SS_OPEN && s->cb && !s->conn->reset[!s->side];
 }
 
 /* Moves a stream through its states on an arriving control event (data
@@ -490,6 +601,7 @@ static int stream_step(io_stream_t *s, const struct sim_event *ev, io_stream_eve
         return 0;
     }
     s->state = next;
+    stream_hears_update(s);
     return s->cb != NULL;
 }
 
@@ -519,8 +631,7 @@ int io_connect(io_loop_t *loop, const char *host, uint16_t port, io_stream_cb cb
         return IO_ERR_NOMEM;
     }
     c->port = port;
-    s->cb = cb;
-    s->data = data;
+    io_stream_set_cb(s, cb, data);
     conn_send_ctrl(loop, c, 0, &c->syn, SEV_SYN);
     *out = s;
     return 0;
@@ -548,28 +659,43 @@ void io_stream_set_cb(io_stream_t *stream, io_stream_cb cb, void *data)
 {
     stream->cb = cb;
     stream->data = data;
+    stream_hears_update(stream);
 }
 
-/* A block for a piece of len bytes, NULL when out of memory. */
+/* A block for a piece of len bytes, its out.len set, NULL when out of
+ * memory. */
 static struct sim_data *data_new(io_loop_t *loop, size_t len)
 {
     struct sim_data *d = loop->spare;
-    if (len > SIM_DATA_SMALL || !d)
-        return malloc(sizeof *d + (len > SIM_DATA_SMALL ? len : SIM_DATA_SMALL));
-    loop->spare = d->next_free;
-    loop->nspare--;
+    if (len <= SIM_DATA_SMALL && d) {
+        loop->spare = d->next_free;
+    } else if (heap_reserve(loop, 1) != 0) {
+        return NULL;
+    } else if (!(d = malloc(sizeof *d + (len > SIM_DATA_SMALL ? len : SIM_DATA_SMALL)))) {
+        loop->heap_need--;
+        return NULL;
+    } else {
+        d->ev.kind = SEV_DATA;
+        d->out = (io_stream_event_t){IO_EV_DATA, d->bytes, 0, 0};
+        loop->nsmall += len <= SIM_DATA_SMALL;
+    }
+    d->out.len = len;
     return d;
 }
 
+/* Keeps a small block for reuse, unless more than SIM_DATA_SMALL_MAX
+ * are about (after a burst): counting the blocks rather than the spares
+ * leaves the common write and delivery without a count to keep. */
 static void data_free(io_loop_t *loop, struct sim_data *d)
 {
-    if (d->len > SIM_DATA_SMALL || loop->nspare == SIM_DATA_SPARE_MAX) {
-        free(d);
+    if (d->out.len <= SIM_DATA_SMALL && loop->nsmall <= SIM_DATA_SMALL_MAX) {
+        d->next_free = loop->spare;
+        loop->spare = d;
         return;
     }
-    d->next_free = loop->spare;
-    loop->spare = d;
-    loop->nspare++;
+    loop->nsmall -= d->out.len <= SIM_DATA_SMALL;
+    loop->heap_need--;
+    free(d);
 }
 
 /* Cuts len bytes into piece sizes: a whole write, or pieces no bigger than
@@ -623,16 +749,14 @@ static inline void copy_piece(uint8_t *dst, const uint8_t *src, size_t len)
     }
 }
 
-/* Fills piece d with its d->len bytes from p and queues it on channel dir;
- * its heap slot is reserved. */
-__attribute__((always_inline)) static inline void data_send(io_loop_t *loop, struct sim_conn *c,
-                                                            int dir, struct sim_data *d,
-                                                            const uint8_t *p)
+/* Fills piece d with its out.len bytes from p and counts them on channel
+ * dir, before it is queued there. */
+__attribute__((always_inline)) static inline void data_fill(struct sim_conn *c, int dir,
+                                                            struct sim_data *d, const uint8_t *p)
 {
-    d->ev.kind = SEV_DATA;
-    copy_piece(d->bytes, p, d->len);
-    c->pending[dir] += d->len;
-    conn_send(loop, c, dir, &d->ev);
+    size_t len = d->out.len; /* read once: the copy may alias it */
+    copy_piece(d->bytes, p, len);
+    c->pending[dir] += len;
 }
 
 /* Queues the n pieces of one chunked write on channel dir, all or none: 0
@@ -643,12 +767,11 @@ static int conn_send_pieces(io_loop_t *loop, struct sim_conn *c, int dir, const 
     struct sim_data *head = NULL, **tail = &head;
     size_t made = 0;
     for (struct sim_data *d; made < n && (d = data_new(loop, sizes[made])); made++) {
-        d->len = sizes[made];
         d->next_free = NULL;
         *tail = d;
         tail = &d->next_free;
     }
-    if (made < n || heap_reserve(loop, n) != 0) {
+    if (made < n) {
         while (head) {
             struct sim_data *d = head;
             head = d->next_free;
@@ -658,8 +781,9 @@ static int conn_send_pieces(io_loop_t *loop, struct sim_conn *c, int dir, const 
     }
     for (struct sim_data *d = head, *next; d; d = next) {
         next = d->next_free;
-        data_send(loop, c, dir, d, p);
-        p += d->len;
+        data_fill(c, dir, d, p);
+        conn_send(loop, c, dir, &d->ev);
+        p += d->out.len;
     }
     return 0;
 }
@@ -671,12 +795,8 @@ static int conn_send_whole(io_loop_t *loop, struct sim_conn *c, int dir, const u
     struct sim_data *d = data_new(loop, len);
     if (!d)
         return IO_ERR_NOMEM;
-    d->len = len;
-    if (heap_reserve(loop, 1) != 0) {
-        data_free(loop, d);
-        return IO_ERR_NOMEM;
-    }
-    data_send(loop, c, dir, d, p);
+    data_fill(c, dir, d, p);
+    conn_send(loop, c, dir, &d->ev);
     return 0;
 }
 
@@ -690,19 +810,23 @@ static int conn_send_chunked(io_loop_t *loop, struct sim_conn *c, int dir, const
     return conn_send_pieces(loop, c, dir, p, sizes, n);
 }
 
-/* Every write io_stream_write does not take itself. */
+/* Every write io_stream_write does not take itself; an empty one sends
+ * nothing. */
 __attribute__((noinline)) static int conn_send_slow(io_loop_t *loop, struct sim_conn *c, int dir,
                                                     const uint8_t *p, size_t len)
 {
+    if (len == 0)
+        return 0;
     if (loop->net.chunking)
         return conn_send_chunked(loop, c, dir, p, len);
     return conn_send_whole(loop, c, dir, p, len);
 }
 
-/* The common write - unchunked, at most SIM_COPY_INLINE_MAX bytes, a spare
- * block at hand and the heap's room already there - is taken here whole:
- * nothing in it calls out (a push that spills from the front is a tail
- * call), so it needs no stack frame. Anything else goes to conn_send_slow. */
+/* The common write - 1 to SIM_COPY_INLINE_MAX bytes, a spare block (and
+ * so its heap slot) at hand and a delay left in the batch (so unchunked) -
+ * is taken here whole: nothing in it calls out (a push that spills from
+ * the front is a tail call). Anything else, an empty write too, goes to
+ * conn_send_slow. */
 int io_stream_write(io_stream_t *stream, const void *data, size_t len)
 {
     struct sim_conn *c = stream->conn;
@@ -711,18 +835,16 @@ int io_stream_write(io_stream_t *stream, const void *data, size_t len)
         return IO_ERR_CLOSED;
     if (len > IO_STREAM_BUFFER_MAX - c->pending[dir])
         return IO_ERR_NOBUFS;
-    if (len == 0)
-        return 0;
     io_loop_t *loop = stream->loop;
     struct sim_data *d = loop->spare;
-    if (loop->net.chunking || len > SIM_COPY_INLINE_MAX || !d ||
-        loop->heap_need == loop->heap_cap)
+    unsigned next = loop->next_delay;
+    if (len - 1 >= SIM_COPY_INLINE_MAX || !d || next == loop->ndelays) /* len 0 wraps */
         return conn_send_slow(loop, c, dir, data, len);
     loop->spare = d->next_free;
-    loop->nspare--;
-    loop->heap_need++;
-    d->len = len;
-    data_send(loop, c, dir, d, data);
+    d->out.len = len;
+    data_fill(c, dir, d, data);
+    loop->next_delay = next + 1;
+    conn_queue(loop, c, dir, &d->ev, loop->now_us + loop->delay[next]);
     return 0;
 }
 
@@ -752,8 +874,11 @@ void io_stream_close(io_stream_t *stream, enum io_close_how how)
     struct sim_conn *c = stream->conn;
     int dir = stream->side;
     if (stream_writable(stream)) {
-        if (how == IO_CLOSE_RST)
+        if (how == IO_CLOSE_RST) {
             c->reset[dir] = 1;
+            if (c->end[!dir])
+                stream_hears_update(c->end[!dir]);
+        }
         conn_send_ctrl(stream->loop, c, dir, &c->close[dir],
                        how == IO_CLOSE_RST ? SEV_RST : SEV_FIN);
     }
@@ -855,10 +980,9 @@ void io_timer_start(io_timer_t *timer, io_us_t delay_us)
         timer_restart(timer, delay_us);
         return;
     }
-    if (delay_us < 0)
-        delay_us = 0;
-    if (delay_us > INT64_MAX - loop->now_us)
-        delay_us = INT64_MAX - loop->now_us;
+    io_us_t room = INT64_MAX - loop->now_us; /* now_us >= 0: room >= 0 */
+    if ((uint64_t)delay_us > (uint64_t)room) /* negative, or past the end of time */
+        delay_us = delay_us < 0 ? 0 : room;
     queue_push(loop, &timer->ev, loop->now_us + delay_us);
 }
 
@@ -905,14 +1029,12 @@ void io_sim_raise_signal(io_loop_t *loop, enum io_signal sig)
 /* ---- running ------------------------------------------------------------ */
 
 /* Gives back what a delivered or dropped data piece holds: its bytes'
- * count on the channel, its heap slot, its block and its reference on the
- * conn. */
+ * count on the channel, its block and its reference on the conn. */
 __attribute__((always_inline)) static inline void data_release(io_loop_t *loop,
                                                                struct sim_data *d)
 {
     struct sim_conn *c = d->ev.conn;
-    c->pending[d->ev.dir] -= d->len;
-    loop->heap_need--;
+    c->pending[d->ev.dir] -= d->out.len;
     data_free(loop, d);
     conn_unref(loop, c);
 }
@@ -928,15 +1050,13 @@ static void event_release(io_loop_t *loop, struct sim_event *ev)
 }
 
 /* A data piece arrived: the stream it is addressed to hears of it if it is
- * still there, open, and the sender did not abort meanwhile. */
+ * still there, open, and the sender did not abort meanwhile (s->hears). */
 static void data_deliver(io_loop_t *loop, struct sim_data *d)
 {
     struct sim_conn *c = d->ev.conn;
     io_stream_t *s = c->end[!d->ev.dir];
-    if (s && s->state == SS_OPEN && s->cb && !c->reset[d->ev.dir]) {
-        io_stream_event_t out = {IO_EV_DATA, d->bytes, d->len, 0};
-        s->cb(s, &out, s->data);
-    }
+    if (s && s->hears)
+        s->cb(s, &d->out, s->data);
     data_release(loop, d);
 }
 
@@ -977,11 +1097,12 @@ static inline void event_run(io_loop_t *loop, struct sim_event *ev)
     }
 }
 
-/* Takes the next event off the queue if it is due at or before until_us;
- * NULL when none is. The next event is the front's last, or the heap's
- * root when the front is empty. */
-static inline struct sim_event *queue_pop_due(io_loop_t *loop, io_us_t until_us)
+/* Takes the next event off the queue if it is due at or before
+ * loop->run_until; NULL when none is. The next event is the front's last,
+ * or the heap's root when the front is empty. */
+static inline struct sim_event *queue_pop_due(io_loop_t *loop)
 {
+    io_us_t until_us = loop->run_until;
     struct sim_event *ev;
     if (loop->nfront > 0) {
         ev = loop->front[loop->nfront - 1];
@@ -999,11 +1120,14 @@ static inline struct sim_event *queue_pop_due(io_loop_t *loop, io_us_t until_us)
 }
 
 /* Runs events in (time, seq) order while they are due at or before
- * until_us (INT64_MAX: all of them). Returns 1 if io_loop_stop ended it. */
+ * until_us (INT64_MAX: all of them). Returns 1 if io_loop_stop ended it.
+ * A stop moves the bound before every event, so that the loop tests only
+ * the next event's time. */
 static int loop_run(io_loop_t *loop, io_us_t until_us)
 {
     struct sim_event *ev;
-    while (!loop->stop && (ev = queue_pop_due(loop, until_us))) {
+    loop->run_until = loop->stop ? INT64_MIN : until_us;
+    while ((ev = queue_pop_due(loop))) {
         loop->now_us = ev->time_us;
         loop->events_run++;
         event_run(loop, ev);

@@ -22,6 +22,13 @@ typedef struct io_sim_config {
     io_sim_net_t net;
 } io_sim_config_t;
 
+/* The network draws its jitter and cut points from a stream of its own,
+ * seeded with the loop's seed ^ IO_SIM_NET_SEED_MIX ("net-sim!"), so that
+ * they leave io_random_* alone: one draw per delivery delay (every data
+ * piece and control event, in the order they are sent), and a write's
+ * cut points just before its pieces' delays. */
+#define IO_SIM_NET_SEED_MIX 0x6e65742d73696d21ull
+
 /* Default network: 200 us latency, no jitter, no chunking. */
 #define IO_SIM_NET_DEFAULT ((io_sim_net_t){200, 0, 0})
 

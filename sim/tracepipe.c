@@ -4,17 +4,25 @@
  * a spare; the pipe's thread records the queued blocks' events in order and
  * gives the blocks back as spares. One mutex guards the queue and the
  * spares, and a block changes hands whole, so the lock is taken once per
- * few hundred events. The blocks in flight are few and small enough to
+ * few thousand events. The blocks in flight are few and small enough to
  * stay in cache.
  *
- * A record: a tp_head; its fields as io_trace_field_t; when it has IO_TS
- * values, the addresses the emitter passed for its string values (the
- * recorder's caches key by them) and copies of the IO_TS texts, which the
- * fields then point at. src,
- * ev, keys and IO_TK values outlive the loop (io.h), so they travel as
- * pointers. A block never moves, so the pointers into it hold until it is
- * reused. */
+ * The free part of the current block is an io_trace_room_t (io_base.h):
+ * the pipe's own while no loop holds it, else the loop's, into which
+ * io_trace writes most events itself, as io_trace_rec_t records, without
+ * calling tp_sink. tp_sink takes the rest: those that need a copy and
+ * those that do not fit the block.
+ *
+ * A record: an io_trace_rec_t; its fields as io_trace_field_t; when it has
+ * IO_TS values (TP_COPIED in meta, its size in meta's high half), the
+ * addresses the emitter passed for its string values (the recorder's caches
+ * key by them) and copies of the IO_TS texts, which the fields then point
+ * at. src, ev, keys and IO_TK values outlive the loop (io.h), so they
+ * travel as pointers. A block never moves, so the pointers into it hold
+ * until it is reused. */
 #include "tracepipe.h"
+
+#include "../io/io_base.h"
 
 #include <pthread.h>
 #include <stdalign.h>
@@ -26,24 +34,20 @@
 #define TP_BLOCK_BYTES ((size_t)256 * 1024) /* a handover (a futex wake) per ~3,000 events */
 #define TP_BLOCKS_MAX 8 /* standard blocks in flight: 2 MiB */
 #define TP_ALIGN 8       /* every record starts on a pointer boundary */
+#define TP_COPIED ((uint64_t)1 << 16) /* meta: the record holds copies */
+#define TP_SIZE_SHIFT 32               /* meta: where a copying record's size is */
 
 typedef struct tp_block {
     struct tp_block *next;
-    size_t used, cap;
+    size_t used, cap; /* used: set when the block is queued */
     alignas(TP_ALIGN) unsigned char data[];
 } tp_block_t;
 
-typedef struct tp_head {
-    io_us_t wall_us;
-    const char *src, *ev;
-    uint32_t size;    /* the record's bytes, a multiple of TP_ALIGN */
-    uint16_t nfields;
-    uint16_t copied;  /* it holds copies and their addresses */
-} tp_head_t;
-
 struct tp_pipe {
     tr_recorder_t *rec;
-    tp_block_t *cur; /* being filled; only the run's thread touches it */
+    tp_block_t *cur;       /* being filled; only the run's thread touches it */
+    io_trace_room_t *room; /* cur's free part: &own, or a loop's room */
+    io_trace_room_t own;
     pthread_mutex_t lock;
     pthread_cond_t queued, freed;
     tp_block_t *head, *tail; /* queued, oldest first */
@@ -59,11 +63,17 @@ struct tp_pipe {
 static void tp_record_block(tr_recorder_t *rec, const tp_block_t *b)
 {
     for (size_t off = 0; off < b->used;) {
-        const tp_head_t *h = (const tp_head_t *)(b->data + off);
+        const io_trace_rec_t *h = (const io_trace_rec_t *)(const void *)(b->data + off);
+        size_t nfields = h->meta & IO_TRACE_REC_NFIELDS;
         const io_trace_field_t *fields = (const io_trace_field_t *)(h + 1);
-        const char *const *str_at = (const char *const *)(fields + h->nfields);
-        tr_record(rec, h->wall_us, h->src, h->ev, h->nfields, fields, h->copied ? str_at : NULL);
-        off += h->size;
+        const char *const *str_at = NULL;
+        size_t size = sizeof *h + nfields * sizeof *fields;
+        if (h->meta & TP_COPIED) {
+            str_at = (const char *const *)(fields + nfields);
+            size = (size_t)(h->meta >> TP_SIZE_SHIFT);
+        }
+        tr_record(rec, h->wall_us, h->src, h->ev, nfields, fields, str_at);
+        off += size;
     }
 }
 
@@ -87,7 +97,6 @@ static void *tp_main(void *arg)
         if (b->cap > TP_BLOCK_BYTES) {
             free(b); /* an outsize block held one big event */
         } else {
-            b->used = 0;
             b->next = p->spares;
             p->spares = b;
             pthread_cond_signal(&p->freed);
@@ -99,9 +108,10 @@ static void *tp_main(void *arg)
 
 /* ---- the run's thread --------------------------------------------------- */
 
+/* A block of cap bytes, and the slack a room keeps past its end. */
 static tp_block_t *tp_block_new(size_t cap)
 {
-    tp_block_t *b = malloc(sizeof *b + cap);
+    tp_block_t *b = malloc(sizeof *b + cap + IO_TRACE_ROOM_SLACK);
     if (b)
         *b = (tp_block_t){NULL, 0, cap};
     return b;
@@ -119,24 +129,38 @@ static void tp_queue_locked(tp_pipe_t *p, tp_block_t *b)
     pthread_cond_signal(&p->queued);
 }
 
+/* Makes b current (NULL: none), its room all free. */
+static void tp_set_cur(tp_pipe_t *p, tp_block_t *b)
+{
+    p->cur = b;
+    if (!b) {
+        io_trace_room_none(p->room);
+        return;
+    }
+    p->room->w = b->data;
+    p->room->end = b->data + b->cap;
+}
+
 /* Queues the current block and makes one with room for size bytes current:
  * a spare, a new one while under TP_BLOCKS_MAX, else the next one the
  * pipe's thread frees; an outsize one for a single big event. NULL when out
  * of memory. */
 static tp_block_t *tp_next_block(tp_pipe_t *p, size_t size)
 {
-    tp_block_t *b = NULL;
+    tp_block_t *b = NULL, *cur = p->cur;
     pthread_mutex_lock(&p->lock);
-    if (p->cur && p->cur->used > 0) {
-        tp_queue_locked(p, p->cur);
-    } else if (p->cur) { /* empty, so standard: only a big event makes an outsize one */
-        p->cur->next = p->spares;
-        p->spares = p->cur;
+    if (cur && p->room->w != cur->data) {
+        cur->used = (size_t)(p->room->w - cur->data);
+        tp_queue_locked(p, cur);
+    } else if (cur) { /* empty, so standard: only a big event makes an outsize one */
+        cur->next = p->spares;
+        p->spares = cur;
     }
-    p->cur = NULL;
     if (size > TP_BLOCK_BYTES) {
         pthread_mutex_unlock(&p->lock);
-        return p->cur = tp_block_new(size);
+        b = tp_block_new(size);
+        tp_set_cur(p, b);
+        return b;
     }
     while (!p->spares && p->nblocks >= TP_BLOCKS_MAX)
         pthread_cond_wait(&p->freed, &p->lock);
@@ -147,7 +171,8 @@ static tp_block_t *tp_next_block(tp_pipe_t *p, size_t size)
         p->nblocks++;
     }
     pthread_mutex_unlock(&p->lock);
-    return p->cur = b;
+    tp_set_cur(p, b);
+    return b;
 }
 
 /* Whether field f's text must travel as a copy. */
@@ -164,20 +189,25 @@ static __attribute__((noinline)) void tp_put_slow(tp_pipe_t *p, io_us_t wall_us,
     size_t texts = 0;
     for (size_t i = 0; i < nfields; i++)
         texts += tp_copied(&fields[i]) ? strlen(fields[i].str) + 1 : 0;
-    size_t size = sizeof(tp_head_t) + nfields * sizeof *fields;
+    size_t size = sizeof(io_trace_rec_t) + nfields * sizeof *fields;
     if (texts)
         size += nfields * sizeof(char *) + texts;
     size = (size + TP_ALIGN - 1) & ~(size_t)(TP_ALIGN - 1);
-    tp_block_t *b = p->cur;
-    if (nfields > UINT16_MAX || ((!b || b->cap - b->used < size) && !(b = tp_next_block(p, size)))) {
+    io_trace_room_t *room = p->room;
+    if (nfields > IO_TRACE_REC_NFIELDS || size > UINT32_MAX ||
+        ((uintptr_t)room->end - (uintptr_t)room->w < size && !tp_next_block(p, size))) {
         p->lost = 1;
         return;
     }
-    tp_head_t *h = (tp_head_t *)(b->data + b->used);
+    io_trace_rec_t *h = (io_trace_rec_t *)(void *)room->w;
     io_trace_field_t *out = (io_trace_field_t *)(h + 1);
-    *h = (tp_head_t){wall_us, src, ev, (uint32_t)size, (uint16_t)nfields, texts != 0};
-    memcpy(out, fields, nfields * sizeof *fields);
-    b->used += size;
+    uint64_t meta = nfields;
+    if (texts)
+        meta |= TP_COPIED | (uint64_t)size << TP_SIZE_SHIFT;
+    *h = (io_trace_rec_t){wall_us, src, ev, meta};
+    if (nfields) /* IO_TRACE0 passes no array */
+        memcpy(out, fields, nfields * sizeof *fields);
+    room->w += size;
     if (!texts)
         return;
     const char **str_at = (const char **)(out + nfields);
@@ -195,24 +225,49 @@ static __attribute__((noinline)) void tp_put_slow(tp_pipe_t *p, io_us_t wall_us,
 void tp_sink(void *data, io_us_t wall_us, const char *src, const char *ev, size_t nfields,
              const io_trace_field_t *fields)
 {
-    /* Most events copy nothing and fit the current block: fields as given. */
     tp_pipe_t *p = data;
-    size_t size = sizeof(tp_head_t) + nfields * sizeof *fields;
-    tp_block_t *b = p->cur;
-    if (!b || b->cap - b->used < size || nfields > UINT16_MAX)
-        goto slow;
-    tp_head_t *h = (tp_head_t *)(b->data + b->used);
-    io_trace_field_t *out = (io_trace_field_t *)(h + 1);
-    for (size_t i = 0; i < nfields; i++) {
-        if (tp_copied(&fields[i]))
-            goto slow;
-        out[i] = fields[i];
+    if (!io_trace_room_put(p->room, wall_us, src, ev, nfields, fields))
+        tp_put_slow(p, wall_us, src, ev, nfields, fields);
+}
+
+/* A loop takes the room: its io_trace writes there from now on. A pipe
+ * holds one room at a time, so a second loop takes it from the first. */
+static void tp_attach(void *data, io_trace_room_t *room);
+
+/* Moves the room's state from one io_trace_room_t to another: the current
+ * block's free part, or none. */
+static void tp_move_room(const tp_pipe_t *p, io_trace_room_t *to, const io_trace_room_t *from)
+{
+    if (!p->cur) {
+        io_trace_room_none(to);
+        return;
     }
-    *h = (tp_head_t){wall_us, src, ev, (uint32_t)size, (uint16_t)nfields, 0};
-    b->used += size;
-    return;
-slow:
-    tp_put_slow(p, wall_us, src, ev, nfields, fields);
+    to->w = from->w;
+    to->end = from->end;
+}
+
+/* The room comes back to the pipe. */
+static void tp_detach(void *data, io_trace_room_t *room)
+{
+    tp_pipe_t *p = data;
+    tp_move_room(p, &p->own, room);
+    io_trace_room_none(room);
+    room->owner = NULL;
+    room->ops = NULL;
+    p->room = &p->own;
+}
+
+static const io_trace_rooms_t tp_rooms = {tp_attach, tp_detach};
+
+static void tp_attach(void *data, io_trace_room_t *room)
+{
+    tp_pipe_t *p = data;
+    if (p->room != &p->own)
+        tp_detach(p, p->room);
+    tp_move_room(p, room, &p->own);
+    room->owner = p;
+    room->ops = &tp_rooms;
+    p->room = room;
 }
 
 int tp_start(tr_recorder_t *rec, tp_pipe_t **out, char *err, size_t errlen)
@@ -224,6 +279,8 @@ int tp_start(tr_recorder_t *rec, tp_pipe_t **out, char *err, size_t errlen)
         return IO_ERR_NOMEM;
     }
     p->rec = rec;
+    io_trace_room_none(&p->own);
+    p->room = &p->own;
     int rc = pthread_mutex_init(&p->lock, NULL);
     if (rc == 0 && (rc = pthread_cond_init(&p->queued, NULL)) != 0)
         pthread_mutex_destroy(&p->lock);
@@ -241,6 +298,7 @@ int tp_start(tr_recorder_t *rec, tp_pipe_t **out, char *err, size_t errlen)
         free(p);
         return IO_ERR_SYS;
     }
+    io_trace_room_sink(tp_sink, &tp_rooms);
     *out = p;
     return 0;
 }
@@ -249,11 +307,15 @@ void tp_finish(tp_pipe_t *p)
 {
     if (!p)
         return;
+    if (p->room != &p->own)
+        tp_detach(p, p->room);
     pthread_mutex_lock(&p->lock);
-    if (p->cur && p->cur->used > 0)
+    if (p->cur && p->own.w != p->cur->data) {
+        p->cur->used = (size_t)(p->own.w - p->cur->data);
         tp_queue_locked(p, p->cur);
-    else
+    } else {
         free(p->cur);
+    }
     p->cur = NULL;
     p->closing = 1;
     pthread_cond_signal(&p->queued);

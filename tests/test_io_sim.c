@@ -696,6 +696,157 @@ static void jitter_never_reorders_bytes(void)
     pair_close(&p);
 }
 
+/* ---- the network's delays, drawn in batches ------------------------------ */
+
+/* A delay's jitter as the network draws it: no draw without jitter. */
+static io_us_t jitter_of(io_rng_t *ref, uint64_t jitter)
+{
+    return jitter ? (io_us_t)io_rng_upto(ref, jitter) : 0;
+}
+
+/* The network's stream as io_sim.h describes it, past the two delays of
+ * pair_open's handshake (SYN, then the reply). */
+static void net_reference(io_rng_t *ref, uint64_t seed, uint64_t jitter)
+{
+    io_rng_seed(ref, seed ^ IO_SIM_NET_SEED_MIX);
+    jitter_of(ref, jitter);
+    jitter_of(ref, jitter);
+}
+
+/* Writes n one-byte messages at the current time, all in flight at once,
+ * runs them in and checks each arrived a latency plus its own draw later,
+ * or with the one before when that is later (the channel is FIFO). */
+static void burst_arrives_as_drawn(struct pair *p, io_rng_t *ref, uint64_t jitter, int n)
+{
+    io_us_t t = io_now_us(p->loop), last = 0;
+    int first = p->server.n, wrong = 0;
+    for (int w = 0; w < n; w++)
+        CU_ASSERT_EQUAL_FATAL(io_stream_write(p->client.stream, "x", 1), 0);
+    io_loop_run(p->loop);
+    CU_ASSERT_EQUAL_FATAL(p->server.n, first + n);
+    for (int w = 0; w < n; w++) {
+        io_us_t want = t + LAT + jitter_of(ref, jitter);
+        last = want > last ? want : last;
+        wrong += p->server.at[first + w] != last;
+    }
+    CU_ASSERT_EQUAL(wrong, 0);
+}
+
+/* Writes n messages one at a time, each arriving before the next is
+ * written: each arrives a latency plus its own draw after it was written. */
+static void writes_arrive_as_drawn(struct pair *p, io_rng_t *ref, uint64_t jitter, int n)
+{
+    int wrong = 0;
+    for (int w = 0; w < n; w++) {
+        io_us_t t = io_now_us(p->loop);
+        CU_ASSERT_EQUAL_FATAL(io_stream_write(p->client.stream, "y", 1), 0);
+        io_loop_run(p->loop);
+        wrong += p->server.at[p->server.n - 1] != t + LAT + jitter_of(ref, jitter);
+    }
+    CU_ASSERT_EQUAL(wrong, 0);
+}
+
+/* Delays come in batches of 64 draws, but each delay is the one a draw
+ * per delay gives, in every way a span reduces (the mask, both forms of
+ * the reciprocal), across batch ends, and where a quarter of the draws
+ * are rejected (a span just past 2^62): a batch ends before such a draw. */
+static void batched_delays_are_one_bounded_draw_each(void)
+{
+    const uint64_t jitters[] = {1000, 1023, 5000, (UINT64_C(1) << 62) + 1};
+    const enum io_rng_span_way ways[] = {IO_SPAN_MUL_ADD, IO_SPAN_MASK, IO_SPAN_MUL, IO_SPAN_MUL};
+    for (size_t k = 0; k < sizeof jitters / sizeof jitters[0]; k++) {
+        uint64_t j = jitters[k];
+        io_rng_span_t sp;
+        io_rng_span_prepare(&sp, j);
+        CU_ASSERT_EQUAL(io_rng_span_way(&sp), ways[k]);
+        /* Past 2^62 the clock would overflow in a few rounds: one burst
+         * after a handshake without jitter, and closes without it. */
+        int huge = j > 100000;
+        struct pair p;
+        pair_open(&p, new_loop(40 + k, (io_sim_net_t){LAT, huge ? 0 : (io_us_t)j, 0}));
+        io_rng_t ref;
+        net_reference(&ref, 40 + k, huge ? 0 : j);
+        if (huge)
+            io_sim_set_net(p.loop, &(io_sim_net_t){LAT, (io_us_t)j, 0});
+        else
+            writes_arrive_as_drawn(&p, &ref, j, 150);
+        burst_arrives_as_drawn(&p, &ref, j, 300);
+        io_sim_set_net(p.loop, &IO_SIM_NET_DEFAULT);
+        pair_close(&p);
+    }
+}
+
+/* Changing the network mid-batch gives the batch's unused draws back: the
+ * next delays continue the stream where one draw per delay would have
+ * left it, for a new span, through a spell without jitter (which draws
+ * nothing), and when the old network comes back. */
+static void set_net_mid_batch_gives_the_unused_draws_back(void)
+{
+    struct pair p;
+    pair_open(&p, new_loop(77, (io_sim_net_t){LAT, 1000, 0}));
+    io_rng_t ref;
+    net_reference(&ref, 77, 1000);
+    writes_arrive_as_drawn(&p, &ref, 1000, 10); /* 12 of a batch of 64 used */
+    io_sim_set_net(p.loop, &(io_sim_net_t){LAT, 5000, 0});
+    writes_arrive_as_drawn(&p, &ref, 5000, 70);
+    burst_arrives_as_drawn(&p, &ref, 5000, 5);
+    io_sim_set_net(p.loop, &(io_sim_net_t){LAT, 0, 0});
+    writes_arrive_as_drawn(&p, &ref, 0, 100); /* no jitter: no draw */
+    io_sim_set_net(p.loop, &(io_sim_net_t){LAT, 1000, 0});
+    writes_arrive_as_drawn(&p, &ref, 1000, 3);
+    io_sim_set_net(p.loop, &(io_sim_net_t){LAT, 1000, 0}); /* the same net again */
+    writes_arrive_as_drawn(&p, &ref, 1000, 3);
+    pair_close(&p);
+}
+
+/* Chunking turned on while a batch of delays is drawn: later writes are
+ * cut (none takes the batch's quick path), and turning it off again
+ * brings whole writes back. */
+static void chunking_turned_on_mid_batch_cuts_the_writes_after_it(void)
+{
+    struct pair p;
+    int bytewise;
+    pair_open(&p, new_loop(7, (io_sim_net_t){LAT, 300, 0}));
+    CU_ASSERT_EQUAL(send_messages(&p, 5, &bytewise), 0);
+    io_sim_set_net(p.loop, &(io_sim_net_t){LAT, 300, 1});
+    CU_ASSERT_TRUE(send_messages(&p, 100, &bytewise) > 20);
+    io_sim_set_net(p.loop, &(io_sim_net_t){LAT, 0, 1});
+    CU_ASSERT_TRUE(send_messages(&p, 100, &bytewise) > 20);
+    io_sim_set_net(p.loop, &(io_sim_net_t){LAT, 0, 0});
+    int before = p.server.n;
+    CU_ASSERT_EQUAL(send_messages(&p, 50, &bytewise), 0);
+    CU_ASSERT_EQUAL(p.server.n, before + 50);
+    pair_close(&p);
+}
+
+/* What a reader hears of a piece is set up once per block: kind, bytes,
+ * length and status are right for blocks reused after pieces of other
+ * lengths, and for a block made to size for a big piece. */
+static void every_data_event_carries_its_own_length_and_no_status(void)
+{
+    struct pair p;
+    pair_open(&p, new_loop(3, IO_SIM_NET_DEFAULT));
+    static uint8_t big[300];
+    fill(big, sizeof big, 9);
+    const size_t sizes[] = {32, 1, 300, 17, 256, 2};
+    for (int round = 0; round < 2; round++)
+        for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++)
+            CU_ASSERT_EQUAL(io_stream_write(p.client.stream, big, sizes[k]), 0);
+    io_loop_run(p.loop);
+    CU_ASSERT_EQUAL_FATAL(p.server.n, 12);
+    for (int i = 0; i < 12; i++) {
+        CU_ASSERT_EQUAL(p.server.kind[i], IO_EV_DATA);
+        CU_ASSERT_EQUAL(p.server.len[i], sizes[i % 6]);
+        CU_ASSERT_EQUAL(p.server.status[i], 0);
+    }
+    size_t off = 0;
+    for (int i = 0; i < 12; i++) {
+        CU_ASSERT_EQUAL(memcmp(p.server.bytes + off, big, sizes[i % 6]), 0);
+        off += sizes[i % 6];
+    }
+    pair_close(&p);
+}
+
 /* ---- FIN, RST, closing from callbacks ----------------------------------- */
 
 static void fin_delivers_pending_data_then_eof(void)
@@ -1099,6 +1250,278 @@ static void handle_counts_return_to_zero(void)
     pair_close(&p); /* asserts all three are back to zero */
 }
 
+/* ---- trace records written into a sink's room ---------------------------- */
+
+/* io_rng_peek is the next draw, and drawing nothing. */
+static void peeking_gives_the_next_draw_without_drawing_it(void)
+{
+    io_rng_t a, b;
+    io_rng_seed(&a, 5);
+    io_rng_seed(&b, 5);
+    int wrong = 0;
+    for (int i = 0; i < 1000; i++) {
+        uint64_t peeked = io_rng_peek(&a);
+        wrong += peeked != io_rng_peek(&a) || peeked != io_rng_next(&a) ||
+                 peeked != io_rng_next(&b);
+    }
+    CU_ASSERT_EQUAL(wrong, 0);
+}
+
+/* A record goes in only whole and only when all its texts outlive the
+ * loop: an exact fit fills the room, a byte short or an IO_TS value
+ * leaves the room as it was; an IO_TS without text is an integer; no
+ * fields need no array; a count past the record's 16 bits is refused. */
+static void a_record_goes_into_the_room_whole_or_not_at_all(void)
+{
+    static unsigned char buf[64 * 1024];
+    static const char key[] = "k", kept[] = "v";
+    char text[] = "reused";
+    io_trace_field_t two[2] = {IO_TI(key, -5), IO_TK(key, kept)};
+    size_t size2 = sizeof(io_trace_rec_t) + 2 * sizeof(io_trace_field_t);
+    io_trace_room_t room = {.w = buf, .end = buf + size2 - 1};
+    CU_ASSERT_FALSE(io_trace_room_put(&room, 7, "s", "e", 2, two));
+    CU_ASSERT_PTR_EQUAL(room.w, buf);
+    room.end = buf + size2;
+    CU_ASSERT_TRUE(io_trace_room_put(&room, 7, "s", "e", 2, two));
+    CU_ASSERT_PTR_EQUAL(room.w, room.end);
+    const io_trace_rec_t *rec = (const io_trace_rec_t *)(const void *)buf;
+    const io_trace_field_t *f = (const io_trace_field_t *)(rec + 1);
+    CU_ASSERT_EQUAL(rec->wall_us, 7);
+    CU_ASSERT_STRING_EQUAL(rec->src, "s");
+    CU_ASSERT_STRING_EQUAL(rec->ev, "e");
+    CU_ASSERT_EQUAL(rec->meta, 2);
+    CU_ASSERT_TRUE(f[0].key == key && !f[0].str && f[0].num == -5);
+    CU_ASSERT_TRUE(f[1].key == key && f[1].str == kept && f[1].num == IO_TRACE_KEPT);
+
+    room = (io_trace_room_t){.w = buf, .end = buf + sizeof buf};
+    io_trace_field_t copy[2] = {IO_TI(key, 1), IO_TS(key, text)};
+    CU_ASSERT_FALSE(io_trace_room_put(&room, 8, "s", "e", 2, copy));
+    CU_ASSERT_PTR_EQUAL(room.w, buf);
+    io_trace_field_t none[1] = {IO_TS(key, NULL)};
+    CU_ASSERT_TRUE(io_trace_room_put(&room, 8, "s", "e", 1, none));
+    CU_ASSERT_TRUE(io_trace_room_put(&room, 9, "s", NULL, 0, NULL));
+    CU_ASSERT_EQUAL(room.w - buf, (ptrdiff_t)(2 * sizeof(io_trace_rec_t) + sizeof none));
+
+    enum { MANY = IO_TRACE_REC_NFIELDS + 1 };
+    io_trace_field_t *many = calloc(MANY, sizeof *many);
+    unsigned char *big = malloc(sizeof(io_trace_rec_t) + MANY * sizeof *many);
+    CU_ASSERT_FATAL(many && big);
+    room = (io_trace_room_t){.w = big, .end = big + sizeof(io_trace_rec_t) + MANY * sizeof *many};
+    CU_ASSERT_FALSE(io_trace_room_put(&room, 1, "s", "e", MANY, many));
+    CU_ASSERT_TRUE(io_trace_room_put(&room, 1, "s", "e", MANY - 1, many));
+    free(big);
+    free(many);
+
+    room = (io_trace_room_t){.w = NULL, .end = NULL}; /* no room at all */
+    CU_ASSERT_FALSE(io_trace_room_put(&room, 1, "s", "e", 0, NULL));
+    io_trace_room_none(&room);
+    CU_ASSERT_FALSE(io_trace_room_put(&room, 1, "s", "e", 0, NULL));
+}
+
+/* io_trace's write-first way in: the record is written at w in any case
+ * (the slack takes it) and kept only if it fits and copies nothing; what
+ * is not kept comes back as the fields written, w unmoved. */
+static void a_record_written_first_is_kept_only_when_it_fits_and_copies_nothing(void)
+{
+    static io_trace_room_t room;
+    static unsigned char buf[256 + IO_TRACE_ROOM_SLACK];
+    static const char key[] = "k", kept[] = "v";
+    char text[] = "reused";
+    io_trace_field_t two[2] = {IO_TI(key, 41), IO_TK(key, kept)};
+    size_t size2 = sizeof(io_trace_rec_t) + 2 * sizeof(io_trace_field_t);
+    room.w = buf;
+    room.end = buf + size2 - 1;
+    const io_trace_field_t *back = io_trace_room_write(&room, 3, "s", "e", 2, two);
+    CU_ASSERT_PTR_EQUAL(room.w, buf);
+    CU_ASSERT_PTR_EQUAL_FATAL(back, buf + sizeof(io_trace_rec_t));
+    CU_ASSERT_TRUE(back[0].key == key && back[0].num == 41 && back[1].str == kept);
+    room.end = buf + size2;
+    CU_ASSERT_PTR_NULL(io_trace_room_write(&room, 3, "s", "e", 2, two));
+    CU_ASSERT_PTR_EQUAL(room.w, buf + size2);
+    room.end = buf + 256;
+    io_trace_field_t copy[1] = {IO_TS(key, text)};
+    back = io_trace_room_write(&room, 4, "s", "e", 1, copy);
+    CU_ASSERT_PTR_EQUAL(room.w, buf + size2);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(back);
+    CU_ASSERT_PTR_EQUAL(back[0].str, text);
+    CU_ASSERT_PTR_NULL(io_trace_room_write(&room, 5, "s", NULL, 0, NULL));
+    CU_ASSERT_PTR_EQUAL(room.w, buf + size2 + sizeof(io_trace_rec_t));
+    io_trace_room_none(&room); /* no room: written into none, never kept */
+    CU_ASSERT_PTR_NOT_NULL(io_trace_room_write(&room, 6, "s", "e", 2, two));
+    CU_ASSERT_PTR_EQUAL(room.w, room.none);
+}
+
+/* A sink that gives the loop room: counts what reaches it as calls and
+ * what the loop put in its room. */
+struct roomy {
+    unsigned char buf[4096];
+    io_trace_room_t *room; /* the loop's, while attached */
+    int attached, detached, calls;
+};
+
+static void roomy_sink(void *data, io_us_t wall_us, const char *src, const char *ev,
+                       size_t nfields, const io_trace_field_t *fields)
+{
+    struct roomy *r = data;
+    (void)wall_us, (void)src, (void)ev, (void)nfields, (void)fields;
+    r->calls++;
+}
+
+static void roomy_attach(void *data, io_trace_room_t *room)
+{
+    struct roomy *r = data;
+    r->attached++;
+    r->room = room;
+    room->w = r->buf;
+    room->end = r->buf + sizeof r->buf - IO_TRACE_ROOM_SLACK; /* the slack past end */
+    room->owner = r;
+}
+
+static void roomy_detach(void *data, io_trace_room_t *room)
+{
+    struct roomy *r = data;
+    r->detached++;
+    r->room = NULL;
+    io_trace_room_none(room);
+    room->owner = NULL;
+}
+
+static const io_trace_rooms_t roomy_ops = {roomy_attach, roomy_detach};
+
+/* The records a roomy sink's room holds. */
+static size_t roomy_records(const struct roomy *r, const unsigned char *w)
+{
+    size_t n = 0;
+    for (const unsigned char *p = r->buf; p < w; n++) {
+        const io_trace_rec_t *rec = (const io_trace_rec_t *)(const void *)p;
+        p += sizeof *rec + (rec->meta & IO_TRACE_REC_NFIELDS) * sizeof(io_trace_field_t);
+    }
+    return n;
+}
+
+/* io_set_trace_sink gives a room-giving sink the loop's room: events with
+ * kept texts land there with the loop's wall time, an IO_TS value or a
+ * full room reaches the sink as a call, and replacing the sink or freeing
+ * the loop hands the room back. */
+static void a_sink_that_gives_room_gets_records_and_calls_for_the_rest(void)
+{
+    static struct roomy r;
+    memset(&r, 0, sizeof r);
+    io_trace_room_sink(roomy_sink, &roomy_ops);
+    io_trace_room_sink(roomy_sink, &roomy_ops); /* again: the same entry */
+    io_loop_t *loop = new_loop(1, IO_SIM_NET_DEFAULT);
+    io_set_trace_sink(loop, roomy_sink, &r);
+    CU_ASSERT_EQUAL(r.attached, 1);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(r.room);
+    io_sim_run_until(loop, 25);
+    IO_TRACE(loop, "test", "kept", IO_TI("n", 1), IO_TK("name", "x"));
+    IO_TRACE0(loop, "test", "bare");
+    char text[8] = "abc";
+    IO_TRACE(loop, "test", "copied", IO_TS("text", text));
+    CU_ASSERT_EQUAL(r.calls, 1);
+    io_trace_field_t wide[IO_TRACE_ROOM_SLACK_FIELDS + 1];
+    for (size_t k = 0; k < sizeof wide / sizeof wide[0]; k++)
+        wide[k] = IO_TI("w", k);
+    io_trace(loop, "test", "wide", sizeof wide / sizeof wide[0], wide); /* the checked way */
+    CU_ASSERT_EQUAL(r.calls, 1);
+    CU_ASSERT_EQUAL(roomy_records(&r, r.room->w), 3);
+    const io_trace_rec_t *rec = (const io_trace_rec_t *)(const void *)r.buf;
+    CU_ASSERT_EQUAL(rec->wall_us, 1000 * IO_US_PER_S + 25);
+    CU_ASSERT_STRING_EQUAL(rec->ev, "kept");
+    while (r.room->end - r.room->w >= (ptrdiff_t)sizeof(io_trace_rec_t))
+        IO_TRACE0(loop, "test", "fill");
+    int calls = r.calls;
+    IO_TRACE0(loop, "test", "no room");
+    CU_ASSERT_EQUAL(r.calls, calls + 1);
+    io_set_trace_sink(loop, NULL, NULL);
+    CU_ASSERT_EQUAL(r.detached, 1);
+    IO_TRACE0(loop, "test", "nobody");
+    CU_ASSERT_EQUAL(r.calls, calls + 1);
+    io_set_trace_sink(loop, roomy_sink, &r);
+    CU_ASSERT_EQUAL(r.attached, 2);
+    io_loop_free(loop);
+    CU_ASSERT_EQUAL(r.detached, 2);
+}
+
+/* A stop asked for outside a run ends the next run before its first
+ * event, and one asked for in a callback leaves an event of the same time
+ * for the next run; the run after a stop goes on as usual. */
+static void a_stop_ends_the_next_run_at_once_and_leaves_due_events_queued(void)
+{
+    io_loop_t *loop = new_loop(1, IO_SIM_NET_DEFAULT);
+    struct fired log = {.loop = loop};
+    struct tagged_timer a = {&log, 1}, b = {&log, 2};
+    io_timer_t *ta = io_timer_new(loop, record_timer, &a);
+    io_timer_t *tb = io_timer_new(loop, record_timer, &b);
+    io_timer_t *stopper = io_timer_new(loop, stop_timer_cb, loop);
+    io_timer_start(ta, 5);
+    io_loop_stop(loop);
+    CU_ASSERT_EQUAL(io_sim_run_until(loop, 100), 1);
+    CU_ASSERT_EQUAL(log.n, 0);
+    CU_ASSERT_EQUAL(io_now_us(loop), 0);
+    io_timer_start(stopper, 5); /* after ta, before tb at the same time */
+    io_timer_start(tb, 5);
+    CU_ASSERT_EQUAL(io_sim_run_until(loop, 100), 1); /* ta ran, the stopper stopped before tb */
+    CU_ASSERT_EQUAL(log.n, 1);
+    CU_ASSERT_EQUAL(io_sim_run_until(loop, 100), 0);
+    CU_ASSERT_EQUAL(log.n, 2);
+    io_timer_start(stopper, 5);
+    io_timer_start(ta, 5);
+    CU_ASSERT_EQUAL(io_sim_run_until(loop, 1000), 1);
+    CU_ASSERT_EQUAL(log.n, 2);
+    CU_ASSERT_TRUE(io_timer_active(ta));
+    CU_ASSERT_EQUAL(io_sim_run_until(loop, 1000), 0);
+    CU_ASSERT_EQUAL_FATAL(log.n, 3);
+    CU_ASSERT_EQUAL(log.order[2], 1);
+    CU_ASSERT_EQUAL(log.at[2], 105);
+    io_timer_free(ta);
+    io_timer_free(tb);
+    io_timer_free(stopper);
+    io_loop_free(loop);
+}
+
+/* A negative delay fires at once and one past the end of time fires at
+ * its end, when the clock is already on. */
+static void timer_delays_are_clamped_to_now_and_the_end_of_time(void)
+{
+    io_loop_t *loop = new_loop(1, IO_SIM_NET_DEFAULT);
+    struct fired log = {.loop = loop};
+    struct tagged_timer a = {&log, 1}, b = {&log, 2};
+    io_timer_t *ta = io_timer_new(loop, record_timer, &a);
+    io_timer_t *tb = io_timer_new(loop, record_timer, &b);
+    io_sim_run_until(loop, 500);
+    io_timer_start(ta, INT64_MAX);
+    io_timer_start(tb, -7);
+    CU_ASSERT_EQUAL(io_loop_run(loop), 0);
+    CU_ASSERT_EQUAL_FATAL(log.n, 2);
+    CU_ASSERT_EQUAL(log.order[0], 2);
+    CU_ASSERT_EQUAL(log.at[0], 500);
+    CU_ASSERT_EQUAL(log.order[1], 1);
+    CU_ASSERT_EQUAL(log.at[1], INT64_MAX);
+    io_timer_free(ta);
+    io_timer_free(tb);
+    io_loop_free(loop);
+}
+
+/* Data reaches a stream only while it has a callback: taken away, the
+ * pieces arriving meanwhile are dropped; given back, it hears again. */
+static void data_arriving_while_a_stream_has_no_callback_is_dropped(void)
+{
+    struct pair p;
+    pair_open(&p, new_loop(2, IO_SIM_NET_DEFAULT));
+    io_stream_set_cb(p.server.stream, NULL, NULL);
+    CU_ASSERT_EQUAL(io_stream_write(p.client.stream, "lost", 4), 0);
+    io_loop_run(p.loop);
+    CU_ASSERT_EQUAL(p.server.n, 0);
+    CU_ASSERT_EQUAL(io_stream_pending(p.client.stream), 0);
+    io_stream_set_cb(p.server.stream, rec_cb, &p.server);
+    CU_ASSERT_EQUAL(io_stream_write(p.client.stream, "heard", 5), 0);
+    io_loop_run(p.loop);
+    CU_ASSERT_EQUAL_FATAL(p.server.n, 1);
+    CU_ASSERT_EQUAL(memcmp(p.server.bytes, "heard", 5), 0);
+    pair_close(&p);
+}
+
 static CU_TestInfo io_sim_tests[] = {
     {"timers_fire_by_deadline_then_by_start_order", timers_fire_by_deadline_then_by_start_order},
     {"stopped_timer_never_fires_and_restart_moves_it",
@@ -1157,6 +1580,27 @@ static CU_TestInfo io_sim_tests[] = {
     {"bounded_draws_match_the_reference_value_for_value",
      bounded_draws_match_the_reference_value_for_value},
     {"loop_run_reaches_a_timer_at_the_end_of_time", loop_run_reaches_a_timer_at_the_end_of_time},
+    {"batched_delays_are_one_bounded_draw_each", batched_delays_are_one_bounded_draw_each},
+    {"set_net_mid_batch_gives_the_unused_draws_back",
+     set_net_mid_batch_gives_the_unused_draws_back},
+    {"chunking_turned_on_mid_batch_cuts_the_writes_after_it",
+     chunking_turned_on_mid_batch_cuts_the_writes_after_it},
+    {"every_data_event_carries_its_own_length_and_no_status",
+     every_data_event_carries_its_own_length_and_no_status},
+    {"peeking_gives_the_next_draw_without_drawing_it",
+     peeking_gives_the_next_draw_without_drawing_it},
+    {"a_record_goes_into_the_room_whole_or_not_at_all",
+     a_record_goes_into_the_room_whole_or_not_at_all},
+    {"a_record_written_first_is_kept_only_when_it_fits_and_copies_nothing",
+     a_record_written_first_is_kept_only_when_it_fits_and_copies_nothing},
+    {"a_sink_that_gives_room_gets_records_and_calls_for_the_rest",
+     a_sink_that_gives_room_gets_records_and_calls_for_the_rest},
+    {"a_stop_ends_the_next_run_at_once_and_leaves_due_events_queued",
+     a_stop_ends_the_next_run_at_once_and_leaves_due_events_queued},
+    {"timer_delays_are_clamped_to_now_and_the_end_of_time",
+     timer_delays_are_clamped_to_now_and_the_end_of_time},
+    {"data_arriving_while_a_stream_has_no_callback_is_dropped",
+     data_arriving_while_a_stream_has_no_callback_is_dropped},
     CU_TEST_INFO_NULL,
 };
 

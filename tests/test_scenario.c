@@ -1339,6 +1339,145 @@ static void a_pipe_closed_at_once_leaves_an_empty_recorder(void)
     tr_free(rec);
 }
 
+/* Emits one sequence of events through a loop's io_trace, the clock moving
+ * on: integers past int32, IO_TK values, IO_TS text rebuilt in one buffer
+ * (every fifth event), events without fields, built names, one with many
+ * fields, and one too big for a block. Most go into the pipe's room, the
+ * rest reach tp_sink as calls, in between. */
+static void emit_loop_events(io_loop_t *loop, int n)
+{
+    static const char *const names[] = {"reqCurrentTime", "currentTime"};
+    char text[40], ev[24];
+    char *big = malloc(300001);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(big);
+    memset(big, 'y', 300000);
+    big[300000] = '\0';
+    io_trace_field_t wide[40];
+    for (int k = 0; k < 40; k++)
+        wide[k] = IO_TI("w", k);
+    for (int i = 0; i < n; i++) {
+        io_sim_run_until(loop, (io_us_t)i * 1500);
+        IO_TRACE(loop, "runner", "ping", IO_TI("seq", (int64_t)i << (i % 2 ? 33 : 0)));
+        IO_TRACE(loop, "runner", "msg_out", IO_TI("id", i % 60), IO_TK("name", names[i % 2]));
+        if (i % 5 == 0) {
+            snprintf(text, sizeof text, "value %d", i % 97);
+            IO_TRACE(loop, "runner", "note", IO_TI("n", i), IO_TS("text", text));
+        }
+        if (i % 7 == 0)
+            IO_TRACE0(loop, "runner", "tick");
+        if (i % 1000 == 3) {
+            snprintf(ev, sizeof ev, "error:%d", 2100 + i % 9);
+            IO_TRACE_NAMED(loop, "runner", ev, IO_TI("id", i));
+            io_trace(loop, "runner", "wide", 40, wide);
+        }
+        if (i == n / 2)
+            IO_TRACE(loop, "gateway", "blob", IO_TS("blob", big));
+    }
+    free(big);
+}
+
+static io_loop_t *pipe_loop(void)
+{
+    io_sim_config_t cfg = {1, START_US, IO_SIM_NET_DEFAULT};
+    io_loop_t *loop = io_sim_loop_new(&cfg);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(loop);
+    return loop;
+}
+
+/* Asserts that two recorders hold the same events, line for line. */
+static void assert_same_trace(const tr_recorder_t *a, const tr_recorder_t *b)
+{
+    CU_ASSERT_TRUE(tr_ok(a));
+    CU_ASSERT_TRUE(tr_ok(b));
+    CU_ASSERT_EQUAL(tr_count(a), tr_count(b));
+    CU_ASSERT_EQUAL(tr_hash(a), tr_hash(b));
+    size_t la, lb;
+    char *ta = tr_jsonl(a, &la), *tb = tr_jsonl(b, &lb);
+    CU_ASSERT_FATAL(ta && tb);
+    CU_ASSERT_TRUE(la == lb && memcmp(ta, tb, la) == 0);
+    free(ta);
+    free(tb);
+}
+
+/* Set on a loop, the pipe gives it room: what io_trace writes there and
+ * what comes to tp_sink as calls (copies, full blocks, a big event) reach
+ * the recorder in order, as tr_sink records them, over many blocks. */
+static void events_a_loop_writes_into_the_pipes_room_are_recorded_as_tr_sink_records_them(void)
+{
+    enum { N = 60000 };
+    tr_recorder_t *direct = tr_new(), *piped = tr_new();
+    io_loop_t *dl = pipe_loop(), *pl = pipe_loop();
+    tp_pipe_t *pipe;
+    char err[128];
+    CU_ASSERT_EQUAL_FATAL(tp_start(piped, &pipe, err, sizeof err), 0);
+    io_set_trace_sink(dl, tr_sink, direct);
+    io_set_trace_sink(pl, tp_sink, pipe);
+    emit_loop_events(dl, N);
+    emit_loop_events(pl, N);
+    io_set_trace_sink(pl, NULL, NULL); /* as the engine ends a run */
+    IO_TRACE0(pl, "runner", "after"); /* not recorded */
+    tp_finish(pipe);
+    CU_ASSERT_TRUE(tr_count(piped) > (size_t)2 * N);
+    assert_same_trace(direct, piped);
+    io_loop_free(dl);
+    io_loop_free(pl);
+    tr_free(direct);
+    tr_free(piped);
+}
+
+/* A pipe finished while a loop still holds its room takes it back, and
+ * the loop's later free does not reach for the pipe. A second loop takes
+ * the room from the first, whose events then come as calls, in order with
+ * the second's; after both let go, the calls fill the pipe's own room. */
+static void a_pipe_finished_before_its_loop_or_moved_to_another_loses_nothing(void)
+{
+    char err[128];
+    {
+        tr_recorder_t *direct = tr_new(), *piped = tr_new();
+        io_loop_t *dl = pipe_loop(), *pl = pipe_loop();
+        tp_pipe_t *pipe;
+        CU_ASSERT_EQUAL_FATAL(tp_start(piped, &pipe, err, sizeof err), 0);
+        io_set_trace_sink(dl, tr_sink, direct);
+        io_set_trace_sink(pl, tp_sink, pipe);
+        emit_loop_events(dl, 3000);
+        emit_loop_events(pl, 3000);
+        tp_finish(pipe);
+        io_loop_free(pl);
+        assert_same_trace(direct, piped);
+        io_loop_free(dl);
+        tr_free(direct);
+        tr_free(piped);
+    }
+
+    tr_recorder_t *direct = tr_new(), *piped = tr_new();
+    io_loop_t *da = pipe_loop(), *db = pipe_loop(), *pa = pipe_loop(), *pb = pipe_loop();
+    tp_pipe_t *pipe;
+    CU_ASSERT_EQUAL_FATAL(tp_start(piped, &pipe, err, sizeof err), 0);
+    io_set_trace_sink(da, tr_sink, direct);
+    io_set_trace_sink(db, tr_sink, direct);
+    io_set_trace_sink(pa, tp_sink, pipe);
+    for (int round = 0; round < 3; round++) {
+        emit_loop_events(da, 500);
+        emit_loop_events(pa, 500);
+        if (round == 0)
+            io_set_trace_sink(pb, tp_sink, pipe); /* takes the room from pa */
+        emit_loop_events(db, 700);
+        emit_loop_events(pb, 700);
+    }
+    io_set_trace_sink(pb, NULL, NULL);
+    io_set_trace_sink(db, NULL, NULL);
+    emit_loop_events(da, 200);
+    emit_loop_events(pa, 200);
+    tp_finish(pipe);
+    assert_same_trace(direct, piped);
+    io_loop_free(da);
+    io_loop_free(db);
+    io_loop_free(pa);
+    io_loop_free(pb);
+    tr_free(direct);
+    tr_free(piped);
+}
+
 /* An IO_TK value is known by its address alone, but only an address cached
  * from an IO_TK value counts: text an IO_TS value left there is not taken
  * for it. */
@@ -1947,6 +2086,10 @@ static CU_TestInfo check_tests[] = {
      the_pipe_records_exactly_what_the_recorder_would},
     {"a_pipe_closed_at_once_leaves_an_empty_recorder",
      a_pipe_closed_at_once_leaves_an_empty_recorder},
+    {"events_a_loop_writes_into_the_pipes_room_are_recorded_as_tr_sink_records_them",
+     events_a_loop_writes_into_the_pipes_room_are_recorded_as_tr_sink_records_them},
+    {"a_pipe_finished_before_its_loop_or_moved_to_another_loses_nothing",
+     a_pipe_finished_before_its_loop_or_moved_to_another_loses_nothing},
     {"a_kept_value_never_takes_the_text_a_reused_buffer_left_in_the_cache",
      a_kept_value_never_takes_the_text_a_reused_buffer_left_in_the_cache},
     {"a_built_event_name_has_one_lasting_copy_per_loop",
