@@ -225,32 +225,6 @@ void io_format_wall(io_us_t wall_us, char buf[32])
 
 /* ---- trace --------------------------------------------------------------- */
 
-/* The sinks that give room (io_trace_room_sink); set before any loop uses
- * them and then only read. */
-static struct {
-    io_trace_sink sink;
-    const io_trace_rooms_t *ops;
-} io_room_sinks[IO_TRACE_ROOM_SINKS];
-
-void io_trace_room_sink(io_trace_sink sink, const io_trace_rooms_t *ops)
-{
-    for (size_t i = 0; i < IO_TRACE_ROOM_SINKS; i++) {
-        if (!io_room_sinks[i].sink || io_room_sinks[i].sink == sink) {
-            io_room_sinks[i].sink = sink;
-            io_room_sinks[i].ops = ops;
-            return;
-        }
-    }
-}
-
-static const io_trace_rooms_t *io_room_ops_of(io_trace_sink sink)
-{
-    for (size_t i = 0; i < IO_TRACE_ROOM_SINKS && io_room_sinks[i].sink; i++)
-        if (io_room_sinks[i].sink == sink)
-            return io_room_sinks[i].ops;
-    return NULL;
-}
-
 static void io_room_detach(io_base_t *base)
 {
     if (base->room.owner)
@@ -367,17 +341,22 @@ void io_base_free(io_base_t *base)
     base->names = (io_names_t){NULL, 0, 0};
 }
 
-void io_set_trace_sink(io_loop_t *loop, io_trace_sink sink, void *data)
+void io_set_trace_room_sink(io_loop_t *loop, io_trace_sink sink, void *data,
+                            const io_trace_rooms_t *ops)
 {
     io_base_t *base = io_base_of(loop);
     io_room_detach(base);
     base->trace_sink = sink;
     base->trace_data = data;
-    const io_trace_rooms_t *ops = sink ? io_room_ops_of(sink) : NULL;
-    if (ops) {
+    if (sink && ops) {
         base->room.ops = ops;
         ops->attach(data, &base->room);
     }
+}
+
+void io_set_trace_sink(io_loop_t *loop, io_trace_sink sink, void *data)
+{
+    io_set_trace_room_sink(loop, sink, data, NULL);
 }
 
 /* A bounded writer: counts every byte it is given, stores those that fit

@@ -165,11 +165,11 @@ typedef struct io_trace_rooms {
     void (*detach)(void *data, io_trace_room_t *room);
 } io_trace_rooms_t;
 
-/* Marks sink as one that gives room (ops lives as long as the process).
- * io_set_trace_sink only has the sink's address to go by, so the sinks
- * that give room are known by it: at most IO_TRACE_ROOM_SINKS of them. */
-#define IO_TRACE_ROOM_SINKS 4
-void io_trace_room_sink(io_trace_sink sink, const io_trace_rooms_t *ops);
+/* io_set_trace_sink for a sink that gives room through ops (NULL: one
+ * that does not, which is io_set_trace_sink itself). ops must outlive the
+ * sink's use. */
+void io_set_trace_room_sink(io_loop_t *loop, io_trace_sink sink, void *data,
+                            const io_trace_rooms_t *ops);
 
 /* Writes the event as a record into room if it fits and needs no copy:
  * 1, else 0 with room unchanged (w advanced; the bytes past it may have

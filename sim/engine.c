@@ -154,7 +154,7 @@ static int en_build(en_world_t *w, const sc_scenario_t *sc, const en_options_t *
      * thread the run records itself, with the same result. */
     char why[256];
     if (tp_start(w->trace, &w->pipe, why, sizeof why) == 0)
-        io_set_trace_sink(w->loop, tp_sink, w->pipe);
+        tp_attach(w->pipe, w->loop);
     else
         io_set_trace_sink(w->loop, tr_sink, w->trace);
     if (opt->verbose)

@@ -232,7 +232,7 @@ void tp_sink(void *data, io_us_t wall_us, const char *src, const char *ev, size_
 
 /* A loop takes the room: its io_trace writes there from now on. A pipe
  * holds one room at a time, so a second loop takes it from the first. */
-static void tp_attach(void *data, io_trace_room_t *room);
+static void tp_room_attach(void *data, io_trace_room_t *room);
 
 /* Moves the room's state from one io_trace_room_t to another: the current
  * block's free part, or none. */
@@ -247,7 +247,7 @@ static void tp_move_room(const tp_pipe_t *p, io_trace_room_t *to, const io_trace
 }
 
 /* The room comes back to the pipe. */
-static void tp_detach(void *data, io_trace_room_t *room)
+static void tp_room_detach(void *data, io_trace_room_t *room)
 {
     tp_pipe_t *p = data;
     tp_move_room(p, &p->own, room);
@@ -257,17 +257,22 @@ static void tp_detach(void *data, io_trace_room_t *room)
     p->room = &p->own;
 }
 
-static const io_trace_rooms_t tp_rooms = {tp_attach, tp_detach};
+static const io_trace_rooms_t tp_rooms = {tp_room_attach, tp_room_detach};
 
-static void tp_attach(void *data, io_trace_room_t *room)
+static void tp_room_attach(void *data, io_trace_room_t *room)
 {
     tp_pipe_t *p = data;
     if (p->room != &p->own)
-        tp_detach(p, p->room);
+        tp_room_detach(p, p->room);
     tp_move_room(p, room, &p->own);
     room->owner = p;
     room->ops = &tp_rooms;
     p->room = room;
+}
+
+void tp_attach(tp_pipe_t *pipe, io_loop_t *loop)
+{
+    io_set_trace_room_sink(loop, tp_sink, pipe, &tp_rooms);
 }
 
 int tp_start(tr_recorder_t *rec, tp_pipe_t **out, char *err, size_t errlen)
@@ -298,7 +303,6 @@ int tp_start(tr_recorder_t *rec, tp_pipe_t **out, char *err, size_t errlen)
         free(p);
         return IO_ERR_SYS;
     }
-    io_trace_room_sink(tp_sink, &tp_rooms);
     *out = p;
     return 0;
 }
@@ -308,7 +312,7 @@ void tp_finish(tp_pipe_t *p)
     if (!p)
         return;
     if (p->room != &p->own)
-        tp_detach(p, p->room);
+        tp_room_detach(p, p->room);
     pthread_mutex_lock(&p->lock);
     if (p->cur && p->own.w != p->cur->data) {
         p->cur->used = (size_t)(p->own.w - p->cur->data);

@@ -1399,7 +1399,7 @@ static size_t roomy_records(const struct roomy *r, const unsigned char *w)
     return n;
 }
 
-/* io_set_trace_sink gives a room-giving sink the loop's room: events with
+/* io_set_trace_room_sink gives a room-giving sink the loop's room: events with
  * kept texts land there with the loop's wall time, an IO_TS value or a
  * full room reaches the sink as a call, and replacing the sink or freeing
  * the loop hands the room back. */
@@ -1407,10 +1407,8 @@ static void a_sink_that_gives_room_gets_records_and_calls_for_the_rest(void)
 {
     static struct roomy r;
     memset(&r, 0, sizeof r);
-    io_trace_room_sink(roomy_sink, &roomy_ops);
-    io_trace_room_sink(roomy_sink, &roomy_ops); /* again: the same entry */
     io_loop_t *loop = new_loop(1, IO_SIM_NET_DEFAULT);
-    io_set_trace_sink(loop, roomy_sink, &r);
+    io_set_trace_room_sink(loop, roomy_sink, &r, &roomy_ops);
     CU_ASSERT_EQUAL(r.attached, 1);
     CU_ASSERT_PTR_NOT_NULL_FATAL(r.room);
     io_sim_run_until(loop, 25);
@@ -1437,7 +1435,7 @@ static void a_sink_that_gives_room_gets_records_and_calls_for_the_rest(void)
     CU_ASSERT_EQUAL(r.detached, 1);
     IO_TRACE0(loop, "test", "nobody");
     CU_ASSERT_EQUAL(r.calls, calls + 1);
-    io_set_trace_sink(loop, roomy_sink, &r);
+    io_set_trace_room_sink(loop, roomy_sink, &r, &roomy_ops);
     CU_ASSERT_EQUAL(r.attached, 2);
     io_loop_free(loop);
     CU_ASSERT_EQUAL(r.detached, 2);

@@ -1411,7 +1411,7 @@ static void events_a_loop_writes_into_the_pipes_room_are_recorded_as_tr_sink_rec
     char err[128];
     CU_ASSERT_EQUAL_FATAL(tp_start(piped, &pipe, err, sizeof err), 0);
     io_set_trace_sink(dl, tr_sink, direct);
-    io_set_trace_sink(pl, tp_sink, pipe);
+    tp_attach(pipe, pl);
     emit_loop_events(dl, N);
     emit_loop_events(pl, N);
     io_set_trace_sink(pl, NULL, NULL); /* as the engine ends a run */
@@ -1438,7 +1438,7 @@ static void a_pipe_finished_before_its_loop_or_moved_to_another_loses_nothing(vo
         tp_pipe_t *pipe;
         CU_ASSERT_EQUAL_FATAL(tp_start(piped, &pipe, err, sizeof err), 0);
         io_set_trace_sink(dl, tr_sink, direct);
-        io_set_trace_sink(pl, tp_sink, pipe);
+        tp_attach(pipe, pl);
         emit_loop_events(dl, 3000);
         emit_loop_events(pl, 3000);
         tp_finish(pipe);
@@ -1455,12 +1455,12 @@ static void a_pipe_finished_before_its_loop_or_moved_to_another_loses_nothing(vo
     CU_ASSERT_EQUAL_FATAL(tp_start(piped, &pipe, err, sizeof err), 0);
     io_set_trace_sink(da, tr_sink, direct);
     io_set_trace_sink(db, tr_sink, direct);
-    io_set_trace_sink(pa, tp_sink, pipe);
+    tp_attach(pipe, pa);
     for (int round = 0; round < 3; round++) {
         emit_loop_events(da, 500);
         emit_loop_events(pa, 500);
         if (round == 0)
-            io_set_trace_sink(pb, tp_sink, pipe); /* takes the room from pa */
+            tp_attach(pipe, pb); /* takes the room from pa */
         emit_loop_events(db, 700);
         emit_loop_events(pb, 700);
     }
