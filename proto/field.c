@@ -221,9 +221,6 @@ static const uint64_t pow10_u64[FAST_DIGITS_MAX + 1] = {
 static const double pow10_dbl[FAST_DIGITS_MAX + 1] = {
     1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
 
-#define BYTES_30 0x3030303030303030ull
-#define BYTES_76 0x7676767676767676ull
-#define BYTES_80 0x8080808080808080ull
 
 /* The n bytes at s, the first one lowest (n is a constant at every use). */
 FIELD_HOT uint64_t load_le(const char *s, size_t n)
@@ -250,21 +247,6 @@ FIELD_HOT uint64_t load_upto8(const char *s, size_t left)
     return (unsigned char)s[0];
 }
 
-/* x's bytes as digit values: ASCII digits become 0..9, and nothing else
- * does (the xor is a bijection that maps exactly 0x30..0x39 there). */
-FIELD_HOT uint64_t digit_values(uint64_t x)
-{
-    return x ^ BYTES_30;
-}
-
-/* 0x80 in every byte of t (from digit_values) above 9, exact up to and
- * including the first such byte (a carry out of a byte >= 0x8A may spoil
- * the ones after it, which no caller looks at). */
-FIELD_HOT uint64_t non_digit_bytes(uint64_t t)
-{
-    return ((t + BYTES_76) | t) & BYTES_80;
-}
-
 /* The value of the k (1..8) digits in t's low bytes (digit values, the
  * first one most significant): moved to the top, then combined in pairs,
  * quads and octets by three multiplies (fast_float's eight-digit parse). */
@@ -286,7 +268,7 @@ FIELD_HOT int digit_run_tail(const char *d, size_t n, unsigned *more)
 {
     size_t rest = n - 8;
     uint64_t x = rest >= 8 ? load_le(d + 8, 8) : load_le(d + rest, 8) >> 8 * (8 - rest);
-    uint64_t bad = non_digit_bytes(digit_values(x));
+    uint64_t bad = proto_non_digit_bytes(proto_digit_values(x));
     if (!bad)
         return 0; /* 16 digits or more */
     *more = (unsigned)__builtin_ctzll(bad) >> 3;
@@ -327,7 +309,7 @@ FIELD_HOT unsigned digit_run_length(const char *base, const char *s, size_t n)
     (void)base;
 #endif
     uint64_t x = load_upto8(s, n);
-    uint64_t bad = non_digit_bytes(digit_values(x));
+    uint64_t bad = proto_non_digit_bytes(proto_digit_values(x));
     unsigned k;
     if (!bad)
         return n > 8 && digit_run_tail(s, n, &k) ? 8 + k : 0;
@@ -340,10 +322,11 @@ FIELD_HOT unsigned digit_run_length(const char *base, const char *s, size_t n)
  * the k - 8 before them from the first load. */
 FIELD_HOT uint64_t digit_run_value(const char *s, size_t n, unsigned k)
 {
-    uint64_t t = digit_values(load_upto8(s, n));
+    uint64_t t = proto_digit_values(load_upto8(s, n));
     if (k <= 8)
         return digits_value(t, k);
-    return digits_value(t, k - 8) * 100000000 + digits_value(digit_values(load_le(s + k - 8, 8)), 8);
+    uint64_t last8 = proto_digit_values(load_le(s + k - 8, 8));
+    return digits_value(t, k - 8) * 100000000 + digits_value(last8, 8);
 }
 
 /* The run's length in *k and its value in *v: 1, or 0 when there is none. */
@@ -501,8 +484,8 @@ static int parse_double_word(const char *s, size_t n, double *out)
  * and their value in *v. */
 FIELD_HOT unsigned digit_prefix8(const char *s, size_t left, uint64_t *v)
 {
-    uint64_t t = digit_values(load_upto8(s, left));
-    uint64_t bad = non_digit_bytes(t);
+    uint64_t t = proto_digit_values(load_upto8(s, left));
+    uint64_t bad = proto_non_digit_bytes(t);
     unsigned k = bad ? (unsigned)__builtin_ctzll(bad) >> 3 : 8;
     *v = k ? digits_value(t, k) : 0;
     return k;
@@ -545,7 +528,7 @@ FIELD_HOT int read_double_short(proto_reader_t *r, double *out)
         return 0;
     size_t sign = s[0] == '-' || s[0] == '+';
     uint64_t x = load_le(s + sign, 8);
-    uint64_t bad = non_digit_bytes(digit_values(x));
+    uint64_t bad = proto_non_digit_bytes(proto_digit_values(x));
     if (!bad)
         return 0;
     unsigned whole = (unsigned)__builtin_ctzll(bad) >> 3;
@@ -553,13 +536,13 @@ FIELD_HOT int read_double_short(proto_reader_t *r, double *out)
     if (point) {
         uint64_t low = (1ull << 8 * whole) - 1;
         x = (x & low) | (x >> 8 & ~low); /* the top byte becomes 0: a non-digit */
-        bad = non_digit_bytes(digit_values(x));
+        bad = proto_non_digit_bytes(proto_digit_values(x));
     }
     unsigned digits = (unsigned)__builtin_ctzll(bad) >> 3;
     size_t end = sign + point + digits;
     if (digits == 0 || s[end] != '\0')
         return 0;
-    *out = clinger(digits_value(digit_values(x), digits), digits - whole, s[0] == '-');
+    *out = clinger(digits_value(proto_digit_values(x), digits), digits - whole, s[0] == '-');
     reader_advance(r, end);
     return 1;
 }

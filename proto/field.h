@@ -7,6 +7,7 @@
 #include <float.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "frame.h"
 
@@ -96,6 +97,37 @@ static inline int proto_read_int(proto_reader_t *r, int32_t *out, char *err, siz
  * is anything else (the typed reads may still take it: "", a sign, more
  * digits). */
 int proto_skip_unsigned(proto_reader_t *r);
+
+/* ---- SWAR: eight bytes of a field as one 64-bit word -------------------
+ * Shared by the reader's number parsers and by callers that test a field
+ * of known length in place. */
+
+/* x's bytes as digit values: ASCII digits become 0..9, and nothing else
+ * does (the xor is a bijection that maps exactly 0x30..0x39 there). */
+static inline uint64_t proto_digit_values(uint64_t x)
+{
+    return x ^ 0x3030303030303030ull;
+}
+
+/* 0x80 in every byte of t (from proto_digit_values) above 9, exact up to
+ * and including the first such byte (a carry out of a byte >= 0x8A may
+ * spoil the ones after it, which no caller looks at); 0 exactly when all
+ * eight are digits, whatever the byte order. */
+static inline uint64_t proto_non_digit_bytes(uint64_t t)
+{
+    return ((t + 0x7676767676767676ull) | t) & 0x8080808080808080ull;
+}
+
+/* 1 when the n bytes at s, 8 <= n <= 16, are all ASCII digits: two loads
+ * of eight that overlap when n < 16, nothing outside [s, s + n) read. */
+static inline int proto_all_digits_8to16(const char *s, size_t n)
+{
+    uint64_t a, b;
+    memcpy(&a, s, 8);
+    memcpy(&b, s + n - 8, 8);
+    return (proto_non_digit_bytes(proto_digit_values(a)) |
+            proto_non_digit_bytes(proto_digit_values(b))) == 0;
+}
 
 /* The head of an errMsg (id 4) below server version 194, the reader just
  * past the message id: version, id (a request, an order or -1), code and

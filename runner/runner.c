@@ -58,6 +58,16 @@ static const char *const rn_state_names[] = {
     [RN_EXITED] = "exited",
 };
 
+/* The calendar's last answer over wall microseconds: open (or closed) at
+ * every wall time in [from_us, until_us), and when closed until_us is the
+ * next open. Every health check asks the hours at its now: this answers
+ * without dividing now into seconds or calling the calendar's memo.
+ * Empty (from_us == until_us) while nothing is known. */
+typedef struct rn_hours {
+    io_us_t from_us, until_us;
+    int open;
+} rn_hours_t;
+
 struct rn {
     io_loop_t *loop;
     rn_config_t cfg;
@@ -81,6 +91,7 @@ struct rn {
     int exit_code;
     int freeing;              /* rn_free in progress: session reports change nothing */
     cal_memo_t cal;           /* the market hours, asked at every health check */
+    rn_hours_t hours;         /* cal's last answer in wall microseconds */
 };
 
 static void rn_enter(rn_t *rn, enum rn_state next);
@@ -113,9 +124,41 @@ void rn_config_defaults(rn_config_t *cfg)
 
 /* ---- market hours and the cycle schedule -------------------------------- */
 
+static int rn_hours_cover(const rn_hours_t *h, io_us_t wall_us)
+{
+    return wall_us >= h->from_us && wall_us < h->until_us;
+}
+
+/* Asks the calendar's memo about wall_us and keeps its answer in
+ * rn->hours. The memo's answer holds on seconds [from_s, until_s); for
+ * wall times from from_s * 10^6 on, all positive, that is the same as
+ * wall_us / 10^6 in those seconds. Before the epoch, where the division
+ * rounds the other way, and past what microseconds can count, nothing is
+ * kept. Always open is open at every time. A closed memo's until_s is
+ * the first open at or after its from_s, so the first open at or after
+ * any time it covers, rounded up to the second, too (rn_next_open_from).
+ * Out of line: it runs about twice a day. */
+__attribute__((noinline)) static int rn_hours_fill(rn_t *rn, io_us_t wall_us)
+{
+    if (rn->cfg.always_open) {
+        rn->hours = (rn_hours_t){INT64_MIN, INT64_MAX, 1};
+        return 1;
+    }
+    int open = cal_memo_is_open(&rn->cal, wall_us / IO_US_PER_S);
+    const cal_memo_t *m = &rn->cal;
+    rn->hours = (rn_hours_t){0, 0, open};
+    if (m->from_s > 0 && m->until_s <= INT64_MAX / IO_US_PER_S) {
+        rn->hours.from_us = m->from_s * IO_US_PER_S;
+        rn->hours.until_us = m->until_s * IO_US_PER_S;
+    }
+    return open;
+}
+
 static int rn_open_at(rn_t *rn, io_us_t wall_us)
 {
-    return rn->cfg.always_open || cal_memo_is_open(&rn->cal, wall_us / IO_US_PER_S);
+    if (rn_hours_cover(&rn->hours, wall_us))
+        return rn->hours.open;
+    return rn_hours_fill(rn, wall_us);
 }
 
 /* The first open at or after from_us (rounded up to the second). */
@@ -140,28 +183,31 @@ static const char *rn_ny_text(char buf[CAL_NY_TEXT_MAX], io_us_t wall_us)
 }
 
 /* How long the idle health check sleeps while the market is closed (at
- * now): closed_ping_interval, except in the last such stretch before the
- * open, where it goes back to the normal cadence: a Gateway that died
- * silently overnight is then replaced before the open, not found at it.
- * Out of line: most pings fall in market hours (rn_idle_ping_delay). */
-__attribute__((noinline)) static io_us_t rn_closed_ping_delay(rn_t *rn, io_us_t now)
+ * now, the next open at next_open): closed_ping_interval, except in the
+ * last such stretch before the open, where it goes back to the normal
+ * cadence: a Gateway that died silently overnight is then replaced before
+ * the open, not found at it. */
+static io_us_t rn_closed_ping_delay(const rn_t *rn, io_us_t now, io_us_t next_open)
 {
     io_us_t slow = rn->cfg.closed_ping_interval_us;
-    /* The next slot is the next open (without asking the calendar about
-     * now again, as rn_slot_from would). */
-    io_us_t to_window = rn_next_open_from(rn, now) - now - slow;
+    io_us_t to_window = next_open - now - slow;
     if (to_window <= 0)
         return rn->cfg.ping_interval_us;
     return to_window < slow ? to_window : slow;
 }
 
-/* How long the idle health check sleeps: ping_interval in market hours. */
+/* How long the idle health check sleeps: ping_interval in market hours.
+ * Closed, the next slot is the next open: the hours know it when they
+ * cover now (see rn_hours_fill), and the calendar is not asked about now
+ * again, as rn_slot_from would. */
 static inline io_us_t rn_idle_ping_delay(rn_t *rn)
 {
     io_us_t now = io_wall_us(rn->loop);
     if (rn_open_at(rn, now))
         return rn->cfg.ping_interval_us;
-    return rn_closed_ping_delay(rn, now);
+    io_us_t next_open =
+        rn_hours_cover(&rn->hours, now) ? rn->hours.until_us : rn_next_open_from(rn, now);
+    return rn_closed_ping_delay(rn, now, next_open);
 }
 
 /* ---- status ------------------------------------------------------------- */

@@ -2453,6 +2453,128 @@ static CU_TestInfo unsigned_skip_tests[] = {
     CU_TEST_INFO_NULL,
 };
 
+/* ---- proto_all_digits_8to16 and the SWAR digit tests -------------------- */
+
+/* Every length the test takes, all digits or one non-digit at each place
+ * (the bytes either side of the digits, the edges of ASCII, the top bit,
+ * NUL): 1 exactly for all digits. The n bytes are a heap block of their
+ * own, so ASan would see a load outside them. */
+static void all_digits_8to16_takes_exactly_runs_of_digits_and_reads_only_them(void)
+{
+    static const unsigned char bad[] = {'/', ':', '\0', ' ', 'a', 0x80, 0xB0, 0xB9, 0xFF, 0x10};
+    for (size_t n = 8; n <= 16; n++) {
+        char *s = malloc(n);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+        for (size_t i = 0; i < n; i++)
+            s[i] = (char)('0' + (i * 7 + n) % 10);
+        CU_ASSERT_EQUAL(proto_all_digits_8to16(s, n), 1);
+        memset(s, '9', n);
+        CU_ASSERT_EQUAL(proto_all_digits_8to16(s, n), 1);
+        memset(s, '0', n);
+        CU_ASSERT_EQUAL(proto_all_digits_8to16(s, n), 1);
+        for (size_t at = 0; at < n; at++) {
+            for (size_t b = 0; b < sizeof bad; b++) {
+                char keep = s[at];
+                s[at] = (char)bad[b];
+                CU_ASSERT_EQUAL(proto_all_digits_8to16(s, n), 0);
+                s[at] = keep;
+            }
+        }
+        free(s);
+    }
+}
+
+/* The per-byte test under it: 0 exactly when all eight bytes are digits,
+ * and the first non-digit (lowest byte) always flagged, whatever follows
+ * it (a carry out of a byte >= 0x8A may spoil only the bytes after). */
+static void non_digit_bytes_flags_the_first_non_digit_of_every_word(void)
+{
+    for (unsigned v = 0; v < 256; v++) {
+        for (unsigned at = 0; at < 8; at++) {
+            uint64_t x = 0x3535353535353535ull;
+            x &= ~(0xFFull << 8 * at);
+            x |= (uint64_t)v << 8 * at;
+            uint64_t bad = proto_non_digit_bytes(proto_digit_values(x));
+            int digit = v >= '0' && v <= '9';
+            CU_ASSERT_EQUAL(bad == 0, digit);
+            if (!digit)
+                CU_ASSERT_EQUAL((unsigned)__builtin_ctzll(bad) >> 3, at);
+        }
+    }
+}
+
+static CU_TestInfo digit_tests[] = {
+    TEST(all_digits_8to16_takes_exactly_runs_of_digits_and_reads_only_them),
+    TEST(non_digit_bytes_flags_the_first_non_digit_of_every_word),
+    CU_TEST_INFO_NULL,
+};
+
+/* ---- ny_from_utc's memo of the day -------------------------------------- */
+
+/* ny_from_utc worked out without any memo. */
+static void ny_from_utc_afresh(int64_t t, ny_civil_t *c)
+{
+    int64_t local = ny_local_from_utc(t);
+    int64_t days = local >= 0 ? local / 86400 : -((86399 - local) / 86400);
+    int64_t secs = local - days * 86400;
+    ny_civil_from_days(days, &c->year, &c->month, &c->day);
+    c->hour = (int)(secs / 3600);
+    c->minute = (int)(secs / 60 % 60);
+    c->second = (int)(secs % 60);
+    c->weekday = (int)((days % 7 + 7 + 4) % 7);
+    c->utc_offset_s = (int)(local - t);
+}
+
+static int civil_equal(const ny_civil_t *a, const ny_civil_t *b)
+{
+    return a->year == b->year && a->month == b->month && a->day == b->day &&
+           a->hour == b->hour && a->minute == b->minute && a->second == b->second &&
+           a->weekday == b->weekday && a->utc_offset_s == b->utc_offset_s;
+}
+
+/* The day's date is remembered between calls: the same day again at any
+ * second, the seconds either side of a local midnight, the switches (where
+ * the local day changes with the offset), days before the epoch, and days
+ * asked in turn (as bar times and log lines interleave) all read as if
+ * worked out afresh. */
+static void ny_from_utc_reads_every_instant_afresh_whatever_was_asked_before(void)
+{
+    int64_t midnight = ny_to_utc(2025, 12, 10, 0, 0, 0);
+    int64_t spring = ny_to_utc(2025, 3, 9, 3, 0, 0), autumn = ny_to_utc(2025, 11, 2, 1, 0, 0);
+    const int64_t fixed[] = {
+        midnight,           midnight - 1,       midnight + 1,  midnight + 86399,
+        midnight + 86400,   midnight - 86400,   midnight,      spring - 1,
+        spring,             spring + 3599,      autumn - 1,    autumn,
+        autumn + 3600,      autumn + 3599,      0,             -1,
+        -86400,             -86401,             -18000,        -18001,
+        -17999,             1765376700,         1765376701,    1751376600,
+        1765376700 + 86400, 1765376700,
+    };
+    for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++) {
+        ny_civil_t got, want;
+        ny_from_utc(fixed[i], &got);
+        ny_from_utc_afresh(fixed[i], &want);
+        CU_ASSERT(civil_equal(&got, &want));
+    }
+    uint64_t x = 0x2545F4914F6CDD1DULL;
+    int64_t a = 1765376700, b = 1700000000;
+    for (int i = 0; i < 20000; i++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        int64_t t = i % 3 == 0   ? a + (int64_t)(x % 86400) /* the same day or the next */
+                    : i % 3 == 1 ? b + (int64_t)(x % 200000)
+                                 : (int64_t)(x % (200ULL * 366 * 86400)) - 70LL * 366 * 86400;
+        ny_civil_t got, want;
+        ny_from_utc(t, &got);
+        ny_from_utc_afresh(t, &want);
+        CU_ASSERT(civil_equal(&got, &want));
+    }
+}
+
+static CU_TestInfo nytime_memo_tests[] = {
+    TEST(ny_from_utc_reads_every_instant_afresh_whatever_was_asked_before),
+    CU_TEST_INFO_NULL,
+};
+
 CU_SuiteInfo test_suites[] = {
     {"decoder", NULL, NULL, NULL, NULL, decoder_tests},
     {"writer", NULL, NULL, NULL, NULL, writer_tests},
@@ -2461,5 +2583,7 @@ CU_SuiteInfo test_suites[] = {
     {"catalog", NULL, NULL, NULL, NULL, catalog_tests},
     {"nytime", NULL, NULL, NULL, NULL, nytime_tests},
     {"unsigned_skip", NULL, NULL, NULL, NULL, unsigned_skip_tests},
+    {"digits", NULL, NULL, NULL, NULL, digit_tests},
+    {"nytime_memo", NULL, NULL, NULL, NULL, nytime_memo_tests},
     CU_SUITE_INFO_NULL,
 };

@@ -45,6 +45,7 @@ static struct fixture {
     int accepts;
     uint8_t rx[4096];
     size_t rxlen;
+    size_t txlen; /* bytes the fake gateway wrote on its connection */
     int peer_eof;
     int peer_reset;
     /* the real mock gateway */
@@ -129,6 +130,7 @@ static void fgw_on_accept(io_listener_t *l, io_stream_t *s, void *data)
     fx.peer = s;
     fx.accepts++;
     fx.rxlen = 0;
+    fx.txlen = 0;
     fx.peer_eof = fx.peer_reset = 0;
     io_stream_set_cb(s, fgw_on_peer, NULL);
 }
@@ -145,6 +147,15 @@ static void fgw_write(const proto_writer_t *w)
     CU_ASSERT_FATAL(w->error == 0);
     CU_ASSERT_PTR_NOT_NULL_FATAL(fx.peer);
     CU_ASSERT_EQUAL(io_stream_write(fx.peer, w->buf, w->len), 0);
+    fx.txlen += w->len;
+}
+
+/* Writes raw bytes as one delivery of the fake gateway. */
+static void fgw_write_raw(const void *data, size_t len)
+{
+    CU_ASSERT_PTR_NOT_NULL_FATAL(fx.peer);
+    CU_ASSERT_EQUAL(io_stream_write(fx.peer, data, len), 0);
+    fx.txlen += len;
 }
 
 /* Sends one frame of the given text fields (NULL-terminated list). */
@@ -627,6 +638,162 @@ static void error_notice_after_ready_is_traced_and_keeps_the_connection(void)
 
 /* Frames of the given fields, each list NULL-terminated, in one write: the
  * runner gets them in one delivery. */
+/* Takes a ready session to its first ping, outstanding. */
+static void fgw_to_first_ping(void)
+{
+    fgw_to_ready();
+    tev_run_to(tev_rev("ready", 0)->t + fx.cfg.ping_interval_us + 1 * MS);
+    CU_ASSERT_EQUAL_FATAL(tev_rcount("ping"), 1);
+}
+
+/* A currentTime of version 1 with that time text, whole, into buf (64
+ * bytes): its length. */
+static size_t pong_bytes(uint8_t *buf, const char *time_text)
+{
+    size_t t = strlen(time_text), flen = 3 + 2 + t + 1;
+    CU_ASSERT_FATAL(4 + flen <= 64);
+    buf[0] = buf[1] = buf[2] = 0;
+    buf[3] = (uint8_t)flen;
+    memcpy(buf + 4, "49\0" "1", 5);
+    memcpy(buf + 9, time_text, t + 1);
+    return 4 + flen;
+}
+
+/* A delivery that is one whole answer is taken without the drain when its
+ * time is 8 to 15 digits: at the bounds of that, past them, with a
+ * non-digit at either end of the time (the two halves of its test), the
+ * verdict is the general reader's, the trace the same. */
+static void a_lone_answer_is_judged_like_any_other_at_every_time_length(void)
+{
+    static const struct {
+        const char *time;
+        int ok;
+    } cases[] = {
+        {"1234567", 1},          {"12345678", 1},         {"123456789012345", 1},
+        {"1234567890123456", 1}, {"00000000", 1},         {"99999999", 1},
+        {"a765376705", 0},       {"1a65376705", 0},       {"17653767a5", 0},
+        {"176537670a", 0},       {"1234567/9012345", 0},  {"123456:8", 0},
+        {"1765376705 ", 0},      {"\xff" "765376705", 0}, {"/2345678", 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        fx_setup();
+        fgw_to_first_ping();
+        uint8_t buf[64];
+        fgw_write_raw(buf, pong_bytes(buf, cases[i].time));
+        tev_run_for(10 * MS);
+        const tev_t *in = tev_rev("msg_in", tev_rcount("msg_in") - 1);
+        CU_ASSERT_EQUAL(tev_num(in, "id"), PROTO_IN_CURRENT_TIME);
+        CU_ASSERT_STRING_EQUAL(tev_str(in, "name"), proto_in_name(PROTO_IN_CURRENT_TIME));
+        CU_ASSERT_EQUAL(tev_rcount("ping_ok"), cases[i].ok);
+        CU_ASSERT_EQUAL(tev_rcount("disconnect"), !cases[i].ok);
+        if (cases[i].ok) {
+            CU_ASSERT_EQUAL(tev_rev("ping_ok", 0)->t, in->t);
+            CU_ASSERT_EQUAL(tev_num(tev_rev("ping_ok", 0), "seq"), 1);
+        }
+        fx_teardown();
+    }
+}
+
+/* Bytes buffered from an earlier delivery come first: a delivery spelt
+ * exactly like an answer that completes a frame begun before it is that
+ * frame's payload, no answer. */
+static void an_answer_shaped_delivery_after_a_partial_frame_is_read_as_its_rest(void)
+{
+    fx_setup();
+    fgw_to_first_ping();
+    uint8_t pong[64];
+    size_t n = pong_bytes(pong, "1765376705");
+    /* A frame of n bytes: its payload is the answer's bytes, prefix and
+     * all, so its message id is "" (the unset id). */
+    const uint8_t head[] = {0, 0, 0, (uint8_t)n};
+    int ins = tev_rcount("msg_in");
+    fgw_write_raw(head, sizeof head);
+    tev_run_for(5 * MS);
+    fgw_write_raw(pong, n);
+    tev_run_for(5 * MS);
+    CU_ASSERT_EQUAL(tev_rcount("ping_ok"), 0);
+    CU_ASSERT_EQUAL_FATAL(tev_rcount("msg_in"), ins + 1);
+    CU_ASSERT_NOT_EQUAL(tev_num(tev_rev("msg_in", ins), "id"), PROTO_IN_CURRENT_TIME);
+    /* The ping is still outstanding: the next lone answer is its. */
+    fgw_write_raw(pong, n);
+    tev_run_for(5 * MS);
+    CU_ASSERT_EQUAL(tev_rcount("ping_ok"), 1);
+    fx_teardown();
+}
+
+/* An answer with the start of the next frame behind it, two answers in
+ * one delivery, an answer after the ping was answered: the drain's way,
+ * with the same trace; the bytes left over wait for the rest. */
+static void answers_that_share_a_delivery_are_read_in_order(void)
+{
+    fx_setup();
+    fgw_to_first_ping();
+    uint8_t buf[256];
+    size_t n = pong_bytes(buf, "1765376705");
+    proto_writer_t w;
+    proto_writer_init(&w);
+    proto_frame_begin(&w);
+    proto_put_str(&w, "4");
+    proto_put_str(&w, "2");
+    proto_put_str(&w, "-1");
+    proto_put_str(&w, "2104");
+    proto_put_str(&w, "Market data farm connection is OK:usfarm");
+    proto_put_str(&w, "");
+    CU_ASSERT_EQUAL(proto_frame_end(&w), 0);
+    memcpy(buf + n, w.buf, 6);
+    fgw_write_raw(buf, n + 6);
+    tev_run_for(5 * MS);
+    CU_ASSERT_EQUAL(tev_rcount("ping_ok"), 1);
+    CU_ASSERT_PTR_NULL(tev_rev("error:2104", 0));
+    fgw_write_raw(w.buf + 6, w.len - 6);
+    tev_run_for(5 * MS);
+    CU_ASSERT_PTR_NOT_NULL(tev_rev("error:2104", 0));
+    proto_writer_free(&w);
+    /* Two answers at once: the first answers, the second is no check. */
+    tev_run_to(tev_rev("ping", 0)->t + fx.cfg.ping_interval_us + 1 * MS);
+    CU_ASSERT_EQUAL_FATAL(tev_rcount("ping"), 2);
+    int ins = tev_rcount("msg_in");
+    memcpy(buf + n, buf, n);
+    fgw_write_raw(buf, 2 * n);
+    tev_run_for(5 * MS);
+    CU_ASSERT_EQUAL(tev_rcount("msg_in"), ins + 2);
+    CU_ASSERT_EQUAL(tev_rcount("ping_ok"), 2);
+    /* A lone answer with nothing outstanding is traced and no check. */
+    fgw_write_raw(buf, n);
+    tev_run_for(5 * MS);
+    CU_ASSERT_EQUAL(tev_rcount("msg_in"), ins + 3);
+    CU_ASSERT_EQUAL(tev_rcount("ping_ok"), 2);
+    CU_ASSERT_EQUAL(tev_rcount("disconnect"), 0);
+    fx_teardown();
+}
+
+/* The decoder counts the bytes of answers taken without it too: a bad
+ * frame after many names its own byte offset on the connection. */
+static void byte_offsets_count_the_answers_taken_whole(void)
+{
+    fx_setup();
+    fgw_to_ready();
+    uint8_t pong[64];
+    size_t n = pong_bytes(pong, "1765376705");
+    for (int i = 0; i < 5; i++) {
+        int pings = tev_rcount("ping");
+        tev_run_for(fx.cfg.ping_interval_us);
+        CU_ASSERT_EQUAL_FATAL(tev_rcount("ping"), pings + 1);
+        fgw_write_raw(pong, n);
+        tev_run_for(5 * MS);
+    }
+    CU_ASSERT_EQUAL_FATAL(tev_rcount("ping_ok"), 5);
+    char want[64];
+    snprintf(want, sizeof want, "protocol error: byte offset %zu:", fx.txlen);
+    static const uint8_t garbage[] = {0, 0, 0, 3, 'a', 'b', 'c'}; /* no NUL at the end */
+    fgw_write_raw(garbage, sizeof garbage);
+    tev_run_for(10 * MS);
+    const tev_t *d = tev_rev("disconnect", 0);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(d);
+    CU_ASSERT_EQUAL(strncmp(tev_str(d, "reason"), want, strlen(want)), 0);
+    fx_teardown();
+}
+
 static void fgw_send_together(const char *const *fields)
 {
     proto_writer_t w;
@@ -1043,6 +1210,13 @@ static CU_TestInfo tests[] = {
      current_time_answers_are_accepted_exactly_when_proto_reads_the_time},
     {"current_time_answers_of_every_spelling_are_traced_and_judged_alike",
      current_time_answers_of_every_spelling_are_traced_and_judged_alike},
+    {"a_lone_answer_is_judged_like_any_other_at_every_time_length",
+     a_lone_answer_is_judged_like_any_other_at_every_time_length},
+    {"an_answer_shaped_delivery_after_a_partial_frame_is_read_as_its_rest",
+     an_answer_shaped_delivery_after_a_partial_frame_is_read_as_its_rest},
+    {"answers_that_share_a_delivery_are_read_in_order",
+     answers_that_share_a_delivery_are_read_in_order},
+    {"byte_offsets_count_the_answers_taken_whole", byte_offsets_count_the_answers_taken_whole},
     {"every_ping_sends_the_same_req_current_time_bytes",
      every_ping_sends_the_same_req_current_time_bytes},
     {"handshake_step_timeout_resets_and_schedules_a_reconnect",

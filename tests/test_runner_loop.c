@@ -15,6 +15,7 @@
 #include "../mockgw/gateway.h"
 #include "../proto/nytime.h"
 #include "../runner/backoff.h"
+#include "../runner/calendar.h"
 #include "../runner/runner.h"
 #include "../runner/status.h"
 #include "../sim/io_sim.h"
@@ -293,6 +294,78 @@ static void before_the_open_it_pings_at_the_normal_cadence_again(void)
     int slow = rcount_in("ping_ok", at(8, 0), at(9, 24));
     CU_ASSERT(slow >= 16 && slow <= 17);
     CU_ASSERT(rcount_in("ping_ok", at(9, 25), at(9, 30)) >= 58);
+    fx_teardown();
+}
+
+/* The idle health check's sleep at now, worked out from the calendar
+ * itself: ping_interval in a session; closed, closed_ping_interval, or up
+ * to the last such stretch before the next open (rounded up to the
+ * second), then ping_interval again. */
+static io_us_t model_idle_delay(io_us_t now)
+{
+    io_us_t slow = fx.cfg.closed_ping_interval_us;
+    if (fx.cfg.always_open || cal_is_open(now / SEC))
+        return fx.cfg.ping_interval_us;
+    io_us_t to_window = cal_next_open((now + SEC - 1) / SEC) * SEC - now - slow;
+    if (to_window <= 0)
+        return fx.cfg.ping_interval_us;
+    return to_window < slow ? to_window : slow;
+}
+
+/* Without symbols there is no cycle, so every ping is the idle timer's:
+ * from ready on, each comes exactly the model's delay after the last,
+ * through the close, a weekend and the open. */
+static void check_idle_pings_follow_the_model(io_us_t from, io_us_t to, int at_least)
+{
+    fx_setup_at(from);
+    fx.cfg.symbols = NULL;
+    fx.cfg.nsymbols = 0;
+    gw_up();
+    fx_start();
+    tev_run_to(to);
+    const tev_t *ready = tev_rev("ready", 0);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(ready);
+    io_us_t t = ready->t;
+    int n = tev_rcount("ping");
+    CU_ASSERT(n >= at_least);
+    for (int i = 0; i < n; i++) {
+        t += model_idle_delay(t);
+        CU_ASSERT_EQUAL_FATAL(tev_rev("ping", i)->t, t);
+    }
+    CU_ASSERT(t + model_idle_delay(t) > to);
+    CU_ASSERT_EQUAL(tev_rcount("ping_ok"), n - (tev_rev("ping", n - 1)->t + 10 * MS > to));
+    fx_teardown();
+}
+
+static void idle_pings_follow_the_calendar_to_the_microsecond(void)
+{
+    /* A Friday's close, the weekend, Monday's open. */
+    check_idle_pings_follow_the_model(nyw(2025, 12, 12, 15, 58), nyw(2025, 12, 15, 9, 33), 850);
+    /* From inside the last second before a stretch's end: the next open
+     * is taken rounded up to the second. */
+    check_idle_pings_follow_the_model(nyw(2025, 12, 15, 9, 29) + 59 * SEC + 999 * MS,
+                                      nyw(2025, 12, 15, 9, 31), 10);
+    check_idle_pings_follow_the_model(nyw(2025, 12, 15, 9, 24) + 59 * SEC + 990 * MS,
+                                      nyw(2025, 12, 15, 9, 26), 12);
+    /* A holiday (Christmas, a Thursday) and an early close the day before. */
+    check_idle_pings_follow_the_model(nyw(2025, 12, 24, 12, 58), nyw(2025, 12, 26, 9, 35), 600);
+}
+
+static void always_open_pings_every_interval_whatever_the_calendar(void)
+{
+    fx_setup_at(nyw(2025, 12, 13, 12, 0)); /* a Saturday */
+    fx.cfg.always_open = 1;
+    fx.cfg.symbols = NULL;
+    fx.cfg.nsymbols = 0;
+    gw_up();
+    fx_start();
+    tev_run_to(nyw(2025, 12, 13, 12, 10));
+    const tev_t *ready = tev_rev("ready", 0);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(ready);
+    int n = tev_rcount("ping");
+    CU_ASSERT(n >= 110);
+    for (int i = 0; i < n; i++)
+        CU_ASSERT_EQUAL(tev_rev("ping", i)->t, ready->t + (i + 1) * fx.cfg.ping_interval_us);
     fx_teardown();
 }
 
@@ -699,6 +772,10 @@ static CU_TestInfo loop_tests[] = {
      after_the_close_it_stays_connected_and_pings_every_closed_interval},
     {"before_the_open_it_pings_at_the_normal_cadence_again",
      before_the_open_it_pings_at_the_normal_cadence_again},
+    {"idle_pings_follow_the_calendar_to_the_microsecond",
+     idle_pings_follow_the_calendar_to_the_microsecond},
+    {"always_open_pings_every_interval_whatever_the_calendar",
+     always_open_pings_every_interval_whatever_the_calendar},
     {"a_weekend_is_slept_through_on_one_connection", a_weekend_is_slept_through_on_one_connection},
     {"connectivity_lost_stops_cycles_until_1102_then_runs_the_missed_one",
      connectivity_lost_stops_cycles_until_1102_then_runs_the_missed_one},
