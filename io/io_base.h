@@ -213,10 +213,12 @@ static inline const io_trace_field_t *io_trace_room_write(io_trace_room_t *room,
         out[i] = fields[i];
         kept &= !fields[i].str || fields[i].num == IO_TRACE_KEPT;
     }
-    size_t size = sizeof *rec + nfields * sizeof *fields;
-    if (!kept || (uintptr_t)room->end - (uintptr_t)room->w < size)
+    /* Within the slack, so w + size points into the block (or none): it
+     * is kept if it ends by end. */
+    unsigned char *next = room->w + sizeof *rec + nfields * sizeof *fields;
+    if (!kept || next > room->end)
         return out;
-    room->w += size;
+    room->w = next;
     return NULL;
 }
 

@@ -39,6 +39,9 @@
 #define SIM_CTRL_PER_CONN 4        /* SYN, reply, and one close per side */
 #define SIM_DATA_SMALL 256         /* bytes a reusable data block holds */
 #define SIM_DATA_SMALL_MAX 4096    /* small blocks kept at most, in flight or spare */
+#define SIM_DATA_BIG_MIN 512       /* the least a bigger block holds: then powers of two */
+#define SIM_DATA_BIG_MAX ((size_t)64 * 1024) /* bigger blocks are never kept */
+#define SIM_DATA_BIG_SPARES 8      /* bigger blocks kept spare at most */
 #define SIM_DELAYS 64              /* network delays drawn in one batch */
 
 enum sim_ev_kind {
@@ -54,8 +57,9 @@ enum sim_ev_kind {
 
 struct sim_event {
     io_us_t time_us;
-    uint64_t seq;
-    size_t idx; /* position in the heap, SIM_IN_FRONT, or SIM_NOT_QUEUED */
+    uint64_t seq; /* set as the event enters the heap (queue_push_slow) */
+    size_t idx;   /* position in the heap, SIM_IN_FRONT, or SIM_NOT_QUEUED;
+                     a data piece's is kept in the heap only (event_queued) */
     enum sim_ev_kind kind;
     int dir;    /* the channel for stream events, the signal for SEV_SIGNAL */
     struct sim_conn *conn;
@@ -63,14 +67,17 @@ struct sim_event {
 
 /* One write's piece in flight. Pieces up to SIM_DATA_SMALL bytes live in
  * blocks of that size the loop keeps for reuse (a health check's frames,
- * chunked deliveries); bigger ones are allocated to size and freed. A
- * block holds one slot of heap_need from its allocation to its free, and
- * its event kind and what the receiver hears are set once: a write only
- * sets out.len. */
+ * chunked deliveries); bigger ones (a day of bars) in blocks of a power of
+ * two from SIM_DATA_BIG_MIN, a few of which the loop keeps too (up to
+ * SIM_DATA_BIG_MAX): a malloc and a free cost more than copying a few
+ * kilobytes. A block holds one slot of heap_need from its allocation to
+ * its free, and its event kind and what the receiver hears are set once:
+ * a write only sets out.len. */
 struct sim_data {
     struct sim_event ev;        /* kind SEV_DATA */
     io_stream_event_t out;      /* IO_EV_DATA, bytes, the piece's length */
     struct sim_data *next_free; /* on the loop's list of spare blocks */
+    size_t cap;                 /* bytes it holds: SIM_DATA_SMALL, or more */
     uint8_t bytes[];
 };
 
@@ -139,9 +146,11 @@ struct io_loop {
     io_rng_t net_mark; /* net_rng before the batch's draws */
     struct sim_event *front[SIM_FRONT_MAX]; /* latest first: the next event is last */
     size_t nfront;
+    io_us_t heap_min_us; /* the heap's earliest time; INT64_MAX when empty */
     struct sim_event **heap;
     size_t heap_len, heap_cap, heap_need; /* heap_need bounds front + heap */
-    uint64_t seq;
+    uint64_t seq_pushed;  /* the next event pushed into the heap: up from 2^63 */
+    uint64_t seq_spilled; /* the next one spilled from the front: down from 2^63 - 1 */
     uint64_t events_run;
     int stop;
     io_us_t run_until; /* loop_run's bound; INT64_MIN once stopped */
@@ -154,6 +163,8 @@ struct io_loop {
     uint16_t next_port;
     struct sim_data *spare; /* blocks of SIM_DATA_SMALL bytes to reuse */
     size_t nsmall;          /* such blocks allocated: in flight or spare */
+    struct sim_data *big;   /* bigger blocks to reuse, the latest freed first */
+    size_t nbig;            /* blocks on that list */
 };
 
 /* ---- the event queue ----------------------------------------------------
@@ -162,8 +173,21 @@ struct io_loop {
  * rest: every event in the front comes before every event in the heap.
  * Most events are near (a delivery a latency ahead, a health check's timer
  * and its timeout) while the heap holds the far ones (schedules, market
- * timers) that would otherwise be sifted past at every pop. The keys
- * (time, seq) are unique, so the run order is the same whatever the split. */
+ * timers) that would otherwise be sifted past at every pop.
+ *
+ * Events run in (time, push order). The front keeps push order by
+ * position: a pushed event is the newest, so comparing times alone places
+ * it after every one of its time. Only the heap needs a sequence number,
+ * so an event gets one as it enters the heap, not at every push: pushed
+ * straight there, it is the newest of all and takes the next of a rising
+ * count; spilled from the front, it comes before every event in the heap
+ * and takes the next of a falling count, below every number given so far.
+ * The counts start at 2^63 and 2^63 - 1 and never meet. heap_min_us keeps
+ * the heap's earliest time, so a push picks front or heap with one compare.
+ *
+ * Only timers and signals are ever looked for in the queue (stop, active,
+ * a raise that coalesces), so only they keep idx outside the heap: a
+ * data piece's push and run leave it alone. */
 
 static int ev_before(const struct sim_event *a, const struct sim_event *b)
 {
@@ -186,6 +210,12 @@ static void heap_sift_up(io_loop_t *loop, size_t i, struct sim_event *ev)
         i = parent;
     }
     heap_place(loop, i, ev);
+}
+
+/* Keeps heap_min_us after the heap changed. */
+static void heap_min_update(io_loop_t *loop)
+{
+    loop->heap_min_us = loop->heap_len > 0 ? loop->heap[0]->time_us : INT64_MAX;
 }
 
 /* The growing half of heap_reserve, out of line. */
@@ -214,10 +244,13 @@ static inline int heap_reserve(io_loop_t *loop, size_t n)
     return 0;
 }
 
-static void heap_insert(io_loop_t *loop, struct sim_event *ev)
+/* Puts ev into the heap with sequence number seq. */
+static void heap_insert(io_loop_t *loop, struct sim_event *ev, uint64_t seq)
 {
+    ev->seq = seq;
     loop->heap_len++;
     heap_sift_up(loop, loop->heap_len - 1, ev);
+    heap_min_update(loop);
 }
 
 /* Takes ev out of the heap: the hole it leaves sinks along the earlier
@@ -229,14 +262,15 @@ static void heap_remove(io_loop_t *loop, struct sim_event *ev)
     size_t n = --loop->heap_len;
     struct sim_event *last = loop->heap[n];
     ev->idx = SIM_NOT_QUEUED;
-    if (last == ev)
-        return;
-    for (size_t child; (child = 2 * i + 1) < n; i = child) {
-        if (child + 1 < n && ev_before(loop->heap[child + 1], loop->heap[child]))
-            child++;
-        heap_place(loop, i, loop->heap[child]);
+    if (last != ev) {
+        for (size_t child; (child = 2 * i + 1) < n; i = child) {
+            if (child + 1 < n && ev_before(loop->heap[child + 1], loop->heap[child]))
+                child++;
+            heap_place(loop, i, loop->heap[child]);
+        }
+        heap_sift_up(loop, i, last);
     }
-    heap_sift_up(loop, i, last);
+    heap_min_update(loop);
 }
 
 /* Puts ev into the front, which has room, where its time places it. */
@@ -248,52 +282,39 @@ __attribute__((always_inline)) static inline void front_insert(io_loop_t *loop,
     for (; j > 0 && front[j - 1]->time_us <= ev->time_us; j--)
         front[j] = front[j - 1];
     front[j] = ev;
-    ev->idx = SIM_IN_FRONT;
     loop->nfront++;
 }
 
-/* The rare ways in: ev belongs in the heap, or in a full front whose
- * latest then moves to the heap (still before all there). Out of line, so
- * that the common push stays small where it is inlined. */
-__attribute__((noinline)) static void queue_push_slow(io_loop_t *loop, struct sim_event *ev,
-                                                      int in_front)
+/* The rare ways in: ev belongs in the heap (the front is full and ev is
+ * not before its latest, or ev is not before the heap's earliest), or in
+ * a full front whose latest then moves to the heap (still before all
+ * there). Out of line, so that the common push stays small where it is
+ * inlined. */
+__attribute__((noinline)) static void queue_push_slow(io_loop_t *loop, struct sim_event *ev)
 {
-    if (!in_front) {
-        heap_insert(loop, ev);
+    if (loop->nfront < SIM_FRONT_MAX || ev->time_us >= loop->front[0]->time_us) {
+        heap_insert(loop, ev, loop->seq_pushed++);
         return;
     }
-    heap_insert(loop, loop->front[0]);
+    heap_insert(loop, loop->front[0], loop->seq_spilled--);
     memmove(loop->front, loop->front + 1, (SIM_FRONT_MAX - 1) * sizeof loop->front[0]);
     loop->nfront = SIM_FRONT_MAX - 1;
     front_insert(loop, ev);
 }
 
-/* Queues ev at time_us with the next sequence number. Being the newest, ev
- * comes after every queued event of the same time, so comparing times
- * alone places it. */
+/* Queues ev at time_us, after every queued event of that time. A timer or
+ * a signal sets its idx to SIM_IN_FRONT first (the heap replaces it). */
 __attribute__((always_inline)) static inline void queue_push(io_loop_t *loop, struct sim_event *ev,
                                                      io_us_t time_us)
 {
     ev->time_us = time_us;
-    ev->seq = loop->seq++;
-    size_t n = loop->nfront;
-    int in_front = n > 0 && time_us < loop->front[0]->time_us;
-    if (!in_front && n < SIM_FRONT_MAX)
-        in_front = loop->heap_len == 0 || time_us < loop->heap[0]->time_us;
-    if (in_front && n < SIM_FRONT_MAX)
+    if (loop->nfront < SIM_FRONT_MAX && time_us < loop->heap_min_us)
         front_insert(loop, ev);
     else
-        queue_push_slow(loop, ev, in_front);
+        queue_push_slow(loop, ev);
 }
 
-/* The next event to run, NULL when nothing is queued. */
-static struct sim_event *queue_first(const io_loop_t *loop)
-{
-    if (loop->nfront > 0)
-        return loop->front[loop->nfront - 1];
-    return loop->heap_len > 0 ? loop->heap[0] : NULL;
-}
-
+/* Takes a queued timer or signal out of the queue. */
 static void queue_remove(io_loop_t *loop, struct sim_event *ev)
 {
     if (ev->idx != SIM_IN_FRONT) {
@@ -443,6 +464,9 @@ io_loop_t *io_sim_loop_new(const io_sim_config_t *cfg)
     }
     loop->next_stream_id = 1;
     loop->next_port = SIM_PORT_FIRST;
+    loop->heap_min_us = INT64_MAX;
+    loop->seq_pushed = (uint64_t)1 << 63;
+    loop->seq_spilled = ((uint64_t)1 << 63) - 1;
     if (heap_reserve(loop, 2) != 0) {
         free(loop);
         return NULL;
@@ -662,40 +686,83 @@ void io_stream_set_cb(io_stream_t *stream, io_stream_cb cb, void *data)
     stream_hears_update(stream);
 }
 
-/* A block for a piece of len bytes, its out.len set, NULL when out of
- * memory. */
-static struct sim_data *data_new(io_loop_t *loop, size_t len)
+/* What a block for len bytes holds: SIM_DATA_SMALL, else the power of
+ * two from SIM_DATA_BIG_MIN that fits (len itself past SIZE_MAX / 2). */
+static size_t data_cap(size_t len)
 {
-    struct sim_data *d = loop->spare;
-    if (len <= SIM_DATA_SMALL && d) {
-        loop->spare = d->next_free;
-    } else if (heap_reserve(loop, 1) != 0) {
+    if (len <= SIM_DATA_SMALL)
+        return SIM_DATA_SMALL;
+    size_t cap = SIM_DATA_BIG_MIN;
+    while (cap < len && cap <= SIZE_MAX / 2)
+        cap *= 2;
+    return cap < len ? len : cap;
+}
+
+/* A new block for len bytes, NULL when out of memory. */
+static struct sim_data *data_alloc(io_loop_t *loop, size_t len)
+{
+    size_t cap = data_cap(len);
+    struct sim_data *d;
+    if (cap > SIZE_MAX - sizeof *d || heap_reserve(loop, 1) != 0)
         return NULL;
-    } else if (!(d = malloc(sizeof *d + (len > SIM_DATA_SMALL ? len : SIM_DATA_SMALL)))) {
+    if (!(d = malloc(sizeof *d + cap))) {
         loop->heap_need--;
         return NULL;
-    } else {
-        d->ev.kind = SEV_DATA;
-        d->out = (io_stream_event_t){IO_EV_DATA, d->bytes, 0, 0};
-        loop->nsmall += len <= SIM_DATA_SMALL;
+    }
+    d->ev.kind = SEV_DATA;
+    d->out = (io_stream_event_t){IO_EV_DATA, d->bytes, 0, 0};
+    d->cap = cap;
+    loop->nsmall += cap == SIM_DATA_SMALL;
+    return d;
+}
+
+/* A block for a piece of len bytes, its out.len set, NULL when out of
+ * memory: a spare one that holds len bytes (only the latest bigger spare
+ * is looked at), else a new one. */
+static struct sim_data *data_new(io_loop_t *loop, size_t len)
+{
+    struct sim_data *d;
+    if (len <= SIM_DATA_SMALL && loop->spare) {
+        d = loop->spare;
+        loop->spare = d->next_free;
+    } else if (len > SIM_DATA_SMALL && loop->big && loop->big->cap >= len) {
+        d = loop->big;
+        loop->big = d->next_free;
+        loop->nbig--;
+    } else if (!(d = data_alloc(loop, len))) {
+        return NULL;
     }
     d->out.len = len;
     return d;
 }
 
+/* data_free for all but a small block kept: a bigger one is kept up to
+ * SIM_DATA_BIG_MAX while fewer than SIM_DATA_BIG_SPARES are spare. */
+__attribute__((noinline)) static void data_free_slow(io_loop_t *loop, struct sim_data *d)
+{
+    if (d->cap == SIM_DATA_SMALL) {
+        loop->nsmall--;
+    } else if (d->cap <= SIM_DATA_BIG_MAX && loop->nbig < SIM_DATA_BIG_SPARES) {
+        d->next_free = loop->big;
+        loop->big = d;
+        loop->nbig++;
+        return;
+    }
+    loop->heap_need--;
+    free(d);
+}
+
 /* Keeps a small block for reuse, unless more than SIM_DATA_SMALL_MAX
  * are about (after a burst): counting the blocks rather than the spares
  * leaves the common write and delivery without a count to keep. */
-static void data_free(io_loop_t *loop, struct sim_data *d)
+static inline void data_free(io_loop_t *loop, struct sim_data *d)
 {
-    if (d->out.len <= SIM_DATA_SMALL && loop->nsmall <= SIM_DATA_SMALL_MAX) {
+    if (d->cap == SIM_DATA_SMALL && loop->nsmall <= SIM_DATA_SMALL_MAX) {
         d->next_free = loop->spare;
         loop->spare = d;
         return;
     }
-    loop->nsmall -= d->out.len <= SIM_DATA_SMALL;
-    loop->heap_need--;
-    free(d);
+    data_free_slow(loop, d);
 }
 
 /* Cuts len bytes into piece sizes: a whole write, or pieces no bigger than
@@ -725,6 +792,7 @@ static size_t net_cut(io_loop_t *loop, size_t len, size_t sizes[SIM_PIECES_MAX])
 }
 
 #define SIM_COPY_INLINE_MAX 32 /* pieces copy_piece copies without a call */
+#define SIM_WRITE_FAST_MIN 4    /* io_stream_write's own: two fixed-size copies */
 
 /* memcpy for the small pieces most writes are (a health check's frames
  * are 9 and 20 bytes): up to SIM_COPY_INLINE_MAX bytes as two overlapping
@@ -810,11 +878,18 @@ static int conn_send_chunked(io_loop_t *loop, struct sim_conn *c, int dir, const
     return conn_send_pieces(loop, c, dir, p, sizes, n);
 }
 
-/* Every write io_stream_write does not take itself; an empty one sends
- * nothing. */
-__attribute__((noinline)) static int conn_send_slow(io_loop_t *loop, struct sim_conn *c, int dir,
-                                                    const uint8_t *p, size_t len)
+/* Every write io_stream_write does not take itself, refused ones too; an
+ * empty one sends nothing. */
+__attribute__((noinline)) static int stream_write_slow(io_stream_t *stream, const uint8_t *p,
+                                                       size_t len)
 {
+    io_loop_t *loop = stream->loop;
+    struct sim_conn *c = stream->conn;
+    int dir = stream->side;
+    if (!stream_writable(stream))
+        return IO_ERR_CLOSED;
+    if (len > IO_STREAM_BUFFER_MAX - c->pending[dir])
+        return IO_ERR_NOBUFS;
     if (len == 0)
         return 0;
     if (loop->net.chunking)
@@ -822,24 +897,23 @@ __attribute__((noinline)) static int conn_send_slow(io_loop_t *loop, struct sim_
     return conn_send_whole(loop, c, dir, p, len);
 }
 
-/* The common write - 1 to SIM_COPY_INLINE_MAX bytes, a spare block (and
- * so its heap slot) at hand and a delay left in the batch (so unchunked) -
- * is taken here whole: nothing in it calls out (a push that spills from
- * the front is a tail call). Anything else, an empty write too, goes to
- * conn_send_slow. */
+/* The common write - SIM_WRITE_FAST_MIN to SIM_COPY_INLINE_MAX bytes on
+ * a writable stream far from its buffer limit (so it cannot hit it), a
+ * spare block (and so its heap slot) at hand and a delay left in the batch
+ * (so unchunked) - is taken here whole: nothing in it calls out (a push
+ * that spills from the front is a tail call). Anything else goes to
+ * stream_write_slow, which sorts out refusals. */
 int io_stream_write(io_stream_t *stream, const void *data, size_t len)
 {
     struct sim_conn *c = stream->conn;
     int dir = stream->side;
-    if (!stream_writable(stream))
-        return IO_ERR_CLOSED;
-    if (len > IO_STREAM_BUFFER_MAX - c->pending[dir])
-        return IO_ERR_NOBUFS;
     io_loop_t *loop = stream->loop;
     struct sim_data *d = loop->spare;
     unsigned next = loop->next_delay;
-    if (len - 1 >= SIM_COPY_INLINE_MAX || !d || next == loop->ndelays) /* len 0 wraps */
-        return conn_send_slow(loop, c, dir, data, len);
+    if (len - SIM_WRITE_FAST_MIN > SIM_COPY_INLINE_MAX - SIM_WRITE_FAST_MIN || !d ||
+        next == loop->ndelays || !stream_writable(stream) ||
+        c->pending[dir] > IO_STREAM_BUFFER_MAX - SIM_COPY_INLINE_MAX)
+        return stream_write_slow(stream, data, len);
     loop->spare = d->next_free;
     d->out.len = len;
     data_fill(c, dir, d, data);
@@ -983,6 +1057,7 @@ void io_timer_start(io_timer_t *timer, io_us_t delay_us)
     io_us_t room = INT64_MAX - loop->now_us; /* now_us >= 0: room >= 0 */
     if ((uint64_t)delay_us > (uint64_t)room) /* negative, or past the end of time */
         delay_us = delay_us < 0 ? 0 : room;
+    timer->ev.idx = SIM_IN_FRONT;
     queue_push(loop, &timer->ev, loop->now_us + delay_us);
 }
 
@@ -1022,8 +1097,10 @@ void io_sim_raise_signal(io_loop_t *loop, enum io_signal sig)
         return;
     struct sim_event *ev = &loop->signal_ev[sig == IO_SIGINT ? 0 : 1];
     /* Like a real pending signal, a second raise before delivery is one. */
-    if (ev->idx == SIM_NOT_QUEUED)
+    if (ev->idx == SIM_NOT_QUEUED) {
+        ev->idx = SIM_IN_FRONT;
         queue_push(loop, ev, loop->now_us);
+    }
 }
 
 /* ---- running ------------------------------------------------------------ */
@@ -1039,14 +1116,17 @@ __attribute__((always_inline)) static inline void data_release(io_loop_t *loop,
     conn_unref(loop, c);
 }
 
-/* Gives back what a queued (or just dequeued) event holds: a data piece's
- * memory and heap slot, a stream event's reference on the conn. */
+/* Gives back what an event dropped from the queue holds: a data piece's
+ * memory and heap slot, a stream event's reference on the conn; a timer
+ * or signal is no longer queued. */
 static void event_release(io_loop_t *loop, struct sim_event *ev)
 {
     if (ev->kind == SEV_DATA)
         data_release(loop, (struct sim_data *)ev);
     else if (ev->kind != SEV_TIMER && ev->kind != SEV_SIGNAL)
         conn_unref(loop, ev->conn);
+    else
+        ev->idx = SIM_NOT_QUEUED;
 }
 
 /* A data piece arrived: the stream it is addressed to hears of it if it is
@@ -1077,20 +1157,25 @@ static void ctrl_deliver(io_loop_t *loop, struct sim_event *ev)
 /* The rarer kinds: signals and the control events. */
 __attribute__((noinline)) static void event_run_other(io_loop_t *loop, struct sim_event *ev)
 {
-    if (ev->kind != SEV_SIGNAL)
+    if (ev->kind != SEV_SIGNAL) {
         ctrl_deliver(loop, ev);
-    else if (loop->signal_cb)
+        return;
+    }
+    ev->idx = SIM_NOT_QUEUED;
+    if (loop->signal_cb)
         loop->signal_cb(loop, (enum io_signal)ev->dir, loop->signal_data);
 }
 
 /* Data pieces and timers are nearly every event: tested first, in that
- * order, before the rest. */
+ * order, before the rest. A timer is no longer queued when its callback
+ * runs (which may start it again). */
 static inline void event_run(io_loop_t *loop, struct sim_event *ev)
 {
     if (ev->kind == SEV_DATA) {
         data_deliver(loop, (struct sim_data *)ev);
     } else if (ev->kind == SEV_TIMER) {
         io_timer_t *t = (io_timer_t *)((char *)ev - offsetof(io_timer_t, ev));
+        ev->idx = SIM_NOT_QUEUED;
         t->cb(t, t->data);
     } else {
         event_run_other(loop, ev);
@@ -1109,7 +1194,6 @@ static inline struct sim_event *queue_pop_due(io_loop_t *loop)
         if (ev->time_us > until_us)
             return NULL;
         loop->nfront--;
-        ev->idx = SIM_NOT_QUEUED;
         return ev;
     }
     if (loop->heap_len == 0 || loop->heap[0]->time_us > until_us)
@@ -1155,20 +1239,24 @@ void io_loop_free(io_loop_t *loop)
 {
     if (!loop)
         return;
-    for (struct sim_event *ev; (ev = queue_first(loop));) {
-        queue_remove(loop, ev);
-        event_release(loop, ev);
-    }
+    for (size_t i = 0; i < loop->nfront; i++)
+        event_release(loop, loop->front[i]);
+    for (size_t i = 0; i < loop->heap_len; i++)
+        event_release(loop, loop->heap[i]);
+    loop->nfront = loop->heap_len = 0;
     while (loop->streams.next != &loop->streams)
         stream_free((io_stream_t *)loop->streams.next);
     while (loop->timers.next != &loop->timers)
         io_timer_free((io_timer_t *)loop->timers.next);
     while (loop->listeners.next != &loop->listeners)
         io_listener_close((io_listener_t *)loop->listeners.next);
-    while (loop->spare) {
-        struct sim_data *d = loop->spare;
-        loop->spare = d->next_free;
-        free(d);
+    struct sim_data *lists[] = {loop->spare, loop->big};
+    for (size_t i = 0; i < sizeof lists / sizeof lists[0]; i++) {
+        while (lists[i]) {
+            struct sim_data *d = lists[i];
+            lists[i] = d->next_free;
+            free(d);
+        }
     }
     free(loop->heap);
     io_base_free(&loop->base);

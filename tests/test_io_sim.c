@@ -133,6 +133,55 @@ static void restarted_timers_fire_in_deadline_then_restart_order(void)
     io_loop_free(loop);
 }
 
+/* The front holds 4 events and numbers none of them; the heap numbers
+ * its events as they come in: rising for one pushed there, falling for
+ * one spilled from the front. Timers of one deadline - A B C D filling the
+ * front, E earlier spilling D, F G pushed into the heap behind it, C
+ * stopped and started again after them, H filling the front again and X
+ * spilling B into the heap after D - must still fire in start order. */
+static void timers_of_one_deadline_fire_in_start_order_across_the_front_and_the_heap(void)
+{
+    io_loop_t *loop = new_loop(1, IO_SIM_NET_DEFAULT);
+    struct fired log = {.loop = loop};
+    enum { A, B, C, D, E, F, G, H, X, N };
+    struct tagged_timer tt[N];
+    io_timer_t *t[N];
+    for (int i = 0; i < N; i++) {
+        tt[i] = (struct tagged_timer){&log, i};
+        t[i] = io_timer_new(loop, record_timer, &tt[i]);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(t[i]);
+    }
+    for (int i = A; i <= D; i++)
+        io_timer_start(t[i], 10);
+    io_timer_start(t[E], 5); /* spills D: the front is full */
+    io_timer_start(t[F], 10); /* not before the front's latest: the heap */
+    io_timer_start(t[G], 10);
+    io_timer_stop(t[C]);
+    io_timer_start(t[H], 3);  /* the front is full again: B A E H */
+    io_timer_start(t[C], 10); /* the heap, after G */
+    io_timer_start(t[X], 2);  /* spills B, which must still come before D */
+    io_loop_run(loop);
+    const int want[] = {X, H, E, A, B, D, F, G, C};
+    const io_us_t at[] = {2, 3, 5, 10, 10, 10, 10, 10, 10};
+    CU_ASSERT_EQUAL_FATAL(log.n, N);
+    for (int i = 0; i < N; i++) {
+        CU_ASSERT_EQUAL(log.order[i], want[i]);
+        CU_ASSERT_EQUAL(log.at[i], at[i]);
+    }
+    /* Started while the run is at 10: after all of the run's ties. */
+    log.n = 0;
+    io_timer_start(t[A], 0);
+    io_timer_start(t[B], 0);
+    io_loop_run(loop);
+    CU_ASSERT_EQUAL(log.n, 2);
+    CU_ASSERT_EQUAL(log.order[0], A);
+    CU_ASSERT_EQUAL(log.order[1], B);
+    for (int i = 0; i < N; i++)
+        io_timer_free(t[i]);
+    assert_nothing_left(loop);
+    io_loop_free(loop);
+}
+
 /* The queue keeps a few near events in a sorted front before its heap: a
  * model of (deadline, start order) checks the run order while timers are
  * started, stopped and restarted at random, many at equal deadlines and
@@ -563,6 +612,81 @@ static void reused_data_blocks_deliver_exactly_the_bytes_written(void)
     CU_ASSERT_EQUAL(p.server.n, 3 * 8 + 5000);
     CU_ASSERT_EQUAL_FATAL(p.server.nbytes, nwant);
     CU_ASSERT_EQUAL(memcmp(p.server.bytes, want, nwant), 0);
+    pair_close(&p);
+}
+
+/* Bigger pieces live in blocks of a power of two from 512 bytes, a few
+ * kept for reuse: a reused block delivers exactly the new piece, whether
+ * it is as big as the block or smaller than the piece before; a piece
+ * bigger than the latest spare gets a new block; more blocks in flight
+ * than are kept, and one too big to keep, come and go without a leak. */
+static void bigger_blocks_are_reused_and_deliver_exactly_the_bytes_written(void)
+{
+    struct pair p;
+    pair_open(&p, new_loop(5, IO_SIM_NET_DEFAULT));
+    static uint8_t want[REC_MAX * 4];
+    const size_t sizes[] = {1000, 600, 1024, 257, 512, 513, 2048, 300, 4000, 2049};
+    for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
+        p.server.nbytes = 0;
+        fill(want, sizes[k], (unsigned)k);
+        CU_ASSERT_EQUAL(io_stream_write(p.client.stream, want, sizes[k]), 0);
+        io_loop_run(p.loop);
+        CU_ASSERT_EQUAL_FATAL(p.server.nbytes, sizes[k]);
+        CU_ASSERT_EQUAL(p.server.len[p.server.n - 1], sizes[k]);
+        CU_ASSERT_EQUAL(memcmp(p.server.bytes, want, sizes[k]), 0);
+    }
+    for (int round = 0; round < 2; round++) {
+        p.server.nbytes = 0;
+        size_t nwant = 0;
+        for (size_t k = 0; k < 20; k++) { /* 20 in flight, 8 kept after */
+            fill(want + nwant, 700, (unsigned)(round * 20 + (int)k));
+            CU_ASSERT_EQUAL(io_stream_write(p.client.stream, want + nwant, 700), 0);
+            nwant += 700;
+        }
+        CU_ASSERT_EQUAL(io_stream_pending(p.client.stream), nwant);
+        io_loop_run(p.loop);
+        CU_ASSERT_EQUAL_FATAL(p.server.nbytes, nwant);
+        CU_ASSERT_EQUAL(memcmp(p.server.bytes, want, nwant), 0);
+    }
+    enum { HUGE = 70 * 1024 }; /* past the biggest block kept */
+    uint8_t *huge = calloc(HUGE, 1);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(huge);
+    int before = p.server.n;
+    CU_ASSERT_EQUAL(io_stream_write(p.client.stream, huge, HUGE), 0);
+    io_loop_run(p.loop);
+    CU_ASSERT_EQUAL(p.server.n, before + 1);
+    CU_ASSERT_EQUAL(p.server.len[p.server.n - 1], HUGE);
+    free(huge);
+    pair_close(&p);
+}
+
+/* io_stream_write takes a small write itself only far from the buffer
+ * limit: the limit still holds to the byte when the stream fills up
+ * through small writes, and a refused one counts nothing. */
+static void small_writes_fill_the_buffer_to_its_limit_exactly(void)
+{
+    struct pair p;
+    pair_open(&p, new_loop(2, IO_SIM_NET_DEFAULT));
+    static const uint8_t small[32];
+    /* a delivered small write leaves a spare block and drawn delays */
+    CU_ASSERT_EQUAL(io_stream_write(p.client.stream, small, 8), 0);
+    io_loop_run(p.loop);
+    uint8_t *big = calloc(IO_STREAM_BUFFER_MAX - 40, 1);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(big);
+    CU_ASSERT_EQUAL(io_stream_write(p.client.stream, big, IO_STREAM_BUFFER_MAX - 40), 0);
+    free(big);
+    CU_ASSERT_EQUAL(io_stream_write(p.client.stream, small, 32), 0); /* up to MAX - 8 */
+    CU_ASSERT_EQUAL(io_stream_write(p.client.stream, small, 9), IO_ERR_NOBUFS);
+    CU_ASSERT_EQUAL(io_stream_pending(p.client.stream), IO_STREAM_BUFFER_MAX - 8);
+    CU_ASSERT_EQUAL(io_stream_write(p.client.stream, small, 8), 0);
+    CU_ASSERT_EQUAL(io_stream_write(p.client.stream, small, 1), IO_ERR_NOBUFS);
+    CU_ASSERT_EQUAL(io_stream_write(p.client.stream, small, 0), 0);
+    CU_ASSERT_EQUAL(io_stream_pending(p.client.stream), IO_STREAM_BUFFER_MAX);
+    io_loop_run(p.loop);
+    CU_ASSERT_EQUAL(io_stream_pending(p.client.stream), 0);
+    CU_ASSERT_EQUAL(io_stream_write(p.client.stream, small, 32), 0);
+    io_stream_close(p.client.stream, IO_CLOSE_FIN);
+    p.client.stream = NULL;
     pair_close(&p);
 }
 
@@ -1526,6 +1650,8 @@ static CU_TestInfo io_sim_tests[] = {
      stopped_timer_never_fires_and_restart_moves_it},
     {"restarted_timers_fire_in_deadline_then_restart_order",
      restarted_timers_fire_in_deadline_then_restart_order},
+    {"timers_of_one_deadline_fire_in_start_order_across_the_front_and_the_heap",
+     timers_of_one_deadline_fire_in_start_order_across_the_front_and_the_heap},
     {"many_timers_at_random_fire_in_deadline_then_start_order",
      many_timers_at_random_fire_in_deadline_then_start_order},
     {"clock_jumps_to_events_and_run_until_leaves_it_at_the_bound",
@@ -1541,6 +1667,10 @@ static CU_TestInfo io_sim_tests[] = {
      set_net_changes_the_latency_of_later_deliveries},
     {"write_past_the_buffer_limit_is_refused", write_past_the_buffer_limit_is_refused},
     {"without_chunking_one_write_is_one_delivery", without_chunking_one_write_is_one_delivery},
+    {"bigger_blocks_are_reused_and_deliver_exactly_the_bytes_written",
+     bigger_blocks_are_reused_and_deliver_exactly_the_bytes_written},
+    {"small_writes_fill_the_buffer_to_its_limit_exactly",
+     small_writes_fill_the_buffer_to_its_limit_exactly},
     {"reused_data_blocks_deliver_exactly_the_bytes_written",
      reused_data_blocks_deliver_exactly_the_bytes_written},
     {"chunking_delivers_the_same_bytes_in_order_sometimes_a_byte_at_a_time",
