@@ -23,11 +23,6 @@
 #define DECODER_CAP_MIN ((size_t)16384)
 #define WRITER_CAP_MIN ((size_t)256)
 
-static uint32_t be32_get(const uint8_t *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | (uint32_t)p[3];
-}
-
 static void be32_put(uint8_t *p, uint32_t v)
 {
     p[0] = (uint8_t)(v >> 24);
@@ -103,7 +98,7 @@ int proto_decoder_next(proto_decoder_t *d, proto_frame_t *out, char *err, size_t
     if (avail < PROTO_FRAME_PREFIX)
         return 0;
     const uint8_t *p = d->buf + d->start;
-    uint32_t len = be32_get(p);
+    uint32_t len = proto_frame_len_get(p);
     if (len == 0 || len > PROTO_LEN_MAX) {
         proto_errf(err, errlen, "byte offset %" PRIu64 ": frame length %" PRIu32
                    " is %s", d->consumed, len, len == 0 ? "zero" : "above 16777215");
@@ -447,6 +442,44 @@ int proto_frame_id_value_put(uint8_t *buf, int id, int64_t v)
     int len = (int)((uint8_t *)p - buf);
     be32_put(buf, (uint32_t)len - PROTO_FRAME_PREFIX);
     return len;
+}
+
+/* The values kept cover 10^4: a kept frame's last four digits are whole. */
+#define ID_VALUE_MEMO_SPAN 10000
+
+void proto_id_value_memo_init(proto_id_value_memo_t *m)
+{
+    memset(m, 0, sizeof *m);
+}
+
+/* The frame written whole and kept. Never inlined: the rewrite of four
+ * digits then needs no registers saved. */
+__attribute__((noinline)) static int id_value_memo_keep(proto_id_value_memo_t *m, int id,
+                                                        int64_t v)
+{
+    m->len = proto_frame_id_value_put(m->frame, id, v);
+    m->id = id;
+    /* Not kept near INT64_MAX either: base + r would pass it, and the
+     * unsigned difference would take INT64_MIN and its like for values
+     * just above base. */
+    m->base = v >= ID_VALUE_MEMO_SPAN && v <= INT64_MAX - ID_VALUE_MEMO_SPAN
+                  ? v - v % ID_VALUE_MEMO_SPAN
+                  : 0;
+    return m->len;
+}
+
+int proto_frame_id_value_memo(proto_id_value_memo_t *m, int id, int64_t v)
+{
+    /* Unsigned: any v, however far from base, is a plain difference. A
+     * kept base is at least ID_VALUE_MEMO_SPAN, so 0 never matches. */
+    uint64_t r = (uint64_t)v - (uint64_t)m->base;
+    if (__builtin_expect(r >= ID_VALUE_MEMO_SPAN || id != m->id || m->base == 0, 0))
+        return id_value_memo_keep(m, id, v);
+    uint64_t hi = r * 5243 >> 19; /* r / 100 for every r < 43699 */
+    char *p = (char *)m->frame + m->len - 5;
+    memcpy(p, digit_pairs + hi * 2, 2);
+    memcpy(p + 2, digit_pairs + (r - hi * 100) * 2, 2);
+    return m->len;
 }
 
 #define DOUBLE_FAST_DECIMALS 9
