@@ -483,14 +483,16 @@ int proto_frame_id_value_memo(proto_id_value_memo_t *m, int id, int64_t v)
 }
 
 #define DOUBLE_FAST_DECIMALS 9
+#define DOUBLE_TEXT_MAX 32 /* room for any double's text and its NUL */
 
 /* The text "%.15g" gives for v when v is the double nearest some decimal
  * k / 10^d of at most 15 significant digits (prices, sizes, -1), without
  * printf: by the definition of DBL_DIG, printing 15 digits of that double
  * gives back exactly that decimal, which then also survives the round trip
  * double_text checks. Only values %g writes without an exponent
- * (1e-4 <= |v| < 1e15) qualify; -0 and everything else return 0. */
-static int double_text_decimal(double v, char text[32])
+ * (1e-4 <= |v| < 1e15) qualify; -0 and everything else return 0; else
+ * the text's length, its NUL not counted. */
+static size_t double_text_decimal(double v, char text[DOUBLE_TEXT_MAX])
 {
     static const double pow10[DOUBLE_FAST_DECIMALS + 1] = {1e0, 1e1, 1e2, 1e3, 1e4,
                                                            1e5, 1e6, 1e7, 1e8, 1e9};
@@ -524,7 +526,7 @@ static int double_text_decimal(double v, char text[32])
                 p--;
         }
         *p = '\0';
-        return 1;
+        return (size_t)(p - text);
     }
     return 0;
 }
@@ -534,10 +536,11 @@ static int double_text_decimal(double v, char text[32])
  * values get the fewest significant digits that survive a round trip. For a
  * normal double, printing 15 digits gives back any decimal of 15 digits or
  * fewer, so the search starts there; subnormals hold fewer digits. */
-static void double_text(double v, char text[32])
+static size_t double_text(double v, char text[DOUBLE_TEXT_MAX])
 {
-    if (double_text_decimal(v, text)) {
-        return;
+    size_t n = double_text_decimal(v, text);
+    if (n) {
+        return n;
     } else if (isnan(v)) {
         strcpy(text, "NaN");
     } else if (isinf(v)) {
@@ -547,18 +550,21 @@ static void double_text(double v, char text[32])
     } else {
         for (int digits = fabs(v) < DBL_MIN ? 1 : 15; digits <= 17; digits++) {
             /* The loop keeps digits <= 17; the clamp shows gcc the text fits. */
-            snprintf(text, 32, "%.*g", digits < 17 ? digits : 17, v);
+            snprintf(text, DOUBLE_TEXT_MAX, "%.*g", digits < 17 ? digits : 17, v);
             if (strtod(text, NULL) == v)
                 break;
         }
     }
+    return strlen(text);
 }
 
+/* Written in place, the room for any text reserved first: a bar has six
+ * doubles, and a copy through the stack cost a third of the field. */
 void proto_put_double(proto_writer_t *w, double v)
 {
-    char text[32];
-    double_text(v, text);
-    proto_put_str(w, text);
+    if (writer_reserve(w, DOUBLE_TEXT_MAX) < 0)
+        return;
+    w->len += double_text(v, (char *)w->buf + w->len) + 1;
 }
 
 void proto_put_bool(proto_writer_t *w, int v)

@@ -2304,6 +2304,47 @@ static void id_value_memo_writes_what_id_value_put_writes_after_any_frame(void)
     }
 }
 
+/* proto_put_double writes its text straight into the writer, its room
+ * reserved first: at every room left around the largest text (32 bytes
+ * with the NUL) the field is the one a fresh writer gets, nothing is
+ * written past it, and the next field follows it directly. */
+static void writer_writes_doubles_in_place_at_every_room_left(void)
+{
+    static const double values[] = {190.23, -0.01, 1e-4, 123456789012345.0, 0.1 + 0.2,
+                                    -1.7976931348623157e308, 4.9e-324, 1e300, -0.0, 0.0,
+                                    1.0 / 3.0, 100, -1};
+    static const char filler[256];
+    for (size_t i = 0; i < sizeof values / sizeof values[0]; i++) {
+        proto_writer_t fresh;
+        proto_writer_init(&fresh);
+        proto_put_double(&fresh, values[i]);
+        size_t n = fresh.len;
+        CU_ASSERT_FATAL(n > 1 && n <= 32 && fresh.buf[n - 1] == '\0');
+        CU_ASSERT_EQUAL(strlen((const char *)fresh.buf) + 1, n);
+        for (size_t left = 0; left <= 40; left++) {
+            proto_writer_t w;
+            proto_writer_init(&w);
+            proto_put_raw(&w, "x", 1); /* cap 256 */
+            proto_put_raw(&w, filler, 255 - left);
+            size_t from = w.len;
+            proto_put_double(&w, values[i]);
+            CU_ASSERT_EQUAL_FATAL(w.len, from + n);
+            CU_ASSERT_EQUAL(memcmp(w.buf + from, fresh.buf, n), 0);
+            proto_put_int(&w, 7);
+            CU_ASSERT_EQUAL(memcmp(w.buf + from + n, "7", 2), 0);
+            proto_writer_free(&w);
+        }
+        proto_writer_free(&fresh);
+    }
+    proto_writer_t w;
+    proto_writer_init(&w);
+    proto_frame_end(&w); /* failed: nothing more */
+    size_t len = w.len;
+    proto_put_double(&w, 1.5);
+    CU_ASSERT_EQUAL(w.len, len);
+    proto_writer_free(&w);
+}
+
 static CU_TestInfo decoder_tests[] = {
     TEST(decoder_yields_a_frame_and_its_stream_offset),
     TEST(decoder_needs_more_bytes_until_a_frame_is_whole),
@@ -2342,6 +2383,7 @@ static CU_TestInfo writer_tests[] = {
     TEST(writer_writes_nine_and_ten_digit_integers_at_every_split),
     TEST(frame_of_id_and_value_put_on_the_stack_is_the_writers_frame),
     TEST(id_value_memo_writes_what_id_value_put_writes_after_any_frame),
+    TEST(writer_writes_doubles_in_place_at_every_room_left),
     CU_TEST_INFO_NULL,
 };
 
