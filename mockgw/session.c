@@ -62,6 +62,7 @@ struct gw_session {
     session_out_t *held, *held_tail; /* output waiting for its time */
     size_t held_bytes;
     io_timer_t *pump;        /* fires when the first held output is due */
+    proto_id_value_memo_t id_value; /* the last `id, 1, value` frame sent */
     enum io_close_how close_how; /* how session_finish closes the stream */
 };
 
@@ -257,8 +258,9 @@ static void session_on_pump(io_timer_t *timer, void *data)
 }
 
 /* Queues bytes behind whatever is held already (so a shorter latency never
- * lets later output overtake earlier output), due after the latency. */
-static void session_hold(gw_session_t *s, const uint8_t *bytes, size_t len)
+ * lets later output overtake earlier output), due after the latency. Never
+ * inlined: session_output's way without a fault then saves no registers. */
+static __attribute__((noinline)) void session_hold(gw_session_t *s, const uint8_t *bytes, size_t len)
 {
     io_loop_t *loop = s->host->loop;
     session_out_t *o = malloc(sizeof *o + len);
@@ -367,13 +369,12 @@ static int session_silenced(const gw_session_t *s, const proto_frame_t *f)
     return (gw_msg_kind_of(id, s->state == GW_SESSION_READY) & s->faults.stale_only) != 0;
 }
 
-/* Sends one whole frame (len bytes from its length prefix on) unless
- * stale silences it or the session has ended while answering. */
-static inline void session_send_frame(gw_session_t *s, const char *name, const uint8_t *bytes,
-                                      size_t len)
+/* session_send_frame's way when stale may silence the frame or it is to
+ * be logged. */
+static __attribute__((noinline)) void session_send_frame_checked(gw_session_t *s,
+                                                                 const char *name,
+                                                                 const uint8_t *bytes, size_t len)
 {
-    if (s->state == GW_SESSION_CLOSED)
-        return;
     proto_frame_t f = {bytes + PROTO_FRAME_PREFIX, len - PROTO_FRAME_PREFIX, 0};
     if (session_silenced(s, &f)) {
         io_log(s->host->loop, IO_LOG_DEBUG, SESSION_SRC, "conn=%llu stale: %s not sent", s->conn,
@@ -382,6 +383,19 @@ static inline void session_send_frame(gw_session_t *s, const char *name, const u
         session_log_frame(s, "out", name, &f);
         session_output(s, bytes, len);
     }
+}
+
+/* Sends one whole frame (len bytes from its length prefix on) unless
+ * stale silences it or the session has ended while answering. */
+static inline void session_send_frame(gw_session_t *s, const char *name, const uint8_t *bytes,
+                                      size_t len)
+{
+    if (s->state == GW_SESSION_CLOSED)
+        return;
+    if (s->faults.stale || s->faults.stale_only || s->host->cfg->verbose)
+        session_send_frame_checked(s, name, bytes, len);
+    else
+        session_output(s, bytes, len);
 }
 
 /* Sends the one frame s->out holds, built with result build_rc. */
@@ -404,13 +418,12 @@ static void session_send_error(gw_session_t *s, int id, int code, const char *te
 }
 
 /* The messages of the form `id, 1, value` (nextValidId, currentTime): the
- * health check's answer, so built on the stack in one step and sent from
- * there, the writer left alone. */
+ * health check's answer, so sent from the session's memo of the last one,
+ * mostly four digits rewritten, the writer left alone. */
 static void session_send_int(gw_session_t *s, int msg_id, int64_t value)
 {
-    uint8_t frame[PROTO_ID_VALUE_ROOM];
-    int len = proto_frame_id_value_put(frame, msg_id, value);
-    session_send_frame(s, proto_in_name(msg_id), frame, (size_t)len);
+    int len = proto_frame_id_value_memo(&s->id_value, msg_id, value);
+    session_send_frame(s, proto_in_name(msg_id), s->id_value.frame, (size_t)len);
 }
 
 static void session_send_accounts(gw_session_t *s)
@@ -546,14 +559,11 @@ static int session_on_request(gw_session_t *s, int32_t id, proto_reader_t *r)
     return 0;
 }
 
-static inline void session_on_frame(gw_session_t *s, const proto_frame_t *f)
+/* A frame that is not the health check's plain form: read and handled
+ * according to the state. Out of line: the health check's way stays lean. */
+static __attribute__((noinline)) void session_on_frame_read(gw_session_t *s,
+                                                            const proto_frame_t *f)
 {
-    /* Nearly every frame is the health check, answered from its bytes
-     * before anything is read (unless a replay answers requests, or the
-     * frame is to be logged). */
-    if (s->state == GW_SESSION_READY && !s->replay && !s->host->cfg->verbose &&
-        gw_req_handle_plain(s, f))
-        return;
     proto_reader_t r;
     char err[SESSION_ERR_MAX];
     int32_t id = -1;
@@ -580,6 +590,17 @@ static inline void session_on_frame(gw_session_t *s, const proto_frame_t *f)
     }
 }
 
+static inline void session_on_frame(gw_session_t *s, const proto_frame_t *f)
+{
+    /* Nearly every frame is the health check, answered from its bytes
+     * before anything is read (unless a replay answers requests, or the
+     * frame is to be logged). */
+    if (s->state == GW_SESSION_READY && !s->replay && !s->host->cfg->verbose &&
+        gw_req_handle_plain(s, f))
+        return;
+    session_on_frame_read(s, f);
+}
+
 /* Frames are read while the session is past the greeting and not closed. */
 static int session_reading(const gw_session_t *s)
 {
@@ -599,9 +620,10 @@ static void session_out_of_memory(gw_session_t *s, int rc)
     session_end(s, "gateway", IO_CLOSE_RST, "out of memory");
 }
 
-/* Inline, with session_on_frame: every request the gateway reads comes
- * this way. */
-static inline void session_on_data(gw_session_t *s, const uint8_t *data, size_t len)
+/* Every delivery but a ready session's lone whole frame (see
+ * session_on_stream). */
+static __attribute__((noinline)) void session_on_data(gw_session_t *s, const uint8_t *data,
+                                                      size_t len)
 {
     char err[SESSION_ERR_MAX];
     if (s->stalled)
@@ -632,9 +654,16 @@ static void session_on_stream(io_stream_t *stream, const io_stream_event_t *ev, 
 {
     gw_session_t *s = data;
     (void)stream;
+    proto_frame_t f;
     switch (ev->kind) {
     case IO_EV_DATA:
-        session_on_data(s, ev->data, ev->len);
+        /* Nearly every delivery is one whole frame, the health check, to a
+         * ready session: handled in place, without the drain's loop. */
+        if (s->state == GW_SESSION_READY && !s->stalled &&
+            proto_decoder_take_whole(&s->in, ev->data, ev->len, &f))
+            session_on_frame(s, &f);
+        else
+            session_on_data(s, ev->data, ev->len);
         break;
     case IO_EV_EOF:
         session_end(s, "client", IO_CLOSE_FIN, "closed by client");
@@ -667,6 +696,7 @@ gw_session_t *gw_session_new(const gw_session_host_t *host, io_stream_t *stream,
     s->faults = *faults;
     proto_decoder_init(&s->in);
     proto_writer_init(&s->out);
+    proto_id_value_memo_init(&s->id_value);
     io_stream_set_cb(stream, session_on_stream, s);
     return s;
 }

@@ -23,11 +23,6 @@
 #define DECODER_CAP_MIN ((size_t)16384)
 #define WRITER_CAP_MIN ((size_t)256)
 
-static uint32_t be32_get(const uint8_t *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | (uint32_t)p[3];
-}
-
 static void be32_put(uint8_t *p, uint32_t v)
 {
     p[0] = (uint8_t)(v >> 24);
@@ -103,7 +98,7 @@ int proto_decoder_next(proto_decoder_t *d, proto_frame_t *out, char *err, size_t
     if (avail < PROTO_FRAME_PREFIX)
         return 0;
     const uint8_t *p = d->buf + d->start;
-    uint32_t len = be32_get(p);
+    uint32_t len = proto_frame_len_get(p);
     if (len == 0 || len > PROTO_LEN_MAX) {
         proto_errf(err, errlen, "byte offset %" PRIu64 ": frame length %" PRIu32
                    " is %s", d->consumed, len, len == 0 ? "zero" : "above 16777215");
@@ -449,15 +444,55 @@ int proto_frame_id_value_put(uint8_t *buf, int id, int64_t v)
     return len;
 }
 
+/* The values kept cover 10^4: a kept frame's last four digits are whole. */
+#define ID_VALUE_MEMO_SPAN 10000
+
+void proto_id_value_memo_init(proto_id_value_memo_t *m)
+{
+    memset(m, 0, sizeof *m);
+}
+
+/* The frame written whole and kept. Never inlined: the rewrite of four
+ * digits then needs no registers saved. */
+__attribute__((noinline)) static int id_value_memo_keep(proto_id_value_memo_t *m, int id,
+                                                        int64_t v)
+{
+    m->len = proto_frame_id_value_put(m->frame, id, v);
+    m->id = id;
+    /* Not kept near INT64_MAX either: base + r would pass it, and the
+     * unsigned difference would take INT64_MIN and its like for values
+     * just above base. */
+    m->base = v >= ID_VALUE_MEMO_SPAN && v <= INT64_MAX - ID_VALUE_MEMO_SPAN
+                  ? v - v % ID_VALUE_MEMO_SPAN
+                  : 0;
+    return m->len;
+}
+
+int proto_frame_id_value_memo(proto_id_value_memo_t *m, int id, int64_t v)
+{
+    /* Unsigned: any v, however far from base, is a plain difference. A
+     * kept base is at least ID_VALUE_MEMO_SPAN, so 0 never matches. */
+    uint64_t r = (uint64_t)v - (uint64_t)m->base;
+    if (__builtin_expect(r >= ID_VALUE_MEMO_SPAN || id != m->id || m->base == 0, 0))
+        return id_value_memo_keep(m, id, v);
+    uint64_t hi = r * 5243 >> 19; /* r / 100 for every r < 43699 */
+    char *p = (char *)m->frame + m->len - 5;
+    memcpy(p, digit_pairs + hi * 2, 2);
+    memcpy(p + 2, digit_pairs + (r - hi * 100) * 2, 2);
+    return m->len;
+}
+
 #define DOUBLE_FAST_DECIMALS 9
+#define DOUBLE_TEXT_MAX 32 /* room for any double's text and its NUL */
 
 /* The text "%.15g" gives for v when v is the double nearest some decimal
  * k / 10^d of at most 15 significant digits (prices, sizes, -1), without
  * printf: by the definition of DBL_DIG, printing 15 digits of that double
  * gives back exactly that decimal, which then also survives the round trip
  * double_text checks. Only values %g writes without an exponent
- * (1e-4 <= |v| < 1e15) qualify; -0 and everything else return 0. */
-static int double_text_decimal(double v, char text[32])
+ * (1e-4 <= |v| < 1e15) qualify; -0 and everything else return 0; else
+ * the text's length, its NUL not counted. */
+static size_t double_text_decimal(double v, char text[DOUBLE_TEXT_MAX])
 {
     static const double pow10[DOUBLE_FAST_DECIMALS + 1] = {1e0, 1e1, 1e2, 1e3, 1e4,
                                                            1e5, 1e6, 1e7, 1e8, 1e9};
@@ -491,7 +526,7 @@ static int double_text_decimal(double v, char text[32])
                 p--;
         }
         *p = '\0';
-        return 1;
+        return (size_t)(p - text);
     }
     return 0;
 }
@@ -501,10 +536,11 @@ static int double_text_decimal(double v, char text[32])
  * values get the fewest significant digits that survive a round trip. For a
  * normal double, printing 15 digits gives back any decimal of 15 digits or
  * fewer, so the search starts there; subnormals hold fewer digits. */
-static void double_text(double v, char text[32])
+static size_t double_text(double v, char text[DOUBLE_TEXT_MAX])
 {
-    if (double_text_decimal(v, text)) {
-        return;
+    size_t n = double_text_decimal(v, text);
+    if (n) {
+        return n;
     } else if (isnan(v)) {
         strcpy(text, "NaN");
     } else if (isinf(v)) {
@@ -514,18 +550,21 @@ static void double_text(double v, char text[32])
     } else {
         for (int digits = fabs(v) < DBL_MIN ? 1 : 15; digits <= 17; digits++) {
             /* The loop keeps digits <= 17; the clamp shows gcc the text fits. */
-            snprintf(text, 32, "%.*g", digits < 17 ? digits : 17, v);
+            snprintf(text, DOUBLE_TEXT_MAX, "%.*g", digits < 17 ? digits : 17, v);
             if (strtod(text, NULL) == v)
                 break;
         }
     }
+    return strlen(text);
 }
 
+/* Written in place, the room for any text reserved first: a bar has six
+ * doubles, and a copy through the stack cost a third of the field. */
 void proto_put_double(proto_writer_t *w, double v)
 {
-    char text[32];
-    double_text(v, text);
-    proto_put_str(w, text);
+    if (writer_reserve(w, DOUBLE_TEXT_MAX) < 0)
+        return;
+    w->len += double_text(v, (char *)w->buf + w->len) + 1;
 }
 
 void proto_put_bool(proto_writer_t *w, int v)

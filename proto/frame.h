@@ -45,6 +45,12 @@ int proto_decoder_next(proto_decoder_t *d, proto_frame_t *out, char *err, size_t
 /* Bytes fed but not yet returned in a frame. */
 size_t proto_decoder_buffered(const proto_decoder_t *d);
 
+/* The big-endian length prefix at p. */
+static inline uint32_t proto_frame_len_get(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | (uint32_t)p[3];
+}
+
 /* What a frame handler tells proto_decoder_drain to do next. */
 enum proto_drain_step {
     PROTO_DRAIN_NEXT, /* hand out the next frame */
@@ -78,8 +84,7 @@ static inline int proto_decoder_drain(proto_decoder_t *d, const uint8_t *data, s
 {
     if (d->start == d->end && !d->failed) {
         while (len >= PROTO_FRAME_PREFIX) {
-            uint32_t flen = (uint32_t)data[0] << 24 | (uint32_t)data[1] << 16 |
-                            (uint32_t)data[2] << 8 | (uint32_t)data[3];
+            uint32_t flen = proto_frame_len_get(data);
             size_t whole = PROTO_FRAME_PREFIX + (size_t)flen;
             if (flen == 0 || flen > PROTO_LEN_MAX || len < whole || data[whole - 1] != 0)
                 break; /* incomplete or bad: the buffered way keeps and names it */
@@ -97,6 +102,26 @@ static inline int proto_decoder_drain(proto_decoder_t *d, const uint8_t *data, s
             return 0;
     }
     return proto_decoder_drain_buffered(d, data, len, handler, ctx, err, errlen);
+}
+
+/* The one whole frame a delivery holds, taken in place as
+ * proto_decoder_drain would hand it out (its bytes counted consumed): 1
+ * when the decoder holds nothing and data is exactly one good frame, *f
+ * then being it until data goes; else 0, and nothing changes (the drain
+ * then takes the bytes the usual way). A reader that answers the health
+ * check needs nothing more. */
+static inline int proto_decoder_take_whole(proto_decoder_t *d, const uint8_t *data, size_t len,
+                                           proto_frame_t *f)
+{
+    if (d->start != d->end || d->failed || len <= PROTO_FRAME_PREFIX ||
+        len - PROTO_FRAME_PREFIX > PROTO_LEN_MAX || data[len - 1] != 0 ||
+        proto_frame_len_get(data) != len - PROTO_FRAME_PREFIX)
+        return 0;
+    f->payload = data + PROTO_FRAME_PREFIX;
+    f->len = len - PROTO_FRAME_PREFIX;
+    f->offset = d->consumed;
+    d->consumed += len;
+    return 1;
 }
 
 /* ---- writer ------------------------------------------------------------ */
@@ -141,6 +166,24 @@ int proto_frame_ints(proto_writer_t *w, const int64_t *v, size_t n);
  * stack, without a writer. Returns the frame's whole length, prefix
  * included. The head of an id below 100 (every message's) is one store. */
 int proto_frame_id_value_put(uint8_t *buf, int id, int64_t v);
+
+/* The last frame proto_frame_id_value_memo wrote. A zeroed one (or one
+ * from proto_id_value_memo_init) keeps nothing yet. */
+typedef struct proto_id_value_memo {
+    int64_t base;    /* the kept value less its last four digits; 0: none kept */
+    int id;
+    int len;         /* the kept frame's whole length */
+    uint8_t frame[PROTO_ID_VALUE_ROOM];
+} proto_id_value_memo_t;
+
+void proto_id_value_memo_init(proto_id_value_memo_t *m);
+
+/* proto_frame_id_value_put(m->frame, id, v), and its return: the frame is
+ * then m->frame, valid until the next call. When the kept frame has the
+ * same id and a value of five or more digits that differs from v in its
+ * last four only (a clock's seconds: nearly every currentTime of a
+ * session), just those four digits are rewritten. */
+int proto_frame_id_value_memo(proto_id_value_memo_t *m, int id, int64_t v);
 
 /* Fields, each followed by its NUL. A string must hold no NUL. */
 void proto_put_str(proto_writer_t *w, const char *s);

@@ -308,6 +308,71 @@ static void req_current_time_in_any_form_gets_the_plain_forms_answer(void)
     gwc_env_stop();
 }
 
+/* currentTime is sent from the session's memo of its last answer, mostly
+ * its last four digits rewritten: answers stay right across a multiple of
+ * 10^4 seconds, back and forth with nextValidId (the other message the
+ * memo writes), and in a second session with its own memo. */
+static void current_time_answers_stay_right_across_ten_thousand_seconds_and_ids(void)
+{
+    gwc_env_init(&T_ENV);
+    gwc.cfg.next_order_id = 1001;
+    gwc_env_start_gw();
+    gwc_client_t *c = gwc_client_ready("1");
+    gwc_client_t *other = gwc_client_ready("2");
+    /* Mid-second, so the latency cannot cross a second. */
+    io_us_t boundary_us = (io_us_t)(GWC_START_WALL_S / 10000 + 1) * 10000 * IO_US_PER_S;
+    gwc_run_ms((boundary_us - io_wall_us(gwc.loop)) / 1000 - 1500);
+    const long long want[] = {GWC_START_WALL_S / 10000 * 10000 + 9998,
+                              GWC_START_WALL_S / 10000 * 10000 + 9999,
+                              GWC_START_WALL_S / 10000 * 10000 + 10000,
+                              GWC_START_WALL_S / 10000 * 10000 + 10001};
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+        size_t before = c->nframes;
+        gwc_client_send_fields(c, 2, "49", "1");
+        gwc_client_send_fields(c, 3, "8", "1", "1");
+        gwc_client_send_fields(c, 2, "49", "1");
+        gwc_run_ms(5);
+        char time_frame[64];
+        snprintf(time_frame, sizeof time_frame, "49|1|%lld", want[i]);
+        CU_ASSERT_EQUAL_FATAL(c->nframes, before + 3);
+        CU_ASSERT_STRING_EQUAL(gwc_frame_at(c, before), time_frame);
+        CU_ASSERT_STRING_EQUAL(gwc_frame_at(c, before + 1), "9|1|1001");
+        CU_ASSERT_STRING_EQUAL(gwc_frame_at(c, before + 2), time_frame);
+        if (i == 2) {
+            before = other->nframes;
+            gwc_client_send_fields(other, 2, "49", "1");
+            gwc_run_ms(5);
+            CU_ASSERT_EQUAL_FATAL(other->nframes, before + 1);
+            CU_ASSERT_STRING_EQUAL(gwc_frame_at(other, before), time_frame);
+        }
+        gwc_run_ms(995);
+    }
+    gwc_env_stop();
+}
+
+/* A delivery that is one whole frame is taken without the drain, yet
+ * counted in the stream's byte offsets like the drained ones: the error
+ * for a bad frame after lone and drained frames names its true offset. */
+static void lone_frames_count_in_the_byte_offset_a_protocol_error_names(void)
+{
+    gwc_env_start(&T_ENV);
+    gwc_client_t *c = client_ready("1");
+    size_t before = c->nframes;
+    gwc_client_send_fields(c, 2, "49", "1"); /* hello 17 and startApi 12: at 29 */
+    gwc_run_ms(5);
+    gwc_client_send_fields(c, 3, "8", "1", "1"); /* 38 */
+    gwc_run_ms(5);
+    static const uint8_t two[] = {0, 0, 0, 5, '4', '9', 0, '1', 0, 0, 0, 0, 5, '4', '9', 0, '1', 0};
+    gwc_client_send(c, two, sizeof two); /* 48 */
+    gwc_run_ms(5);
+    CU_ASSERT_EQUAL(c->nframes, before + 4);
+    gwc_client_send_fields(c, 2, "x7", "1"); /* 66 */
+    gwc_run_ms(5);
+    CU_ASSERT(c->reset);
+    CU_ASSERT_PTR_NOT_NULL(gwc_records_find(&gwc.logs, "frame at byte offset 66: "));
+    gwc_env_stop();
+}
+
 static void req_ids_answers_with_the_next_valid_id(void)
 {
     gwc_env_init(&T_ENV);
@@ -731,6 +796,10 @@ static CU_TestInfo gateway_tests[] = {
      req_current_time_answers_with_the_wall_clock_seconds},
     {"req_current_time_in_any_form_gets_the_plain_forms_answer",
      req_current_time_in_any_form_gets_the_plain_forms_answer},
+    {"current_time_answers_stay_right_across_ten_thousand_seconds_and_ids",
+     current_time_answers_stay_right_across_ten_thousand_seconds_and_ids},
+    {"lone_frames_count_in_the_byte_offset_a_protocol_error_names",
+     lone_frames_count_in_the_byte_offset_a_protocol_error_names},
     {"req_ids_answers_with_the_next_valid_id", req_ids_answers_with_the_next_valid_id},
     {"unknown_requests_get_an_error_and_the_session_keeps_working",
      unknown_requests_get_an_error_and_the_session_keeps_working},

@@ -2178,6 +2178,173 @@ static void drain_reports_a_bad_frame_after_the_good_ones_and_stays_failed(void)
     }
 }
 
+/* take_whole takes a delivery that is exactly one good frame, in place,
+ * counting its bytes; anything else (a frame and more, less than one, a bad
+ * length or end, a decoder holding bytes or failed) is left to the drain,
+ * which then sees the same stream offsets. */
+static void take_whole_takes_a_lone_good_frame_and_leaves_the_rest_to_the_drain(void)
+{
+    static const uint8_t ping[] = {0, 0, 0, 5, '4', '9', 0, '1', 0};
+    static const uint8_t two[] = {0, 0, 0, 2, '1', 0, 0, 0, 0, 2, '2', 0};
+    static const uint8_t long_len[] = {0, 0, 0, 6, '4', '9', 0, '1', 0};
+    static const uint8_t short_len[] = {0, 0, 0, 4, '4', '9', 0, '1', 0};
+    static const uint8_t no_nul[] = {0, 0, 0, 5, '4', '9', 0, '1', '1'};
+    static const uint8_t zero_len[] = {0, 0, 0, 0};
+    static const uint8_t prefix_only[] = {0, 0, 0, 1};
+    proto_decoder_t d;
+    proto_frame_t f = {NULL, 0, 0};
+    char err[ERRLEN];
+    proto_decoder_init(&d);
+    CU_ASSERT_EQUAL_FATAL(proto_decoder_take_whole(&d, ping, sizeof ping, &f), 1);
+    CU_ASSERT_PTR_EQUAL(f.payload, ping + 4);
+    CU_ASSERT_EQUAL(f.len, 5);
+    CU_ASSERT_EQUAL(f.offset, 0);
+    CU_ASSERT_EQUAL(proto_decoder_take_whole(&d, ping, sizeof ping, &f), 1);
+    CU_ASSERT_EQUAL(f.offset, 9);
+    CU_ASSERT_PTR_NULL(d.buf); /* nothing was copied */
+    const struct {
+        const uint8_t *bytes;
+        size_t len;
+    } refused[] = {
+        {two, sizeof two},         {long_len, sizeof long_len}, {short_len, sizeof short_len},
+        {no_nul, sizeof no_nul},   {zero_len, sizeof zero_len}, {prefix_only, sizeof prefix_only},
+        {ping, sizeof ping - 1},   {ping, 4},                   {ping, 0},
+    };
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+        f.offset = 77;
+        CU_ASSERT_EQUAL(proto_decoder_take_whole(&d, refused[i].bytes, refused[i].len, &f), 0);
+        CU_ASSERT_EQUAL(f.offset, 77);
+        CU_ASSERT_EQUAL(d.consumed, 18);
+    }
+    /* The drain goes on from the offset the taken frames left. */
+    drained_t dr = {.d = &d};
+    CU_ASSERT_EQUAL(drain_copy(&d, two, sizeof two, &dr, err), 0);
+    CU_ASSERT_EQUAL_FATAL(dr.n, 2);
+    CU_ASSERT_EQUAL(dr.seen[0].offset, 18);
+    CU_ASSERT_EQUAL(dr.seen[1].offset, 24);
+    /* A decoder holding part of a frame: that frame comes first. */
+    CU_ASSERT_EQUAL(drain_copy(&d, ping, 3, &dr, err), 0);
+    CU_ASSERT_EQUAL(proto_decoder_take_whole(&d, ping, sizeof ping, &f), 0);
+    CU_ASSERT_EQUAL(drain_copy(&d, ping + 3, sizeof ping - 3, &dr, err), 0);
+    CU_ASSERT_EQUAL_FATAL(dr.n, 3);
+    CU_ASSERT_EQUAL(dr.seen[2].offset, 30);
+    /* Emptied, it takes lone frames again; failed, never. */
+    CU_ASSERT_EQUAL(proto_decoder_take_whole(&d, ping, sizeof ping, &f), 1);
+    CU_ASSERT_EQUAL(f.offset, 39);
+    CU_ASSERT(drain_copy(&d, zero_len, sizeof zero_len, &dr, err) < 0);
+    CU_ASSERT_EQUAL(proto_decoder_take_whole(&d, ping, sizeof ping, &f), 0);
+    drained_free(&dr);
+    proto_decoder_free(&d);
+}
+
+/* A length above the largest is refused even when the delivery holds that
+ * many bytes (the drain names the error); the largest is taken. */
+static void take_whole_refuses_a_length_above_16777215_however_many_bytes_came(void)
+{
+    size_t len = PROTO_FRAME_PREFIX + (size_t)PROTO_LEN_MAX + 1;
+    uint8_t *big = calloc(len, 1);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(big);
+    proto_decoder_t d;
+    proto_frame_t f;
+    proto_decoder_init(&d);
+    big[0] = 1; /* 0x01000000 */
+    CU_ASSERT_EQUAL(proto_decoder_take_whole(&d, big, len, &f), 0);
+    big[0] = 0;
+    big[1] = big[2] = big[3] = 0xFF;
+    CU_ASSERT_EQUAL(proto_decoder_take_whole(&d, big, len - 1, &f), 1);
+    CU_ASSERT_EQUAL(f.len, PROTO_LEN_MAX);
+    CU_ASSERT_EQUAL(d.consumed, len - 1);
+    proto_decoder_free(&d);
+    free(big);
+}
+
+/* The memo writes what proto_frame_id_value_put writes, whatever came
+ * before: the same id's values within a span of 10^4 (its four digits
+ * rewritten), across one, backwards, other ids, values below five digits
+ * and negative ones (never kept), the extremes, a zeroed memo asked for
+ * id 0, and frames of other lengths in between. */
+static void id_value_memo_writes_what_id_value_put_writes_after_any_frame(void)
+{
+    static const struct {
+        int id;
+        int64_t v;
+    } steps[] = {
+        {0, 0},           {0, 5},           {49, 1765376700}, {49, 1765376730},
+        {49, 1765379999}, {49, 1765380000}, {49, 1765380001}, {49, 1765379999},
+        {9, 1765380002},  {49, 1765380002}, {49, 9999},       {49, 10000},
+        {49, 10001},      {49, 19999},      {49, 20000},      {49, -10001},
+        {49, -10000},     {49, 5},          {49, INT64_MAX},  {49, INT64_MAX - 1},
+        {49, INT64_MIN},  {49, INT64_MAX - 10000}, {49, INT64_MAX - 9999}, {49, INT64_MIN},
+        {49, INT64_MAX - 10000}, {49, INT64_MIN + 1}, {49, 99999999999}, {49, 100000000000},
+        {4, 1765380003},
+        {100, 1765380004}, {100, 1765380005}, {-1, 1765380006}, {-1, 1765380007},
+        {49, 1765380008},
+    };
+    proto_id_value_memo_t m;
+    memset(&m, 0xAA, sizeof m);
+    proto_id_value_memo_init(&m);
+    for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
+        uint8_t want[PROTO_ID_VALUE_ROOM];
+        int len = proto_frame_id_value_put(want, steps[i].id, steps[i].v);
+        CU_ASSERT_EQUAL_FATAL(proto_frame_id_value_memo(&m, steps[i].id, steps[i].v), len);
+        CU_ASSERT_EQUAL(memcmp(m.frame, want, (size_t)len), 0);
+    }
+    /* A whole span of seconds, one at a time, then by thirty. */
+    for (int64_t v = 1765370000 - 3; v < 1765380000 + 3; v += 1) {
+        uint8_t want[PROTO_ID_VALUE_ROOM];
+        int len = proto_frame_id_value_put(want, 49, v);
+        CU_ASSERT_EQUAL_FATAL(proto_frame_id_value_memo(&m, 49, v), len);
+        CU_ASSERT_EQUAL_FATAL(memcmp(m.frame, want, (size_t)len), 0);
+    }
+    for (int64_t v = 1765370001; v < 1765400000; v += 30) {
+        uint8_t want[PROTO_ID_VALUE_ROOM];
+        int len = proto_frame_id_value_put(want, 49, v);
+        CU_ASSERT_EQUAL_FATAL(proto_frame_id_value_memo(&m, 49, v), len);
+        CU_ASSERT_EQUAL_FATAL(memcmp(m.frame, want, (size_t)len), 0);
+    }
+}
+
+/* proto_put_double writes its text straight into the writer, its room
+ * reserved first: at every room left around the largest text (32 bytes
+ * with the NUL) the field is the one a fresh writer gets, nothing is
+ * written past it, and the next field follows it directly. */
+static void writer_writes_doubles_in_place_at_every_room_left(void)
+{
+    static const double values[] = {190.23, -0.01, 1e-4, 123456789012345.0, 0.1 + 0.2,
+                                    -1.7976931348623157e308, 4.9e-324, 1e300, -0.0, 0.0,
+                                    1.0 / 3.0, 100, -1};
+    static const char filler[256];
+    for (size_t i = 0; i < sizeof values / sizeof values[0]; i++) {
+        proto_writer_t fresh;
+        proto_writer_init(&fresh);
+        proto_put_double(&fresh, values[i]);
+        size_t n = fresh.len;
+        CU_ASSERT_FATAL(n > 1 && n <= 32 && fresh.buf[n - 1] == '\0');
+        CU_ASSERT_EQUAL(strlen((const char *)fresh.buf) + 1, n);
+        for (size_t left = 0; left <= 40; left++) {
+            proto_writer_t w;
+            proto_writer_init(&w);
+            proto_put_raw(&w, "x", 1); /* cap 256 */
+            proto_put_raw(&w, filler, 255 - left);
+            size_t from = w.len;
+            proto_put_double(&w, values[i]);
+            CU_ASSERT_EQUAL_FATAL(w.len, from + n);
+            CU_ASSERT_EQUAL(memcmp(w.buf + from, fresh.buf, n), 0);
+            proto_put_int(&w, 7);
+            CU_ASSERT_EQUAL(memcmp(w.buf + from + n, "7", 2), 0);
+            proto_writer_free(&w);
+        }
+        proto_writer_free(&fresh);
+    }
+    proto_writer_t w;
+    proto_writer_init(&w);
+    proto_frame_end(&w); /* failed: nothing more */
+    size_t len = w.len;
+    proto_put_double(&w, 1.5);
+    CU_ASSERT_EQUAL(w.len, len);
+    proto_writer_free(&w);
+}
+
 static CU_TestInfo decoder_tests[] = {
     TEST(decoder_yields_a_frame_and_its_stream_offset),
     TEST(decoder_needs_more_bytes_until_a_frame_is_whole),
@@ -2195,6 +2362,8 @@ static CU_TestInfo decoder_tests[] = {
     TEST(drain_stopped_with_keep_leaves_the_rest_buffered_for_next),
     TEST(drain_stopped_with_drop_leaves_a_decoder_the_handler_reset_alone),
     TEST(drain_reports_a_bad_frame_after_the_good_ones_and_stays_failed),
+    TEST(take_whole_takes_a_lone_good_frame_and_leaves_the_rest_to_the_drain),
+    TEST(take_whole_refuses_a_length_above_16777215_however_many_bytes_came),
     CU_TEST_INFO_NULL,
 };
 
@@ -2213,6 +2382,8 @@ static CU_TestInfo writer_tests[] = {
     TEST(writer_writes_random_frames_of_ints_as_printf_would),
     TEST(writer_writes_nine_and_ten_digit_integers_at_every_split),
     TEST(frame_of_id_and_value_put_on_the_stack_is_the_writers_frame),
+    TEST(id_value_memo_writes_what_id_value_put_writes_after_any_frame),
+    TEST(writer_writes_doubles_in_place_at_every_room_left),
     CU_TEST_INFO_NULL,
 };
 
