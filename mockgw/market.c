@@ -864,55 +864,12 @@ static int mkt_format_ny(const ny_civil_t *c, char buf[40])
     return 1;
 }
 
-#define MKT_DAY_SAFE_S (3 * 3600) /* past 02:00-03:00 local, where DST switches */
-
-/* The New York time of t_s, from a day in days when one holds it, else
- * from the calendar, then kept in days when its span is one (no DST switch
- * between 03:00 and midnight: the switches are months apart, so one DST
- * state at both ends means none between). */
-static void mkt_days_civil(gw_mkt_days_t *days, int64_t t_s, ny_civil_t *c)
-{
-    for (int i = 0; i < 2; i++) {
-        const struct gw_mkt_day *d = &days->day[i];
-        if (t_s >= d->from && t_s < d->to) {
-            int sod = (int)(t_s - d->midnight);
-            c->year = d->year;
-            c->month = d->month;
-            c->day = d->day;
-            c->hour = sod / 3600;
-            c->minute = sod / 60 % 60;
-            c->second = sod % 60;
-            return;
-        }
-    }
-    ny_from_utc(t_s, c);
-    int64_t midnight = t_s - (c->hour * 3600 + c->minute * 60 + c->second);
-    if (t_s - midnight < MKT_DAY_SAFE_S ||
-        ny_is_dst(midnight + MKT_DAY_SAFE_S) != ny_is_dst(midnight + MKT_DAY_S - 1))
-        return;
-    struct gw_mkt_day *d = &days->day[days->next++ % 2];
-    d->from = midnight + MKT_DAY_SAFE_S;
-    d->to = midnight + MKT_DAY_S;
-    d->midnight = midnight;
-    d->year = c->year;
-    d->month = c->month;
-    d->day = c->day;
-}
-
-void gw_mkt_format_date(gw_mkt_days_t *days, int64_t t_s, int daily, int format_date,
-                        char buf[40])
+void gw_mkt_format_date(int64_t t_s, int daily, int format_date, char buf[40])
 {
     ny_civil_t c;
-    if (!daily && format_date != 2) {
-        if (days)
-            mkt_days_civil(days, t_s, &c);
-        else
-            ny_from_utc(t_s, &c);
-        if (mkt_format_ny(&c, buf))
-            return;
-    } else {
-        ny_from_utc(t_s, &c);
-    }
+    ny_from_utc(t_s, &c);
+    if (!daily && format_date != 2 && mkt_format_ny(&c, buf))
+        return;
     if (daily)
         snprintf(buf, 40, "%04d%02d%02d", c.year, c.month, c.day);
     else if (format_date == 2)

@@ -96,26 +96,9 @@ int gw_mkt_parse_query(const char *end, const char *bar_size, const char *durati
 int gw_mkt_bars(const gw_market_t *m, const char *key, const gw_mkt_query_t *q,
                 gw_mkt_bar_t **out, size_t *n, int64_t *start_s, char *err, size_t errlen);
 
-/* The New York days gw_mkt_format_date read last, for a caller that
- * formats many times of a few days (a history answer: its span's bounds
- * and new bars): each as the UTC span, from 03:00 local (past any DST
- * switch) to midnight, in which its date and UTC offset hold, so that a
- * time inside one is written without the calendar. A cache of values
- * only; zeroed, it holds none. */
-typedef struct gw_mkt_days {
-    struct gw_mkt_day {
-        int64_t from, to;    /* the span, [from, to); from == to: none */
-        int64_t midnight;    /* the UTC instant of its local 00:00 */
-        int year, month, day;
-    } day[2];
-    unsigned next;           /* the entry the next new day takes */
-} gw_mkt_days_t;
-
 /* A bar date or span bound as a Gateway writes it: formatDate 1 gives
  * "yyyyMMdd HH:mm:ss US/Eastern" (New York time), or "yyyyMMdd" when daily;
- * formatDate 2 gives Unix seconds (daily bars stay "yyyyMMdd"). days: the
- * caller's cache of days read, or NULL. */
-void gw_mkt_format_date(gw_mkt_days_t *days, int64_t t_s, int daily, int format_date,
-                        char buf[40]);
+ * formatDate 2 gives Unix seconds (daily bars stay "yyyyMMdd"). */
+void gw_mkt_format_date(int64_t t_s, int daily, int format_date, char buf[40]);
 
 #endif

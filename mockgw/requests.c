@@ -79,7 +79,6 @@ struct gw_req_session {
     req_sub_t subs[GW_REQ_SUBS_MAX];
     req_bar_run_t runs[REQ_BAR_RUNS];
     uint64_t run_clock;
-    gw_mkt_days_t days;      /* the days of the bar dates written last */
 };
 
 /* The fields of one request, read in order; the first error sticks and
@@ -263,7 +262,7 @@ static void out_version_only(gw_session_t *s, int msg_id)
 /* "20251210 09:25:00 US/Eastern", the time style of execDetails. */
 static void req_time_text(int64_t t_s, char buf[40])
 {
-    gw_mkt_format_date(NULL, t_s, 0, 1, buf);
+    gw_mkt_format_date(t_s, 0, 1, buf);
 }
 
 /* conId, symbol, secType, lastTradeDate, strike, right, multiplier: the
@@ -684,11 +683,10 @@ static void req_contract_details(req_ctx_t *x)
 
 /* ---- historical data --------------------------------------------------- */
 
-static void out_bar_fields(gw_req_session_t *st, proto_writer_t *w, const gw_mkt_bar_t *b,
-                           int format_date)
+static void out_bar_fields(proto_writer_t *w, const gw_mkt_bar_t *b, int format_date)
 {
     char date[40];
-    gw_mkt_format_date(&st->days, b->start_s, b->daily, format_date, date);
+    gw_mkt_format_date(b->start_s, b->daily, format_date, date);
     proto_put_str(w, date);
     proto_put_double(w, b->open);
     proto_put_double(w, b->high);
@@ -788,7 +786,7 @@ static void out_bar_list(gw_req_session_t *st, proto_writer_t *w, const char *ke
     for (size_t i = k; i < n; i++) {
         if (run)
             run->start[i] = w->len - from;
-        out_bar_fields(st, w, &bars[i], format_date);
+        out_bar_fields(w, &bars[i], format_date);
     }
     if (!run)
         return;
@@ -815,9 +813,9 @@ static void out_bars(req_ctx_t *x, int req_id, const char *key, int format_date,
     char date[40];
     proto_writer_t *w = out_begin(x->s, PROTO_IN_HISTORICAL_DATA);
     proto_put_int(w, req_id);
-    gw_mkt_format_date(&x->st->days, start_s, 0, format_date, date);
+    gw_mkt_format_date(start_s, 0, format_date, date);
     proto_put_str(w, date);
-    gw_mkt_format_date(&x->st->days, end_s, 0, format_date, date);
+    gw_mkt_format_date(end_s, 0, format_date, date);
     proto_put_str(w, date);
     proto_put_int(w, (int64_t)n);
     out_bar_list(x->st, w, key, format_date, bars, n);

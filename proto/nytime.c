@@ -84,28 +84,40 @@ int64_t ny_local_from_utc(int64_t utc_s)
     return utc_s + (ny_is_dst(utc_s) ? NY_EDT_S : NY_EST_S);
 }
 
-/* The last local day ny_from_utc turned into a date, per thread: its
+/* The last two local days ny_from_utc turned into dates, per thread: its
  * callers (bar times, log lines, the calendar) mostly ask about the same
- * day again, and the date costs most of the conversion. A memo of a pure
- * function, like ny_memo. No day is INT64_MIN (a day is seconds / 86400). */
+ * day again, or take turns with another one (the mock's bars and the
+ * runner's log lines), and the date costs most of the conversion. A memo
+ * of a pure function, like ny_memo. No day is INT64_MIN (a day is seconds
+ * / 86400). */
 typedef struct ny_day_memo {
     int64_t days;
     int year, month, day, weekday;
 } ny_day_memo_t;
 
-static _Thread_local ny_day_memo_t ny_day_memo = {INT64_MIN, 0, 0, 0, 0};
+static _Thread_local ny_day_memo_t ny_day_memo[2] = {{INT64_MIN, 0, 0, 0, 0},
+                                                      {INT64_MIN, 0, 0, 0, 0}};
+static _Thread_local unsigned ny_day_next; /* the entry a new day takes */
+
+static const ny_day_memo_t *ny_day(int64_t days)
+{
+    if (ny_day_memo[0].days == days)
+        return &ny_day_memo[0];
+    if (ny_day_memo[1].days == days)
+        return &ny_day_memo[1];
+    ny_day_memo_t *m = &ny_day_memo[ny_day_next++ & 1];
+    ny_civil_from_days(days, &m->year, &m->month, &m->day);
+    m->weekday = (int)((days % 7 + 7 + 4) % 7);
+    m->days = days;
+    return m;
+}
 
 void ny_from_utc(int64_t utc_s, ny_civil_t *out)
 {
     int64_t local = ny_local_from_utc(utc_s);
     int64_t days = ny_floor_div(local, 86400);
     int secs = (int)(local - days * 86400); /* 0 .. 86399 */
-    ny_day_memo_t *m = &ny_day_memo;
-    if (m->days != days) {
-        ny_civil_from_days(days, &m->year, &m->month, &m->day);
-        m->weekday = (int)((days % 7 + 7 + 4) % 7);
-        m->days = days;
-    }
+    const ny_day_memo_t *m = ny_day(days);
     out->utc_offset_s = (int)(local - utc_s);
     out->year = m->year;
     out->month = m->month;

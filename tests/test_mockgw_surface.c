@@ -1369,7 +1369,7 @@ static void bar_dates_read_as_printf_writes_them(void)
             ny_from_utc(t, &c);
             snprintf(want, sizeof want, "%04d%02d%02d %02d:%02d:%02d US/Eastern", c.year,
                      c.month, c.day, c.hour, c.minute, c.second);
-            gw_mkt_format_date(NULL, t, 0, 1, got);
+            gw_mkt_format_date(t, 0, 1, got);
             CU_ASSERT_STRING_EQUAL(got, want);
             checked++;
         }
@@ -1379,66 +1379,41 @@ static void bar_dates_read_as_printf_writes_them(void)
     for (size_t i = 0; i < sizeof years / sizeof years[0]; i++) {
         char got[40], want[64];
         int64_t t = ny_days_from_civil(years[i], 1, 1) * 86400 + 5 * 3600; /* midnight EST */
-        gw_mkt_format_date(NULL, t, 0, 1, got);
+        gw_mkt_format_date(t, 0, 1, got);
         snprintf(want, sizeof want, "%04d0101 00:00:00 US/Eastern", years[i]);
         CU_ASSERT_STRING_EQUAL(got, want);
     }
 }
 
-/* A cache of days gives the text the calendar gives, whatever it held
- * before: times around both 2025 DST switches (the days of a switch kept
- * from 03:00 on), around 03:00 and midnight, three days taking turns in
- * a cache of two, forward and back, and years printf must write. */
-static void bar_dates_read_the_same_through_a_cache_of_days(void)
+/* Bar dates are New York wall time, in the Gateway's words: around
+ * midnight and on both sides of the 2025 DST switches, a day asked again
+ * after others; daily bars and formatDate 2 as the Gateway writes them. */
+static void bar_dates_are_new_york_wall_time_around_midnight_and_dst(void)
 {
-    static const int64_t from[] = {1741503600 - 86400 - 7200, 1762063200 - 86400 - 7200,
-                                   1765342800 - 3600, -30610224000LL - 86400,
-                                   253402300799LL - 86400 * 3};
-    gw_mkt_days_t days;
-    memset(&days, 0, sizeof days);
-    int checked = 0;
-    for (size_t i = 0; i < sizeof from / sizeof from[0]; i++) {
-        for (int64_t step = 0; step < 3 * 86400; step += 97) {
-            /* Forward, then back from the end, then a day before and after. */
-            const int64_t ts[] = {from[i] + step, from[i] + 3 * 86400 - step,
-                                  from[i] + step - 86400, from[i] + step + 86400};
-            for (size_t k = 0; k < sizeof ts / sizeof ts[0]; k++) {
-                for (int d = -1; d <= 1; d++) {
-                    char got[40], want[40];
-                    gw_mkt_format_date(&days, ts[k] + d, 0, 1, got);
-                    gw_mkt_format_date(NULL, ts[k] + d, 0, 1, want);
-                    CU_ASSERT_STRING_EQUAL(got, want);
-                    checked++;
-                }
-            }
-        }
-    }
-    CU_ASSERT(checked > 10000);
-    /* Exactly 03:00 and the second before, midnight and the one before. */
-    int64_t day = 1765342800; /* 2025-12-10 00:00 EST */
-    const int64_t edges[] = {day + 3 * 3600, day + 3 * 3600 - 1, day + 86400 - 1, day + 86400,
-                             day, day - 1, day + 3 * 3600};
-    for (size_t k = 0; k < sizeof edges / sizeof edges[0]; k++) {
-        char got[40], want[40];
-        gw_mkt_format_date(&days, edges[k], 0, 1, got);
-        gw_mkt_format_date(NULL, edges[k], 0, 1, want);
-        CU_ASSERT_STRING_EQUAL(got, want);
+    static const struct {
+        int64_t t;
+        const char *want;
+    } cases[] = {
+        {1765342800, "20251210 00:00:00 US/Eastern"},      /* EST midnight */
+        {1765342800 - 1, "20251209 23:59:59 US/Eastern"},
+        {1765342800 + 86399, "20251210 23:59:59 US/Eastern"},
+        {1741503600 - 1, "20250309 01:59:59 US/Eastern"},  /* spring forward */
+        {1741503600, "20250309 03:00:00 US/Eastern"},
+        {1762063200 - 1, "20251102 01:59:59 US/Eastern"},  /* fall back: 01:xx twice */
+        {1762063200, "20251102 01:00:00 US/Eastern"},
+        {1762063200 + 3600, "20251102 02:00:00 US/Eastern"},
+        {1765342800, "20251210 00:00:00 US/Eastern"},      /* again, after other days */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char got[40];
+        gw_mkt_format_date(cases[i].t, 0, 1, got);
+        CU_ASSERT_STRING_EQUAL(got, cases[i].want);
     }
     char got[40];
-    gw_mkt_format_date(&days, day + 86400 - 1, 0, 1, got);
-    CU_ASSERT_STRING_EQUAL(got, "20251210 23:59:59 US/Eastern");
-    gw_mkt_format_date(&days, day + 3 * 3600, 0, 1, got);
-    CU_ASSERT_STRING_EQUAL(got, "20251210 03:00:00 US/Eastern");
-    static const int years[] = {999, 10000};
-    for (size_t i = 0; i < sizeof years / sizeof years[0]; i++) {
-        char want[64];
-        int64_t t = ny_days_from_civil(years[i], 1, 1) * 86400 + 5 * 3600 + 4 * 3600;
-        for (int twice = 0; twice < 2; twice++) {
-            gw_mkt_format_date(&days, t, 0, 1, got);
-            snprintf(want, sizeof want, "%04d0101 04:00:00 US/Eastern", years[i]);
-            CU_ASSERT_STRING_EQUAL(got, want);
-        }
-    }
+    gw_mkt_format_date(1765342800, 1, 1, got);
+    CU_ASSERT_STRING_EQUAL(got, "20251210");
+    gw_mkt_format_date(1765342800, 0, 2, got);
+    CU_ASSERT_STRING_EQUAL(got, "1765342800");
 }
 
 /* Durations in the plain "<n> <unit>" form and every other form sscanf's
@@ -1642,8 +1617,8 @@ static CU_TestInfo market_tests[] = {
     {"bar_prices_round_as_libm_does_at_halves_thirds_and_below_zero",
      bar_prices_round_as_libm_does_at_halves_thirds_and_below_zero},
     {"bar_dates_read_as_printf_writes_them", bar_dates_read_as_printf_writes_them},
-    {"bar_dates_read_the_same_through_a_cache_of_days",
-     bar_dates_read_the_same_through_a_cache_of_days},
+    {"bar_dates_are_new_york_wall_time_around_midnight_and_dst",
+     bar_dates_are_new_york_wall_time_around_midnight_and_dst},
     {"durations_read_as_sscanf_reads_them", durations_read_as_sscanf_reads_them},
     CU_TEST_INFO_NULL,
 };
