@@ -1474,26 +1474,34 @@ static void reader_reads_random_integers_as_strtoll_would_near_the_frame_end(voi
     }
 }
 
+/* A frame of exact size holding `before` bytes of one field (none when
+ * before is 0), then n digits with no NUL: r stands at the digits. */
+static proto_frame_t cut_digits_frame(size_t before, size_t n, proto_reader_t *r)
+{
+    static const char digits[] = "12345678901234567";
+    char payload[32], err[ERRLEN];
+    memset(payload, 'a', before);
+    if (before > 0)
+        payload[before - 1] = '\0';
+    memcpy(payload + before, digits, n); /* no NUL */
+    proto_frame_t f = exact_frame(payload, before + n);
+    proto_reader_init(r, &f);
+    if (before > 0)
+        CU_ASSERT_EQUAL_FATAL(proto_skip(r, 1, err, sizeof err), 0);
+    return f;
+}
+
 /* Digits cut off by the frame's end at every length from 1 to 17, in
  * frames shorter and longer than 8 bytes: never a field. */
 static void reader_refuses_long_digit_runs_cut_by_the_frame_end(void)
 {
-    static const char digits[] = "12345678901234567";
-    for (size_t n = 1; n < sizeof digits; n++) {
+    for (size_t n = 1; n <= 17; n++) {
         for (size_t before = 0; before <= 9; before += 9) {
-            char payload[32];
-            memset(payload, 'a', before);
-            if (before > 0)
-                payload[before - 1] = '\0';
-            memcpy(payload + before, digits, n); /* no NUL */
-            proto_frame_t f = exact_frame(payload, before + n);
             proto_reader_t r;
+            proto_frame_t f = cut_digits_frame(before, n, &r);
             char err[ERRLEN];
             int32_t i32 = 5;
             int64_t i64 = 5;
-            proto_reader_init(&r, &f);
-            if (before > 0)
-                CU_ASSERT_EQUAL_FATAL(proto_skip(&r, 1, err, sizeof err), 0);
             CU_ASSERT_EQUAL(proto_read_int(&r, &i32, err, sizeof err), PROTO_ERR_FIELD);
             CU_ASSERT_EQUAL(proto_read_int64(&r, &i64, err, sizeof err), PROTO_ERR_FIELD);
             CU_ASSERT(i32 == 5 && i64 == 5);
@@ -2597,20 +2605,10 @@ static void unsigned_skip_takes_plain_digit_fields_of_1_to_15_digits_and_nothing
  * skip must neither take them nor read past the frame (ASan watches). */
 static void unsigned_skip_refuses_digits_cut_by_the_frame_end_and_an_empty_rest(void)
 {
-    static const char digits[] = "12345678901234567";
-    for (size_t n = 0; n < sizeof digits; n++) {
+    for (size_t n = 0; n <= 17; n++) {
         for (size_t before = 0; before <= 9; before += 9) {
-            char payload[32];
-            memset(payload, 'a', before);
-            if (before > 0)
-                payload[before - 1] = '\0';
-            memcpy(payload + before, digits, n); /* no NUL */
-            proto_frame_t f = exact_frame(payload, before + n);
             proto_reader_t r;
-            char err[ERRLEN];
-            proto_reader_init(&r, &f);
-            if (before > 0)
-                CU_ASSERT_EQUAL_FATAL(proto_skip(&r, 1, err, sizeof err), 0);
+            proto_frame_t f = cut_digits_frame(before, n, &r);
             CU_ASSERT_EQUAL(proto_skip_unsigned(&r), 0);
             CU_ASSERT_EQUAL(r.pos, before);
             free((void *)f.payload);
