@@ -96,6 +96,19 @@ struct rn {
 
 static void rn_enter(rn_t *rn, enum rn_state next);
 
+/* Sends the next health check, traced as "ping", unless one is out: that
+ * one, idle or not, is as good (it is still within its timeout). A write
+ * failure reports closed from inside this call. Out of line: the idle
+ * timer then saves no registers around its own call for the trace. */
+__attribute__((noinline)) static void rn_ping(rn_t *rn)
+{
+    if (ibc_ping_outstanding(rn->client))
+        return;
+    uint32_t seq = ++rn->ping_seq;
+    IO_TRACE(rn->loop, RN_SRC, "ping", IO_TI("seq", seq));
+    ibc_ping(rn->client, seq);
+}
+
 void rn_config_defaults(rn_config_t *cfg)
 {
     *cfg = (rn_config_t){
@@ -196,6 +209,23 @@ static io_us_t rn_closed_ping_delay(const rn_t *rn, io_us_t now, io_us_t next_op
     return to_window < slow ? to_window : slow;
 }
 
+/* How long the idle health check sleeps at now, closed or open. */
+static inline io_us_t rn_idle_ping_delay_at(rn_t *rn, io_us_t now, int open)
+{
+    if (open)
+        return rn->cfg.ping_interval_us;
+    io_us_t next_open =
+        rn_hours_cover(&rn->hours, now) ? rn->hours.until_us : rn_next_open_from(rn, now);
+    return rn_closed_ping_delay(rn, now, next_open);
+}
+
+/* rn_idle_ping_delay at now when the hours kept do not cover it. Out of
+ * line: asking the calendar would cost every health check its registers. */
+__attribute__((noinline)) static io_us_t rn_idle_ping_delay_asked(rn_t *rn, io_us_t now)
+{
+    return rn_idle_ping_delay_at(rn, now, rn_hours_fill(rn, now));
+}
+
 /* How long the idle health check sleeps: ping_interval in market hours.
  * Closed, the next slot is the next open: the hours know it when they
  * cover now (see rn_hours_fill), and the calendar is not asked about now
@@ -203,11 +233,9 @@ static io_us_t rn_closed_ping_delay(const rn_t *rn, io_us_t now, io_us_t next_op
 static inline io_us_t rn_idle_ping_delay(rn_t *rn)
 {
     io_us_t now = io_wall_us(rn->loop);
-    if (rn_open_at(rn, now))
-        return rn->cfg.ping_interval_us;
-    io_us_t next_open =
-        rn_hours_cover(&rn->hours, now) ? rn->hours.until_us : rn_next_open_from(rn, now);
-    return rn_closed_ping_delay(rn, now, next_open);
+    if (!rn_hours_cover(&rn->hours, now))
+        return rn_idle_ping_delay_asked(rn, now);
+    return rn_idle_ping_delay_at(rn, now, rn->hours.open);
 }
 
 /* ---- status ------------------------------------------------------------- */
@@ -367,7 +395,9 @@ static void rn_try_cycle(rn_t *rn)
 }
 
 /* The health check before the cycle passed: run it. */
-static void rn_start_cycle(rn_t *rn)
+/* Out of line: it runs after one health check in some ninety, and its
+ * log line would cost every answer (rn_on_ping_done) registers. */
+__attribute__((noinline)) static void rn_start_cycle(rn_t *rn)
 {
     if (!rn_cycle_still_wanted(rn)) {
         rn_enter(rn, RN_WAITING);
@@ -512,12 +542,7 @@ static void rn_enter(rn_t *rn, enum rn_state next)
         break;
     case RN_CHECKING:
         rn_sync_status(rn);
-        /* An idle ping already out is as good a health check. */
-        if (!ibc_ping_outstanding(rn->client)) {
-            uint32_t seq = ++rn->ping_seq;
-            IO_TRACE(rn->loop, RN_SRC, "ping", IO_TI("seq", seq));
-            ibc_ping(rn->client, seq); /* last: a write failure reports closed */
-        }
+        rn_ping(rn); /* last: a write failure reports closed */
         break;
     case RN_BACKOFF:
         rn_enter_backoff(rn);
@@ -676,12 +701,7 @@ static void rn_on_ping_timer(io_timer_t *t, void *data)
     (void)t;
     rn_t *rn = data;
     io_timer_start(rn->ping_timer, rn_idle_ping_delay(rn));
-    if (ibc_ping_outstanding(rn->client))
-        return; /* the last one is still within its timeout */
-    uint32_t seq = ++rn->ping_seq;
-    IO_TRACE(rn->loop, RN_SRC, "ping", IO_TI("seq", seq));
-    /* Last: a write failure reports closed from inside this call. */
-    ibc_ping(rn->client, seq);
+    rn_ping(rn); /* last: a write failure reports closed */
 }
 
 static void rn_on_timer(io_timer_t *t, void *data)

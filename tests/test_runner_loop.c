@@ -231,6 +231,37 @@ static void every_cycle_starts_right_after_a_health_check_ping_answers(void)
     fx_teardown();
 }
 
+/* An idle ping still out when a cycle comes due is its health check: no
+ * second ping is sent, and the cycle starts when that one is answered. */
+static void a_cycle_due_while_an_idle_ping_is_out_waits_for_its_answer(void)
+{
+    fx_setup_at(at(9, 25) + 3 * SEC); /* idle pings at about 9:29:58 */
+    fx.cfg.ping_timeout_us = 4 * SEC;
+    gw_up();
+    fx_start();
+    tev_run_to(at(9, 26));
+    gw_fault_t f;
+    gw_fault_init(&f, GW_FAULT_LATENCY);
+    f.value_us = 3 * SEC;
+    f.for_us = 10 * MIN;
+    char err[256];
+    CU_ASSERT_EQUAL_FATAL(gw_fault_apply(fx.gw, &f, err, sizeof err), 0);
+    tev_run_to(at(9, 31));
+    const tev_t *c = tev_rev("cycle_start", 0);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+    const tev_t *p = rev_from("ping", 0, at(9, 29) + 57 * SEC);
+    const tev_t *ok = rev_from("ping_ok", 0, at(9, 29) + 57 * SEC);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(ok);
+    CU_ASSERT(p->t < at(9, 30));
+    CU_ASSERT(ok->t > at(9, 30) && ok->t < at(9, 30) + 2 * SEC);
+    CU_ASSERT_EQUAL(rcount_in("ping", p->t + 1, c->t + 1), 0);
+    CU_ASSERT(ok < c);
+    CU_ASSERT_EQUAL(ok->t, c->t);
+    CU_ASSERT_EQUAL(tev_rcount("ping_timeout"), 0);
+    fx_teardown();
+}
+
 static void check_per_cycle(int force, const char *how)
 {
     fx_setup_at(at(9, 25));
@@ -764,6 +795,8 @@ static CU_TestInfo loop_tests[] = {
      no_cycle_runs_before_the_open_and_the_label_says_market_closed},
     {"every_cycle_starts_right_after_a_health_check_ping_answers",
      every_cycle_starts_right_after_a_health_check_ping_answers},
+    {"a_cycle_due_while_an_idle_ping_is_out_waits_for_its_answer",
+     a_cycle_due_while_an_idle_ping_is_out_waits_for_its_answer},
     {"per_cycle_mode_connects_for_each_cycle_and_hangs_up_after_it",
      per_cycle_mode_connects_for_each_cycle_and_hangs_up_after_it},
     {"per_cycle_mode_with_force_disconnect_hangs_up_with_rst",
