@@ -485,6 +485,48 @@ int proto_frame_id_value_memo(proto_id_value_memo_t *m, int id, int64_t v)
 #define DOUBLE_FAST_DECIMALS 9
 #define DOUBLE_TEXT_MAX 32 /* room for any double's text and its NUL */
 
+/* k / 10^d as %g writes it (no exponent, trailing zeros and a bare point
+ * dropped) for 0 < k < 10^8 and d < 8, from k's eight digits in one word:
+ * the 8 - d whole digits less their leading zeros (one kept: "0.5"), then
+ * the point and the d decimals less their trailing zeros, each an 8-byte
+ * store. p needs 18 bytes of room; returns the text's end. */
+static char *decimal_put_short(char *p, uint64_t k, int d)
+{
+    uint64_t digits = eight_digit_values(k);
+    uint64_t text = digits + ASCII_ZEROS;
+    int whole = 8 - d;
+    int lead = __builtin_ctzll(digits) >> 3; /* leading zeros are the low zero bytes */
+    if (lead > whole - 1)
+        lead = whole - 1;
+    store_le64(p, text >> (lead * 8));
+    p += whole - lead;
+    int trail = __builtin_clzll(digits) >> 3; /* trailing zeros, the high ones */
+    if (trail >= d)
+        return p; /* no decimal left (d = 0 included): no point either */
+    *p = '.';
+    store_le64(p + 1, text >> (whole * 8));
+    return p + 1 + d - trail;
+}
+
+/* The same text for any k < 10^15 and d <= DOUBLE_FAST_DECIMALS (unit is
+ * 10^d); p needs 21 bytes of room past the sign (u64_put). */
+static char *decimal_put(char *p, uint64_t k, int d, uint64_t unit)
+{
+    p = u64_put(p, k / unit);
+    if (d > 0) {
+        uint64_t frac = k % unit;
+        *p++ = '.';
+        for (int i = d - 1; i >= 0; i--, frac /= 10)
+            p[i] = (char)('0' + frac % 10);
+        p += d;
+        while (p[-1] == '0')
+            p--; /* %g drops trailing zeros, and the point with them */
+        if (p[-1] == '.')
+            p--;
+    }
+    return p;
+}
+
 /* The text "%.15g" gives for v when v is the double nearest some decimal
  * k / 10^d of at most 15 significant digits (prices, sizes, -1), without
  * printf: by the definition of DBL_DIG, printing 15 digits of that double
@@ -505,26 +547,18 @@ static size_t double_text_decimal(double v, char text[DOUBLE_TEXT_MAX])
             return 0;
         /* k and 10^d are exact doubles, so k / 10^d is the nearest double
          * to the decimal: equality means v is that decimal's double (the
-         * rounding only has to find k, the test proves it). */
-        uint64_t k = (uint64_t)(scaled + 0.5);
+         * rounding only has to find k, the test proves it). Signed: below
+         * 10^15 it is the same k, converted without the unsigned checks. */
+        int64_t k = (int64_t)(scaled + 0.5);
         if ((double)k / pow10[d] != mag)
             continue;
-        uint64_t unit = (uint64_t)pow10[d];
         char *p = text;
         if (v < 0)
             *p++ = '-';
-        p = u64_put(p, k / unit);
-        if (d > 0) {
-            uint64_t frac = k % unit;
-            *p++ = '.';
-            for (int i = d - 1; i >= 0; i--, frac /= 10)
-                p[i] = (char)('0' + frac % 10);
-            p += d;
-            while (p[-1] == '0')
-                p--; /* %g drops trailing zeros, and the point with them */
-            if (p[-1] == '.')
-                p--;
-        }
+        if (k < 100000000 && d < 8)
+            p = decimal_put_short(p, (uint64_t)k, d);
+        else
+            p = decimal_put(p, (uint64_t)k, d, (uint64_t)pow10[d]);
         *p = '\0';
         return (size_t)(p - text);
     }

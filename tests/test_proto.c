@@ -505,6 +505,44 @@ static void doubles_round_trip_as_printf_and_strtod_would(void)
     CU_ASSERT_STRING_EQUAL(text, "99999999999999.9");
 }
 
+/* Decimals of up to eight digits and seven places are written from one
+ * word of digits: every count of digits and places, their edges (one
+ * digit, all nines, a power of ten, zeros inside and at the end, a whole
+ * part of 0) and both signs read as printf writes them. */
+static void short_decimals_are_written_as_printf_would(void)
+{
+    static const uint64_t ks[] = {1,        5,        9,        10,       12,       99,
+                                  100,      101,      1000,     1005,     12345,    99999,
+                                  100000,   1000001,  1234567,  9999999,  10000000, 10203040,
+                                  12345678, 50000000, 99999990, 99999999, 100000000};
+    char want[32], text[64];
+    for (size_t i = 0; i < sizeof ks / sizeof ks[0]; i++) {
+        for (int d = 0; d <= 9; d++) {
+            for (int sign = 1; sign >= -1; sign -= 2) {
+                double v = sign * ((double)ks[i] / pow(10, d));
+                if (fabs(v) < 1e-4)
+                    continue;
+                shortest_by_printf(v, want);
+                written_text(proto_put_double, v, text);
+                CU_ASSERT_STRING_EQUAL(text, want);
+            }
+        }
+    }
+    static const struct {
+        double v;
+        const char *text;
+    } cases[] = {
+        {0.5, "0.5"},               {0.0005, "0.0005"},       {-0.1234567, "-0.1234567"},
+        {1234567.1, "1234567.1"},   {99999999, "99999999"},   {100000000, "100000000"},
+        {9.9999999, "9.9999999"},   {0.00012345, "0.00012345"}, {101.25, "101.25"},
+        {1000000.5, "1000000.5"},   {-3700, "-3700"},         {10.1, "10.1"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        written_text(proto_put_double, cases[i].v, text);
+        CU_ASSERT_STRING_EQUAL(text, cases[i].text);
+    }
+}
+
 static void writer_writes_ints_and_bools_as_decimal_text(void)
 {
     static const char want[] = "-9223372036854775808\0" "9223372036854775807\0" "0\0" "1\0" "0";
@@ -2382,6 +2420,7 @@ static CU_TestInfo writer_tests[] = {
     TEST(writer_refuses_unbalanced_frames),
     TEST(writer_writes_doubles_in_their_shortest_form),
     TEST(doubles_round_trip_as_printf_and_strtod_would),
+    TEST(short_decimals_are_written_as_printf_would),
     TEST(writer_writes_ints_and_bools_as_decimal_text),
     TEST(writer_writes_integers_of_every_length_as_printf_would),
     TEST(writer_writes_integers_with_zero_runs_at_every_room_left),
