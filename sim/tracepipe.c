@@ -217,7 +217,7 @@ static __attribute__((noinline)) void tp_put_slow(tp_pipe_t *p, io_us_t wall_us,
     uint64_t meta = nfields | TP_OWN | (uint64_t)size << TP_SIZE_SHIFT;
     if (texts)
         meta |= TP_COPIED;
-    *h = (io_trace_rec_t){wall_us, src, ev, meta};
+    *h = (io_trace_rec_t){src, wall_us, ev, meta};
     if (nfields) /* IO_TRACE0 passes no array */
         memcpy(out, fields, nfields * sizeof *fields);
     room->w += size;

@@ -1414,8 +1414,8 @@ static void a_record_goes_into_the_room_whole_or_not_at_all(void)
     CU_ASSERT_STRING_EQUAL(rec->src, "s");
     CU_ASSERT_STRING_EQUAL(rec->ev, "e");
     CU_ASSERT_EQUAL(rec->meta, 2 | (uint64_t)1 << (IO_TRACE_REC_STR + 1));
-    CU_ASSERT_TRUE(f[0].key == key && f[0].v.num == -5);
-    CU_ASSERT_TRUE(f[1].key == key && f[1].v.str == kept);
+    CU_ASSERT_TRUE(f[0].key == key && f[0].word == (uint64_t)-5);
+    CU_ASSERT_TRUE(f[1].key == key && f[1].word == (uint64_t)(uintptr_t)kept);
 
     room = (io_trace_room_t){.w = buf, .end = buf + sizeof buf};
     io_trace_field_t copy[2] = {IO_TI(key, 1), IO_TS(key, text)};
