@@ -172,6 +172,12 @@ static inline void io_trace_rec_fields(const io_trace_rec_t *rec, io_trace_field
     }
 }
 
+/* Whether field f is an IO_TS value, whose text a sink that keeps it copies. */
+static inline int io_trace_copied(const io_trace_field_t *f)
+{
+    return f->str && f->num != IO_TRACE_KEPT;
+}
+
 /* Writes the event as a record at rec, nfields <= IO_TRACE_REC_FIELDS_MAX;
  * returns its meta, with IO_TRACE_REC_COPY bits where a value needs a copy
  * (then the record must not be kept). Inline, so that at an IO_TRACE call
@@ -187,7 +193,7 @@ static inline uint64_t io_trace_rec_fill(io_trace_rec_t *rec, io_us_t wall_us, c
         out[i].key = fields[i].key;
         out[i].word = str ? (uint64_t)(uintptr_t)str : (uint64_t)fields[i].num;
         meta |= (uint64_t)(str != NULL) << (IO_TRACE_REC_STR + i) |
-                (uint64_t)(str && fields[i].num != IO_TRACE_KEPT) << (IO_TRACE_REC_COPY + i);
+                (uint64_t)io_trace_copied(&fields[i]) << (IO_TRACE_REC_COPY + i);
     }
     *rec = (io_trace_rec_t){src, wall_us, ev, meta};
     return meta;
@@ -234,8 +240,10 @@ void io_set_trace_room_sink(io_loop_t *loop, io_trace_sink sink, void *data,
                             const io_trace_rooms_t *ops);
 
 /* Writes the event as a record into room if it fits and needs no copy:
- * 1, else 0 with w where it was (the bytes past it may have changed). Any nfields (more than IO_TRACE_REC_FIELDS_MAX: 0); leaves
- * the slack alone. */
+ * 1, else 0 with room unchanged. Any nfields (more than
+ * IO_TRACE_REC_FIELDS_MAX: 0); leaves the slack alone. Copies are looked
+ * for first: this is the way of the sink's calls, most of which bring
+ * IO_TS values. */
 static inline int io_trace_room_put(io_trace_room_t *room, io_us_t wall_us, const char *src,
                                     const char *ev, size_t nfields,
                                     const io_trace_field_t *fields)
@@ -244,9 +252,10 @@ static inline int io_trace_room_put(io_trace_room_t *room, io_us_t wall_us, cons
     /* As integers: a loop without room has two NULLs, not one array. */
     if (nfields > IO_TRACE_REC_FIELDS_MAX || (uintptr_t)room->end - (uintptr_t)room->w < size)
         return 0;
-    if (io_trace_rec_fill((io_trace_rec_t *)(void *)room->w, wall_us, src, ev, nfields, fields) >>
-        IO_TRACE_REC_COPY)
-        return 0;
+    for (size_t i = 0; i < nfields; i++)
+        if (io_trace_copied(&fields[i]))
+            return 0;
+    io_trace_rec_fill((io_trace_rec_t *)(void *)room->w, wall_us, src, ev, nfields, fields);
     room->w += size;
     return 1;
 }

@@ -187,12 +187,6 @@ static tp_block_t *tp_next_block(tp_pipe_t *p, size_t size)
     return b;
 }
 
-/* Whether field f's text must travel as a copy. */
-static int tp_copied(const io_trace_field_t *f)
-{
-    return f->str && f->num != IO_TRACE_KEPT;
-}
-
 /* An event the loop's records can not carry, as the pipe's own record:
  * sized for its copies, in a new block if need be. */
 static __attribute__((noinline)) void tp_put_slow(tp_pipe_t *p, io_us_t wall_us, const char *src,
@@ -201,7 +195,7 @@ static __attribute__((noinline)) void tp_put_slow(tp_pipe_t *p, io_us_t wall_us,
 {
     size_t texts = 0;
     for (size_t i = 0; i < nfields; i++)
-        texts += tp_copied(&fields[i]) ? strlen(fields[i].str) + 1 : 0;
+        texts += io_trace_copied(&fields[i]) ? strlen(fields[i].str) + 1 : 0;
     size_t size = sizeof(io_trace_rec_t) + nfields * sizeof *fields;
     if (texts)
         size += nfields * sizeof(char *) + texts;
@@ -227,10 +221,9 @@ static __attribute__((noinline)) void tp_put_slow(tp_pipe_t *p, io_us_t wall_us,
     char *text = (char *)(str_at + nfields);
     for (size_t i = 0; i < nfields; i++) {
         str_at[i] = fields[i].str;
-        if (tp_copied(&fields[i])) {
-            size_t n = strlen(fields[i].str) + 1;
-            out[i].str = memcpy(text, fields[i].str, n);
-            text += n;
+        if (io_trace_copied(&fields[i])) {
+            out[i].str = text;
+            text = stpcpy(text, fields[i].str) + 1;
         }
     }
 }

@@ -1393,7 +1393,8 @@ static void peeking_gives_the_next_draw_without_drawing_it(void)
 
 /* A record goes in only whole and only when all its texts outlive the
  * loop: an exact fit fills the room, a byte short or an IO_TS value
- * leaves the room as it was; an IO_TS without text is an integer; no
+ * leaves the room as it was (an IO_TS value without writing a byte); an
+ * IO_TS without text is an integer; no
  * fields need no array; more fields than a record holds are refused. */
 static void a_record_goes_into_the_room_whole_or_not_at_all(void)
 {
@@ -1419,8 +1420,13 @@ static void a_record_goes_into_the_room_whole_or_not_at_all(void)
 
     room = (io_trace_room_t){.w = buf, .end = buf + sizeof buf};
     io_trace_field_t copy[2] = {IO_TI(key, 1), IO_TS(key, text)};
+    memset(buf, 0xa5, size2);
     CU_ASSERT_FALSE(io_trace_room_put(&room, 8, "s", "e", 2, copy));
     CU_ASSERT_PTR_EQUAL(room.w, buf);
+    size_t untouched = 0; /* a refused copy is found before anything is written */
+    while (untouched < size2 && buf[untouched] == 0xa5)
+        untouched++;
+    CU_ASSERT_EQUAL(untouched, size2);
     io_trace_field_t none[1] = {IO_TS(key, NULL)};
     CU_ASSERT_TRUE(io_trace_room_put(&room, 8, "s", "e", 1, none));
     CU_ASSERT_EQUAL(rec->meta, 1);
