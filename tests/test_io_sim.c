@@ -615,6 +615,35 @@ static void reused_data_blocks_deliver_exactly_the_bytes_written(void)
     pair_close(&p);
 }
 
+/* The loop stops keeping small blocks while more than it keeps are about
+ * and keeps them again once a burst is delivered: two bursts past that
+ * many, then small writes one at a time (each reusing a kept block),
+ * arrive byte for byte. */
+static void small_blocks_are_kept_again_after_bursts_past_the_kept_ones(void)
+{
+    struct pair p;
+    pair_open(&p, new_loop(6, IO_SIM_NET_DEFAULT));
+    static uint8_t want[REC_MAX * 4];
+    size_t nwant = 0;
+    for (int burst = 0; burst < 2; burst++) {
+        for (size_t k = 0; k < 5000; k++, nwant++) {
+            want[nwant] = (uint8_t)(k * 11 + (size_t)burst);
+            CU_ASSERT_EQUAL(io_stream_write(p.client.stream, want + nwant, 1), 0);
+        }
+        io_loop_run(p.loop);
+    }
+    for (unsigned k = 0; k < 100; k++, nwant += 9) {
+        fill(want + nwant, 9, k);
+        CU_ASSERT_EQUAL(io_stream_write(p.client.stream, want + nwant, 9), 0);
+        io_loop_run(p.loop);
+    }
+    CU_ASSERT_EQUAL(io_stream_pending(p.client.stream), 0);
+    CU_ASSERT_EQUAL(p.server.n, 2 * 5000 + 100);
+    CU_ASSERT_EQUAL_FATAL(p.server.nbytes, nwant);
+    CU_ASSERT_EQUAL(memcmp(p.server.bytes, want, nwant), 0);
+    pair_close(&p);
+}
+
 /* Bigger pieces live in blocks of a power of two from 512 bytes, a few
  * kept for reuse: a reused block delivers exactly the new piece, whether
  * it is as big as the block or smaller than the piece before; a piece
@@ -1791,6 +1820,8 @@ static CU_TestInfo io_sim_tests[] = {
     {"handle_counts_return_to_zero", handle_counts_return_to_zero},
     {"small_writes_of_every_length_arrive_byte_for_byte",
      small_writes_of_every_length_arrive_byte_for_byte},
+    {"small_blocks_are_kept_again_after_bursts_past_the_kept_ones",
+     small_blocks_are_kept_again_after_bursts_past_the_kept_ones},
     {"small_writes_with_spare_blocks_but_no_queue_room_grow_the_queue",
      small_writes_with_spare_blocks_but_no_queue_room_grow_the_queue},
     {"prepared_spans_draw_as_io_rng_upto_does", prepared_spans_draw_as_io_rng_upto_does},
