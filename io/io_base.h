@@ -156,14 +156,20 @@ typedef struct io_trace_rec_field {
 #define IO_TRACE_REC_SINK_BITS (~(uint64_t)0 << 48)
 
 /* The fields of a record the loop kept, as the event gave them (out holds
- * nfields; string values are IO_TK ones, num IO_TRACE_KEPT). Without a
- * branch on the kind, which follows no pattern from field to field: the
- * word masked. */
+ * nfields; string values are IO_TK ones, num IO_TRACE_KEPT). A record of
+ * integers only (half of a year's: a health check's ping and ping_ok) is
+ * a plain copy; else no branch on the kind, which follows no pattern from
+ * field to field: the word masked. */
 static inline void io_trace_rec_fields(const io_trace_rec_t *rec, io_trace_field_t *out)
 {
     const io_trace_rec_field_t *f = (const io_trace_rec_field_t *)(rec + 1);
     size_t nfields = rec->meta & IO_TRACE_REC_NFIELDS;
-    uint64_t strs = rec->meta >> IO_TRACE_REC_STR;
+    uint64_t strs = (rec->meta >> IO_TRACE_REC_STR) & 0xffff;
+    if (!strs) {
+        for (size_t i = 0; i < nfields; i++)
+            out[i] = (io_trace_field_t){f[i].key, NULL, (int64_t)f[i].word};
+        return;
+    }
     for (size_t i = 0; i < nfields; i++, strs >>= 1) {
         uint64_t str = 0 - (strs & 1), word = f[i].word;
         out[i].key = f[i].key;
