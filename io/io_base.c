@@ -232,14 +232,18 @@ static void io_room_detach(io_base_t *base)
 }
 
 /* An event io_trace_room_write wrote but did not keep, as a call: its
- * fields are copied out first, as the sink may write where they are. */
-__attribute__((noinline)) static void io_trace_call(io_base_t *base, io_us_t wall_us,
-                                                    const char *src, const char *ev,
-                                                    size_t nfields,
-                                                    const io_trace_field_t *written)
+ * fields are taken out of the record first, as the sink may write where
+ * it is, and the IO_TS values it marked get their num back. */
+__attribute__((noinline)) static void io_trace_call(io_base_t *base, const io_trace_rec_t *rec)
 {
     io_trace_field_t fields[IO_TRACE_ROOM_SLACK_FIELDS];
-    memcpy(fields, written, nfields * sizeof *fields);
+    size_t nfields = rec->meta & IO_TRACE_REC_NFIELDS;
+    io_trace_rec_fields(rec, fields);
+    for (size_t i = 0; i < nfields; i++)
+        if ((rec->meta >> (IO_TRACE_REC_COPY + i)) & 1)
+            fields[i].num = 0;
+    io_us_t wall_us = rec->wall_us;
+    const char *src = rec->src, *ev = rec->ev;
     if (base->trace_sink)
         base->trace_sink(base->trace_data, wall_us, src, ev, nfields, fields);
 }
@@ -251,10 +255,10 @@ static inline void io_trace_put(io_loop_t *loop, const char *src, const char *ev
     io_base_t *base = io_base_of(loop);
     io_us_t wall_us = io_wall_us(loop);
     if (nfields <= IO_TRACE_ROOM_SLACK_FIELDS) {
-        const io_trace_field_t *written =
+        const io_trace_rec_t *written =
             io_trace_room_write(&base->room, wall_us, src, ev, nfields, fields);
         if (written)
-            io_trace_call(base, wall_us, src, ev, nfields, written);
+            io_trace_call(base, written);
     } else if (!io_trace_room_put(&base->room, wall_us, src, ev, nfields, fields) &&
                base->trace_sink) {
         base->trace_sink(base->trace_data, wall_us, src, ev, nfields, fields);

@@ -120,24 +120,98 @@ void io_errf(char *err, size_t errlen, const char *fmt, ...) __attribute__((form
  * memory, without a call per event (the simulator's trace pipe,
  * sim/tracepipe.h: a million events a year, where the call and the sink's
  * copy cost more than the rest of an event). A record is an io_trace_rec_t
- * followed by its nfields fields as given; records follow each other with
- * no gap. Only an event whose string values all outlive the loop (IO_TK)
- * and that fits the room left is written so; any other reaches the sink as
- * a call, which may also find the room a new place. */
+ * followed by its nfields fields as io_trace_rec_field_t; records follow
+ * each other with no gap. Only an event of at most IO_TRACE_REC_FIELDS_MAX
+ * fields whose string values all outlive the loop (IO_TK), and that fits
+ * the room left, is written so; any other reaches the sink as a call,
+ * which may also find the room a new place.
+ *
+ * A field is its key and one word, the text's address or the integer, its
+ * kind a bit of meta: 16 bytes instead of an io_trace_field_t's 24, as the
+ * records cross to the sink's thread (io_trace_rec_fields gives them
+ * back). Pointers and integers alternate, header and fields alike: two
+ * constant pointers side by side (src and ev, a key and an IO_TK text)
+ * would be paired into one vector store, which takes two more
+ * instructions at an IO_TRACE site than two stores. */
 typedef struct io_trace_rec {
+    const char *src;
     io_us_t wall_us;
-    const char *src, *ev;
-    uint64_t meta; /* nfields in the low 16 bits; the bits above are the sink's */
+    const char *ev;
+    uint64_t meta; /* nfields, a string bit per field, and the sink's bits */
 } io_trace_rec_t;
 
+typedef struct io_trace_rec_field {
+    const char *key;
+    uint64_t word; /* the text's address (the field's meta bit IO_TRACE_REC_STR
+                      set), else the integer */
+} io_trace_rec_field_t;
+
+#define IO_TRACE_REC_FIELDS_MAX 16 /* fields a record holds at most */
 #define IO_TRACE_REC_NFIELDS 0xffffu /* the meta bits that hold nfields */
+#define IO_TRACE_REC_STR 16  /* meta bit IO_TRACE_REC_STR + i: field i is a string */
+#define IO_TRACE_REC_COPY 32 /* meta bit IO_TRACE_REC_COPY + i: field i is an IO_TS
+                                value (only in a record written but not kept) */
+/* The meta bits left to the sink: none of them is set in a record the loop
+ * keeps, so a sink may mark records it writes itself, laid out its own way. */
+#define IO_TRACE_REC_SINK_BITS (~(uint64_t)0 << 48)
+
+/* The fields of a record the loop kept, as the event gave them (out holds
+ * nfields; string values are IO_TK ones, num IO_TRACE_KEPT). A record of
+ * integers only (half of a year's: a health check's ping and ping_ok) is
+ * a plain copy; else no branch on the kind, which follows no pattern from
+ * field to field: the word masked. */
+static inline void io_trace_rec_fields(const io_trace_rec_t *rec, io_trace_field_t *out)
+{
+    const io_trace_rec_field_t *f = (const io_trace_rec_field_t *)(rec + 1);
+    size_t nfields = rec->meta & IO_TRACE_REC_NFIELDS;
+    uint64_t strs = (rec->meta >> IO_TRACE_REC_STR) & 0xffff;
+    if (!strs) {
+        for (size_t i = 0; i < nfields; i++)
+            out[i] = (io_trace_field_t){f[i].key, NULL, (int64_t)f[i].word};
+        return;
+    }
+    for (size_t i = 0; i < nfields; i++, strs >>= 1) {
+        uint64_t str = 0 - (strs & 1), word = f[i].word;
+        out[i].key = f[i].key;
+        out[i].str = (const char *)(uintptr_t)(word & str);
+        out[i].num = (int64_t)((word & ~str) | (str & IO_TRACE_KEPT));
+    }
+}
+
+/* Whether field f is an IO_TS value, whose text a sink that keeps it copies. */
+static inline int io_trace_copied(const io_trace_field_t *f)
+{
+    return f->str && f->num != IO_TRACE_KEPT;
+}
+
+/* Writes the event as a record at rec, nfields <= IO_TRACE_REC_FIELDS_MAX;
+ * returns its meta, with IO_TRACE_REC_COPY bits where a value needs a copy
+ * (then the record must not be kept). Inline, so that at an IO_TRACE call
+ * site the meta of constant fields folds to a constant. */
+static inline uint64_t io_trace_rec_fill(io_trace_rec_t *rec, io_us_t wall_us, const char *src,
+                                         const char *ev, size_t nfields,
+                                         const io_trace_field_t *fields)
+{
+    io_trace_rec_field_t *out = (io_trace_rec_field_t *)(rec + 1);
+    uint64_t meta = nfields;
+    for (size_t i = 0; i < nfields; i++) {
+        const char *str = fields[i].str;
+        out[i].key = fields[i].key;
+        out[i].word = str ? (uint64_t)(uintptr_t)str : (uint64_t)fields[i].num;
+        meta |= (uint64_t)(str != NULL) << (IO_TRACE_REC_STR + i) |
+                (uint64_t)io_trace_copied(&fields[i]) << (IO_TRACE_REC_COPY + i);
+    }
+    *rec = (io_trace_rec_t){src, wall_us, ev, meta};
+    return meta;
+}
 
 /* io_trace writes an event of up to IO_TRACE_ROOM_SLACK_FIELDS fields
  * before it checks that it fits: a room keeps IO_TRACE_ROOM_SLACK bytes
  * writable past w, whatever end says. */
 #define IO_TRACE_ROOM_SLACK_FIELDS 6
+_Static_assert(IO_TRACE_ROOM_SLACK_FIELDS <= IO_TRACE_REC_FIELDS_MAX, "a slack record is a record");
 #define IO_TRACE_ROOM_SLACK \
-    (sizeof(io_trace_rec_t) + IO_TRACE_ROOM_SLACK_FIELDS * sizeof(io_trace_field_t))
+    (sizeof(io_trace_rec_t) + IO_TRACE_ROOM_SLACK_FIELDS * sizeof(io_trace_rec_field_t))
 
 /* The room a sink gave the loop: [w, end), w moving up as records land,
  * and IO_TRACE_ROOM_SLACK bytes writable from w. Without room, w and end
@@ -172,52 +246,44 @@ void io_set_trace_room_sink(io_loop_t *loop, io_trace_sink sink, void *data,
                             const io_trace_rooms_t *ops);
 
 /* Writes the event as a record into room if it fits and needs no copy:
- * 1, else 0 with room unchanged (w advanced; the bytes past it may have
- * changed). Any nfields; leaves the slack alone. */
+ * 1, else 0 with room unchanged. Any nfields (more than
+ * IO_TRACE_REC_FIELDS_MAX: 0); leaves the slack alone. Copies are looked
+ * for first: this is the way of the sink's calls, most of which bring
+ * IO_TS values. */
 static inline int io_trace_room_put(io_trace_room_t *room, io_us_t wall_us, const char *src,
                                     const char *ev, size_t nfields,
                                     const io_trace_field_t *fields)
 {
-    size_t size = sizeof(io_trace_rec_t) + nfields * sizeof *fields;
+    size_t size = sizeof(io_trace_rec_t) + nfields * sizeof(io_trace_rec_field_t);
     /* As integers: a loop without room has two NULLs, not one array. */
-    if (nfields > IO_TRACE_REC_NFIELDS || (uintptr_t)room->end - (uintptr_t)room->w < size)
+    if (nfields > IO_TRACE_REC_FIELDS_MAX || (uintptr_t)room->end - (uintptr_t)room->w < size)
         return 0;
-    io_trace_rec_t *rec = (io_trace_rec_t *)(void *)room->w;
-    io_trace_field_t *out = (io_trace_field_t *)(rec + 1);
-    for (size_t i = 0; i < nfields; i++) {
-        if (fields[i].str && fields[i].num != IO_TRACE_KEPT)
+    for (size_t i = 0; i < nfields; i++)
+        if (io_trace_copied(&fields[i]))
             return 0;
-        out[i] = fields[i];
-    }
-    *rec = (io_trace_rec_t){wall_us, src, ev, nfields};
+    io_trace_rec_fill((io_trace_rec_t *)(void *)room->w, wall_us, src, ev, nfields, fields);
     room->w += size;
     return 1;
 }
 
 /* io_trace's way in, for nfields <= IO_TRACE_ROOM_SLACK_FIELDS: writes the
  * record at w first (the slack takes it), then keeps it if it fits and
- * needs no copy. NULL when kept, else the fields as written, for the
- * sink. Inline: at an IO_TRACE call site the fields then go straight into
- * the room, the checks of constant fields fold away and the compound
- * literal is never built. */
-static inline const io_trace_field_t *io_trace_room_write(io_trace_room_t *room, io_us_t wall_us,
-                                                          const char *src, const char *ev,
-                                                          size_t nfields,
-                                                          const io_trace_field_t *fields)
+ * needs no copy. NULL when kept, else the record as written, for the
+ * sink (io_trace_rec_fields). Inline: at an IO_TRACE call site the fields
+ * then go straight into the room, the checks of constant fields fold away
+ * and the compound literal is never built. */
+static inline const io_trace_rec_t *io_trace_room_write(io_trace_room_t *room, io_us_t wall_us,
+                                                        const char *src, const char *ev,
+                                                        size_t nfields,
+                                                        const io_trace_field_t *fields)
 {
     io_trace_rec_t *rec = (io_trace_rec_t *)(void *)room->w;
-    io_trace_field_t *out = (io_trace_field_t *)(rec + 1);
-    int kept = 1;
-    *rec = (io_trace_rec_t){wall_us, src, ev, nfields};
-    for (size_t i = 0; i < nfields; i++) {
-        out[i] = fields[i];
-        kept &= !fields[i].str || fields[i].num == IO_TRACE_KEPT;
-    }
+    uint64_t meta = io_trace_rec_fill(rec, wall_us, src, ev, nfields, fields);
     /* Within the slack, so w + size points into the block (or none): it
      * is kept if it ends by end. */
-    unsigned char *next = room->w + sizeof *rec + nfields * sizeof *fields;
-    if (!kept || next > room->end)
-        return out;
+    unsigned char *next = room->w + sizeof *rec + nfields * sizeof(io_trace_rec_field_t);
+    if (meta >> IO_TRACE_REC_COPY || next > room->end)
+        return rec;
     room->w = next;
     return NULL;
 }

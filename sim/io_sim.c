@@ -163,6 +163,8 @@ struct io_loop {
     uint16_t next_port;
     struct sim_data *spare; /* blocks of SIM_DATA_SMALL bytes to reuse */
     size_t nsmall;          /* such blocks allocated: in flight or spare */
+    size_t keep_cap;        /* the cap of a block data_free keeps: SIM_DATA_SMALL
+                               while nsmall <= SIM_DATA_SMALL_MAX, else 0 */
     struct sim_data *big;   /* bigger blocks to reuse, the latest freed first */
     size_t nbig;            /* blocks on that list */
 };
@@ -464,6 +466,7 @@ io_loop_t *io_sim_loop_new(const io_sim_config_t *cfg)
     }
     loop->next_stream_id = 1;
     loop->next_port = SIM_PORT_FIRST;
+    loop->keep_cap = SIM_DATA_SMALL;
     loop->heap_min_us = INT64_MAX;
     loop->seq_pushed = (uint64_t)1 << 63;
     loop->seq_spilled = ((uint64_t)1 << 63) - 1;
@@ -698,6 +701,14 @@ static size_t data_cap(size_t len)
     return cap < len ? len : cap;
 }
 
+/* Counts a small block allocated (+1) or freed (-1), and whether
+ * data_free keeps them. */
+static void data_count_small(io_loop_t *loop, int delta)
+{
+    loop->nsmall += (size_t)(ptrdiff_t)delta;
+    loop->keep_cap = loop->nsmall <= SIM_DATA_SMALL_MAX ? SIM_DATA_SMALL : 0;
+}
+
 /* A new block for len bytes, NULL when out of memory. */
 static struct sim_data *data_alloc(io_loop_t *loop, size_t len)
 {
@@ -712,7 +723,8 @@ static struct sim_data *data_alloc(io_loop_t *loop, size_t len)
     d->ev.kind = SEV_DATA;
     d->out = (io_stream_event_t){IO_EV_DATA, d->bytes, 0, 0};
     d->cap = cap;
-    loop->nsmall += cap == SIM_DATA_SMALL;
+    if (cap == SIM_DATA_SMALL)
+        data_count_small(loop, 1);
     return d;
 }
 
@@ -741,7 +753,7 @@ static struct sim_data *data_new(io_loop_t *loop, size_t len)
 __attribute__((noinline)) static void data_free_slow(io_loop_t *loop, struct sim_data *d)
 {
     if (d->cap == SIM_DATA_SMALL) {
-        loop->nsmall--;
+        data_count_small(loop, -1);
     } else if (d->cap <= SIM_DATA_BIG_MAX && loop->nbig < SIM_DATA_BIG_SPARES) {
         d->next_free = loop->big;
         loop->big = d;
@@ -754,10 +766,11 @@ __attribute__((noinline)) static void data_free_slow(io_loop_t *loop, struct sim
 
 /* Keeps a small block for reuse, unless more than SIM_DATA_SMALL_MAX
  * are about (after a burst): counting the blocks rather than the spares
- * leaves the common write and delivery without a count to keep. */
+ * leaves the common write and delivery without a count to keep, and
+ * keep_cap tells both at once. */
 static inline void data_free(io_loop_t *loop, struct sim_data *d)
 {
-    if (d->cap == SIM_DATA_SMALL && loop->nsmall <= SIM_DATA_SMALL_MAX) {
+    if (__builtin_expect(d->cap == loop->keep_cap, 1)) {
         d->next_free = loop->spare;
         loop->spare = d;
         return;
@@ -1135,7 +1148,7 @@ static void data_deliver(io_loop_t *loop, struct sim_data *d)
 {
     struct sim_conn *c = d->ev.conn;
     io_stream_t *s = c->end[!d->ev.dir];
-    if (s && s->hears)
+    if (__builtin_expect(s && s->hears, 1))
         s->cb(s, &d->out, s->data);
     data_release(loop, d);
 }

@@ -13,13 +13,17 @@
  * calling tp_sink. tp_sink takes the rest: those that need a copy and
  * those that do not fit the block.
  *
- * A record: an io_trace_rec_t; its fields as io_trace_field_t; when it has
- * IO_TS values (TP_COPIED in meta, its size in meta's high half), the
- * addresses the emitter passed for its string values (the recorder's caches
- * key by them) and copies of the IO_TS texts, which the fields then point
- * at. src, ev, keys and IO_TK values outlive the loop (io.h), so they
- * travel as pointers. A block never moves, so the pointers into it hold
- * until it is reused. */
+ * Two kinds of record share a block. The loop's (io_base.h): an
+ * io_trace_rec_t and its fields as io_trace_rec_field_t, 16 bytes each,
+ * which the pipe's thread turns back into io_trace_field_t. And the ones
+ * tp_sink writes itself (TP_OWN in meta, their size in meta's bits 16 to
+ * 47), for events the loop's can not carry (IO_TS values, more than
+ * IO_TRACE_REC_FIELDS_MAX fields): the fields as io_trace_field_t and,
+ * with IO_TS values (TP_COPIED), the addresses the emitter passed for its
+ * string values (the recorder's caches key by them) and copies of the
+ * IO_TS texts, which the fields then point at. src, ev, keys and IO_TK
+ * values outlive the loop (io.h), so they travel as pointers. A block
+ * never moves, so the pointers into it hold until it is reused. */
 #include "tracepipe.h"
 
 #include "../io/io_base.h"
@@ -34,8 +38,12 @@
 #define TP_BLOCK_BYTES ((size_t)256 * 1024) /* a handover (a futex wake) per ~3,000 events */
 #define TP_BLOCKS_MAX 8 /* standard blocks in flight: 2 MiB */
 #define TP_ALIGN 8       /* every record starts on a pointer boundary */
-#define TP_COPIED ((uint64_t)1 << 16) /* meta: the record holds copies */
-#define TP_SIZE_SHIFT 32               /* meta: where a copying record's size is */
+#define TP_OWN ((uint64_t)1 << 63)    /* meta: a record tp_sink wrote itself */
+#define TP_COPIED ((uint64_t)1 << 62) /* meta: such a record holds copies */
+#define TP_SIZE_SHIFT 16              /* meta: where such a record's size is */
+#define TP_SIZE_MAX UINT32_MAX
+_Static_assert((TP_OWN | TP_COPIED) == ((TP_OWN | TP_COPIED) & IO_TRACE_REC_SINK_BITS),
+               "the pipe's meta bits are the sink's");
 
 typedef struct tp_block {
     struct tp_block *next;
@@ -62,18 +70,22 @@ struct tp_pipe {
 
 static void tp_record_block(tr_recorder_t *rec, const tp_block_t *b)
 {
+    io_trace_field_t loops[IO_TRACE_REC_FIELDS_MAX];
     for (size_t off = 0; off < b->used;) {
         const io_trace_rec_t *h = (const io_trace_rec_t *)(const void *)(b->data + off);
         size_t nfields = h->meta & IO_TRACE_REC_NFIELDS;
         const io_trace_field_t *fields = (const io_trace_field_t *)(h + 1);
         const char *const *str_at = NULL;
-        size_t size = sizeof *h + nfields * sizeof *fields;
-        if (h->meta & TP_COPIED) {
-            str_at = (const char *const *)(fields + nfields);
-            size = (size_t)(h->meta >> TP_SIZE_SHIFT);
+        if (!(h->meta & TP_OWN)) {
+            io_trace_rec_fields(h, loops);
+            fields = loops;
+            off += sizeof *h + nfields * sizeof(io_trace_rec_field_t);
+        } else {
+            if (h->meta & TP_COPIED)
+                str_at = (const char *const *)(fields + nfields);
+            off += (size_t)(h->meta >> TP_SIZE_SHIFT) & TP_SIZE_MAX;
         }
         tr_record(rec, h->wall_us, h->src, h->ev, nfields, fields, str_at);
-        off += size;
     }
 }
 
@@ -175,36 +187,31 @@ static tp_block_t *tp_next_block(tp_pipe_t *p, size_t size)
     return b;
 }
 
-/* Whether field f's text must travel as a copy. */
-static int tp_copied(const io_trace_field_t *f)
-{
-    return f->str && f->num != IO_TRACE_KEPT;
-}
-
-/* Any record: sized for its copies, in a new block if need be. */
+/* An event the loop's records can not carry, as the pipe's own record:
+ * sized for its copies, in a new block if need be. */
 static __attribute__((noinline)) void tp_put_slow(tp_pipe_t *p, io_us_t wall_us, const char *src,
                                                   const char *ev, size_t nfields,
                                                   const io_trace_field_t *fields)
 {
     size_t texts = 0;
     for (size_t i = 0; i < nfields; i++)
-        texts += tp_copied(&fields[i]) ? strlen(fields[i].str) + 1 : 0;
+        texts += io_trace_copied(&fields[i]) ? strlen(fields[i].str) + 1 : 0;
     size_t size = sizeof(io_trace_rec_t) + nfields * sizeof *fields;
     if (texts)
         size += nfields * sizeof(char *) + texts;
     size = (size + TP_ALIGN - 1) & ~(size_t)(TP_ALIGN - 1);
     io_trace_room_t *room = p->room;
-    if (nfields > IO_TRACE_REC_NFIELDS || size > UINT32_MAX ||
+    if (nfields > IO_TRACE_REC_NFIELDS || size > TP_SIZE_MAX ||
         ((uintptr_t)room->end - (uintptr_t)room->w < size && !tp_next_block(p, size))) {
         p->lost = 1;
         return;
     }
     io_trace_rec_t *h = (io_trace_rec_t *)(void *)room->w;
     io_trace_field_t *out = (io_trace_field_t *)(h + 1);
-    uint64_t meta = nfields;
+    uint64_t meta = nfields | TP_OWN | (uint64_t)size << TP_SIZE_SHIFT;
     if (texts)
-        meta |= TP_COPIED | (uint64_t)size << TP_SIZE_SHIFT;
-    *h = (io_trace_rec_t){wall_us, src, ev, meta};
+        meta |= TP_COPIED;
+    *h = (io_trace_rec_t){src, wall_us, ev, meta};
     if (nfields) /* IO_TRACE0 passes no array */
         memcpy(out, fields, nfields * sizeof *fields);
     room->w += size;
@@ -214,10 +221,9 @@ static __attribute__((noinline)) void tp_put_slow(tp_pipe_t *p, io_us_t wall_us,
     char *text = (char *)(str_at + nfields);
     for (size_t i = 0; i < nfields; i++) {
         str_at[i] = fields[i].str;
-        if (tp_copied(&fields[i])) {
-            size_t n = strlen(fields[i].str) + 1;
-            out[i].str = memcpy(text, fields[i].str, n);
-            text += n;
+        if (io_trace_copied(&fields[i])) {
+            out[i].str = text;
+            text = stpcpy(text, fields[i].str) + 1;
         }
     }
 }

@@ -615,6 +615,35 @@ static void reused_data_blocks_deliver_exactly_the_bytes_written(void)
     pair_close(&p);
 }
 
+/* The loop stops keeping small blocks while more than it keeps are about
+ * and keeps them again once a burst is delivered: two bursts past that
+ * many, then small writes one at a time (each reusing a kept block),
+ * arrive byte for byte. */
+static void small_blocks_are_kept_again_after_bursts_past_the_kept_ones(void)
+{
+    struct pair p;
+    pair_open(&p, new_loop(6, IO_SIM_NET_DEFAULT));
+    static uint8_t want[REC_MAX * 4];
+    size_t nwant = 0;
+    for (int burst = 0; burst < 2; burst++) {
+        for (size_t k = 0; k < 5000; k++, nwant++) {
+            want[nwant] = (uint8_t)(k * 11 + (size_t)burst);
+            CU_ASSERT_EQUAL(io_stream_write(p.client.stream, want + nwant, 1), 0);
+        }
+        io_loop_run(p.loop);
+    }
+    for (unsigned k = 0; k < 100; k++, nwant += 9) {
+        fill(want + nwant, 9, k);
+        CU_ASSERT_EQUAL(io_stream_write(p.client.stream, want + nwant, 9), 0);
+        io_loop_run(p.loop);
+    }
+    CU_ASSERT_EQUAL(io_stream_pending(p.client.stream), 0);
+    CU_ASSERT_EQUAL(p.server.n, 2 * 5000 + 100);
+    CU_ASSERT_EQUAL_FATAL(p.server.nbytes, nwant);
+    CU_ASSERT_EQUAL(memcmp(p.server.bytes, want, nwant), 0);
+    pair_close(&p);
+}
+
 /* Bigger pieces live in blocks of a power of two from 512 bytes, a few
  * kept for reuse: a reused block delivers exactly the new piece, whether
  * it is as big as the block or smaller than the piece before; a piece
@@ -1393,15 +1422,16 @@ static void peeking_gives_the_next_draw_without_drawing_it(void)
 
 /* A record goes in only whole and only when all its texts outlive the
  * loop: an exact fit fills the room, a byte short or an IO_TS value
- * leaves the room as it was; an IO_TS without text is an integer; no
- * fields need no array; a count past the record's 16 bits is refused. */
+ * leaves the room as it was (an IO_TS value without writing a byte); an
+ * IO_TS without text is an integer; no
+ * fields need no array; more fields than a record holds are refused. */
 static void a_record_goes_into_the_room_whole_or_not_at_all(void)
 {
     static unsigned char buf[64 * 1024];
     static const char key[] = "k", kept[] = "v";
     char text[] = "reused";
     io_trace_field_t two[2] = {IO_TI(key, -5), IO_TK(key, kept)};
-    size_t size2 = sizeof(io_trace_rec_t) + 2 * sizeof(io_trace_field_t);
+    size_t size2 = sizeof(io_trace_rec_t) + 2 * sizeof(io_trace_rec_field_t);
     io_trace_room_t room = {.w = buf, .end = buf + size2 - 1};
     CU_ASSERT_FALSE(io_trace_room_put(&room, 7, "s", "e", 2, two));
     CU_ASSERT_PTR_EQUAL(room.w, buf);
@@ -1409,32 +1439,39 @@ static void a_record_goes_into_the_room_whole_or_not_at_all(void)
     CU_ASSERT_TRUE(io_trace_room_put(&room, 7, "s", "e", 2, two));
     CU_ASSERT_PTR_EQUAL(room.w, room.end);
     const io_trace_rec_t *rec = (const io_trace_rec_t *)(const void *)buf;
-    const io_trace_field_t *f = (const io_trace_field_t *)(rec + 1);
+    const io_trace_rec_field_t *f = (const io_trace_rec_field_t *)(rec + 1);
     CU_ASSERT_EQUAL(rec->wall_us, 7);
     CU_ASSERT_STRING_EQUAL(rec->src, "s");
     CU_ASSERT_STRING_EQUAL(rec->ev, "e");
-    CU_ASSERT_EQUAL(rec->meta, 2);
-    CU_ASSERT_TRUE(f[0].key == key && !f[0].str && f[0].num == -5);
-    CU_ASSERT_TRUE(f[1].key == key && f[1].str == kept && f[1].num == IO_TRACE_KEPT);
+    CU_ASSERT_EQUAL(rec->meta, 2 | (uint64_t)1 << (IO_TRACE_REC_STR + 1));
+    CU_ASSERT_TRUE(f[0].key == key && f[0].word == (uint64_t)-5);
+    CU_ASSERT_TRUE(f[1].key == key && f[1].word == (uint64_t)(uintptr_t)kept);
 
     room = (io_trace_room_t){.w = buf, .end = buf + sizeof buf};
     io_trace_field_t copy[2] = {IO_TI(key, 1), IO_TS(key, text)};
+    memset(buf, 0xa5, size2);
     CU_ASSERT_FALSE(io_trace_room_put(&room, 8, "s", "e", 2, copy));
     CU_ASSERT_PTR_EQUAL(room.w, buf);
+    size_t untouched = 0; /* a refused copy is found before anything is written */
+    while (untouched < size2 && buf[untouched] == 0xa5)
+        untouched++;
+    CU_ASSERT_EQUAL(untouched, size2);
     io_trace_field_t none[1] = {IO_TS(key, NULL)};
     CU_ASSERT_TRUE(io_trace_room_put(&room, 8, "s", "e", 1, none));
+    CU_ASSERT_EQUAL(rec->meta, 1);
     CU_ASSERT_TRUE(io_trace_room_put(&room, 9, "s", NULL, 0, NULL));
-    CU_ASSERT_EQUAL(room.w - buf, (ptrdiff_t)(2 * sizeof(io_trace_rec_t) + sizeof none));
+    CU_ASSERT_EQUAL(room.w - buf,
+                    (ptrdiff_t)(2 * sizeof(io_trace_rec_t) + sizeof(io_trace_rec_field_t)));
 
-    enum { MANY = IO_TRACE_REC_NFIELDS + 1 };
-    io_trace_field_t *many = calloc(MANY, sizeof *many);
-    unsigned char *big = malloc(sizeof(io_trace_rec_t) + MANY * sizeof *many);
-    CU_ASSERT_FATAL(many && big);
-    room = (io_trace_room_t){.w = big, .end = big + sizeof(io_trace_rec_t) + MANY * sizeof *many};
+    enum { MANY = IO_TRACE_REC_FIELDS_MAX + 1 };
+    io_trace_field_t many[MANY];
+    for (size_t i = 0; i < MANY; i++)
+        many[i] = IO_TK(key, kept);
+    room = (io_trace_room_t){.w = buf, .end = buf + sizeof buf};
     CU_ASSERT_FALSE(io_trace_room_put(&room, 1, "s", "e", MANY, many));
+    CU_ASSERT_PTR_EQUAL(room.w, buf);
     CU_ASSERT_TRUE(io_trace_room_put(&room, 1, "s", "e", MANY - 1, many));
-    free(big);
-    free(many);
+    CU_ASSERT_EQUAL(rec->meta, (MANY - 1) | (uint64_t)0xffff << IO_TRACE_REC_STR);
 
     room = (io_trace_room_t){.w = NULL, .end = NULL}; /* no room at all */
     CU_ASSERT_FALSE(io_trace_room_put(&room, 1, "s", "e", 0, NULL));
@@ -1442,9 +1479,46 @@ static void a_record_goes_into_the_room_whole_or_not_at_all(void)
     CU_ASSERT_FALSE(io_trace_room_put(&room, 1, "s", "e", 0, NULL));
 }
 
+/* A record's fields come back as they were given, at every position a
+ * record has: integers of either sign and at both ends of int64 (their
+ * words look like anything), IO_TK texts with IO_TRACE_KEPT, an IO_TS
+ * without text as the integer 0; a string bit set nowhere else. */
+static void a_records_fields_come_back_as_given_at_every_position(void)
+{
+    static unsigned char buf[sizeof(io_trace_rec_t) +
+                             IO_TRACE_REC_FIELDS_MAX * sizeof(io_trace_rec_field_t)];
+    static const char *const keys[] = {"a", "b", "c"};
+    static const char kept[] = "kept";
+    const int64_t nums[] = {0, -1, 1, INT64_MIN, INT64_MAX, (int64_t)(uintptr_t)kept};
+    for (size_t pattern = 0; pattern < 64; pattern++) {
+        io_trace_field_t in[IO_TRACE_REC_FIELDS_MAX];
+        for (size_t i = 0; i < IO_TRACE_REC_FIELDS_MAX; i++) {
+            size_t kind = (i + pattern) % 3 == 0 ? 2 : (pattern >> (i % 6)) & 1;
+            in[i] = kind == 1   ? IO_TK(keys[i % 3], kept)
+                    : kind == 2 ? IO_TS(keys[i % 3], NULL)
+                                : IO_TI(keys[i % 3], nums[(i + pattern) % 6]);
+        }
+        for (size_t n = 0; n <= IO_TRACE_REC_FIELDS_MAX; n += n < 6 ? 1 : 5) {
+            io_trace_room_t room = {.w = buf, .end = buf + sizeof buf};
+            CU_ASSERT_TRUE_FATAL(io_trace_room_put(&room, -3, "s", "e", n, in));
+            const io_trace_rec_t *rec = (const io_trace_rec_t *)(const void *)buf;
+            CU_ASSERT_EQUAL(rec->meta & IO_TRACE_REC_SINK_BITS, 0);
+            CU_ASSERT_EQUAL(rec->meta >> IO_TRACE_REC_COPY, 0);
+            io_trace_field_t out[IO_TRACE_REC_FIELDS_MAX];
+            io_trace_rec_fields(rec, out);
+            int wrong = 0;
+            for (size_t i = 0; i < n; i++)
+                wrong += out[i].key != in[i].key || out[i].str != in[i].str ||
+                         out[i].num != in[i].num;
+            CU_ASSERT_EQUAL(wrong, 0);
+        }
+    }
+}
+
 /* io_trace's write-first way in: the record is written at w in any case
  * (the slack takes it) and kept only if it fits and copies nothing; what
- * is not kept comes back as the fields written, w unmoved. */
+ * is not kept comes back as the record written, w unmoved, with its IO_TS
+ * values marked. */
 static void a_record_written_first_is_kept_only_when_it_fits_and_copies_nothing(void)
 {
     static io_trace_room_t room;
@@ -1452,27 +1526,73 @@ static void a_record_written_first_is_kept_only_when_it_fits_and_copies_nothing(
     static const char key[] = "k", kept[] = "v";
     char text[] = "reused";
     io_trace_field_t two[2] = {IO_TI(key, 41), IO_TK(key, kept)};
-    size_t size2 = sizeof(io_trace_rec_t) + 2 * sizeof(io_trace_field_t);
+    size_t size2 = sizeof(io_trace_rec_t) + 2 * sizeof(io_trace_rec_field_t);
+    io_trace_field_t out[IO_TRACE_ROOM_SLACK_FIELDS];
     room.w = buf;
     room.end = buf + size2 - 1;
-    const io_trace_field_t *back = io_trace_room_write(&room, 3, "s", "e", 2, two);
+    const io_trace_rec_t *back = io_trace_room_write(&room, 3, "s", "e", 2, two);
     CU_ASSERT_PTR_EQUAL(room.w, buf);
-    CU_ASSERT_PTR_EQUAL_FATAL(back, buf + sizeof(io_trace_rec_t));
-    CU_ASSERT_TRUE(back[0].key == key && back[0].num == 41 && back[1].str == kept);
+    CU_ASSERT_PTR_EQUAL_FATAL(back, buf);
+    io_trace_rec_fields(back, out);
+    CU_ASSERT_TRUE(out[0].key == key && out[0].num == 41 && out[1].str == kept);
     room.end = buf + size2;
     CU_ASSERT_PTR_NULL(io_trace_room_write(&room, 3, "s", "e", 2, two));
     CU_ASSERT_PTR_EQUAL(room.w, buf + size2);
     room.end = buf + 256;
-    io_trace_field_t copy[1] = {IO_TS(key, text)};
-    back = io_trace_room_write(&room, 4, "s", "e", 1, copy);
+    io_trace_field_t copy[3] = {IO_TI(key, 2), IO_TK(key, kept), IO_TS(key, text)};
+    back = io_trace_room_write(&room, 4, "s", "e", 3, copy);
     CU_ASSERT_PTR_EQUAL(room.w, buf + size2);
     CU_ASSERT_PTR_NOT_NULL_FATAL(back);
-    CU_ASSERT_PTR_EQUAL(back[0].str, text);
+    CU_ASSERT_EQUAL(back->meta, 3 | (uint64_t)6 << IO_TRACE_REC_STR |
+                                    (uint64_t)4 << IO_TRACE_REC_COPY);
+    io_trace_rec_fields(back, out);
+    CU_ASSERT_PTR_EQUAL(out[2].str, text);
     CU_ASSERT_PTR_NULL(io_trace_room_write(&room, 5, "s", NULL, 0, NULL));
     CU_ASSERT_PTR_EQUAL(room.w, buf + size2 + sizeof(io_trace_rec_t));
     io_trace_room_none(&room); /* no room: written into none, never kept */
     CU_ASSERT_PTR_NOT_NULL(io_trace_room_write(&room, 6, "s", "e", 2, two));
     CU_ASSERT_PTR_EQUAL(room.w, room.none);
+}
+
+/* A sink without room gets every event as a call with its fields as
+ * given: integers, IO_TK texts (num IO_TRACE_KEPT) and IO_TS texts (num 0,
+ * the same address) at every position up to the slack's and past it. */
+struct fields_seen {
+    size_t calls, nfields;
+    io_trace_field_t f[IO_TRACE_ROOM_SLACK_FIELDS + 1];
+};
+
+static void fields_sink(void *data, io_us_t wall_us, const char *src, const char *ev,
+                        size_t nfields, const io_trace_field_t *fields)
+{
+    struct fields_seen *seen = data;
+    (void)wall_us, (void)src, (void)ev;
+    seen->calls++;
+    seen->nfields = nfields;
+    memcpy(seen->f, fields, nfields * sizeof *fields);
+}
+
+static void a_sink_without_room_gets_the_fields_as_given(void)
+{
+    io_loop_t *loop = new_loop(1, IO_SIM_NET_DEFAULT);
+    struct fields_seen seen = {0};
+    io_set_trace_sink(loop, fields_sink, &seen);
+    char text[] = "reused";
+    io_trace_field_t in[IO_TRACE_ROOM_SLACK_FIELDS + 1];
+    for (size_t n = 0; n <= IO_TRACE_ROOM_SLACK_FIELDS + 1; n++) {
+        for (size_t copy_at = 0; copy_at < IO_TRACE_ROOM_SLACK_FIELDS + 1; copy_at++) {
+            for (size_t i = 0; i < IO_TRACE_ROOM_SLACK_FIELDS + 1; i++)
+                in[i] = i == copy_at ? IO_TS("t", text)
+                        : i % 2      ? IO_TK("k", "kept")
+                                     : IO_TI("n", i % 4 ? INT64_MIN : -(int64_t)i);
+            size_t calls = seen.calls;
+            io_trace(loop, "s", "e", n, n ? in : NULL);
+            CU_ASSERT_EQUAL_FATAL(seen.calls, calls + 1);
+            CU_ASSERT_EQUAL_FATAL(seen.nfields, n);
+            CU_ASSERT_EQUAL(memcmp(seen.f, in, n * sizeof *in), 0);
+        }
+    }
+    io_loop_free(loop);
 }
 
 /* A sink that gives the loop room: counts what reaches it as calls and
@@ -1518,7 +1638,7 @@ static size_t roomy_records(const struct roomy *r, const unsigned char *w)
     size_t n = 0;
     for (const unsigned char *p = r->buf; p < w; n++) {
         const io_trace_rec_t *rec = (const io_trace_rec_t *)(const void *)p;
-        p += sizeof *rec + (rec->meta & IO_TRACE_REC_NFIELDS) * sizeof(io_trace_field_t);
+        p += sizeof *rec + (rec->meta & IO_TRACE_REC_NFIELDS) * sizeof(io_trace_rec_field_t);
     }
     return n;
 }
@@ -1700,6 +1820,8 @@ static CU_TestInfo io_sim_tests[] = {
     {"handle_counts_return_to_zero", handle_counts_return_to_zero},
     {"small_writes_of_every_length_arrive_byte_for_byte",
      small_writes_of_every_length_arrive_byte_for_byte},
+    {"small_blocks_are_kept_again_after_bursts_past_the_kept_ones",
+     small_blocks_are_kept_again_after_bursts_past_the_kept_ones},
     {"small_writes_with_spare_blocks_but_no_queue_room_grow_the_queue",
      small_writes_with_spare_blocks_but_no_queue_room_grow_the_queue},
     {"prepared_spans_draw_as_io_rng_upto_does", prepared_spans_draw_as_io_rng_upto_does},
@@ -1719,8 +1841,11 @@ static CU_TestInfo io_sim_tests[] = {
      peeking_gives_the_next_draw_without_drawing_it},
     {"a_record_goes_into_the_room_whole_or_not_at_all",
      a_record_goes_into_the_room_whole_or_not_at_all},
+    {"a_records_fields_come_back_as_given_at_every_position",
+     a_records_fields_come_back_as_given_at_every_position},
     {"a_record_written_first_is_kept_only_when_it_fits_and_copies_nothing",
      a_record_written_first_is_kept_only_when_it_fits_and_copies_nothing},
+    {"a_sink_without_room_gets_the_fields_as_given", a_sink_without_room_gets_the_fields_as_given},
     {"a_sink_that_gives_room_gets_records_and_calls_for_the_rest",
      a_sink_that_gives_room_gets_records_and_calls_for_the_rest},
     {"a_stop_ends_the_next_run_at_once_and_leaves_due_events_queued",

@@ -1425,6 +1425,55 @@ static void events_a_loop_writes_into_the_pipes_room_are_recorded_as_tr_sink_rec
     tr_free(piped);
 }
 
+/* Emits events of every field count from none to past what a record
+ * holds, each field an integer (both ends of int64 among them), an IO_TK
+ * text or an IO_TS text rebuilt in one buffer, in patterns that move every
+ * kind through every position. */
+static void emit_wide_events(io_loop_t *loop, int rounds)
+{
+    static const char *const keys[] = {"a", "b", "c", "d"};
+    enum { MOST = 18 }; /* past the 16 fields a record holds (io_base.h) */
+    const int64_t nums[] = {0, -1, INT64_MIN, INT64_MAX, (int64_t)1 << 40};
+    char text[MOST][16];
+    io_trace_field_t f[MOST];
+    for (int r = 0; r < rounds; r++) {
+        io_sim_run_until(loop, (io_us_t)r * 700);
+        for (size_t n = 0; n <= MOST; n++) {
+            for (size_t i = 0; i < n; i++) {
+                size_t kind = (i * 7 + (size_t)r + n) % 5;
+                snprintf(text[i], sizeof text[i], "t%d.%zu", r % 13, i);
+                f[i] = kind == 0   ? IO_TK(keys[i % 4], keys[(i + 1) % 4])
+                       : kind == 1 && r % 3 == 0 ? IO_TS(keys[i % 4], text[i])
+                                                 : IO_TI(keys[i % 4], nums[(i + n + (size_t)r) % 5]);
+            }
+            io_trace(loop, "wide", keys[n % 4], n, n ? f : NULL);
+        }
+    }
+}
+
+/* Events from none to past a record's fields, each kind of field at every
+ * position, reach the recorder through the pipe's room and its calls as
+ * tr_sink records them. */
+static void events_of_every_width_and_field_kind_pass_the_pipe_as_given(void)
+{
+    tr_recorder_t *direct = tr_new(), *piped = tr_new();
+    io_loop_t *dl = pipe_loop(), *pl = pipe_loop();
+    tp_pipe_t *pipe;
+    char err[128];
+    CU_ASSERT_EQUAL_FATAL(tp_start(piped, &pipe, err, sizeof err), 0);
+    io_set_trace_sink(dl, tr_sink, direct);
+    tp_attach(pipe, pl);
+    emit_wide_events(dl, 3000);
+    emit_wide_events(pl, 3000);
+    tp_finish(pipe);
+    CU_ASSERT_EQUAL(tr_count(piped), (size_t)3000 * 19);
+    assert_same_trace(direct, piped);
+    io_loop_free(dl);
+    io_loop_free(pl);
+    tr_free(direct);
+    tr_free(piped);
+}
+
 /* A pipe finished while a loop still holds its room takes it back, and
  * the loop's later free does not reach for the pipe. A second loop takes
  * the room from the first, whose events then come as calls, in order with
@@ -2090,6 +2139,8 @@ static CU_TestInfo check_tests[] = {
      events_a_loop_writes_into_the_pipes_room_are_recorded_as_tr_sink_records_them},
     {"a_pipe_finished_before_its_loop_or_moved_to_another_loses_nothing",
      a_pipe_finished_before_its_loop_or_moved_to_another_loses_nothing},
+    {"events_of_every_width_and_field_kind_pass_the_pipe_as_given",
+     events_of_every_width_and_field_kind_pass_the_pipe_as_given},
     {"a_kept_value_never_takes_the_text_a_reused_buffer_left_in_the_cache",
      a_kept_value_never_takes_the_text_a_reused_buffer_left_in_the_cache},
     {"a_built_event_name_has_one_lasting_copy_per_loop",
