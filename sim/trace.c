@@ -303,16 +303,15 @@ static inline size_t tr_ptr_slot(const void *p, unsigned bits)
  * copied it). An IO_TK text never changes, so its address is enough; any
  * other caller may pass the same buffer with other text, so a cached
  * address is confirmed against the text it stood for. */
-static inline int tr_intern(tr_recorder_t *rec, const io_trace_field_t *f, const char *at,
+static inline int tr_intern(tr_recorder_t *rec, const char *str, int kept, const char *at,
                             uint32_t *id)
 {
     tr_cached_t *c = &rec->cache[tr_ptr_slot(at, TR_PTR_BITS)];
-    int kept = f->num == IO_TRACE_KEPT;
-    if (c->ptr == at && (kept ? c->kept : strcmp(rec->strs[c->id].text, f->str) == 0)) {
+    if (c->ptr == at && (kept ? c->kept : strcmp(rec->strs[c->id].text, str) == 0)) {
         *id = c->id;
         return 1;
     }
-    if (!tr_intern_text(rec, f->str, id))
+    if (!tr_intern_text(rec, str, id))
         return 0;
     *c = (tr_cached_t){at, *id, kept};
     return 1;
@@ -450,9 +449,35 @@ static int tr_room(tr_recorder_t *rec, size_t nfields)
  * field's key is not keys[i] (the pointers the kind was cached with; NULL:
  * known to match) or its type is not the kind's. Nothing counts until it
  * returns 1. */
-static inline int tr_put(tr_recorder_t *rec, uint32_t kind, const char *const *keys,
-                         io_us_t wall_us, size_t nfields, const io_trace_field_t *fields,
-                         const char *const *str_at)
+/* Field i of an event given either way: as io_trace_field_t (fields), or
+ * as the fields of a record the loop kept (kept, io_base.h; every string
+ * an IO_TK one). Inline with a constant way, so each caller reads its own
+ * layout directly. */
+typedef struct tr_fields_in {
+    const io_trace_field_t *fields;
+    const io_trace_rec_field_t *kept;
+    uint64_t strs; /* kept: bit i set when field i is a string */
+} tr_fields_in_t;
+
+static inline __attribute__((always_inline)) void
+tr_field_in(const tr_fields_in_t *in, size_t i, const char **key, const char **str, int64_t *num)
+{
+    if (in->kept) {
+        const io_trace_rec_field_t *f = &in->kept[i];
+        int is_str = (int)(in->strs >> i) & 1;
+        *key = f->key;
+        *str = is_str ? (const char *)(uintptr_t)f->word : NULL;
+        *num = is_str ? IO_TRACE_KEPT : (int64_t)f->word;
+        return;
+    }
+    *key = in->fields[i].key;
+    *str = in->fields[i].str;
+    *num = in->fields[i].num;
+}
+
+static inline __attribute__((always_inline)) int
+tr_put(tr_recorder_t *rec, uint32_t kind, const char *const *keys, io_us_t wall_us,
+       size_t nfields, const tr_fields_in_t *in, const char *const *str_at)
 {
     tr_kind_info_t *k = &rec->kinds[kind];
     const uint32_t *key_words = rec->keys + k->first_key;
@@ -472,24 +497,26 @@ static inline int tr_put(tr_recorder_t *rec, uint32_t kind, const char *const *k
         v = w + 4;
     }
     for (size_t i = 0; i < nfields; i++) {
-        const io_trace_field_t *f = &fields[i];
+        const char *key, *str;
+        int64_t num;
+        tr_field_in(in, i, &key, &str, &num);
         uint32_t type = key_words[i] & TR_TYPE_MASK;
-        if (keys && f->key != keys[i])
+        if (keys && key != keys[i])
             return -1;
         h = tr_word(h, key_hash[i]);
-        if (f->str) {
+        if (str) {
             if (type != TR_STR)
                 return -1;
-            if (!tr_intern(rec, f, str_at ? str_at[i] : f->str, &v[i]))
+            if (!tr_intern(rec, str, num == IO_TRACE_KEPT, str_at ? str_at[i] : str, &v[i]))
                 return 0;
             h = tr_word(tr_word(h, 1), rec->strs[v[i]].hash);
             continue;
         }
-        h = tr_word(tr_word(h, 0), (uint64_t)f->num);
-        if ((uint64_t)f->num - (uint64_t)INT32_MIN <= UINT32_MAX) {
+        h = tr_word(tr_word(h, 0), (uint64_t)num);
+        if ((uint64_t)num - (uint64_t)INT32_MIN <= UINT32_MAX) {
             if (type != TR_INT)
                 return -1;
-            v[i] = (uint32_t)f->num;
+            v[i] = (uint32_t)num;
             continue;
         }
         if (type != TR_BIG)
@@ -497,7 +524,7 @@ static inline int tr_put(tr_recorder_t *rec, uint32_t kind, const char *const *k
         if (rec->nbigs >= UINT32_MAX ||
             !tr_reserve((void **)&rec->bigs, &rec->cap_bigs, rec->nbigs + 1, sizeof *rec->bigs))
             return 0;
-        rec->bigs[rec->nbigs] = f->num;
+        rec->bigs[rec->nbigs] = num;
         v[i] = (uint32_t)rec->nbigs++;
     }
     rec->wp = v + nfields;
@@ -523,17 +550,40 @@ static int tr_keep(tr_recorder_t *rec, io_us_t wall_us, const char *src, const c
     int cached = c->ev == ev && c->src == src && c->nfields == nfields;
     uint32_t kind = c->kind;
     const char *const *keys = c->keys;
+    tr_fields_in_t in = {fields, NULL, 0};
     for (;;) {
         if (!cached) {
             if (!tr_kind_slow(rec, src, ev, nfields, fields, c, &kind))
                 return 0;
             keys = NULL;
         }
-        int rc = tr_put(rec, kind, keys, wall_us, nfields, fields, str_at);
+        int rc = tr_put(rec, kind, keys, wall_us, nfields, &in, str_at);
         if (rc >= 0)
             return rc;
         cached = 0; /* the same pointers, other types: the slow path has it */
     }
+}
+
+/* tr_keep for a record the loop kept: most are of a cached kind, fit the
+ * block and need no checkpoint, and are read where they are; any other
+ * takes tr_keep's way, its fields given back as the event gave them. */
+static int tr_keep_kept(tr_recorder_t *rec, const io_trace_rec_t *r)
+{
+    size_t nfields = r->meta & IO_TRACE_REC_NFIELDS;
+    const char *ev = r->ev ? r->ev : "";
+    const tr_shape_t *c = &rec->shapes[tr_ptr_slot(ev, TR_SHAPE_BITS)];
+    if (c->ev == ev && c->src == r->src && c->nfields == nfields &&
+        (rec->nevents & ((1u << TR_MARK_BITS) - 1)) &&
+        (size_t)(rec->wend - rec->wp) >= 4 + nfields) {
+        tr_fields_in_t in = {NULL, (const io_trace_rec_field_t *)(r + 1),
+                             (r->meta >> IO_TRACE_REC_STR) & 0xffff};
+        int rc = tr_put(rec, c->kind, c->keys, r->wall_us, nfields, &in, NULL);
+        if (rc >= 0)
+            return rc;
+    }
+    io_trace_field_t fields[IO_TRACE_REC_FIELDS_MAX];
+    io_trace_rec_fields(r, fields);
+    return tr_keep(rec, r->wall_us, r->src, r->ev, nfields, fields, NULL);
 }
 
 void tr_sink(void *data, io_us_t wall_us, const char *src, const char *ev, size_t nfields,
@@ -542,13 +592,26 @@ void tr_sink(void *data, io_us_t wall_us, const char *src, const char *ev, size_
     tr_record(data, wall_us, src, ev, nfields, fields, NULL);
 }
 
+/* After an event was given: kept is what keeping it returned (0: out of
+ * memory, the recorder is incomplete); then the observer's turn. */
+static inline void tr_given(tr_recorder_t *rec, int kept)
+{
+    rec->ok = kept;
+    if (kept && !(rec->nevents & (TR_OBSERVE_EVERY - 1)) && rec->observer)
+        rec->observer(rec->observer_data);
+}
+
 void tr_record(tr_recorder_t *rec, io_us_t wall_us, const char *src, const char *ev,
                size_t nfields, const io_trace_field_t *fields, const char *const *str_at)
 {
-    if (rec->ok && !tr_keep(rec, wall_us, src, ev, nfields, fields, str_at))
-        rec->ok = 0;
-    if (!(rec->nevents & (TR_OBSERVE_EVERY - 1)) && rec->observer && rec->ok)
-        rec->observer(rec->observer_data);
+    if (rec->ok)
+        tr_given(rec, tr_keep(rec, wall_us, src, ev, nfields, fields, str_at));
+}
+
+void tr_record_kept(tr_recorder_t *rec, const io_trace_rec_t *r)
+{
+    if (rec->ok)
+        tr_given(rec, tr_keep_kept(rec, r));
 }
 
 void tr_observe(tr_recorder_t *rec, void (*observer)(void *data), void *data)

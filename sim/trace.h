@@ -53,6 +53,10 @@ void tr_sink(void *data, io_us_t wall_us, const char *src, const char *ev, size_
  * caches key by; fields[i].str is the text. */
 void tr_record(tr_recorder_t *rec, io_us_t wall_us, const char *src, const char *ev,
                size_t nfields, const io_trace_field_t *fields, const char *const *str_at);
+/* tr_record for a record the loop kept (io_base.h: every string value an
+ * IO_TK one), read where it is: the trace pipe's way for most events. */
+struct io_trace_rec;
+void tr_record_kept(tr_recorder_t *rec, const struct io_trace_rec *r);
 /* Calls observer(data) on the recording thread after every few thousand
  * events recorded (while tr_ok), so that a pass over the trace can keep up
  * with it instead of walking it all once the run is over; NULL stops it. */

@@ -70,21 +70,18 @@ struct tp_pipe {
 
 static void tp_record_block(tr_recorder_t *rec, const tp_block_t *b)
 {
-    io_trace_field_t loops[IO_TRACE_REC_FIELDS_MAX];
     for (size_t off = 0; off < b->used;) {
         const io_trace_rec_t *h = (const io_trace_rec_t *)(const void *)(b->data + off);
         size_t nfields = h->meta & IO_TRACE_REC_NFIELDS;
-        const io_trace_field_t *fields = (const io_trace_field_t *)(h + 1);
-        const char *const *str_at = NULL;
         if (!(h->meta & TP_OWN)) {
-            io_trace_rec_fields(h, loops);
-            fields = loops;
+            tr_record_kept(rec, h);
             off += sizeof *h + nfields * sizeof(io_trace_rec_field_t);
-        } else {
-            if (h->meta & TP_COPIED)
-                str_at = (const char *const *)(fields + nfields);
-            off += (size_t)(h->meta >> TP_SIZE_SHIFT) & TP_SIZE_MAX;
+            continue;
         }
+        const io_trace_field_t *fields = (const io_trace_field_t *)(h + 1);
+        const char *const *str_at =
+            h->meta & TP_COPIED ? (const char *const *)(fields + nfields) : NULL;
+        off += (size_t)(h->meta >> TP_SIZE_SHIFT) & TP_SIZE_MAX;
         tr_record(rec, h->wall_us, h->src, h->ev, nfields, fields, str_at);
     }
 }

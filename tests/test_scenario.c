@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "../io/io_base.h"
 #include "../sim/check.h"
 #include "../proto/duration.h"
 #include "../sim/engine.h"
@@ -1166,6 +1167,60 @@ static void recorder_renders_its_json_lines_and_hashes_the_events(void)
     tr_free(rec);
 }
 
+/* Event i of a stream whose kinds repeat (the fast way) and change (the
+ * slow one): 0 to 16 fields of small and big integers and kept texts; one
+ * ev both with an integer and with a text in its first field; a NULL ev. */
+static size_t kept_event(long i, const char **ev, io_trace_field_t *f)
+{
+    static const char *const evs[] = {"ping", "msg_out", "wide", "turncoat", NULL};
+    static const char *const keys[] = {"k0", "k1", "k2", "k3", "k4", "k5", "k6", "k7",
+                                       "k8", "k9", "ka", "kb", "kc", "kd", "ke", "kf"};
+    size_t which = (size_t)(i % 5), n = which == 2 ? 16 : which == 4 ? 0 : (size_t)(i % 3);
+    *ev = evs[which];
+    for (size_t k = 0; k < n; k++) {
+        if ((k + (size_t)i) % 3 == 0)
+            f[k] = IO_TK(keys[k], evs[k % 2]);
+        else
+            f[k] = IO_TI(keys[k], (k % 2 ? (int64_t)1 << 40 : 7) * (i % 7 - 3));
+    }
+    if (which == 3)
+        n = 1, f[0] = i % 2 ? IO_TI("k0", i) : IO_TK("k0", "text");
+    return n;
+}
+
+/* A record the loop kept, read where it is, leaves the recorder as the
+ * event given to tr_sink would: the same hash and lines, across
+ * checkpoints, kinds that change their fields' types, and new blocks. */
+static void a_kept_record_is_recorded_as_its_event(void)
+{
+    enum { N = 300000 };
+    tr_recorder_t *direct = tr_new(), *kept = tr_new();
+    unsigned char buf[sizeof(io_trace_rec_t) + 16 * sizeof(io_trace_rec_field_t)];
+    io_trace_rec_t *r = (io_trace_rec_t *)(void *)buf;
+    for (long i = 0; i < N; i++) {
+        const char *ev;
+        io_trace_field_t f[16];
+        size_t n = kept_event(i, &ev, f);
+        io_us_t t = START_US + i * 7 + (i % 1000 == 0 ? (io_us_t)1 << 33 : 0);
+        tr_sink(direct, t, "runner", ev, n, f);
+        CU_ASSERT_EQUAL_FATAL(io_trace_rec_fill(r, t, "runner", ev, n, f) >> IO_TRACE_REC_COPY &
+                                  0xffff, 0);
+        tr_record_kept(kept, r);
+    }
+    CU_ASSERT_TRUE(tr_ok(kept));
+    CU_ASSERT_EQUAL(tr_count(kept), N);
+    CU_ASSERT_EQUAL(tr_hash(kept), tr_hash(direct));
+    size_t la, lb;
+    char *a = tr_jsonl(direct, &la), *b = tr_jsonl(kept, &lb);
+    CU_ASSERT_FATAL(a && b);
+    CU_ASSERT_TRUE(la == lb && memcmp(a, b, la) == 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(b, "\"ev\":\"turncoat\",\"k0\":\"text\""));
+    free(a);
+    free(b);
+    tr_free(direct);
+    tr_free(kept);
+}
+
 /* What an observer saw: how many calls, and the event count at each. */
 typedef struct observed {
     const tr_recorder_t *rec;
@@ -2158,6 +2213,7 @@ static CU_TestInfo check_tests[] = {
 
 static CU_TestInfo engine_tests[] = {
     {"the_scenarios_in_the_project_pass", the_scenarios_in_the_project_pass},
+    {"a_kept_record_is_recorded_as_its_event", a_kept_record_is_recorded_as_its_event},
     {"the_recorder_calls_its_observer_every_4096_events_until_told_to_stop",
      the_recorder_calls_its_observer_every_4096_events_until_told_to_stop},
     {"the_same_seed_gives_the_same_trace_byte_for_byte",
