@@ -41,6 +41,31 @@ static proto_frame_t exact_frame(const void *payload, size_t len)
     return f;
 }
 
+/* A frame of exact size around one field under test: a field of `before`
+ * bytes (none when before is 0), the n bytes of text and its NUL (none
+ * when cut: the text meets the frame's end), then a field of `after` bytes
+ * of fill. r stands at the text. */
+static proto_frame_t field_frame(const char *text, size_t n, int cut, size_t before,
+                                 size_t after, char fill, proto_reader_t *r)
+{
+    char payload[128], err[ERRLEN];
+    CU_ASSERT_FATAL(before + n + 1 + after <= sizeof payload);
+    memset(payload, 'a', before);
+    if (before > 0)
+        payload[before - 1] = '\0';
+    memcpy(payload + before, text, n);
+    payload[before + n] = '\0';
+    size_t len = before + n + !cut;
+    memset(payload + len, fill, after);
+    if (after > 0)
+        payload[len + after - 1] = '\0';
+    proto_frame_t f = exact_frame(payload, len + after);
+    proto_reader_init(r, &f);
+    if (before > 0)
+        CU_ASSERT_EQUAL_FATAL(proto_skip(r, 1, err, sizeof err), 0);
+    return f;
+}
+
 /* A mix of what a session carries: short notices, a historicalData with
  * many bars, a 127-field openOrder, a frame whose fields are all empty. */
 static void build_mixed(proto_writer_t *w)
@@ -1029,17 +1054,7 @@ static void reader_rejects_malformed_and_out_of_range_numbers(void)
  * in the same place. */
 static void expect_double_as_strtod(const char *text, size_t before, size_t after)
 {
-    char payload[96];
     size_t n = strlen(text);
-    memset(payload, 'a', before);
-    if (before > 0)
-        payload[before - 1] = '\0';
-    memcpy(payload + before, text, n + 1);
-    size_t len = before + n + 1;
-    memset(payload + len, '7', after);
-    if (after > 0)
-        payload[len + after - 1] = '\0';
-    len += after;
     char *end;
     double want = strtod(text, &end);
     int plain = n > 0 && *end == '\0' && strspn(text, "+-.0123456789eE") == n;
@@ -1047,13 +1062,10 @@ static void expect_double_as_strtod(const char *text, size_t before, size_t afte
         plain = 1;
         want = PROTO_DBL_UNSET;
     }
-    proto_frame_t f = exact_frame(payload, len);
     proto_reader_t r;
+    proto_frame_t f = field_frame(text, n, 0, before, after, '7', &r);
     char err[ERRLEN];
     double got = 5;
-    proto_reader_init(&r, &f);
-    if (before > 0)
-        CU_ASSERT_EQUAL_FATAL(proto_skip(&r, 1, err, sizeof err), 0);
     int rc = proto_read_double(&r, &got, err, sizeof err);
     CU_ASSERT_EQUAL(rc, plain ? 0 : PROTO_ERR_FIELD);
     if (plain && (got != want || signbit(got) != signbit(want)))
@@ -1393,24 +1405,11 @@ static void reader_reads_integers_at_every_offset_from_the_frame_end(void)
         int plain = *end == '\0' && end != text;
         for (size_t before = 0; before <= 20; before++) {
             for (size_t after = 0; after <= 9; after += 3) {
-                char payload[64];
-                memset(payload, 'a', before);
-                if (before > 0)
-                    payload[before - 1] = '\0';
-                memcpy(payload + before, text, n + 1);
-                size_t len = before + n + 1;
-                memset(payload + len, 'b', after);
-                if (after > 0)
-                    payload[len + after - 1] = '\0';
-                len += after;
-                proto_frame_t f = exact_frame(payload, len);
                 proto_reader_t r, r64;
+                proto_frame_t f = field_frame(text, n, 0, before, after, 'b', &r);
                 char err[ERRLEN];
                 int32_t i32 = 5;
                 int64_t i64 = 5;
-                proto_reader_init(&r, &f);
-                if (before > 0)
-                    CU_ASSERT_EQUAL_FATAL(proto_skip(&r, 1, err, sizeof err), 0);
                 r64 = r;
                 int rc32 = proto_read_int(&r, &i32, err, sizeof err);
                 int rc64 = proto_read_int64(&r64, &i64, err, sizeof err);
@@ -1463,16 +1462,6 @@ static void reader_reads_random_integers_as_strtoll_would_near_the_frame_end(voi
         text[n] = '\0';
         int cut = y % 7 == 0; /* no NUL: the run meets the frame's end */
         size_t before = (size_t)(i % 19), after = cut ? 0 : (size_t)(i / 19 % 11);
-        char payload[64];
-        memset(payload, 'a', before);
-        if (before > 0)
-            payload[before - 1] = '\0';
-        memcpy(payload + before, text, n + 1);
-        size_t len = before + n + !cut;
-        memset(payload + len, '8', after);
-        if (after > 0)
-            payload[len + after - 1] = '\0';
-        len += after;
 
         char *end;
         errno = 0;
@@ -1483,14 +1472,11 @@ static void reader_reads_random_integers_as_strtoll_would_near_the_frame_end(voi
         int fits64 = plain && errno != ERANGE;
         int fits32 = fits64 && want >= INT32_MIN && want <= INT32_MAX;
 
-        proto_frame_t f = exact_frame(payload, len);
         proto_reader_t r, r64;
+        proto_frame_t f = field_frame(text, n, cut, before, after, '8', &r);
         char err[ERRLEN] = "", err64[ERRLEN] = "";
         int32_t i32 = 5;
         int64_t i64 = 5;
-        proto_reader_init(&r, &f);
-        if (before > 0)
-            CU_ASSERT_EQUAL_FATAL(proto_skip(&r, 1, err, sizeof err), 0);
         r64 = r;
         int rc32 = proto_read_int(&r, &i32, err, sizeof err);
         int rc64 = proto_read_int64(&r64, &i64, err64, sizeof err64);
@@ -1512,21 +1498,11 @@ static void reader_reads_random_integers_as_strtoll_would_near_the_frame_end(voi
     }
 }
 
-/* A frame of exact size holding `before` bytes of one field (none when
- * before is 0), then n digits with no NUL: r stands at the digits. */
+/* A frame of exact size holding n digits with no NUL, behind `before`
+ * bytes of one field (none when before is 0): r stands at the digits. */
 static proto_frame_t cut_digits_frame(size_t before, size_t n, proto_reader_t *r)
 {
-    static const char digits[] = "12345678901234567";
-    char payload[32], err[ERRLEN];
-    memset(payload, 'a', before);
-    if (before > 0)
-        payload[before - 1] = '\0';
-    memcpy(payload + before, digits, n); /* no NUL */
-    proto_frame_t f = exact_frame(payload, before + n);
-    proto_reader_init(r, &f);
-    if (before > 0)
-        CU_ASSERT_EQUAL_FATAL(proto_skip(r, 1, err, sizeof err), 0);
-    return f;
+    return field_frame("12345678901234567", n, 1, before, 0, 0, r);
 }
 
 /* Digits cut off by the frame's end at every length from 1 to 17, in
@@ -2606,21 +2582,10 @@ static void unsigned_skip_takes_plain_digit_fields_of_1_to_15_digits_and_nothing
         int plain = n >= 1 && n <= 15 && strspn(text, "0123456789") == n;
         for (size_t before = 0; before <= 10; before += 5) {
             for (size_t after = 0; after <= 32; after++) {
-                char payload[96];
-                memset(payload, 'b', before);
-                if (before > 0)
-                    payload[before - 1] = '\0';
-                memcpy(payload + before, text, n + 1);
-                memset(payload + before + n + 1, 'c', after);
-                if (after > 0)
-                    payload[before + n + after] = '\0';
-                proto_frame_t f = exact_frame(payload, before + n + 1 + after);
                 proto_reader_t r, typed;
+                proto_frame_t f = field_frame(text, n, 0, before, after, 'c', &r);
                 char err[ERRLEN];
                 int64_t v;
-                proto_reader_init(&r, &f);
-                if (before > 0)
-                    CU_ASSERT_EQUAL_FATAL(proto_skip(&r, 1, err, sizeof err), 0);
                 typed = r;
                 int took = proto_skip_unsigned(&r);
                 CU_ASSERT_EQUAL(took, plain);
