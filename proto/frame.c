@@ -389,40 +389,6 @@ void proto_put_int(proto_writer_t *w, int64_t v)
     put_int_text(w, v);
 }
 
-/* The most fields proto_frame_ints writes in one step. */
-#define FRAME_INTS_FAST_MAX 8
-
-/* What the one step does not cover (an open frame, a failed writer, no
- * fields, many, no room): field by field, which has the rules for it. Never
- * inlined, so the one step saves fewer registers. */
-__attribute__((noinline)) static int frame_ints_slow(proto_writer_t *w, const int64_t *v,
-                                                      size_t n)
-{
-    proto_frame_begin(w);
-    for (size_t i = 0; i < n; i++)
-        proto_put_int(w, v[i]);
-    return proto_frame_end(w);
-}
-
-/* One room check and one length for the whole frame. */
-int proto_frame_ints(proto_writer_t *w, const int64_t *v, size_t n)
-{
-    if (__builtin_expect(w->in_frame || w->error || n - 1 >= FRAME_INTS_FAST_MAX ||
-                             w->cap - w->len < PROTO_FRAME_PREFIX + n * PROTO_INT_TEXT_MAX,
-                         0))
-        return frame_ints_slow(w, v, n);
-    uint8_t *frame = w->buf + w->len;
-    char *p = (char *)frame + PROTO_FRAME_PREFIX;
-    /* Unrolled: each field's code then keeps its constants to itself. */
-#pragma GCC unroll 8
-    for (size_t i = 0; i < n; i++)
-        p = int_text_put(p, v[i]);
-    be32_put(frame, (uint32_t)((uint8_t *)p - frame - PROTO_FRAME_PREFIX));
-    w->frame_start = w->len;
-    w->len = (size_t)((uint8_t *)p - w->buf);
-    return 0;
-}
-
 int proto_frame_id_value_put(uint8_t *buf, int id, int64_t v)
 {
     char *p = (char *)buf + PROTO_FRAME_PREFIX;

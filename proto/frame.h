@@ -149,19 +149,14 @@ void proto_frame_begin(proto_writer_t *w);
  * PROTO_ERR_LENGTH for an empty frame or one above PROTO_LEN_MAX. */
 int proto_frame_end(proto_writer_t *w);
 
-/* A whole frame of the n integers in v, byte for byte what begin, n
- * proto_put_int and end write, and returning what end would; in one step
- * when it fits a small frame (the health check's currentTime is one). */
-int proto_frame_ints(proto_writer_t *w, const int64_t *v, size_t n);
-
 /* The longest integer field, "-9223372036854775808" and its NUL. */
 #define PROTO_INT_TEXT_MAX 21
 /* Room enough for any frame proto_frame_id_value_put writes. */
 #define PROTO_ID_VALUE_ROOM (PROTO_FRAME_PREFIX + 3 * PROTO_INT_TEXT_MAX)
 
 /* The frame of the message `id, 1, v` (currentTime, nextValidId, the
- * request ends), byte for byte what proto_frame_ints writes for those three
- * fields, straight into buf, which has PROTO_ID_VALUE_ROOM bytes (its tail
+ * request ends), byte for byte what proto_frame_begin, three proto_put_int
+ * and proto_frame_end write, straight into buf, which has PROTO_ID_VALUE_ROOM bytes (its tail
  * past the frame is scribbled on): for an answer sent at once from the
  * stack, without a writer. Returns the frame's whole length, prefix
  * included. The head of an id below 100 (every message's) is one store. */

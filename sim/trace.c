@@ -702,16 +702,6 @@ tr_event_t tr_event(const tr_recorder_t *rec, size_t i)
     return tr_cursor_event(&c);
 }
 
-io_us_t tr_wall(const tr_recorder_t *rec, size_t i)
-{
-    return tr_cursor(rec, i).wall_us;
-}
-
-uint32_t tr_kind(const tr_recorder_t *rec, size_t i)
-{
-    return tr_cursor(rec, i).kind;
-}
-
 uint64_t tr_hash(const tr_recorder_t *rec)
 {
     return rec->hash;

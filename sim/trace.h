@@ -104,8 +104,6 @@ tr_event_t tr_cursor_event(const tr_cursor_t *c);
 
 /* Random access, through tr_cursor: for a pass, walk a cursor instead. */
 tr_event_t tr_event(const tr_recorder_t *rec, size_t i);
-io_us_t tr_wall(const tr_recorder_t *rec, size_t i);
-uint32_t tr_kind(const tr_recorder_t *rec, size_t i);
 
 /* Event i as one io_trace_format_json object (no newline), into buf like
  * snprintf: returns the full length, and the text is cut when >= cap. */

@@ -1159,9 +1159,9 @@ static void recorder_renders_its_json_lines_and_hashes_the_events(void)
     CU_ASSERT_STRING_EQUAL(field_of(rec, 1, "how", num), "r\"st");
     CU_ASSERT_STRING_EQUAL(field_of(rec, 1, "big", num), "-5000000000");
     CU_ASSERT_PTR_NULL(field_of(rec, 1, "seq", num));
-    CU_ASSERT_EQUAL(tr_wall(rec, 1), START_US + 5);
+    CU_ASSERT_EQUAL(tr_event(rec, 1).wall_us, START_US + 5);
     CU_ASSERT_EQUAL_FATAL(tr_nkinds(rec), 2);
-    CU_ASSERT_EQUAL(tr_kind(rec, 1), 1);
+    CU_ASSERT_EQUAL(tr_event(rec, 1).kind, 1);
     CU_ASSERT_STRING_EQUAL(tr_kind_src(rec, 1), "gateway");
     CU_ASSERT_STRING_EQUAL(tr_kind_ev(rec, 1), "fault:kill");
     tr_free(rec);
@@ -1330,10 +1330,10 @@ static void recorder_reads_back_every_event_across_blocks_and_time_jumps(void)
     for (size_t k = 0; k < sizeof at / sizeof at[0]; k++) {
         snprintf(text, sizeof text, "%zu", at[k]);
         CU_ASSERT_STRING_EQUAL(field_of(rec, at[k], "seq", num), text);
-        CU_ASSERT_EQUAL(tr_wall(rec, at[k]), tr_cursor(rec, at[k]).wall_us);
-        CU_ASSERT_EQUAL(tr_kind(rec, at[k]), 0);
+        CU_ASSERT_EQUAL(tr_event(rec, at[k]).wall_us, tr_cursor(rec, at[k]).wall_us);
+        CU_ASSERT_EQUAL(tr_event(rec, at[k]).kind, 0);
     }
-    CU_ASSERT_EQUAL(tr_wall(rec, 1008), tr_wall(rec, 1007) - 3);
+    CU_ASSERT_EQUAL(tr_event(rec, 1008).wall_us, tr_event(rec, 1007).wall_us - 3);
     tr_cursor_t end = tr_cursor(rec, N);
     CU_ASSERT_EQUAL(end.i, N);
     CU_ASSERT_FALSE(tr_next(&end));
@@ -1663,9 +1663,9 @@ static void recorder_tells_kinds_apart_by_field_types_and_keeps_wide_events(void
     CU_ASSERT_STRING_EQUAL(field_of(rec, 5, "qty", num), "5000000000");
     CU_ASSERT_STRING_EQUAL(field_of(rec, 6, "qty", num), "");
     CU_ASSERT_STRING_EQUAL(field_of(rec, 7, "qty", num), "-2147483648");
-    CU_ASSERT_EQUAL(tr_kind(rec, 5), 1);
+    CU_ASSERT_EQUAL(tr_event(rec, 5).kind, 1);
     CU_ASSERT_STRING_EQUAL(field_of(rec, 9, "i", num), "8");
-    CU_ASSERT_STRING_EQUAL(tr_kind_ev(rec, tr_kind(rec, 9)), "wide");
+    CU_ASSERT_STRING_EQUAL(tr_kind_ev(rec, tr_event(rec, 9).kind), "wide");
     char line[256];
     tr_format(rec, 9, line, sizeof line);
     CU_ASSERT_PTR_NOT_NULL(strstr(line, "\"ev\":\"wide\",\"a\":0,\"b\":1,"));
@@ -1801,10 +1801,10 @@ static void events_fire_at_their_moment_and_stale_ends_after_for(void)
     long kill = find_ev(&res, "fault:kill", 0);
     CU_ASSERT_FATAL(off >= 0 && kill >= 0);
     char num[24];
-    CU_ASSERT_EQUAL(tr_wall(res.trace, (size_t)on), START_US + S(120));
+    CU_ASSERT_EQUAL(tr_event(res.trace, (size_t)on).wall_us, START_US + S(120));
     CU_ASSERT_STRING_EQUAL(field_of(res.trace, (size_t)on, "on", num), "1");
-    CU_ASSERT_EQUAL(tr_wall(res.trace, (size_t)off), START_US + S(180));
-    CU_ASSERT_EQUAL(tr_wall(res.trace, (size_t)kill), START_US + S(300));
+    CU_ASSERT_EQUAL(tr_event(res.trace, (size_t)off).wall_us, START_US + S(180));
+    CU_ASSERT_EQUAL(tr_event(res.trace, (size_t)kill).wall_us, START_US + S(300));
     /* Nobody stopped the runner: the run spans the scenario, and exit 0 fails. */
     CU_ASSERT_EQUAL(res.span_us, S(600));
     CU_ASSERT_FALSE(res.exited);
