@@ -382,20 +382,15 @@ static void ibc_on_data(ibc_t *c, io_stream_t *s, const uint8_t *data, size_t le
  * call through its handler and the reader for every health check. */
 static inline int ibc_on_ping_answer_delivery(ibc_t *c, const uint8_t *data, size_t len)
 {
-    const proto_decoder_t *d = &c->dec;
     size_t digits = len - IBC_PONG_FIXED; /* wraps for a short delivery */
+    const uint8_t *payload = data + PROTO_FRAME_PREFIX;
+    proto_frame_t f;
     if (!c->ping_outstanding ||
         digits - IBC_PONG_DIGITS_MIN > IBC_PONG_DIGITS_MAX - IBC_PONG_DIGITS_MIN ||
-        d->start != d->end || d->failed)
+        memcmp(payload, ibc_pong_head, sizeof ibc_pong_head) != 0 ||
+        !proto_all_digits_8to16((const char *)payload + sizeof ibc_pong_head, digits) ||
+        !proto_decoder_take_whole(&c->dec, data, len, &f))
         return 0;
-    uint32_t flen = (uint32_t)data[0] << 24 | (uint32_t)data[1] << 16 | (uint32_t)data[2] << 8 |
-                    (uint32_t)data[3];
-    const uint8_t *payload = data + PROTO_FRAME_PREFIX;
-    if (flen != len - PROTO_FRAME_PREFIX ||
-        memcmp(payload, ibc_pong_head, sizeof ibc_pong_head) != 0 || data[len - 1] != 0 ||
-        !proto_all_digits_8to16((const char *)payload + sizeof ibc_pong_head, digits))
-        return 0;
-    c->dec.consumed += len;
     ibc_take_ping_answer(c);
     return 1;
 }
